@@ -1,0 +1,49 @@
+# balance-booking: every command the README names is a target here. `make help` lists them.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(BIN)/uv
+UV_VERSION := 0.13.8
+STAMP := $(VENV)/.synced
+PYTEST_ARGS ?=
+
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint typecheck fmt bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(UV):
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# Re-sync whenever the lock or the project metadata changes; --inexact keeps uv itself.
+$(STAMP): uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen --all-extras --inexact --quiet
+	@touch $@
+
+run: $(STAMP) ## start the embedded default (SQLite + in-process worker + demo data)
+	$(BIN)/balance-booking demo
+
+test: $(STAMP) lint typecheck ## lint, type-check and run the whole test suite
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff (lint + format check) and import-linter (the layer rule)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+typecheck: $(STAMP) ## mypy --strict on the package
+	$(BIN)/mypy
+
+fmt: $(STAMP) ## apply ruff's formatter and safe fixes
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP) ## run every benchmark in bench/ and print the figures
+	$(BIN)/python -m bench
+
+clean: ## remove the virtual environment and local state
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache build

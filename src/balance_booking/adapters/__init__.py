@@ -1,0 +1,1 @@
+"""Adapters: database, Google Calendar gateway, the Google Calendar emulator, crypto."""

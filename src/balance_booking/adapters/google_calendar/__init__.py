@@ -1,0 +1,1 @@
+"""Google Calendar adapter: the HTTP gateway (anti-corruption layer) and OAuth client."""

@@ -1,0 +1,1 @@
+"""Pure booking domain: intervals, availability, slots, appointments. Standard library only."""

@@ -1,0 +1,1 @@
+"""Web layer: FastAPI app factory, JSON routers, pages."""

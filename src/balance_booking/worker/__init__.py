@@ -1,0 +1,1 @@
+"""The worker loop: scheduled jobs and outbox dispatch."""
