@@ -1,0 +1,146 @@
+"""SQLAlchemy Core tables: the one description of the schema that migrations must match."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Uuid,
+)
+
+from balance_booking.adapters.db.types import UtcDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+services = Table(
+    "services",
+    metadata,
+    Column("slug", String(63), primary_key=True),
+    Column("title", String(200), nullable=False),
+    Column("title_en", String(200)),
+    Column("duration_minutes", Integer, nullable=False),
+    Column("buffer_before_minutes", Integer, nullable=False),
+    Column("buffer_after_minutes", Integer, nullable=False),
+    Column("slot_step_minutes", Integer),
+    Column("min_notice_minutes", Integer, nullable=False),
+    Column("max_days_ahead", Integer, nullable=False),
+    Column("daily_limit", Integer),
+    Column("requires_payment", Boolean, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("position", Integer, nullable=False),
+)
+
+practice_settings = Table(
+    "practice_settings",
+    metadata,
+    Column("key", String(63), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+availability_rules = Table(
+    "availability_rules",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("weekday", Integer, nullable=False),
+    Column("start_minute", Integer, nullable=False),
+    Column("end_minute", Integer, nullable=False),
+)
+
+# A row with NULL minutes marks a day off; otherwise each row is one replacement window.
+availability_overrides = Table(
+    "availability_overrides",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("on_date", Date, nullable=False, index=True),
+    Column("start_minute", Integer),
+    Column("end_minute", Integer),
+)
+
+integrations_google_calendar = Table(
+    "integrations_google_calendar",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("status", String(20), nullable=False),
+    Column("enabled", Boolean),
+    Column("calendar_id", String(255)),
+    Column("account_email", String(320)),
+    Column("timezone", String(64)),
+    Column("access_token_enc", Text),
+    Column("refresh_token_enc", Text),
+    Column("token_expires_at", UtcDateTime),
+    Column("granted_scopes", Text),
+    Column("last_sync_at", UtcDateTime),
+    Column("last_sync_ok", Boolean),
+    Column("last_sync_error", Text),
+    Column("last_success_at", UtcDateTime),
+    Column("push_channel_id", String(64)),
+    Column("push_resource_id", String(255)),
+    Column("push_token_hash", String(64)),
+    Column("push_expires_at", UtcDateTime),
+    Column("push_last_message_number", BigInteger),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+calendar_busy_intervals = Table(
+    "calendar_busy_intervals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("start_at", UtcDateTime, nullable=False),
+    Column("end_at", UtcDateTime, nullable=False),
+    Column("source", String(32), nullable=False),
+    Index("ix_calendar_busy_intervals_range", "start_at", "end_at"),
+)
+
+appointments = Table(
+    "appointments",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("service_slug", String(63), ForeignKey("services.slug"), nullable=False),
+    Column("start_at", UtcDateTime, nullable=False),
+    Column("end_at", UtcDateTime, nullable=False),
+    # The buffered interval: what the exclusion constraint and the slot engine compare.
+    Column("blocked_start_at", UtcDateTime, nullable=False),
+    Column("blocked_end_at", UtcDateTime, nullable=False),
+    Column("buffer_before_minutes", Integer, nullable=False),
+    Column("buffer_after_minutes", Integer, nullable=False),
+    Column("client_timezone", String(64), nullable=False),
+    Column("client_name", String(200), nullable=False),
+    Column("client_email", String(320), nullable=False),
+    Column("client_phone", String(40)),
+    Column("comment", Text),
+    Column("status", String(20), nullable=False),
+    Column("hold_expires_at", UtcDateTime),
+    Column("manage_token_hash", String(64)),
+    Column("google_event_id", String(64)),
+    Column("calendar_sync_state", String(20), nullable=False),
+    Column("idempotency_key", String(255), unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_appointments_blocked", "blocked_start_at", "blocked_end_at"),
+)
+
+admin_api_tokens = Table(
+    "admin_api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)

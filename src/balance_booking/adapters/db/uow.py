@@ -1,0 +1,92 @@
+"""The unit of work: one connection and one transaction per use-case call."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Connection, Engine, RootTransaction
+
+from balance_booking.adapters.db.repositories import (
+    SqlAdminTokens,
+    SqlAppointments,
+    SqlBusy,
+    SqlIntegration,
+    SqlSchedule,
+    SqlServices,
+)
+from balance_booking.application.ports import (
+    AdminTokenRepository,
+    AppointmentRepository,
+    BusyRepository,
+    IntegrationRepository,
+    ScheduleRepository,
+    ServiceRepository,
+)
+
+
+class SqlUnitOfWork:
+    """`with uow: ...; uow.commit()`; leaving the block without commit rolls back."""
+
+    # Annotated with the ports' types: protocol attributes are invariant.
+    services: ServiceRepository
+    schedule: ScheduleRepository
+    busy: BusyRepository
+    appointments: AppointmentRepository
+    admin_tokens: AdminTokenRepository
+    integration: IntegrationRepository
+
+    def __init__(self, engine: Engine, *, write: bool = False) -> None:
+        self._engine = engine
+        self._write = write
+        self._connection: Connection | None = None
+        self._transaction: RootTransaction | None = None
+
+    def __enter__(self) -> Self:
+        connection = self._engine.connect()
+        if self._write:
+            connection = connection.execution_options(sqlite_immediate=True)
+        self._connection = connection
+        self._transaction = connection.begin()
+        self.services = SqlServices(connection)
+        self.schedule = SqlSchedule(connection)
+        self.busy = SqlBusy(connection)
+        self.appointments = SqlAppointments(connection)
+        self.admin_tokens = SqlAdminTokens(connection)
+        self.integration = SqlIntegration(connection)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if self._transaction is not None and self._transaction.is_active:
+                self._transaction.rollback()
+        finally:
+            if self._connection is not None:
+                self._connection.close()
+            self._connection = None
+            self._transaction = None
+
+    def commit(self) -> None:
+        if self._transaction is None:
+            raise RuntimeError("commit outside the unit of work")
+        self._transaction.commit()
+
+    def rollback(self) -> None:
+        if self._transaction is not None and self._transaction.is_active:
+            self._transaction.rollback()
+
+
+class SqlUnitOfWorkFactory:
+    """Makes units of work on one engine; `write=True` ones take SQLite's write lock at BEGIN."""
+
+    def __init__(self, engine: Engine, *, write: bool = False) -> None:
+        self._engine = engine
+        self._write = write
+
+    def __call__(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self._engine, write=self._write)

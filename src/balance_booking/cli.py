@@ -1,0 +1,112 @@
+"""Every process entry point: `balance-booking <command>`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import uvicorn
+
+from balance_booking.bootstrap import (
+    Container,
+    build_app,
+    build_container,
+    create_admin_token,
+    migrate_database,
+)
+from balance_booking.config import Settings
+from balance_booking.demo import seed_demo
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="balance-booking", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
+
+    serve = commands.add_parser("serve", help="run the web app")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="web processes (PostgreSQL)")
+
+    demo = commands.add_parser("demo", help="embedded default with demo data")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+
+    commands.add_parser("migrate", help="apply database migrations")
+
+    token = commands.add_parser("create-admin-token", help="print a new admin API token once")
+    token.add_argument("--name", default="cli")
+
+    emulator = commands.add_parser("gcal-emulator", help="run the Google Calendar emulator")
+    emulator.add_argument("--host", default="127.0.0.1")
+    emulator.add_argument("--port", type=int, default=8765)
+    emulator.add_argument("--auto-consent", action="store_true")
+    emulator.add_argument("--state", type=Path, default=None, help="JSON file to persist state")
+    return parser
+
+
+def _prepare(settings: Settings) -> Container:
+    container = build_container(settings)
+    if container.is_sqlite():
+        # The embedded database migrates itself; PostgreSQL is migrated explicitly.
+        migrate_database(container)
+    return container
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "gcal-emulator":
+        from balance_booking.adapters.gcal_emulator.app import (  # noqa: PLC0415 - own program
+            EmulatorConfig,
+            run_emulator,
+        )
+
+        run_emulator(
+            host=args.host,
+            port=args.port,
+            config=EmulatorConfig(auto_consent=args.auto_consent, state_path=args.state),
+        )
+        return 0
+    settings = Settings()
+    if args.command == "migrate":
+        migrate_database(build_container(settings))
+        print("migrations applied")  # noqa: T201 - CLI output
+        return 0
+    if args.command == "create-admin-token":
+        container = _prepare(settings)
+        print(create_admin_token(container, name=args.name))  # noqa: T201 - shown once
+        return 0
+    if args.command == "serve":
+        container = _prepare(settings)
+        if args.workers > 1:
+            uvicorn.run(
+                "balance_booking.bootstrap:app_from_environment",
+                factory=True,
+                host=args.host,
+                port=args.port,
+                workers=args.workers,
+            )
+        else:
+            uvicorn.run(build_app(container), host=args.host, port=args.port)
+        return 0
+    if args.command == "demo":
+        container = _prepare(settings)
+        seeded = seed_demo(container)
+        token = create_admin_token(container, name="demo")
+        base = f"http://{args.host}:{args.port}"
+        print(  # noqa: T201 - the demo's welcome text
+            f"balance-booking demo{' (demo data seeded)' if seeded else ''}\n"
+            f"  public slots: {base}/api/public/booking/slots?service_slug=consultation\n"
+            f"  API docs:     {base}/api/docs\n"
+            f"  admin token:  {token}\n"
+            f"  e.g. curl -H 'Authorization: Bearer {token}' {base}/api/admin/schedule",
+            flush=True,
+        )
+        uvicorn.run(build_app(container), host=args.host, port=args.port)
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""Settings from the environment (prefix BALANCE_). Built once by the CLI, never at import."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from cryptography.fernet import Fernet
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+GOOGLE_AUTH_URL = "https://accounts.google.com/o/oauth2/v2/auth"
+GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL, not a secret
+GOOGLE_REVOKE_URL = "https://oauth2.googleapis.com/revoke"
+GOOGLE_USERINFO_URL = "https://openidconnect.googleapis.com/v1/userinfo"
+GOOGLE_CALENDAR_API_URL = "https://www.googleapis.com/calendar/v3"
+
+# Values that must never reach production as secrets (copied from examples and docs).
+_PLACEHOLDERS = frozenset({"", "changeme", "change-me", "secret", "dev", "test"})
+
+
+class Settings(BaseSettings):
+    """Every knob of the product; see API.md "Settings"."""
+
+    model_config = SettingsConfigDict(env_prefix="BALANCE_", extra="ignore", frozen=True)
+
+    env: Literal["dev", "prod"] = "dev"
+    database_url: str = "sqlite:///./var/balance.db"
+    var_dir: Path = Path("var")
+    secret_key: SecretStr | None = None
+    token_encryption_keys: SecretStr | None = None
+    public_base_url: str = "http://127.0.0.1:8000"
+    default_timezone: str = "Europe/Moscow"
+
+    google_client_id: str = ""
+    google_client_secret: SecretStr = SecretStr("")
+    google_auth_url: str = GOOGLE_AUTH_URL
+    google_token_url: str = GOOGLE_TOKEN_URL
+    google_revoke_url: str = GOOGLE_REVOKE_URL
+    google_userinfo_url: str = GOOGLE_USERINFO_URL
+    google_calendar_api_url: str = GOOGLE_CALENDAR_API_URL
+    google_emulator_url: str | None = None
+
+    gcal_integration_enabled: bool = True
+    sync_interval_seconds: int = Field(default=900, ge=10)
+    stale_after_seconds: int = Field(default=2700, ge=60)
+    live_check_fallback_seconds: int = Field(default=300, ge=0)
+    hold_minutes: int = Field(default=15, ge=1)
+    cache_ttl_seconds: int = Field(default=300, ge=0)
+    log_level: str = "INFO"
+
+    @field_validator("public_base_url", "google_emulator_url")
+    @classmethod
+    def _strip_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _point_at_emulator(self) -> Settings:
+        # One switch points all five Google endpoints at an emulator origin (same paths).
+        if self.google_emulator_url:
+            base = self.google_emulator_url
+            object.__setattr__(self, "google_auth_url", f"{base}/o/oauth2/v2/auth")
+            object.__setattr__(self, "google_token_url", f"{base}/token")
+            object.__setattr__(self, "google_revoke_url", f"{base}/revoke")
+            object.__setattr__(self, "google_userinfo_url", f"{base}/v1/userinfo")
+            object.__setattr__(self, "google_calendar_api_url", f"{base}/calendar/v3")
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_in_prod(self) -> Settings:
+        if self.env != "prod":
+            return self
+        for name in ("secret_key", "token_encryption_keys"):
+            value = getattr(self, name)
+            if value is None or value.get_secret_value().strip().lower() in _PLACEHOLDERS:
+                raise ValueError(f"BALANCE_{name.upper()} must be set to a real secret in prod")
+        if self.database_url.startswith("sqlite"):
+            raise ValueError("BALANCE_DATABASE_URL must point at PostgreSQL in prod")
+        return self
+
+    def resolved_secret_key(self) -> str:
+        """The session/CSRF signing key: configured, else generated once into var/."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        return _generated_secret(self.var_dir / "secret_key", secrets.token_urlsafe(48))
+
+    def resolved_encryption_keys(self) -> list[str]:
+        """Fernet keys for tokens at rest: configured (first encrypts), else one generated key."""
+        if self.token_encryption_keys is not None:
+            keys = self.token_encryption_keys.get_secret_value().split(",")
+            return [key.strip() for key in keys if key.strip()]
+        return [_generated_secret(self.var_dir / "token_keys", Fernet.generate_key().decode())]
+
+
+def _generated_secret(path: Path, fresh: str) -> str:
+    """Read a secret file from var/, creating it with 0600 permissions on first use."""
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(fresh)
+    return fresh

@@ -1,0 +1,223 @@
+"""Weekly working hours in the owner's time zone, date overrides, and their expansion to UTC."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from types import MappingProxyType
+from typing import TypeVar
+from zoneinfo import ZoneInfo, available_timezones
+
+from balance_booking.domain.errors import InvalidSchedule, UnknownTimeZone
+from balance_booking.domain.intervals import Interval
+
+MINUTES_PER_DAY = 24 * 60
+
+# Strict "HH:MM" with ASCII digits only: re's \d would also accept other scripts' digits.
+_HH_MM = re.compile(r"([0-9]{2}):([0-9]{2})", re.ASCII)
+
+# Names tzdata ships that do not name a place: "localtime" is whatever the server is set to
+# (so it would change with the machine) and "Factory" means "local time unknown".
+_NOT_PLACES = frozenset({"localtime", "Factory"})
+
+
+@lru_cache(maxsize=1)
+def _known_zones() -> frozenset[str]:
+    # The canonical list rather than "try ZoneInfo(name)": the latter would accept directory-ish
+    # or case-folded names on some file systems, and its errors differ by failure (ValueError,
+    # OSError, KeyError). Scanning TZPATH once costs tens of milliseconds per process.
+    return frozenset(available_timezones()) - _NOT_PLACES
+
+
+@lru_cache(maxsize=512)
+def load_zone(name: str) -> ZoneInfo:
+    """The ZoneInfo for an IANA name; UnknownTimeZone for anything else."""
+    if not isinstance(name, str) or name not in _known_zones():
+        raise UnknownTimeZone(f"unknown time zone: {name!r}")
+    return ZoneInfo(name)
+
+
+def _transition_after_gap(lower: datetime, upper: datetime, zone: ZoneInfo) -> datetime:
+    """The offset change between ``lower`` (old offset) and ``upper`` (new offset), in UTC.
+
+    ``lower``/``upper`` are the two readings of one non-existent wall time, so exactly one offset
+    change lies between them. zoneinfo does not expose transition instants, so this bisects on
+    whole seconds (tzdata's resolution); it runs only for wall times inside a gap.
+    """
+    after = upper.astimezone(zone).utcoffset()
+    low, high = 0, int((upper - lower).total_seconds())
+    # Invariant: lower + low seconds still has the old offset, lower + high the new one.
+    while high - low > 1:
+        middle = (low + high) // 2
+        if (lower + timedelta(seconds=middle)).astimezone(zone).utcoffset() == after:
+            high = middle
+        else:
+            low = middle
+    return lower + timedelta(seconds=high)
+
+
+def local_to_utc(local_date: date, minute: int, zone: ZoneInfo) -> datetime:
+    """The UTC instant of wall time ``local_date`` + ``minute`` minutes in ``zone``.
+
+    ``minute`` may be 1440 (the next day's 00:00). A wall time inside a spring-forward gap maps to
+    the transition instant (the first instant after the gap); an ambiguous one in a fall-back
+    overlap maps to its first occurrence (fold=0).
+    """
+    wall = datetime.combine(local_date, time()) + timedelta(minutes=minute)
+    first = zone.utcoffset(wall)
+    second = zone.utcoffset(wall.replace(fold=1))
+    if first is None or second is None:  # pragma: no cover - ZoneInfo always has an offset
+        raise InvalidSchedule(f"zone {zone.key} gives no UTC offset for {wall.isoformat()}")
+    # PEP 495: fold=0 reads a wall time with the offset in force *before* a transition, fold=1
+    # with the one after. Equal offsets: an ordinary time. First larger: a fall-back overlap,
+    # and fold=0 is its first occurrence. First smaller: a spring-forward gap.
+    if first >= second:
+        return (wall - first).replace(tzinfo=UTC)
+    return _transition_after_gap(
+        (wall - second).replace(tzinfo=UTC), (wall - first).replace(tzinfo=UTC), zone
+    )
+
+
+def _format_minute(minute: int) -> str:
+    hours, minutes = divmod(minute, 60)
+    return f"{hours:02d}:{minutes:02d}"
+
+
+@dataclass(frozen=True, slots=True)
+class LocalWindow:
+    """Working hours within one local day: minutes since local midnight, ``[start, end)``."""
+
+    start_minute: int
+    end_minute: int
+
+    def __post_init__(self) -> None:
+        for name in ("start_minute", "end_minute"):
+            value = getattr(self, name)
+            # bool is an int subclass; True as "minute 1" is a caller bug, not a time.
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise InvalidSchedule(f"{name} must be an int, got {value!r}")
+        if not 0 <= self.start_minute < self.end_minute <= MINUTES_PER_DAY:
+            raise InvalidSchedule(
+                f"window {self.start_minute}..{self.end_minute} must satisfy "
+                f"0 <= start < end <= {MINUTES_PER_DAY}"
+            )
+
+    @classmethod
+    def parse(cls, start: str, end: str) -> LocalWindow:
+        """Build from "HH:MM" strings; ``end`` may be "24:00" (the end of the day)."""
+        return cls(
+            _parse_minute(start, "start", allow_end_of_day=False),
+            _parse_minute(end, "end", allow_end_of_day=True),
+        )
+
+    def format(self) -> tuple[str, str]:
+        """The window as ("HH:MM", "HH:MM"), the inverse of ``parse``."""
+        return _format_minute(self.start_minute), _format_minute(self.end_minute)
+
+
+def _parse_minute(text: str, name: str, *, allow_end_of_day: bool) -> int:
+    match = _HH_MM.fullmatch(text) if isinstance(text, str) else None
+    if match is None:
+        raise InvalidSchedule(f"{name} time must be HH:MM, got {text!r}")
+    hours, minutes = int(match[1]), int(match[2])
+    if allow_end_of_day and (hours, minutes) == (24, 0):
+        return MINUTES_PER_DAY
+    if hours > 23 or minutes > 59:
+        raise InvalidSchedule(f"{name} time out of range: {text!r}")
+    return hours * 60 + minutes
+
+
+def _normalise_day(label: str, windows: object) -> tuple[LocalWindow, ...]:
+    """Validate one day's windows: sorted, not overlapping; touching ones are joined."""
+    if not isinstance(windows, tuple | list):
+        raise InvalidSchedule(f"{label}: windows must be a tuple of LocalWindow")
+    result: list[LocalWindow] = []
+    for window in windows:
+        if not isinstance(window, LocalWindow):
+            raise InvalidSchedule(f"{label}: {window!r} is not a LocalWindow")
+        if result and window.start_minute < result[-1].end_minute:
+            raise InvalidSchedule(
+                f"{label}: windows must be sorted and must not overlap "
+                f"({'-'.join(result[-1].format())} then {'-'.join(window.format())})"
+            )
+        if result and window.start_minute == result[-1].end_minute:
+            # 09:00-12:00 + 12:00-18:00 is the same working time as 09:00-18:00; keeping them
+            # apart would restart the slot grid at 12:00 for no reason anyone wrote down.
+            result[-1] = LocalWindow(result[-1].start_minute, window.end_minute)
+        else:
+            result.append(window)
+    return tuple(result)
+
+
+_Key = TypeVar("_Key")
+
+
+def _empty_mapping() -> Mapping[_Key, tuple[LocalWindow, ...]]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class Availability:
+    """The owner's working hours: weekly windows plus per-date replacements, in one IANA zone.
+
+    ``weekly`` maps 0=Monday..6=Sunday to that weekday's windows (a missing weekday has no
+    hours). ``overrides`` maps a local date to windows that replace the weekly ones for that date;
+    an empty tuple is a day off. Windows of a day must be sorted and must not overlap; touching
+    windows are joined into one.
+    """
+
+    timezone: str
+    weekly: Mapping[int, tuple[LocalWindow, ...]] = field(default_factory=_empty_mapping)
+    overrides: Mapping[date, tuple[LocalWindow, ...]] = field(default_factory=_empty_mapping)
+
+    def __post_init__(self) -> None:
+        load_zone(self.timezone)
+        weekly: dict[int, tuple[LocalWindow, ...]] = {}
+        for weekday, windows in self.weekly.items():
+            if not isinstance(weekday, int) or isinstance(weekday, bool) or not 0 <= weekday <= 6:
+                raise InvalidSchedule(f"weekday must be 0 (Monday) .. 6 (Sunday), got {weekday!r}")
+            weekly[weekday] = _normalise_day(f"weekday {weekday}", windows)
+        overrides: dict[date, tuple[LocalWindow, ...]] = {}
+        for day, windows in self.overrides.items():
+            # datetime is a date subclass; a datetime key would never match a date lookup.
+            if not isinstance(day, date) or isinstance(day, datetime):
+                raise InvalidSchedule(f"override key must be a date, got {day!r}")
+            overrides[day] = _normalise_day(day.isoformat(), windows)
+        # Read-only copies: the checks above must stay true after the caller's dicts change.
+        object.__setattr__(self, "weekly", MappingProxyType(weekly))
+        object.__setattr__(self, "overrides", MappingProxyType(overrides))
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return load_zone(self.timezone)
+
+    def windows_for(self, local_date: date) -> tuple[LocalWindow, ...]:
+        """The windows that apply on ``local_date``: its override if any, else its weekday's."""
+        override = self.overrides.get(local_date)
+        if override is not None:
+            return override
+        return self.weekly.get(local_date.weekday(), ())
+
+    def dated_intervals(self, first: date, last: date) -> Iterator[tuple[date, Interval]]:
+        """``(local date, UTC interval)`` for each window of each date ``first..last``, in order.
+
+        A window whose whole span falls inside a spring-forward gap collapses to nothing and is
+        left out. The intervals come out sorted and disjoint (they may touch).
+        """
+        zone = self.zone
+        day = first
+        one_day = timedelta(days=1)
+        while day <= last:
+            for window in self.windows_for(day):
+                start = local_to_utc(day, window.start_minute, zone)
+                end = local_to_utc(day, window.end_minute, zone)
+                if start < end:
+                    yield day, Interval(start, end)
+            day += one_day
+
+    def working_intervals(self, first: date, last: date) -> list[Interval]:
+        """UTC intervals of working time for each local date ``first..last`` (inclusive), unclipped."""
+        return [interval for _, interval in self.dated_intervals(first, last)]

@@ -1,0 +1,35 @@
+"""Facts about appointments that happened; the outbox delivers them after the commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentConfirmed:
+    """The appointment is confirmed: it should now appear in the owner's calendar."""
+
+    appointment_id: UUID
+    occurred_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentCancelled:
+    """The appointment was cancelled; ``was_confirmed`` says whether a calendar event exists."""
+
+    appointment_id: UUID
+    occurred_at: datetime
+    was_confirmed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentExpired:
+    """An unpaid hold ran out; its time is free again."""
+
+    appointment_id: UUID
+    occurred_at: datetime
+
+
+DomainEvent = AppointmentConfirmed | AppointmentCancelled | AppointmentExpired

@@ -1,0 +1,163 @@
+"""The slot engine: which start times of a service are free, as UTC instants.
+
+The rules (docs/domain.md has the long form):
+
+* Candidates sit on a grid anchored at each working window's start (the window expanded to UTC
+  for its owner-local date), stepping by ``service.step`` in absolute time, while the whole slot
+  fits in the window.
+* A candidate is offered iff its start is in the query window, ``>= now + min_notice`` and
+  ``< now + max_days_ahead days``; the slot widened by the service's buffers overlaps no busy
+  interval and no appointment widened by that appointment's own buffers; and, with a daily limit,
+  fewer than ``daily_limit`` appointments of the same service start on the same owner-local date.
+
+Busy time and appointments are merged once (sort + linear merge); the grid is then swept with one
+forward-only pointer into the merged list, and a blocked candidate jumps straight to the first
+grid point after the blocker. Cost: O((n + s) log n) for n busy items and s candidates.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from balance_booking.domain.availability import Availability
+from balance_booking.domain.errors import InvalidInterval
+from balance_booking.domain.intervals import Interval, merged_bounds, require_aware, to_utc
+from balance_booking.domain.services import Service
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class TimeSlot:
+    """A bookable ``[start, end)`` in UTC. Render it in the viewer's zone only at the edge."""
+
+    start: datetime
+    end: datetime
+
+
+# The engine builds thousands of TimeSlots per query. A frozen dataclass's __init__ goes through
+# object.__setattr__ per field (about twice the cost of the rest of the per-slot work), so the
+# engine fills the two slots directly through their descriptors. Only values the engine has
+# already computed in UTC pass through here.
+_new_object = object.__new__
+_set_slot_start = TimeSlot.__dict__["start"].__set__
+_set_slot_end = TimeSlot.__dict__["end"].__set__
+
+
+def _time_slot(start: datetime, end: datetime) -> TimeSlot:
+    slot: TimeSlot = _new_object(TimeSlot)
+    _set_slot_start(slot, start)
+    _set_slot_end(slot, end)
+    return slot
+
+
+@dataclass(frozen=True, slots=True)
+class OccupiedTime:
+    """An active appointment as the slot engine sees it, with its own buffers at booking time."""
+
+    start: datetime
+    end: datetime
+    buffer_before: timedelta
+    buffer_after: timedelta
+    service_slug: str
+
+    def __post_init__(self) -> None:
+        start = to_utc(self.start, "start")
+        end = to_utc(self.end, "end")
+        if end <= start:
+            raise InvalidInterval(f"appointment end {end.isoformat()} must be after its start")
+        if self.buffer_before < timedelta(0) or self.buffer_after < timedelta(0):
+            raise InvalidInterval("appointment buffers must not be negative")
+        object.__setattr__(self, "start", start)
+        object.__setattr__(self, "end", end)
+
+    @property
+    def blocked(self) -> Interval:
+        """``[start - buffer_before, end + buffer_after)``: the time no other slot may touch."""
+        return Interval(self.start - self.buffer_before, self.end + self.buffer_after)
+
+
+def _ceil_steps(distance: timedelta, step: timedelta) -> int:
+    """The smallest k >= 0 with k * step >= distance."""
+    if distance <= timedelta(0):
+        return 0
+    return -(-distance // step)
+
+
+def available_slots(
+    *,
+    service: Service,
+    availability: Availability,
+    busy: Sequence[Interval],
+    appointments: Sequence[OccupiedTime],
+    window: Interval,
+    now: datetime,
+) -> list[TimeSlot]:
+    """The free slots of ``service`` whose start lies in ``window``, sorted by start, in UTC."""
+    now = to_utc(now, "now")
+    duration = service.duration
+    step = service.step
+    before = service.buffer_before
+    after_and_duration = duration + service.buffer_after
+
+    low = max(window.start, now + service.min_notice)
+    high = min(window.end, now + timedelta(days=service.max_days_ahead))
+    if low >= high:
+        return []
+
+    block_starts, block_ends = merged_bounds(
+        [(item.start, item.end) for item in busy]
+        + [(item.start - item.buffer_before, item.end + item.buffer_after) for item in appointments]
+    )
+    block_count = len(block_starts)
+
+    zone = availability.zone
+    full_days: frozenset[date] = frozenset()
+    if service.daily_limit is not None:
+        per_day = Counter(
+            item.start.astimezone(zone).date()
+            for item in appointments
+            if item.service_slug == service.slug
+        )
+        full_days = frozenset(day for day, count in per_day.items() if count >= service.daily_limit)
+
+    # One local day of margin on each side anchors windows that straddle the query edges (a
+    # window starting the evening before, in the owner's zone, may hold slots starting in range).
+    one_day = timedelta(days=1)
+    first_day = (low - one_day).astimezone(zone).date()
+    last_day = (high + one_day).astimezone(zone).date()
+
+    slots: list[TimeSlot] = []
+    pointer = 0
+    for local_day, working in availability.dated_intervals(first_day, last_day):
+        # Every instant of a window lies on its own local date, so the date decides the limit.
+        if local_day in full_days or working.end <= low or working.start >= high:
+            continue
+        anchor = working.start
+        last_start = min(working.end - duration, high - timedelta.resolution)
+        start = anchor + _ceil_steps(low - anchor, step) * step
+        while start <= last_start:
+            guarded_start = start - before
+            guarded_end = start + after_and_duration
+            # Candidates only move forward in time, so blockers that end before this guarded
+            # start can never matter again: the pointer never moves back.
+            while pointer < block_count and block_ends[pointer] <= guarded_start:
+                pointer += 1
+            if pointer < block_count and block_starts[pointer] < guarded_end:
+                # Jump to the first grid point whose guarded start clears this blocker.
+                start = anchor + _ceil_steps(block_ends[pointer] + before - anchor, step) * step
+                continue
+            slots.append(_time_slot(start, start + duration))
+            start += step
+    return slots
+
+
+def nearest_slots(slots: Sequence[TimeSlot], target: datetime, limit: int = 5) -> list[TimeSlot]:
+    """The ``limit`` slots whose start is closest to ``target`` (ties: earlier), sorted by start."""
+    target = require_aware(target, "target").astimezone(UTC)
+    if limit <= 0:
+        return []
+    chosen = heapq.nsmallest(limit, slots, key=lambda slot: (abs(slot.start - target), slot.start))
+    return sorted(chosen, key=lambda slot: (slot.start, slot.end))

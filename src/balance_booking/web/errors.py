@@ -1,0 +1,147 @@
+"""One error shape for every JSON failure: {"error": {"code", "message", "field"?}}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from balance_booking.application.errors import (
+    CalendarUnavailableError,
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+)
+from balance_booking.domain.errors import DomainError
+
+_log = structlog.get_logger(__name__)
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "too_many_requests",
+}
+
+
+class ApiError(Exception):
+    """Raised by routers for a specific status and error code."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+        self.headers = headers
+        self.extra = extra or {}
+
+
+def error_body(code: str, message: str, *, field: str | None = None) -> dict[str, Any]:
+    """The error envelope of API.md."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if field is not None:
+        error["field"] = field
+    return {"error": error}
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> JSONResponse:
+    body = error_body(code, message, field=field) | (extra or {})
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _field_of(location: tuple[Any, ...] | list[Any]) -> str | None:
+    # Drop the "body"/"query" prefix: clients care about the field name itself.
+    parts = (
+        [str(part) for part in location[1:]] if len(location) > 1 else [str(p) for p in location]
+    )
+    return ".".join(parts) or None
+
+
+def calendar_unavailable(exc: CalendarUnavailableError) -> JSONResponse:
+    """503 with Retry-After and the waitlist offer (API.md)."""
+    return error_response(
+        503,
+        "calendar_unavailable",
+        str(exc),
+        headers={"Retry-After": str(exc.retry_after_seconds)},
+        extra={"retry_after_seconds": exc.retry_after_seconds, "waitlist": True},
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every failure to the envelope; nothing escapes as a bare framework error."""
+
+    @app.exception_handler(ApiError)
+    def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return error_response(
+            exc.status, exc.code, exc.message, field=exc.field, headers=exc.headers, extra=exc.extra
+        )
+
+    @app.exception_handler(RequestValidationError)
+    def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        message = str(first.get("msg", "Invalid request."))
+        return error_response(
+            422, "invalid_request", message, field=_field_of(first.get("loc", ()))
+        )
+
+    @app.exception_handler(InvalidRequestError)
+    def _invalid(_request: Request, exc: InvalidRequestError) -> JSONResponse:
+        return error_response(422, "invalid_request", str(exc), field=exc.field)
+
+    @app.exception_handler(DomainError)
+    def _domain(_request: Request, exc: DomainError) -> JSONResponse:
+        return error_response(422, "invalid_request", str(exc))
+
+    @app.exception_handler(NotFoundError)
+    def _not_found(_request: Request, exc: NotFoundError) -> JSONResponse:
+        return error_response(404, "not_found", str(exc))
+
+    @app.exception_handler(ConflictError)
+    def _conflict(_request: Request, exc: ConflictError) -> JSONResponse:
+        return error_response(409, "conflict", str(exc))
+
+    @app.exception_handler(CalendarUnavailableError)
+    def _calendar(_request: Request, exc: CalendarUnavailableError) -> JSONResponse:
+        return calendar_unavailable(exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "error")
+        message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+        headers = dict(exc.headers) if exc.headers else None
+        return error_response(exc.status_code, code, message, headers=headers)
+
+    @app.exception_handler(Exception)
+    def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        _log.exception("unhandled_error", path=request.url.path, error_type=type(exc).__name__)
+        return error_response(500, "internal_error", "Something went wrong on our side.")

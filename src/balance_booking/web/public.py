@@ -1,0 +1,71 @@
+"""Public JSON API: services and free slots (no authentication)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from balance_booking.web.deps import ServicesDep
+from balance_booking.web.schemas import (
+    CalendarOut,
+    ErrorBody,
+    PublicService,
+    PublicServices,
+    SlotOut,
+    SlotsOut,
+)
+from balance_booking.web.timefmt import query_window, render, zone_or_422
+
+router = APIRouter(prefix="/api/public/booking", tags=["public"])
+
+_ERRORS: dict[int | str, dict[str, object]] = {
+    404: {"model": ErrorBody, "description": "Unknown or inactive service"},
+    422: {"model": ErrorBody, "description": "Invalid query"},
+    503: {
+        "model": ErrorBody,
+        "description": "Calendar data too old: check later or join the waitlist",
+    },
+}
+
+
+@router.get("/services", response_model=PublicServices)
+def list_services(services: ServicesDep) -> PublicServices:
+    return PublicServices(
+        services=[
+            PublicService(
+                slug=s.slug,
+                title=s.title,
+                duration_minutes=int(s.duration.total_seconds() // 60),
+                requires_payment=s.requires_payment,
+            )
+            for s in services.list_public_services.execute()
+        ]
+    )
+
+
+@router.get("/slots", response_model=SlotsOut, response_model_by_alias=True, responses=_ERRORS)
+def list_slots(
+    services: ServicesDep,
+    service_slug: Annotated[str, Query(min_length=1, max_length=63)],
+    from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
+    to: Annotated[str | None, Query(max_length=40)] = None,
+    tz: Annotated[str | None, Query(max_length=64)] = None,
+) -> SlotsOut:
+    zone_name = tz if tz is not None else services.owner_timezone.execute()
+    zone = zone_or_422(zone_name)
+    today = services.clock.now().astimezone(zone).date()
+    window = query_window(from_, to, zone, today=today)
+    result = services.list_slots.execute(service_slug=service_slug, window=window)
+    synced_at = result.calendar.synced_at
+    return SlotsOut(
+        service_slug=result.service.slug,
+        timezone=zone_name,
+        **{"from": render(window.start, zone)},
+        to=render(window.end, zone),
+        slots=[SlotOut(start=render(s.start, zone), end=render(s.end, zone)) for s in result.slots],
+        calendar=CalendarOut(
+            status=result.calendar.status,
+            synced_at=None if synced_at is None else render(synced_at, zone),
+        ),
+    )

@@ -1,0 +1,216 @@
+"""JSON shapes of the HTTP API (pydantic); translated to and from domain objects here only."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from balance_booking.domain.availability import Availability, LocalWindow
+from balance_booking.domain.services import Service
+from balance_booking.web.errors import ApiError
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+HHMM = Annotated[str, StringConstraints(pattern=r"^\d{2}:\d{2}$")]
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+Minutes = Annotated[int, Field(ge=0, le=24 * 60)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class PublicService(BaseModel):
+    slug: str
+    title: str
+    duration_minutes: int
+    requires_payment: bool
+
+
+class PublicServices(BaseModel):
+    services: list[PublicService]
+
+
+class SlotOut(BaseModel):
+    start: str
+    end: str
+
+
+class CalendarOut(BaseModel):
+    status: Literal["ok", "not_connected", "disabled"]
+    synced_at: str | None
+
+
+class SlotsOut(BaseModel):
+    service_slug: str
+    timezone: str
+    from_: str = Field(serialization_alias="from", validation_alias="from")
+    to: str
+    slots: list[SlotOut]
+    calendar: CalendarOut
+
+
+class OverrideIn(Strict):
+    date: date
+    intervals: list[tuple[HHMM, HHMM]]
+
+
+class ScheduleIn(Strict):
+    timezone: str = Field(min_length=1, max_length=64)
+    weekly: dict[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], list[tuple[HHMM, HHMM]]]
+    overrides: list[OverrideIn] = Field(default_factory=list, max_length=1000)
+
+    def to_domain(self) -> Availability:
+        weekly = {
+            WEEKDAYS.index(day): tuple(LocalWindow.parse(a, b) for a, b in windows)
+            for day, windows in self.weekly.items()
+        }
+        overrides: dict[date, tuple[LocalWindow, ...]] = {}
+        for override in self.overrides:
+            overrides[override.date] = tuple(LocalWindow.parse(a, b) for a, b in override.intervals)
+        return Availability(timezone=self.timezone, weekly=weekly, overrides=overrides)
+
+
+class OverrideOut(BaseModel):
+    date: date
+    intervals: list[tuple[str, str]]
+
+
+class ScheduleOut(BaseModel):
+    timezone: str
+    weekly: dict[str, list[tuple[str, str]]]
+    overrides: list[OverrideOut]
+
+    @classmethod
+    def from_domain(cls, availability: Availability) -> ScheduleOut:
+        return cls(
+            timezone=availability.timezone,
+            weekly={
+                name: [w.format() for w in availability.weekly.get(index, ())]
+                for index, name in enumerate(WEEKDAYS)
+            },
+            overrides=[
+                OverrideOut(date=day, intervals=[w.format() for w in windows])
+                for day, windows in sorted(availability.overrides.items())
+            ],
+        )
+
+
+class ServiceOut(BaseModel):
+    slug: str
+    title: str
+    title_en: str | None
+    duration_minutes: int
+    buffer_before_minutes: int
+    buffer_after_minutes: int
+    slot_step_minutes: int
+    min_notice_minutes: int
+    max_days_ahead: int
+    daily_limit: int | None
+    requires_payment: bool
+    active: bool
+
+    @classmethod
+    def from_domain(cls, service: Service) -> ServiceOut:
+        def minutes(value: timedelta) -> int:
+            return int(value.total_seconds() // 60)
+
+        return cls(
+            slug=service.slug,
+            title=service.title,
+            title_en=service.title_en,
+            duration_minutes=minutes(service.duration),
+            buffer_before_minutes=minutes(service.buffer_before),
+            buffer_after_minutes=minutes(service.buffer_after),
+            slot_step_minutes=minutes(service.step),
+            min_notice_minutes=minutes(service.min_notice),
+            max_days_ahead=service.max_days_ahead,
+            daily_limit=service.daily_limit,
+            requires_payment=service.requires_payment,
+            active=service.active,
+        )
+
+
+class ServicesOut(BaseModel):
+    services: list[ServiceOut]
+
+
+class ServiceIn(Strict):
+    slug: Slug
+    title: str = Field(min_length=1, max_length=200)
+    title_en: str | None = Field(default=None, min_length=1, max_length=200)
+    duration_minutes: Minutes
+    buffer_before_minutes: Minutes = 0
+    buffer_after_minutes: Minutes = 0
+    slot_step_minutes: Minutes | None = None
+    min_notice_minutes: int = Field(default=0, ge=0, le=60 * 24 * 365)
+    max_days_ahead: int = Field(default=90, ge=1, le=730)
+    daily_limit: int | None = Field(default=None, ge=1, le=1000)
+    requires_payment: bool = False
+    active: bool = True
+
+    def to_domain(self) -> Service:
+        return Service(
+            slug=self.slug,
+            title=self.title,
+            title_en=self.title_en,
+            duration=timedelta(minutes=self.duration_minutes),
+            buffer_before=timedelta(minutes=self.buffer_before_minutes),
+            buffer_after=timedelta(minutes=self.buffer_after_minutes),
+            slot_step=None
+            if self.slot_step_minutes is None
+            else timedelta(minutes=self.slot_step_minutes),
+            min_notice=timedelta(minutes=self.min_notice_minutes),
+            max_days_ahead=self.max_days_ahead,
+            daily_limit=self.daily_limit,
+            requires_payment=self.requires_payment,
+            active=self.active,
+        )
+
+
+class ServicePatch(Strict):
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    title_en: str | None = Field(default=None, min_length=1, max_length=200)
+    duration_minutes: Minutes | None = None
+    buffer_before_minutes: Minutes | None = None
+    buffer_after_minutes: Minutes | None = None
+    slot_step_minutes: Minutes | None = None
+    min_notice_minutes: int | None = Field(default=None, ge=0, le=60 * 24 * 365)
+    max_days_ahead: int | None = Field(default=None, ge=1, le=730)
+    daily_limit: int | None = Field(default=None, ge=1, le=1000)
+    requires_payment: bool | None = None
+    active: bool | None = None
+
+    def changes(self) -> dict[str, object]:
+        """Domain field changes for the fields the client sent (explicit null clears)."""
+        sent = self.model_dump(exclude_unset=True)
+        minutes_fields = {
+            "duration_minutes": "duration",
+            "buffer_before_minutes": "buffer_before",
+            "buffer_after_minutes": "buffer_after",
+            "slot_step_minutes": "slot_step",
+            "min_notice_minutes": "min_notice",
+        }
+        changes: dict[str, object] = {}
+        for key, value in sent.items():
+            if value is None and key not in _NULLABLE:
+                raise ApiError(422, "invalid_request", "This field cannot be null.", field=key)
+            if key in minutes_fields:
+                changes[minutes_fields[key]] = None if value is None else timedelta(minutes=value)
+            else:
+                changes[key] = value
+        return changes
+
+
+_NULLABLE = frozenset({"title_en", "slot_step_minutes", "daily_limit"})

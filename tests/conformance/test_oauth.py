@@ -1,0 +1,428 @@
+"""Proves the emulator's OAuth 2.0 endpoints (authorize, token, revoke, userinfo) are accepted by
+google-auth-oauthlib's Flow and google-auth's Credentials exactly as Google's are: PKCE S256 and
+plain, both client-authentication styles, single-use codes, redirect_uri matching, refresh tokens
+only for offline access on (re-)consent, granted scopes, refresh after expiry, and revocation
+surfacing as `RefreshError` with `invalid_grant` (protocol doc sections 2.1-2.8)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import google_auth_httplib2
+import httplib2
+import httpx
+import pytest
+from google.auth.exceptions import RefreshError
+from google.auth.transport.requests import AuthorizedSession, Request
+from google.oauth2.credentials import Credentials
+from googleapiclient.errors import HttpError
+from oauthlib.oauth2.rfc6749.errors import InvalidClientError, InvalidGrantError, OAuth2Error
+
+from balance_booking.adapters.gcal_emulator.app import EmulatorConfig, create_emulator_app
+from tests.conformance.harness import (
+    OWNER_EMAIL,
+    SCOPE_CALENDAR,
+    SCOPE_EVENTS,
+    SCOPE_FREEBUSY,
+    EmulatorControl,
+    OAuthClient,
+    assert_http_error,
+    authorize,
+    calendar_service,
+    calendar_service_over,
+    follow_consent,
+    obtain_credentials,
+    parse_forms,
+    redirect_query,
+)
+from tests.support.live_server import serve_app
+
+VERIFIER_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~"
+
+
+def _no_refresh_service(base: str, token: str) -> object:
+    """A Calendar client that sends `token` as is and never refreshes (to observe a raw 401)."""
+    http = google_auth_httplib2.AuthorizedHttp(
+        Credentials(token=token), http=httplib2.Http(), refresh_status_codes=()
+    )
+    return calendar_service_over(base, http)
+
+
+def test_s256_code_exchange_returns_offline_tokens_and_credentials(
+    oauth_client: OAuthClient, emulator_base: str
+) -> None:
+    flow = oauth_client.flow([SCOPE_CALENDAR])
+    url, _state = flow.authorization_url(prompt="consent")
+    sent = redirect_query(url)
+    assert sent["code_challenge_method"] == "S256"
+    assert sent["access_type"] == "offline"
+
+    query = authorize(flow, prompt="consent")
+    assert query["code"]
+    assert query["scope"].split() == [SCOPE_CALENDAR]
+
+    token = flow.fetch_token(code=query["code"])
+    assert token["token_type"].lower() == "bearer"
+    assert token["access_token"]
+    assert token["refresh_token"]
+    assert isinstance(token["expires_in"], int | float)
+    assert 3000 <= float(token["expires_in"]) <= 3600
+    assert token["scope"] == [SCOPE_CALENDAR]
+
+    credentials = flow.credentials
+    assert credentials.token == token["access_token"]
+    assert credentials.refresh_token == token["refresh_token"]
+    assert credentials.token_uri == oauth_client.token_uri
+    assert credentials.granted_scopes == [SCOPE_CALENDAR]
+    assert credentials.expiry is not None
+    assert credentials.valid
+
+    primary = calendar_service(emulator_base, credentials).calendars().get(calendarId="primary")
+    assert primary.execute()["id"] == OWNER_EMAIL
+
+
+def test_plain_pkce_code_exchange(oauth_client: OAuthClient) -> None:
+    verifier = (VERIFIER_CHARS * 2)[:64]
+    flow = oauth_client.flow([SCOPE_CALENDAR], code_verifier=verifier)
+    query = authorize(flow, code_challenge=verifier, code_challenge_method="plain")
+    token = flow.fetch_token(code=query["code"])
+    assert token["access_token"]
+
+
+def test_plain_pkce_rejects_a_wrong_verifier(oauth_client: OAuthClient) -> None:
+    verifier = (VERIFIER_CHARS * 2)[:64]
+    flow = oauth_client.flow([SCOPE_CALENDAR], code_verifier=verifier)
+    query = authorize(flow, code_challenge=verifier, code_challenge_method="plain")
+    flow.code_verifier = verifier[::-1]
+    with pytest.raises(InvalidGrantError):
+        flow.fetch_token(code=query["code"])
+
+
+def test_challenge_without_method_defaults_to_plain(oauth_client: OAuthClient) -> None:
+    # Protocol doc 2.1: a code_challenge without code_challenge_method means "plain".
+    verifier = (VERIFIER_CHARS[::-1] * 2)[:50]
+    flow = oauth_client.flow([SCOPE_CALENDAR], code_verifier=verifier)
+    url, state = flow.authorization_url()
+    parts = urlsplit(url)
+    params = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    params["code_challenge"] = verifier
+    del params["code_challenge_method"]
+    response = follow_consent(f"{parts.scheme}://{parts.netloc}{parts.path}?{urlencode(params)}")
+    assert response.is_redirect, response.text[:300]
+    query = redirect_query(response.headers["location"])
+    assert query["state"] == state
+    assert flow.fetch_token(code=query["code"])["access_token"]
+
+
+def test_s256_challenge_is_checked_against_the_verifier(oauth_client: OAuthClient) -> None:
+    flow = oauth_client.flow([SCOPE_CALENDAR])
+    query = authorize(flow)
+    real = flow.code_verifier
+    assert real is not None
+    flow.code_verifier = real[:-1] + ("a" if real[-1] != "a" else "b")
+    with pytest.raises(InvalidGrantError):
+        flow.fetch_token(code=query["code"])
+
+
+def test_missing_verifier_after_a_challenge_is_invalid_grant(oauth_client: OAuthClient) -> None:
+    flow = oauth_client.flow([SCOPE_CALENDAR])
+    query = authorize(flow)
+    flow.code_verifier = None
+    with pytest.raises(InvalidGrantError):
+        flow.fetch_token(code=query["code"])
+
+
+def test_code_is_single_use(oauth_client: OAuthClient) -> None:
+    flow = oauth_client.flow([SCOPE_CALENDAR])
+    query = authorize(flow)
+    flow.fetch_token(code=query["code"])
+    again = oauth_client.flow([SCOPE_CALENDAR], code_verifier=flow.code_verifier)
+    with pytest.raises(InvalidGrantError) as caught:
+        again.fetch_token(code=query["code"])
+    assert caught.value.error == "invalid_grant"
+
+
+def test_unknown_code_is_invalid_grant(oauth_client: OAuthClient) -> None:
+    flow = oauth_client.flow([SCOPE_CALENDAR])
+    authorize(flow)
+    with pytest.raises(InvalidGrantError):
+        flow.fetch_token(code="4/not-a-code-the-emulator-issued")
+
+
+def test_token_step_redirect_uri_must_equal_the_authorize_step(oauth_client: OAuthClient) -> None:
+    flow = oauth_client.flow([SCOPE_CALENDAR])
+    query = authorize(flow)
+    flow.redirect_uri = oauth_client.redirect_uri + "/elsewhere"
+    with pytest.raises(OAuth2Error) as caught:
+        flow.fetch_token(code=query["code"])
+    # Protocol doc 2.4: 400 redirect_uri_mismatch.
+    assert caught.value.error == "redirect_uri_mismatch"
+
+
+def test_unregistered_redirect_uri_is_an_error_page_not_a_redirect(
+    oauth_client: OAuthClient,
+) -> None:
+    flow = oauth_client.flow([SCOPE_CALENDAR])
+    flow.redirect_uri = "http://127.0.0.1:9/not-registered"
+    url, _state = flow.authorization_url()
+    response = follow_consent(url)
+    assert response.status_code == 400
+    assert "location" not in response.headers
+    assert "redirect_uri_mismatch" in response.text
+
+
+def test_unknown_client_at_authorize_is_an_error_page(oauth_client: OAuthClient) -> None:
+    stranger = OAuthClient(base=oauth_client.base, client_id="nobody.apps.googleusercontent.com")
+    url, _state = stranger.flow([SCOPE_CALENDAR]).authorization_url()
+    response = follow_consent(url)
+    assert response.status_code in {400, 401}
+    assert "location" not in response.headers
+    assert "invalid_client" in response.text
+
+
+@pytest.mark.parametrize("secret_in_body", [False, True], ids=["basic-auth", "form-body"])
+def test_both_client_authentication_styles_are_accepted(
+    oauth_client: OAuthClient, secret_in_body: bool
+) -> None:
+    # requests-oauthlib uses HTTP Basic by default; include_client_id=True moves id and secret
+    # into the form body (client_secret_post). Google accepts both (protocol doc 2.2).
+    flow = oauth_client.flow([SCOPE_CALENDAR])
+    query = authorize(flow)
+    token = flow.fetch_token(code=query["code"], include_client_id=secret_in_body)
+    assert token["access_token"]
+
+
+@pytest.mark.parametrize("secret_in_body", [False, True], ids=["basic-auth", "form-body"])
+def test_wrong_client_secret_is_invalid_client(
+    oauth_client: OAuthClient, secret_in_body: bool
+) -> None:
+    flow = oauth_client.flow([SCOPE_CALENDAR], client_secret="not-the-secret")
+    query = authorize(flow)
+    with pytest.raises(InvalidClientError):
+        flow.fetch_token(code=query["code"], include_client_id=secret_in_body)
+
+
+def test_unknown_client_at_token_endpoint_is_invalid_client(oauth_client: OAuthClient) -> None:
+    flow = oauth_client.flow([SCOPE_CALENDAR])
+    query = authorize(flow)
+    stranger = OAuthClient(base=oauth_client.base, client_id="nobody.apps.googleusercontent.com")
+    other = stranger.flow([SCOPE_CALENDAR], code_verifier=flow.code_verifier)
+    with pytest.raises(InvalidClientError) as caught:
+        other.fetch_token(code=query["code"])
+    assert caught.value.description == "The OAuth client was not found."
+
+
+def test_refresh_token_only_for_offline_access_on_first_or_forced_consent(
+    oauth_client: OAuthClient,
+) -> None:
+    def exchange(**params: str) -> dict[str, object]:
+        flow = oauth_client.flow([SCOPE_CALENDAR])
+        query = authorize(flow, **params)
+        token: dict[str, object] = flow.fetch_token(code=query["code"])
+        return token
+
+    assert "refresh_token" not in exchange(access_type="online")
+    assert exchange()["refresh_token"]  # first offline consent of this user for this client
+    assert "refresh_token" not in exchange()  # already consented, no prompt=consent
+    assert exchange(prompt="consent")["refresh_token"]
+    assert "refresh_token" not in exchange(access_type="online", prompt="consent")
+
+
+def test_granted_scopes_are_reported_everywhere(oauth_client: OAuthClient) -> None:
+    scopes = [SCOPE_EVENTS, SCOPE_FREEBUSY]
+    flow = oauth_client.flow(scopes)
+    query = authorize(flow, prompt="consent")
+    assert sorted(query["scope"].split()) == sorted(scopes)
+    token = flow.fetch_token(code=query["code"])
+    assert sorted(token["scope"]) == sorted(scopes)
+    assert sorted(flow.credentials.granted_scopes) == sorted(scopes)
+
+
+def test_include_granted_scopes_unions_earlier_grants(
+    oauth_client: OAuthClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The response scope legitimately differs from the request here (doc 2.1, 2.8).
+    monkeypatch.setenv("OAUTHLIB_RELAX_TOKEN_SCOPE", "1")
+    obtain_credentials(oauth_client, [SCOPE_FREEBUSY])
+    flow = oauth_client.flow([SCOPE_EVENTS])
+    query = authorize(flow, prompt="consent", include_granted_scopes="true")
+    token = flow.fetch_token(code=query["code"])
+    assert sorted(token["scope"]) == sorted([SCOPE_EVENTS, SCOPE_FREEBUSY])
+
+
+def test_expired_access_token_is_refreshed_by_the_library(
+    oauth_client: OAuthClient, emulator_base: str, control: EmulatorControl
+) -> None:
+    credentials = obtain_credentials(oauth_client, [SCOPE_CALENDAR])
+    service = calendar_service(emulator_base, credentials)
+    assert service.calendars().get(calendarId="primary").execute()["id"] == OWNER_EMAIL
+    old_token = credentials.token
+    refresh_token = credentials.refresh_token
+
+    control.advance_clock(3600 + 60)
+
+    raw = _no_refresh_service(emulator_base, old_token)
+    with pytest.raises(HttpError) as caught:
+        raw.calendars().get(calendarId="primary").execute()  # type: ignore[attr-defined]
+    assert_http_error(caught.value, status=401, reason="authError")
+
+    # google-auth-httplib2 sees the 401, refreshes through token_uri and retries.
+    assert service.calendars().get(calendarId="primary").execute()["id"] == OWNER_EMAIL
+    assert credentials.token != old_token
+    assert credentials.refresh_token == refresh_token
+
+
+def test_refresh_grant_from_a_bare_refresh_token(
+    oauth_client: OAuthClient, emulator_base: str
+) -> None:
+    granted = obtain_credentials(oauth_client, [SCOPE_CALENDAR])
+    credentials = Credentials(
+        token=None,
+        refresh_token=granted.refresh_token,
+        client_id=oauth_client.client_id,
+        client_secret=oauth_client.client_secret,
+        token_uri=oauth_client.token_uri,
+        scopes=[SCOPE_CALENDAR],
+    )
+    # No token yet: the library refreshes before sending the first request.
+    service = calendar_service(emulator_base, credentials)
+    assert service.calendarList().list().execute()["items"]
+    assert credentials.token
+    assert credentials.expiry is not None
+
+    before = credentials.token
+    credentials.refresh(Request())
+    assert credentials.token != before
+    assert credentials.refresh_token == granted.refresh_token
+
+
+def _assert_revoked(credentials: Credentials) -> None:
+    with pytest.raises(RefreshError) as caught:
+        credentials.refresh(Request())
+    message, body = caught.value.args[0], caught.value.args[1]
+    assert message == "invalid_grant: Token has been expired or revoked."
+    assert body["error"] == "invalid_grant"
+    assert caught.value.retryable is False
+
+
+def test_revoke_endpoint_kills_the_grant(oauth_client: OAuthClient, emulator_base: str) -> None:
+    credentials = obtain_credentials(oauth_client, [SCOPE_CALENDAR])
+    access_token = credentials.token
+    response = Request()(
+        url=oauth_client.revoke_uri,
+        method="POST",
+        body=urlencode({"token": credentials.refresh_token}).encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status == 200
+    _assert_revoked(credentials)
+
+    raw = _no_refresh_service(emulator_base, access_token)
+    with pytest.raises(HttpError) as caught:
+        raw.calendars().get(calendarId="primary").execute()  # type: ignore[attr-defined]
+    assert_http_error(caught.value, status=401, reason="authError")
+
+
+def test_revoke_with_token_in_query_string(oauth_client: OAuthClient) -> None:
+    credentials = obtain_credentials(oauth_client, [SCOPE_CALENDAR])
+    response = Request()(
+        url=f"{oauth_client.revoke_uri}?{urlencode({'token': credentials.refresh_token})}",
+        method="POST",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status == 200
+    _assert_revoked(credentials)
+
+
+def test_revoking_an_unknown_token_is_invalid_token(oauth_client: OAuthClient) -> None:
+    response = Request()(
+        url=oauth_client.revoke_uri,
+        method="POST",
+        body=b"token=never-issued",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status == 400
+    assert json.loads(response.data)["error"] == "invalid_token"
+
+
+def test_control_api_revocation_surfaces_as_invalid_grant(
+    oauth_client: OAuthClient, emulator_base: str, control: EmulatorControl
+) -> None:
+    credentials = obtain_credentials(oauth_client, [SCOPE_CALENDAR])
+    control.revoke_user(OWNER_EMAIL)
+    _assert_revoked(credentials)
+
+    # Once the access token expires, the Calendar client's automatic refresh fails the same way.
+    control.advance_clock(3600 + 60)
+    service = calendar_service(emulator_base, credentials)
+    with pytest.raises(RefreshError, match="invalid_grant"):
+        service.calendars().get(calendarId="primary").execute()
+
+
+def test_userinfo_returns_the_account_email(oauth_client: OAuthClient) -> None:
+    credentials = obtain_credentials(oauth_client, [SCOPE_CALENDAR])
+    with AuthorizedSession(credentials) as session:
+        response = session.get(oauth_client.userinfo_uri)
+    assert response.status_code == 200
+    assert response.json()["email"] == OWNER_EMAIL
+
+
+def test_userinfo_without_a_valid_token_is_401(oauth_client: OAuthClient) -> None:
+    with AuthorizedSession(Credentials(token="ya29.bogus"), refresh_status_codes=()) as session:
+        response = session.get(oauth_client.userinfo_uri)
+    assert response.status_code == 401
+
+
+@pytest.fixture(scope="module")
+def consent_page_emulator() -> Iterator[tuple[OAuthClient, EmulatorControl]]:
+    """A second emulator that shows the consent screen instead of redirecting at once."""
+    with serve_app(create_emulator_app(EmulatorConfig(auto_consent=False))) as base:
+        control = EmulatorControl(base)
+        client = OAuthClient(base=base)
+        control.register_client(client)
+        yield client, control
+        control.close()
+
+
+def test_consent_page_can_be_clicked_through(
+    consent_page_emulator: tuple[OAuthClient, EmulatorControl],
+) -> None:
+    client, _control = consent_page_emulator
+    flow = client.flow([SCOPE_EVENTS, SCOPE_FREEBUSY])
+    url, state = flow.authorization_url(prompt="consent")
+    with httpx.Client(timeout=10) as browser:
+        page = browser.get(url)
+        assert page.status_code == 200
+        assert page.headers["content-type"].startswith("text/html")
+        assert client.name in page.text
+        assert SCOPE_EVENTS in page.text
+        assert SCOPE_FREEBUSY in page.text
+        (form,) = [f for f in parse_forms(str(page.url), page.text) if f.buttons]
+        response = browser.request(form.method, form.action, data=form.submission("Allow"))
+    assert response.is_redirect, (response.status_code, response.text[:300])
+    assert response.headers["location"].startswith(client.redirect_uri + "?")
+    query = redirect_query(response.headers["location"])
+    assert query["state"] == state
+    token = flow.fetch_token(code=query["code"])
+    assert token["refresh_token"]
+    assert sorted(token["scope"]) == sorted([SCOPE_EVENTS, SCOPE_FREEBUSY])
+
+
+def test_consent_page_deny_redirects_with_access_denied(
+    consent_page_emulator: tuple[OAuthClient, EmulatorControl],
+) -> None:
+    client, _control = consent_page_emulator
+    flow = client.flow([SCOPE_CALENDAR])
+    url, state = flow.authorization_url()
+    with httpx.Client(timeout=10) as browser:
+        page = browser.get(url)
+        (form,) = [f for f in parse_forms(str(page.url), page.text) if f.buttons]
+        response = browser.request(form.method, form.action, data=form.submission("Deny"))
+    assert response.is_redirect
+    query = redirect_query(response.headers["location"])
+    assert query["error"] == "access_denied"
+    assert query["state"] == state
+    assert "code" not in query
+
