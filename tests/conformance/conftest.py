@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from balance_booking.adapters.gcal_emulator.app import EmulatorConfig, create_emulator_app
 from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import Resource
 
-from balance_booking.adapters.gcal_emulator.app import EmulatorConfig, create_emulator_app
 from tests.conformance.harness import (
     SCOPE_CALENDAR,
     EmulatorControl,

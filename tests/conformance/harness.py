@@ -375,7 +375,11 @@ class _FormParser(HTMLParser):
             kind = attributes.get("type", "text").lower()
             if kind == "submit":
                 self.forms[-1].buttons.append(
-                    (attributes.get("name", ""), attributes.get("value", ""), attributes.get("value", ""))
+                    (
+                        attributes.get("name", ""),
+                        attributes.get("value", ""),
+                        attributes.get("value", ""),
+                    )
                 )
             elif kind in {"hidden", "text"} and attributes.get("name"):
                 self.forms[-1].fields[attributes["name"]] = attributes.get("value", "")

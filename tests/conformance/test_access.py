@@ -20,7 +20,6 @@ from googleapiclient.discovery import Resource
 from googleapiclient.errors import HttpError
 
 from tests.conformance.harness import (
-    OWNER_EMAIL,
     SCOPE_CALENDAR,
     SCOPE_EVENTS,
     SCOPE_EVENTS_OWNED,
@@ -48,7 +47,9 @@ def _unrefreshing(base: str, token: str) -> Resource:
     return calendar_service_over(base, http)
 
 
-def test_unknown_bearer_token_is_401_auth_error(emulator_base: str, oauth_client: OAuthClient) -> None:
+def test_unknown_bearer_token_is_401_auth_error(
+    emulator_base: str, oauth_client: OAuthClient
+) -> None:
     service = _unrefreshing(emulator_base, "ya29.never-issued")
     with pytest.raises(HttpError) as caught:
         service.events().list(calendarId="primary").execute()
@@ -242,4 +243,3 @@ def test_dropped_insert_response_commits_the_event(
     with pytest.raises(HttpError) as caught:
         calendar.events().insert(calendarId="primary", body=body).execute()
     assert_http_error(caught.value, status=409, reason="duplicate")
-

@@ -14,13 +14,13 @@ import google_auth_httplib2
 import httplib2
 import httpx
 import pytest
+from balance_booking.adapters.gcal_emulator.app import EmulatorConfig, create_emulator_app
 from google.auth.exceptions import RefreshError
 from google.auth.transport.requests import AuthorizedSession, Request
 from google.oauth2.credentials import Credentials
 from googleapiclient.errors import HttpError
 from oauthlib.oauth2.rfc6749.errors import InvalidClientError, InvalidGrantError, OAuth2Error
 
-from balance_booking.adapters.gcal_emulator.app import EmulatorConfig, create_emulator_app
 from tests.conformance.harness import (
     OWNER_EMAIL,
     SCOPE_CALENDAR,
@@ -425,4 +425,3 @@ def test_consent_page_deny_redirects_with_access_denied(
     assert query["error"] == "access_denied"
     assert query["state"] == state
     assert "code" not in query
-
