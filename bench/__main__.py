@@ -43,7 +43,9 @@ def main() -> int:
         if not callable(runner):
             continue
         print(f"running {module_name} ...", file=sys.stderr, flush=True)
-        results[module_name.rpartition(".")[2]] = cast("Callable[[], Mapping[str, object]]", runner)()
+        results[module_name.rpartition(".")[2]] = cast(
+            "Callable[[], Mapping[str, object]]", runner
+        )()
 
     print("| benchmark | metric | value |")
     print("|---|---|---|")

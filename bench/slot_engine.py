@@ -17,11 +17,12 @@ import time
 from collections.abc import Callable
 from datetime import date, timedelta
 
+from tests.unit.domain.oracle import oracle_slots
+
 from balance_booking.domain.availability import Availability, LocalWindow, load_zone, local_to_utc
 from balance_booking.domain.intervals import Interval
 from balance_booking.domain.services import Service
 from balance_booking.domain.slots import TimeSlot, available_slots
-from tests.unit.domain.oracle import oracle_slots
 
 TIMEZONE = "Europe/Berlin"
 SEED = 20260101

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from html.parser import HTMLParser
@@ -307,7 +307,7 @@ def list_all(service: Resource, **params: Any) -> tuple[list[dict[str, Any]], di
 Interval = tuple[datetime, datetime]
 
 
-def merge_intervals(intervals: Iterator[Interval] | Sequence[Interval]) -> list[Interval]:
+def merge_intervals(intervals: Iterable[Interval]) -> list[Interval]:
     """Union of half-open intervals, touching ones joined."""
     merged: list[Interval] = []
     for start, end in sorted(intervals):

@@ -11,10 +11,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from balance_booking.adapters.gcal_emulator.app import EmulatorConfig, create_emulator_app
 from googleapiclient.discovery import Resource
 from googleapiclient.errors import HttpError
 
-from balance_booking.adapters.gcal_emulator.app import EmulatorConfig, create_emulator_app
 from tests.conformance.harness import (
     SCOPE_CALENDAR,
     EmulatorControl,

@@ -15,6 +15,9 @@ from balance_booking.domain.errors import InvalidSchedule, UnknownTimeZone
 from balance_booking.domain.intervals import Interval
 
 MINUTES_PER_DAY = 24 * 60
+_UTC_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# The naive twin of _UTC_EPOCH, only ever subtracted from naive wall times.
+_NAIVE_EPOCH = _UTC_EPOCH.replace(tzinfo=None)
 
 # Strict "HH:MM" with ASCII digits only: re's \d would also accept other scripts' digits.
 _HH_MM = re.compile(r"([0-9]{2}):([0-9]{2})", re.ASCII)
@@ -59,6 +62,12 @@ def _transition_after_gap(lower: datetime, upper: datetime, zone: ZoneInfo) -> d
     return lower + timedelta(seconds=high)
 
 
+@lru_cache(maxsize=MINUTES_PER_DAY)
+def _wall_times(minute: int) -> tuple[time, time]:
+    hours, minutes = divmod(minute, 60)
+    return time(hours, minutes), time(hours, minutes, fold=1)
+
+
 def local_to_utc(local_date: date, minute: int, zone: ZoneInfo) -> datetime:
     """The UTC instant of wall time ``local_date`` + ``minute`` minutes in ``zone``.
 
@@ -66,18 +75,28 @@ def local_to_utc(local_date: date, minute: int, zone: ZoneInfo) -> datetime:
     the transition instant (the first instant after the gap); an ambiguous one in a fall-back
     overlap maps to its first occurrence (fold=0).
     """
-    wall = datetime.combine(local_date, time()) + timedelta(minutes=minute)
+    if not 0 <= minute <= MINUTES_PER_DAY:
+        raise InvalidSchedule(f"minute must be 0..{MINUTES_PER_DAY}, got {minute}")
+    if minute == MINUTES_PER_DAY:
+        local_date, minute = local_date + timedelta(days=1), 0
+    # The slot engine calls this twice per working day it expands, so it avoids
+    # datetime.replace() and tz-aware constructors (each costs more than the rest together):
+    # naive wall times with cached time objects, then plain timedelta arithmetic from the epoch.
+    plain, folded = _wall_times(minute)
+    wall = datetime.combine(local_date, plain)
     first = zone.utcoffset(wall)
-    second = zone.utcoffset(wall.replace(fold=1))
-    if first is None or second is None:  # pragma: no cover - ZoneInfo always has an offset
+    second = zone.utcoffset(datetime.combine(local_date, folded))
+    if first is None or second is None:  # pragma: no cover - a ZoneInfo always has an offset
         raise InvalidSchedule(f"zone {zone.key} gives no UTC offset for {wall.isoformat()}")
     # PEP 495: fold=0 reads a wall time with the offset in force *before* a transition, fold=1
     # with the one after. Equal offsets: an ordinary time. First larger: a fall-back overlap,
     # and fold=0 is its first occurrence. First smaller: a spring-forward gap.
     if first >= second:
-        return (wall - first).replace(tzinfo=UTC)
+        return _UTC_EPOCH + (wall - _NAIVE_EPOCH - first)
     return _transition_after_gap(
-        (wall - second).replace(tzinfo=UTC), (wall - first).replace(tzinfo=UTC), zone
+        _UTC_EPOCH + (wall - _NAIVE_EPOCH - second),
+        _UTC_EPOCH + (wall - _NAIVE_EPOCH - first),
+        zone,
     )
 
 
@@ -201,23 +220,30 @@ class Availability:
             return override
         return self.weekly.get(local_date.weekday(), ())
 
-    def dated_intervals(self, first: date, last: date) -> Iterator[tuple[date, Interval]]:
-        """``(local date, UTC interval)`` for each window of each date ``first..last``, in order.
+    def dated_spans(self, first: date, last: date) -> Iterator[tuple[date, datetime, datetime]]:
+        """``(local date, UTC start, UTC end)`` of each window of each date ``first..last``.
 
-        A window whose whole span falls inside a spring-forward gap collapses to nothing and is
-        left out. The intervals come out sorted and disjoint (they may touch).
+        In order, disjoint (they may touch). A window lying wholly inside a spring-forward gap
+        collapses to nothing and is left out. Tuples rather than Intervals: the slot engine
+        expands a year of days per query and needs no validation of values it derived itself.
         """
         zone = self.zone
+        overrides = self.overrides
+        weekly = self.weekly
         day = first
         one_day = timedelta(days=1)
         while day <= last:
-            for window in self.windows_for(day):
+            # windows_for() inlined: this loop runs for every day of a year-long query.
+            windows = overrides.get(day)
+            if windows is None:
+                windows = weekly.get(day.weekday(), ())
+            for window in windows:
                 start = local_to_utc(day, window.start_minute, zone)
                 end = local_to_utc(day, window.end_minute, zone)
                 if start < end:
-                    yield day, Interval(start, end)
+                    yield day, start, end
             day += one_day
 
     def working_intervals(self, first: date, last: date) -> list[Interval]:
         """UTC intervals of working time for each local date ``first..last`` (inclusive), unclipped."""
-        return [interval for _, interval in self.dated_intervals(first, last)]
+        return [Interval(start, end) for _, start, end in self.dated_spans(first, last)]

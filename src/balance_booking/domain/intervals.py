@@ -123,20 +123,22 @@ def clip(intervals: Iterable[Interval], window: Interval) -> list[Interval]:
     return clipped
 
 
-def merged_bounds(
-    ranges: Iterable[tuple[datetime, datetime]],
-) -> tuple[list[datetime], list[datetime]]:
-    """Merge ``(start, end)`` pairs into two parallel sorted lists of starts and ends.
+def merged_bounds(intervals: Iterable[Interval]) -> tuple[list[datetime], list[datetime]]:
+    """The union of ``intervals`` as two parallel sorted lists: starts and ends.
 
     The slot engine's hot path: the same union as ``merge`` without building an Interval per
-    result, so merging 10,000 busy events stays a sort plus one pass.
+    result, so merging 10,000 busy events stays one sort (keyed on start, the cheapest compare)
+    plus one pass.
     """
     starts: list[datetime] = []
     ends: list[datetime] = []
-    for start, end in sorted(ranges):
-        if ends and start <= ends[-1]:
-            ends[-1] = max(ends[-1], end)
+    last_end: datetime | None = None
+    for item in sorted(intervals, key=_by_start):
+        if last_end is not None and item.start <= last_end:
+            if item.end > last_end:
+                last_end = ends[-1] = item.end
         else:
-            starts.append(start)
-            ends.append(end)
+            starts.append(item.start)
+            last_end = item.end
+            ends.append(last_end)
     return starts, ends

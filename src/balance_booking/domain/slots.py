@@ -39,18 +39,14 @@ class TimeSlot:
 
 # The engine builds thousands of TimeSlots per query. A frozen dataclass's __init__ goes through
 # object.__setattr__ per field (about twice the cost of the rest of the per-slot work), so the
-# engine fills the two slots directly through their descriptors. Only values the engine has
-# already computed in UTC pass through here.
+# engine fills the two slots directly through their descriptors, with values it has already
+# computed in UTC.
 _new_object = object.__new__
 _set_slot_start = TimeSlot.__dict__["start"].__set__
 _set_slot_end = TimeSlot.__dict__["end"].__set__
 
 
-def _time_slot(start: datetime, end: datetime) -> TimeSlot:
-    slot: TimeSlot = _new_object(TimeSlot)
-    _set_slot_start(slot, start)
-    _set_slot_end(slot, end)
-    return slot
+_END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,11 +103,10 @@ def available_slots(
     if low >= high:
         return []
 
-    block_starts, block_ends = merged_bounds(
-        [(item.start, item.end) for item in busy]
-        + [(item.start - item.buffer_before, item.end + item.buffer_after) for item in appointments]
-    )
-    block_count = len(block_starts)
+    block_starts, block_ends = merged_bounds([*busy, *(item.blocked for item in appointments)])
+    # A sentinel blocker at the end of time spares the sweep a bounds check per candidate.
+    block_starts.append(_END_OF_TIME)
+    block_ends.append(_END_OF_TIME)
 
     zone = availability.zone
     full_days: frozenset[date] = frozenset()
@@ -130,27 +125,37 @@ def available_slots(
     last_day = (high + one_day).astimezone(zone).date()
 
     slots: list[TimeSlot] = []
+    append = slots.append
     pointer = 0
-    for local_day, working in availability.dated_intervals(first_day, last_day):
-        # Every instant of a window lies on its own local date, so the date decides the limit.
-        if local_day in full_days or working.end <= low or working.start >= high:
+    latest_start = high - timedelta.resolution
+    for local_day, anchor, working_end in availability.dated_spans(first_day, last_day):
+        # Every instant of a window lies on the window's own local date, so that date decides
+        # the daily limit for all of its candidates.
+        if local_day in full_days or working_end <= low or anchor >= high:
             continue
-        anchor = working.start
-        last_start = min(working.end - duration, high - timedelta.resolution)
-        start = anchor + _ceil_steps(low - anchor, step) * step
+        last_start = min(working_end - duration, latest_start)
+        start = anchor if anchor >= low else anchor + _ceil_steps(low - anchor, step) * step
         while start <= last_start:
             guarded_start = start - before
-            guarded_end = start + after_and_duration
             # Candidates only move forward in time, so blockers that end before this guarded
             # start can never matter again: the pointer never moves back.
-            while pointer < block_count and block_ends[pointer] <= guarded_start:
+            while block_ends[pointer] <= guarded_start:
                 pointer += 1
-            if pointer < block_count and block_starts[pointer] < guarded_end:
-                # Jump to the first grid point whose guarded start clears this blocker.
-                start = anchor + _ceil_steps(block_ends[pointer] + before - anchor, step) * step
+            blocker_start = block_starts[pointer]
+            if blocker_start < start + after_and_duration:
+                # Blocked: jump to the first grid point whose guarded start clears the blocker,
+                # i.e. anchor + k * step with k = ceil((blocker end + before - anchor) / step).
+                start = anchor - ((anchor - block_ends[pointer] - before) // step) * step
                 continue
-            slots.append(_time_slot(start, start + duration))
-            start += step
+            # Every following candidate whose guarded end stays before that blocker is free.
+            run_last = min(last_start, blocker_start - after_and_duration)
+            while start <= run_last:
+                # TimeSlot built in place (see _time_slot): this line runs once per offered slot.
+                slot = _new_object(TimeSlot)
+                _set_slot_start(slot, start)
+                _set_slot_end(slot, start + duration)
+                append(slot)
+                start += step
     return slots
 
 

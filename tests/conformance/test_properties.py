@@ -1,0 +1,310 @@
+"""Stateful properties, driven only through google-api-python-client: (1) a client mirror fed
+solely by incremental-sync pages (nextSyncToken, small pages, deletions as `cancelled`) equals
+the emulator's full event list after any sequence of inserts, patches, updates and deletes;
+(2) freeBusy equals the union, computed here from what was written, of the instances of opaque,
+non-cancelled, not-declined events, with recurring series expanded minus EXDATEs and blocks
+clipped to the window (protocol doc 3.3-3.5)."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+from googleapiclient.discovery import Resource
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from tests.conformance.harness import (
+    OWNER_EMAIL,
+    OWNER_TIMEZONE,
+    SCOPE_CALENDAR,
+    EmulatorControl,
+    Interval,
+    OAuthClient,
+    busy_intervals,
+    calendar_service,
+    list_all,
+    merge_intervals,
+    msk,
+    new_event_id,
+    obtain_credentials,
+    rfc3339,
+    timed_event,
+)
+
+SETTINGS = settings(
+    max_examples=12,
+    stateful_step_count=14,
+    deadline=None,
+    database=None,
+    # Every step is a real HTTP round trip to the emulator; slowness is expected, not a smell.
+    suppress_health_check=[HealthCheck.too_slow],
+)
+WEEK_START = msk("2031-03-03", "00:00")  # a Monday
+SUMMARIES = st.text(max_size=12)
+
+
+def _fresh_calendar(base: str, control: EmulatorControl) -> Resource:
+    control.reset()
+    client = OAuthClient(base=base)
+    control.register_client(client)
+    return calendar_service(base, obtain_credentials(client, [SCOPE_CALENDAR]))
+
+
+def _slot(day: int, half_hour: int) -> datetime:
+    return WEEK_START + timedelta(days=day, minutes=30 * half_hour)
+
+
+class SyncMirror(RuleBasedStateMachine):
+    """A client that learns about events only through incremental sync."""
+
+    base: ClassVar[str]
+    control: ClassVar[EmulatorControl]
+
+    @initialize(page_size=st.integers(1, 3), seeded=st.integers(0, 4))
+    def full_sync(self, page_size: int, seeded: int) -> None:
+        self.calendar = _fresh_calendar(self.base, self.control)
+        self.live: set[str] = set()
+        for index in range(seeded):
+            self._insert(index, "seed")
+        items, last = list_all(self.calendar, calendarId="primary", maxResults=page_size)
+        self.mirror: dict[str, dict[str, Any]] = {item["id"]: item for item in items}
+        self.token: str = last["nextSyncToken"]
+        assert set(self.mirror) == self.live
+
+    def _insert(self, half_hour: int, summary: str) -> None:
+        start = _slot(1, half_hour)
+        body = timed_event(start, start + timedelta(minutes=30), summary=summary)
+        body["id"] = new_event_id()
+        self.calendar.events().insert(calendarId="primary", body=body).execute()
+        self.live.add(body["id"])
+
+    def _pick(self, data: st.DataObject) -> str:
+        return data.draw(st.sampled_from(sorted(self.live)))
+
+    @rule(half_hour=st.integers(0, 47), summary=SUMMARIES)
+    def insert(self, half_hour: int, summary: str) -> None:
+        self._insert(half_hour, summary)
+
+    @precondition(lambda self: self.live)
+    @rule(data=st.data(), summary=SUMMARIES, move=st.integers(-4, 4))
+    def patch(self, data: st.DataObject, summary: str, move: int) -> None:
+        event_id = self._pick(data)
+        body: dict[str, Any] = {"summary": summary}
+        if move:
+            start = _slot(2, 10 + move)
+            moved = timed_event(start, start + timedelta(minutes=45))
+            body |= {"start": moved["start"], "end": moved["end"]}
+        self.calendar.events().patch(calendarId="primary", eventId=event_id, body=body).execute()
+
+    @precondition(lambda self: self.live)
+    @rule(data=st.data(), half_hour=st.integers(0, 47))
+    def update(self, data: st.DataObject, half_hour: int) -> None:
+        event_id = self._pick(data)
+        start = _slot(3, half_hour)
+        body = timed_event(start, start + timedelta(hours=1), summary="replaced")
+        self.calendar.events().update(calendarId="primary", eventId=event_id, body=body).execute()
+
+    @precondition(lambda self: self.live)
+    @rule(data=st.data())
+    def delete(self, data: st.DataObject) -> None:
+        event_id = self._pick(data)
+        self.calendar.events().delete(calendarId="primary", eventId=event_id).execute()
+        self.live.discard(event_id)
+
+    @rule(page_size=st.integers(1, 4))
+    def sync(self, page_size: int) -> None:
+        request = self.calendar.events().list(
+            calendarId="primary", syncToken=self.token, maxResults=page_size
+        )
+        page: dict[str, Any] = {}
+        while request is not None:
+            page = request.execute()
+            for item in page.get("items", []):
+                if item["status"] == "cancelled":
+                    self.mirror.pop(item["id"], None)
+                else:
+                    self.mirror[item["id"]] = item
+            request = self.calendar.events().list_next(request, page)
+        self.token = page["nextSyncToken"]
+        self._check()
+
+    def _check(self) -> None:
+        items, _last = list_all(self.calendar, calendarId="primary", showDeleted=False)
+        truth = {item["id"]: item for item in items}
+        assert set(truth) == self.live
+        assert self.mirror == truth
+
+    def teardown(self) -> None:
+        if hasattr(self, "token"):
+            self.sync(page_size=2)
+
+
+def test_incremental_sync_reconstructs_the_event_set(
+    emulator_base: str, control: EmulatorControl
+) -> None:
+    class Machine(SyncMirror):
+        pass
+
+    Machine.base = emulator_base
+    Machine.control = control
+    run_state_machine_as_test(Machine, settings=SETTINGS)
+
+
+@dataclass(frozen=True)
+class WrittenEvent:
+    """What this test wrote for one event, enough to know when it makes the owner busy."""
+
+    start: datetime
+    minutes: int
+    transparent: bool = False
+    cancelled: bool = False
+    declined: bool = False
+    tentative: bool = False
+    daily_count: int = 1
+    skipped: frozenset[int] = frozenset()  # occurrence indexes removed by EXDATE
+
+    def busy(self) -> list[Interval]:
+        if self.transparent or self.cancelled or self.declined:
+            return []
+        return [
+            (self.start + timedelta(days=n), self.start + timedelta(days=n, minutes=self.minutes))
+            for n in range(self.daily_count)
+            if n not in self.skipped
+        ]
+
+    def body(self, event_id: str) -> dict[str, Any]:
+        body = timed_event(self.start, self.start + timedelta(minutes=self.minutes))
+        body["id"] = event_id
+        if self.transparent:
+            body["transparency"] = "transparent"
+        if self.tentative:
+            body["status"] = "tentative"
+        if self.declined:
+            body["attendees"] = [
+                {"email": OWNER_EMAIL, "responseStatus": "declined"},
+                {"email": "guest@example.com", "responseStatus": "accepted"},
+            ]
+        if self.daily_count > 1:
+            body["recurrence"] = [f"RRULE:FREQ=DAILY;COUNT={self.daily_count}"] + [
+                f"EXDATE;TZID={OWNER_TIMEZONE}:{self.start + timedelta(days=n):%Y%m%dT%H%M%S}"
+                for n in sorted(self.skipped)
+            ]
+        return body
+
+
+@st.composite
+def written_events(draw: st.DrawFn) -> WrittenEvent:
+    count = draw(st.sampled_from([1, 1, 1, 2, 3, 4]))
+    skipped = draw(st.frozensets(st.integers(0, count - 1), max_size=count - 1))
+    return WrittenEvent(
+        start=_slot(draw(st.integers(0, 4)), draw(st.integers(0, 47))),
+        minutes=draw(st.sampled_from([30, 60, 90, 150])),
+        transparent=draw(st.booleans()),
+        declined=draw(st.integers(0, 4)) == 0,
+        tentative=draw(st.integers(0, 3)) == 0,
+        daily_count=count,
+        skipped=skipped if count > 1 else frozenset(),
+    )
+
+
+class FreeBusyUnion(RuleBasedStateMachine):
+    """freeBusy must equal the union computed from the writes this machine made."""
+
+    base: ClassVar[str]
+    control: ClassVar[EmulatorControl]
+
+    @initialize()
+    def start(self) -> None:
+        self.calendar = _fresh_calendar(self.base, self.control)
+        self.written: dict[str, WrittenEvent] = {}
+
+    def _active(self) -> list[str]:
+        return sorted(i for i, e in self.written.items() if not e.cancelled)
+
+    def _pick(self, data: st.DataObject) -> str:
+        # Only events still in force are changed: edits of cancelled ones are unspecified.
+        return data.draw(st.sampled_from(self._active()))
+
+    @rule(event=written_events())
+    def insert(self, event: WrittenEvent) -> None:
+        event_id = new_event_id()
+        self.calendar.events().insert(calendarId="primary", body=event.body(event_id)).execute()
+        self.written[event_id] = event
+
+    @precondition(lambda self: self._active())
+    @rule(data=st.data())
+    def toggle_transparency(self, data: st.DataObject) -> None:
+        event_id = self._pick(data)
+        event = replace(self.written[event_id], transparent=not self.written[event_id].transparent)
+        body = {"transparency": "transparent" if event.transparent else "opaque"}
+        self.calendar.events().patch(calendarId="primary", eventId=event_id, body=body).execute()
+        self.written[event_id] = event
+
+    @precondition(lambda self: self._active())
+    @rule(data=st.data(), day=st.integers(0, 4), half_hour=st.integers(0, 47))
+    def move(self, data: st.DataObject, day: int, half_hour: int) -> None:
+        event_id = self._pick(data)
+        event = replace(self.written[event_id], start=_slot(day, half_hour))
+        moved = event.body(event_id)
+        body = {"start": moved["start"], "end": moved["end"]}
+        if "recurrence" in moved:
+            body["recurrence"] = moved["recurrence"]  # EXDATEs follow the series' new time
+        self.calendar.events().patch(calendarId="primary", eventId=event_id, body=body).execute()
+        self.written[event_id] = event
+
+    @precondition(lambda self: self._active())
+    @rule(data=st.data(), by_patch=st.booleans())
+    def cancel(self, data: st.DataObject, by_patch: bool) -> None:
+        event_id = self._pick(data)
+        if by_patch:
+            self.calendar.events().patch(
+                calendarId="primary", eventId=event_id, body={"status": "cancelled"}
+            ).execute()
+        else:
+            self.calendar.events().delete(calendarId="primary", eventId=event_id).execute()
+        self.written[event_id] = replace(self.written[event_id], cancelled=True)
+
+    @rule(from_hour=st.integers(0, 24 * 8), hours=st.integers(1, 24 * 9))
+    def query(self, from_hour: int, hours: int) -> None:
+        window = (
+            WEEK_START + timedelta(hours=from_hour),
+            WEEK_START + timedelta(hours=from_hour + hours),
+        )
+        body = {
+            "timeMin": rfc3339(window[0]),
+            "timeMax": rfc3339(window[1]),
+            "items": [{"id": "primary"}],
+        }
+        result = self.calendar.freebusy().query(body=body).execute()
+        got = busy_intervals(result, "primary")
+        # Google's blocks: sorted, non-overlapping, inside the window.
+        assert got == sorted(got)
+        assert all(a[1] <= b[0] for a, b in itertools.pairwise(got)), got
+        assert all(window[0] <= s < e <= window[1] for s, e in got), got
+        expected = merge_intervals(
+            (max(s, window[0]), min(e, window[1]))
+            for event in self.written.values()
+            for s, e in event.busy()
+        )
+        assert merge_intervals(got) == expected
+
+
+def test_freebusy_is_the_union_of_busy_instances(
+    emulator_base: str, control: EmulatorControl
+) -> None:
+    class Machine(FreeBusyUnion):
+        pass
+
+    Machine.base = emulator_base
+    Machine.control = control
+    run_state_machine_as_test(Machine, settings=SETTINGS)

@@ -1,0 +1,95 @@
+"""The CLI as an operator uses it: migrate, create-admin-token, demo (the `make run` path)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from tests.support.live_server import free_port
+
+CLI = [sys.executable, "-m", "balance_booking.cli"]
+
+
+def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - our own CLI with fixed arguments
+        [*CLI, *args], env=env, capture_output=True, text=True, timeout=120, check=True
+    )
+
+
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BALANCE_")}
+    env["BALANCE_DATABASE_URL"] = f"sqlite:///{tmp_path / 'cli.db'}"
+    env["BALANCE_VAR_DIR"] = str(tmp_path / "var")
+    return env
+
+
+def test_migrate_then_token_then_serve(tmp_path: Path) -> None:
+    env = cli_env(tmp_path)
+    assert "migrations applied" in run_cli("migrate", env=env).stdout
+    token = run_cli("create-admin-token", "--name", "ops", env=env).stdout.strip()
+    assert token.startswith("bb_")
+    assert len(token) > 40
+    port = free_port()
+    with running("serve", "--port", str(port), env=env) as server:
+        base = f"http://127.0.0.1:{port}"
+        wait_until_up(base)
+        headers = {"Authorization": f"Bearer {token}"}
+        assert httpx.get(f"{base}/api/admin/services", headers=headers).status_code == 200
+        assert httpx.get(f"{base}/api/admin/services").status_code == 401
+
+
+def test_demo_seeds_data_and_prints_a_working_token(tmp_path: Path) -> None:
+    env = cli_env(tmp_path)
+    port = free_port()
+    with running("demo", "--port", str(port), env=env) as demo:
+        base = f"http://127.0.0.1:{port}"
+        wait_until_up(base)
+        assert demo.stdout is not None
+        banner = [demo.stdout.readline() for _ in range(5)]
+        token = next(line.split()[-1] for line in banner if "admin token" in line)
+        services = httpx.get(f"{base}/api/public/booking/services").json()["services"]
+        assert [s["slug"] for s in services] == ["consultation", "first-meeting"]
+        slots = httpx.get(
+            f"{base}/api/public/booking/slots", params={"service_slug": "consultation"}
+        )
+        assert slots.status_code == 200
+        assert slots.json()["slots"], "the demo offers slots in the coming week"
+        schedule = httpx.get(
+            f"{base}/api/admin/schedule", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert schedule.json()["weekly"]["mon"] == [["10:00", "14:00"], ["15:00", "19:00"]]
+    assert (tmp_path / "cli.db").exists()
+
+
+@contextmanager
+def running(*args: str, env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+    """Start a CLI command; stop it however the block ends (a failed assert must not hang)."""
+    with subprocess.Popen(  # noqa: S603 - our own CLI
+        [*CLI, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as process:
+        try:
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def wait_until_up(base: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError(f"{base} did not come up")
