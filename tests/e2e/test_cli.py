@@ -37,7 +37,7 @@ def test_migrate_then_token_then_serve(tmp_path: Path) -> None:
     assert token.startswith("bb_")
     assert len(token) > 40
     port = free_port()
-    with running("serve", "--port", str(port), env=env) as server:
+    with running("serve", "--port", str(port), env=env):
         base = f"http://127.0.0.1:{port}"
         wait_until_up(base)
         headers = {"Authorization": f"Bearer {token}"}

@@ -52,11 +52,12 @@ class Principal:
     token: str
 
 
-@dataclass(frozen=True, slots=True)
 class TokenProblem(Exception):
     """Why a bearer token was refused: missing (no header) or invalid (unknown/expired/revoked)."""
 
-    missing: bool
+    def __init__(self, *, missing: bool) -> None:
+        super().__init__("missing token" if missing else "invalid token")
+        self.missing = missing
 
 
 def _redirect(redirect_uri: str, params: dict[str, str]) -> str:
