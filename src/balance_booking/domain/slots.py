@@ -12,7 +12,8 @@ The rules (docs/domain.md has the long form):
 
 Busy time and appointments are merged once (sort + linear merge); the grid is then swept with one
 forward-only pointer into the merged list, and a blocked candidate jumps straight to the first
-grid point after the blocker. Cost: O((n + s) log n) for n busy items and s candidates.
+grid point after the blocker. Cost: O(n log n + s + d) for n busy items and appointments,
+s candidates and d expanded days; never n x s.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ _new_object = object.__new__
 _set_slot_start = TimeSlot.__dict__["start"].__set__
 _set_slot_end = TimeSlot.__dict__["end"].__set__
 
-
+# The sweep's sentinel blocker: later than any candidate, so the pointer needs no bounds check.
 _END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 
 
@@ -104,7 +105,6 @@ def available_slots(
         return []
 
     block_starts, block_ends = merged_bounds([*busy, *(item.blocked for item in appointments)])
-    # A sentinel blocker at the end of time spares the sweep a bounds check per candidate.
     block_starts.append(_END_OF_TIME)
     block_ends.append(_END_OF_TIME)
 
@@ -150,7 +150,7 @@ def available_slots(
             # Every following candidate whose guarded end stays before that blocker is free.
             run_last = min(last_start, blocker_start - after_and_duration)
             while start <= run_last:
-                # TimeSlot built in place (see _time_slot): this line runs once per offered slot.
+                # TimeSlot filled in place (see _new_object above): runs once per offered slot.
                 slot = _new_object(TimeSlot)
                 _set_slot_start(slot, start)
                 _set_slot_end(slot, start + duration)
