@@ -34,3 +34,48 @@ class CalendarUnavailableError(ApplicationError):
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
         self.synced_at = synced_at
+
+
+class UnauthorizedError(ApplicationError):
+    """Credentials missing or wrong."""
+
+
+class TooManyAttemptsError(ApplicationError):
+    """Rate limit hit; try again after `retry_after_seconds`."""
+
+    def __init__(self, message: str, *, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class InvalidOAuthStateError(ApplicationError):
+    """The OAuth callback's state is unknown, reused, expired or from another session."""
+
+
+class UndecryptableTokenError(ApplicationError):
+    """No configured key decrypts a stored secret (keys lost or rotated away)."""
+
+
+class AccessRevokedError(ApplicationError):
+    """Google refused our refresh token (invalid_grant): the admin must reconnect."""
+
+
+class GoogleUnavailableError(ApplicationError):
+    """Google could not be reached or kept failing within our retry budget."""
+
+
+class GoogleRequestError(ApplicationError):
+    """Google refused a request permanently (a 4xx other than auth and rate limits)."""
+
+    def __init__(self, message: str, *, status: int, reason: str | None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+
+
+class OAuthExchangeError(ApplicationError):
+    """The authorization code could not be exchanged (e.g. invalid_grant, invalid_client)."""
+
+    def __init__(self, message: str, *, error: str) -> None:
+        super().__init__(message)
+        self.error = error

@@ -35,6 +35,7 @@ class CalendarLink:
     connected: bool
     last_success_at: datetime | None
     enabled_override: bool | None  # the admin toggle; None = the environment default
+    timezone: str | None = None  # the connected calendar's zone: the owner's default zone
 
 
 class ServiceRepository(Protocol):
@@ -58,6 +59,7 @@ class BusyRepository(Protocol):
     """The mirror of Google Calendar busy time."""
 
     def overlapping(self, window: Interval) -> list[Interval]: ...
+    def clear(self) -> None: ...
 
 
 class AppointmentRepository(Protocol):
@@ -74,9 +76,16 @@ class AdminTokenRepository(Protocol):
 
 
 class IntegrationRepository(Protocol):
-    """The Google Calendar integration row, read side for booking."""
+    """The Google Calendar integration row."""
 
     def calendar_link(self) -> CalendarLink: ...
+    def get(self) -> IntegrationRecord: ...
+    def get_for_update(self) -> IntegrationRecord:
+        """The row, locked for this transaction (PostgreSQL FOR UPDATE; SQLite's write lock)."""
+        ...
+
+    def save(self, record: IntegrationRecord, *, now: datetime) -> None: ...
+    def busy_count(self) -> int: ...
 
 
 class UnitOfWork(Protocol):
@@ -88,6 +97,10 @@ class UnitOfWork(Protocol):
     appointments: AppointmentRepository
     admin_tokens: AdminTokenRepository
     integration: IntegrationRepository
+    oauth_states: OAuthStateRepository
+    admin_users: AdminUserRepository
+    admin_sessions: AdminSessionRepository
+    login_attempts: LoginAttemptRepository
 
     def __enter__(self) -> Self: ...
     def __exit__(
@@ -104,3 +117,171 @@ class UnitOfWorkFactory(Protocol):
     """Makes a fresh unit of work per use-case call."""
 
     def __call__(self) -> UnitOfWork: ...
+
+
+class PasswordHasher(Protocol):
+    """A slow, salted password hash (argon2id in production)."""
+
+    def hash(self, password: str) -> str: ...
+    def verify(self, password_hash: str, password: str) -> bool: ...
+    def needs_rehash(self, password_hash: str) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AdminUser:
+    """An admin account."""
+
+    admin_id: int
+    email: str
+    password_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class AdminSession:
+    """A signed-in admin: the cookie holds a random id, storage only its hash."""
+
+    session_hash: str
+    admin_id: int
+    email: str
+    csrf_token: str
+    expires_at: datetime
+
+
+class AdminUserRepository(Protocol):
+    """Admin accounts."""
+
+    def add(self, *, email: str, password_hash: str, created_at: datetime) -> AdminUser: ...
+    def by_email(self, email: str) -> AdminUser | None: ...
+    def set_password_hash(self, admin_id: int, password_hash: str) -> None: ...
+    def record_login(self, admin_id: int, at: datetime) -> None: ...
+
+
+class AdminSessionRepository(Protocol):
+    """Server-side admin sessions."""
+
+    def add(self, session: AdminSession, *, created_at: datetime) -> None: ...
+    def get(self, session_hash: str) -> AdminSession | None: ...
+    def delete(self, session_hash: str) -> None: ...
+    def delete_expired(self, now: datetime) -> int: ...
+
+
+class LoginAttemptRepository(Protocol):
+    """Login attempts, for rate limiting."""
+
+    def record(self, *, email: str, client_ip: str, succeeded: bool, at: datetime) -> None: ...
+    def failures_since(self, *, email: str, client_ip: str, since: datetime) -> tuple[int, int]:
+        """Failed attempts since `since`: (for this email, from this address)."""
+        ...
+
+
+class TokenCipher(Protocol):
+    """Symmetric encryption of secrets at rest, with key rotation."""
+
+    def encrypt(self, plaintext: str) -> str: ...
+    def decrypt(self, ciphertext: str) -> str:
+        """Raises UndecryptableTokenError when no configured key opens it."""
+        ...
+
+    def rotate(self, ciphertext: str) -> str:
+        """Re-encrypt under the first key; raises UndecryptableTokenError."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class TokenGrant:
+    """What Google's token endpoint granted."""
+
+    access_token: str
+    refresh_token: str | None
+    expires_at: datetime
+    scopes: frozenset[str]
+
+
+class OAuthClient(Protocol):
+    """Google's OAuth 2.0 endpoints (authorization code + PKCE, refresh, revoke, userinfo)."""
+
+    def authorization_url(self, *, state: str, code_challenge: str) -> str: ...
+    def exchange_code(self, *, code: str, code_verifier: str) -> TokenGrant: ...
+    def refresh(self, refresh_token: str) -> TokenGrant: ...
+    def revoke(self, token: str) -> None: ...
+    def account_email(self, access_token: str) -> str: ...
+    def missing_scopes(self, granted: frozenset[str]) -> frozenset[str]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarInfo:
+    """The calendar we sync with."""
+
+    calendar_id: str
+    timezone: str
+
+
+class AccessTokenSource(Protocol):
+    """Hands the gateway a valid access token; refreshes once when Google says it is stale."""
+
+    def current(self) -> str: ...
+    def refreshed(self, stale: str) -> str: ...
+
+
+class CalendarGateway(Protocol):
+    """The spec's IGoogleCalendarService: everything the product asks of Google Calendar."""
+
+    def primary_calendar(self) -> CalendarInfo: ...
+    def stop_channel(self, *, channel_id: str, resource_id: str) -> None: ...
+
+
+class CalendarGatewayFactory(Protocol):
+    """Builds a gateway that authenticates with the given token source."""
+
+    def __call__(self, tokens: AccessTokenSource) -> CalendarGateway: ...
+
+
+@dataclass
+class IntegrationRecord:
+    """The Google Calendar integration row as the use cases read and write it."""
+
+    status: str = "disconnected"
+    enabled: bool | None = None
+    calendar_id: str | None = None
+    account_email: str | None = None
+    timezone: str | None = None
+    access_token_enc: str | None = None
+    refresh_token_enc: str | None = None
+    token_expires_at: datetime | None = None
+    granted_scopes: frozenset[str] = frozenset()
+    last_sync_at: datetime | None = None
+    last_sync_ok: bool | None = None
+    last_sync_error: str | None = None
+    last_success_at: datetime | None = None
+    push_channel_id: str | None = None
+    push_resource_id: str | None = None
+    push_expires_at: datetime | None = None
+    refresh_lease_until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthState:
+    """A pending authorization: single use, bound to the admin session that started it."""
+
+    state_hash: str
+    session_hash: str | None
+    code_verifier_enc: str
+    expires_at: datetime
+    used_at: datetime | None
+
+
+class OAuthStateRepository(Protocol):
+    """Pending OAuth authorizations."""
+
+    def add(self, state: OAuthState, *, created_at: datetime) -> None: ...
+    def get_for_update(self, state_hash: str) -> OAuthState | None: ...
+    def mark_used(self, state_hash: str, at: datetime) -> None: ...
+    def delete_expired(self, now: datetime) -> int: ...
+    def all_verifiers(self) -> list[tuple[str, str]]: ...
+    def set_verifier(self, state_hash: str, code_verifier_enc: str) -> None: ...
+
+
+class Metrics(Protocol):
+    """Counters for the few things an operator alerts on (names listed in the adapter)."""
+
+    def increment(self, name: str, labels: dict[str, str] | None = None) -> None: ...

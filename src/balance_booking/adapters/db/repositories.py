@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
 from balance_booking.adapters.db import tables as t
-from balance_booking.application.ports import AdminToken, CalendarLink
+from balance_booking.application.ports import AdminToken, CalendarLink, IntegrationRecord
 from balance_booking.domain.appointments import ACTIVE_STATUSES
 from balance_booking.domain.availability import Availability, LocalWindow
 from balance_booking.domain.intervals import Interval
@@ -178,6 +178,9 @@ class SqlBusy:
         )
         return [Interval(row.start_at, row.end_at) for row in rows]
 
+    def clear(self) -> None:
+        self._connection.execute(delete(t.calendar_busy_intervals))
+
 
 class SqlAppointments:
     """Appointments as the slot engine sees them."""
@@ -245,7 +248,7 @@ class SqlIntegration:
     def calendar_link(self) -> CalendarLink:
         c = t.integrations_google_calendar.c
         row = self._connection.execute(
-            select(c.status, c.last_success_at, c.enabled).where(c.id == 1)
+            select(c.status, c.last_success_at, c.enabled, c.timezone).where(c.id == _ROW_ID)
         ).first()
         if row is None:
             return CalendarLink(connected=False, last_success_at=None, enabled_override=None)
@@ -253,4 +256,49 @@ class SqlIntegration:
             connected=row.status in _CONNECTED_STATUSES,
             last_success_at=row.last_success_at,
             enabled_override=row.enabled,
+            timezone=row.timezone,
         )
+
+    def get(self) -> IntegrationRecord:
+        return self._read(lock=False)
+
+    def get_for_update(self) -> IntegrationRecord:
+        return self._read(lock=True)
+
+    def _read(self, *, lock: bool) -> IntegrationRecord:
+        query = select(t.integrations_google_calendar).where(
+            t.integrations_google_calendar.c.id == _ROW_ID
+        )
+        if lock and self._connection.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = self._connection.execute(query).first()
+        if row is None:
+            return IntegrationRecord()
+        values = row._asdict()
+        scopes = values.pop("granted_scopes") or ""
+        kept = {name: values[name] for name in _RECORD_FIELDS if name in values}
+        return IntegrationRecord(granted_scopes=frozenset(scopes.split()), **kept)
+
+    def save(self, record: IntegrationRecord, *, now: datetime) -> None:
+        values = {name: getattr(record, name) for name in _RECORD_FIELDS}
+        values["granted_scopes"] = " ".join(sorted(record.granted_scopes)) or None
+        values["updated_at"] = now
+        table = t.integrations_google_calendar
+        updated = self._connection.execute(
+            update(table).where(table.c.id == _ROW_ID).values(**values)
+        )
+        if updated.rowcount == 0:
+            self._connection.execute(insert(table).values(id=_ROW_ID, **values))
+
+    def busy_count(self) -> int:
+        return int(
+            self._connection.execute(
+                select(func.count()).select_from(t.calendar_busy_intervals)
+            ).scalar_one()
+        )
+
+
+_ROW_ID = 1
+_RECORD_FIELDS = tuple(
+    name for name in IntegrationRecord.__dataclass_fields__ if name != "granted_scopes"
+)

@@ -95,6 +95,8 @@ integrations_google_calendar = Table(
     Column("push_token_hash", String(64)),
     Column("push_expires_at", UtcDateTime),
     Column("push_last_message_number", BigInteger),
+    # A short lease instead of a lock held across the call to Google: one refresher at a time.
+    Column("refresh_lease_until", UtcDateTime),
     Column("updated_at", UtcDateTime, nullable=False),
 )
 
@@ -143,4 +145,48 @@ admin_api_tokens = Table(
     Column("name", String(100), nullable=False),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", UtcDateTime, nullable=False),
+)
+
+admin_users = Table(
+    "admin_users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_login_at", UtcDateTime),
+)
+
+# Server-side sessions: the cookie carries a random id, the table only its hash.
+admin_sessions = Table(
+    "admin_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("admin_id", Integer, ForeignKey("admin_users.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+)
+
+admin_login_attempts = Table(
+    "admin_login_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(320), nullable=False),
+    Column("client_ip", String(64), nullable=False),
+    Column("succeeded", Boolean, nullable=False),
+    Column("attempted_at", UtcDateTime, nullable=False),
+    Index("ix_admin_login_attempts_email", "email", "attempted_at"),
+    Index("ix_admin_login_attempts_ip", "client_ip", "attempted_at"),
+)
+
+oauth_states = Table(
+    "oauth_states",
+    metadata,
+    Column("state_hash", String(64), primary_key=True),
+    Column("session_hash", String(64)),
+    Column("code_verifier_enc", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime),
 )

@@ -7,6 +7,12 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine, RootTransaction
 
+from balance_booking.adapters.db.admin_repositories import (
+    SqlAdminSessions,
+    SqlAdminUsers,
+    SqlLoginAttempts,
+    SqlOAuthStates,
+)
 from balance_booking.adapters.db.repositories import (
     SqlAdminTokens,
     SqlAppointments,
@@ -16,10 +22,14 @@ from balance_booking.adapters.db.repositories import (
     SqlServices,
 )
 from balance_booking.application.ports import (
+    AdminSessionRepository,
     AdminTokenRepository,
+    AdminUserRepository,
     AppointmentRepository,
     BusyRepository,
     IntegrationRepository,
+    LoginAttemptRepository,
+    OAuthStateRepository,
     ScheduleRepository,
     ServiceRepository,
 )
@@ -35,6 +45,10 @@ class SqlUnitOfWork:
     appointments: AppointmentRepository
     admin_tokens: AdminTokenRepository
     integration: IntegrationRepository
+    oauth_states: OAuthStateRepository
+    admin_users: AdminUserRepository
+    admin_sessions: AdminSessionRepository
+    login_attempts: LoginAttemptRepository
 
     def __init__(self, engine: Engine, *, write: bool = False) -> None:
         self._engine = engine
@@ -54,6 +68,10 @@ class SqlUnitOfWork:
         self.appointments = SqlAppointments(connection)
         self.admin_tokens = SqlAdminTokens(connection)
         self.integration = SqlIntegration(connection)
+        self.oauth_states = SqlOAuthStates(connection)
+        self.admin_users = SqlAdminUsers(connection)
+        self.admin_sessions = SqlAdminSessions(connection)
+        self.login_attempts = SqlLoginAttempts(connection)
         return self
 
     def __exit__(

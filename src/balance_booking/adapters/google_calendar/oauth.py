@@ -1,0 +1,143 @@
+"""Google's OAuth 2.0 endpoints for a web-server app (authorization code + PKCE S256)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+import httpx
+
+from balance_booking.adapters.google_calendar.transport import GoogleTransport, error_reason
+from balance_booking.application.errors import (
+    AccessRevokedError,
+    GoogleRequestError,
+    OAuthExchangeError,
+)
+from balance_booking.application.ports import Clock, TokenGrant
+
+SCOPE_EVENTS = "https://www.googleapis.com/auth/calendar.events"
+SCOPE_FREEBUSY = "https://www.googleapis.com/auth/calendar.freebusy"
+# Minimal scopes: write our own events and read busy time; openid+email label the account.
+REQUESTED_SCOPES = (SCOPE_EVENTS, SCOPE_FREEBUSY, "openid", "email")
+REQUIRED_SCOPES = frozenset({SCOPE_EVENTS, SCOPE_FREEBUSY})
+# Google may answer with the long form of the email scope.
+_EMAIL_SCOPES = frozenset({"email", "https://www.googleapis.com/auth/userinfo.email"})
+
+
+class GoogleOAuthClient:
+    """The OAuthClient port over httpx; client credentials and URLs come from Settings."""
+
+    def __init__(
+        self,
+        transport: GoogleTransport,
+        *,
+        clock: Clock,
+        client_id: str,
+        client_secret: str,
+        auth_url: str,
+        token_url: str,
+        revoke_url: str,
+        userinfo_url: str,
+        redirect_uri: str,
+    ) -> None:
+        self._transport = transport
+        self._clock = clock
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._auth_url = auth_url
+        self._token_url = token_url
+        self._revoke_url = revoke_url
+        self._userinfo_url = userinfo_url
+        self._redirect_uri = redirect_uri
+
+    def __repr__(self) -> str:
+        return f"GoogleOAuthClient(client_id={self._client_id!r}, secret=<redacted>)"
+
+    def authorization_url(self, *, state: str, code_challenge: str) -> str:
+        query = {
+            "client_id": self._client_id,
+            "redirect_uri": self._redirect_uri,
+            "response_type": "code",
+            "scope": " ".join(REQUESTED_SCOPES),
+            "access_type": "offline",
+            "prompt": "consent",
+            "state": state,
+            "code_challenge": code_challenge,
+            "code_challenge_method": "S256",
+        }
+        return f"{self._auth_url}?{urlencode(query)}"
+
+    def exchange_code(self, *, code: str, code_verifier: str) -> TokenGrant:
+        response = self._token_request(
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "code_verifier": code_verifier,
+                "redirect_uri": self._redirect_uri,
+            }
+        )
+        if not response.is_success:
+            error = error_reason(response) or "server_error"
+            raise OAuthExchangeError(
+                f"Google refused the authorization code ({error}).", error=error
+            )
+        return self._grant(response)
+
+    def refresh(self, refresh_token: str) -> TokenGrant:
+        response = self._token_request(
+            {"grant_type": "refresh_token", "refresh_token": refresh_token}
+        )
+        if response.status_code == 400 and error_reason(response) == "invalid_grant":
+            raise AccessRevokedError("Google revoked our access (invalid_grant).")
+        if not response.is_success:
+            raise GoogleRequestError(
+                "token refresh failed", status=response.status_code, reason=error_reason(response)
+            )
+        return self._grant(response)
+
+    def revoke(self, token: str) -> None:
+        response = self._transport.send("POST", self._revoke_url, data={"token": token})
+        # 400 invalid_token means it is already dead, which is what we wanted.
+        if not response.is_success and response.status_code != 400:
+            raise GoogleRequestError(
+                "revoke failed", status=response.status_code, reason=error_reason(response)
+            )
+
+    def account_email(self, access_token: str) -> str:
+        response = self._transport.send(
+            "GET", self._userinfo_url, headers={"Authorization": f"Bearer {access_token}"}
+        )
+        if not response.is_success:
+            raise GoogleRequestError(
+                "userinfo failed", status=response.status_code, reason=error_reason(response)
+            )
+        email = response.json().get("email")
+        if not isinstance(email, str) or not email:
+            raise GoogleRequestError("userinfo has no email", status=200, reason=None)
+        return email
+
+    def missing_scopes(self, granted: frozenset[str]) -> frozenset[str]:
+        missing = set(REQUIRED_SCOPES - granted)
+        if not granted & _EMAIL_SCOPES:
+            missing.add("email")
+        return frozenset(missing)
+
+    def _token_request(self, form: dict[str, str]) -> httpx.Response:
+        # client_secret_post: Google accepts both; the body keeps the Authorization header free.
+        body = form | {"client_id": self._client_id, "client_secret": self._client_secret}
+        return self._transport.send("POST", self._token_url, data=body)
+
+    def _grant(self, response: httpx.Response) -> TokenGrant:
+        body = response.json()
+        expires_in = int(body.get("expires_in", 3600))
+        return TokenGrant(
+            access_token=str(body["access_token"]),
+            refresh_token=body.get("refresh_token"),
+            expires_at=self._clock.now() + timedelta(seconds=expires_in),
+            scopes=frozenset(str(body.get("scope", "")).split()),
+        )
+
+
+def token_expired(expires_at: datetime | None, *, now: datetime) -> bool:
+    """Refresh a little early (google-auth uses 3 min 45 s); one minute is our margin."""
+    return expires_at is None or expires_at - now < timedelta(minutes=1)

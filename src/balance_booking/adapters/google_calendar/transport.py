@@ -1,0 +1,231 @@
+"""HTTP to Google with the protocol's error rules: auth refresh, bounded backoff, rate limit."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import structlog
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+
+from balance_booking.application.errors import GoogleRequestError, GoogleUnavailableError
+from balance_booking.application.ports import AccessTokenSource
+
+_log = structlog.get_logger(__name__)
+
+_RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
+
+
+class TransientGoogleError(Exception):
+    """A failure worth retrying (429, rate-limit 403, 5xx, timeouts, connection errors)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Google's truncated exponential backoff with jitter, bounded in count and total time."""
+
+    attempts: int = 5
+    max_backoff_seconds: float = 32.0
+    deadline_seconds: float = 30.0
+    sleep: Callable[[float], None] = time.sleep
+    jitter: Callable[[], float] = random.random
+
+
+@dataclass
+class RateLimiter:
+    """Keeps outbound calls under `per_second` (Google's per-user quota is per minute; 8/s is safe)."""
+
+    per_second: float = 8.0
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    _next_free: float = field(default=0.0, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    def acquire(self) -> None:
+        with self._lock:
+            now = self.clock()
+            wait = self._next_free - now
+            self._next_free = max(now, self._next_free) + 1.0 / self.per_second
+        if wait > 0:
+            self.sleep(wait)
+
+
+def error_reason(response: httpx.Response) -> str | None:
+    """The first `errors[].reason` of a Calendar error body, else `status`, else the OAuth `error`."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    error = body.get("error")
+    if isinstance(error, str):
+        return error  # OAuth token endpoint: {"error": "invalid_grant", ...}
+    if not isinstance(error, dict):
+        return None
+    errors = error.get("errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        reason = errors[0].get("reason")
+        if isinstance(reason, str):
+            return reason
+    status = error.get("status")
+    return status if isinstance(status, str) else None
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def is_transient(response: httpx.Response) -> bool:
+    if response.status_code == 429 or response.status_code >= 500:
+        return True
+    return response.status_code == 403 and error_reason(response) in _RATE_LIMIT_REASONS
+
+
+class GoogleTransport:
+    """Sends one logical request to Google; retries what the protocol says is transient."""
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        policy: RetryPolicy | None = None,
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        self._client = client
+        self._policy = policy or RetryPolicy()
+        self._limiter = limiter or RateLimiter()
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        tokens: AccessTokenSource | None = None,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """Return the final response (2xx or a permanent 4xx); raise GoogleUnavailableError."""
+        policy = self._policy
+        started = time.monotonic()
+
+        def wait(state: RetryCallState) -> float:
+            error = state.outcome.exception() if state.outcome else None
+            backoff = min(
+                2.0 ** (state.attempt_number - 1) + policy.jitter(), policy.max_backoff_seconds
+            )
+            if isinstance(error, TransientGoogleError) and error.retry_after is not None:
+                backoff = max(backoff, error.retry_after)
+            remaining = policy.deadline_seconds - (time.monotonic() - started)
+            if backoff > remaining:
+                raise GoogleUnavailableError(f"Google kept failing: {error}") from error
+            return backoff
+
+        retrying = Retrying(
+            retry=retry_if_exception_type(TransientGoogleError),
+            stop=stop_after_attempt(policy.attempts),
+            wait=wait,
+            sleep=policy.sleep,
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    return self._send_once(
+                        method,
+                        url,
+                        tokens=tokens,
+                        params=params,
+                        json=json,
+                        data=data,
+                        headers=headers,
+                    )
+        except TransientGoogleError as exc:
+            raise GoogleUnavailableError(f"Google kept failing: {exc}") from exc
+        raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+    def _send_once(
+        self,
+        method: str,
+        url: str,
+        *,
+        tokens: AccessTokenSource | None,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        data: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+    ) -> httpx.Response:
+        access = tokens.current() if tokens is not None else None
+        response = self._exchange(
+            method, url, access, params=params, json=json, data=data, headers=headers
+        )
+        if response.status_code == 401 and tokens is not None and access is not None:
+            # The protocol's rule: refresh once and retry once; a second 401 is final.
+            access = tokens.refreshed(access)
+            response = self._exchange(
+                method, url, access, params=params, json=json, data=data, headers=headers
+            )
+        if is_transient(response):
+            _log.warning(
+                "google_transient_error",
+                method=method,
+                url=url.split("?", maxsplit=1)[0],
+                status=response.status_code,
+                reason=error_reason(response),
+            )
+            raise TransientGoogleError(
+                f"{response.status_code} {error_reason(response) or ''}".strip(),
+                retry_after=_retry_after(response),
+            )
+        return response
+
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        access: str | None,
+        *,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        data: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+    ) -> httpx.Response:
+        merged = dict(headers or {})
+        if access is not None:
+            merged["Authorization"] = f"Bearer {access}"
+        self._limiter.acquire()
+        try:
+            return self._client.request(
+                method, url, params=params, json=json, data=data, headers=merged
+            )
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            raise TransientGoogleError(f"{type(exc).__name__}") from exc
+
+
+def raise_for_google_error(response: httpx.Response, *, what: str) -> None:
+    """Turn a permanent 4xx into GoogleRequestError (status and reason kept for the caller)."""
+    if response.is_success:
+        return
+    reason = error_reason(response)
+    raise GoogleRequestError(
+        f"{what}: Google answered {response.status_code} {reason or ''}".strip(),
+        status=response.status_code,
+        reason=reason,
+    )
