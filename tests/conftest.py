@@ -22,6 +22,7 @@ from balance_booking.adapters.db.migrate import migrate
 from balance_booking.bootstrap import Container, build_app, build_container, create_admin_token
 from balance_booking.config import Settings
 from tests.support.databases import require_postgres, scratch_postgres_database, truncate_all
+from tests.support.google import NO_WAIT, Emulator, running_emulator
 
 
 class FakeClock:
@@ -77,11 +78,11 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def container(settings: Settings, clock: FakeClock) -> Iterator[Container]:
-    built = build_container(settings, clock=clock)
+    built = build_container(settings, clock=clock, retry=NO_WAIT)
     if built.is_sqlite():
         migrate(built.engine)
     yield built
-    built.engine.dispose()
+    built.close()
 
 
 @pytest.fixture
@@ -100,3 +101,10 @@ def admin(client: TestClient, admin_token: str) -> TestClient:
     """The same client, authenticated as the admin."""
     client.headers["Authorization"] = f"Bearer {admin_token}"
     return client
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    """One live Google Calendar emulator for the session; tests reset it as they need."""
+    with running_emulator() as running:
+        yield running

@@ -5,12 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+import httpx
 from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
+from balance_booking.adapters.crypto import FernetTokenCipher
 from balance_booking.adapters.db.engine import build_engine
 from balance_booking.adapters.db.migrate import migrate
 from balance_booking.adapters.db.uow import SqlUnitOfWorkFactory
+from balance_booking.adapters.google_calendar.gateway import GoogleCalendarHttpGateway
+from balance_booking.adapters.google_calendar.oauth import GoogleOAuthClient
+from balance_booking.adapters.google_calendar.transport import GoogleTransport, RetryPolicy
+from balance_booking.adapters.metrics import PrometheusMetrics
 from balance_booking.adapters.system_clock import SystemClock
 from balance_booking.application.admin import (
     AuthenticateAdminToken,
@@ -28,7 +34,22 @@ from balance_booking.application.availability import (
     ListAvailableSlots,
     ListPublicServices,
 )
-from balance_booking.application.ports import Clock
+from balance_booking.application.google_connection import (
+    CompleteGoogleConnection,
+    DisconnectGoogleCalendar,
+    GetIntegrationStatus,
+    GoogleTokens,
+    RotateTokenKeys,
+    RotationReport,
+    SetIntegrationEnabled,
+    StartGoogleConnection,
+)
+from balance_booking.application.ports import (
+    AccessTokenSource,
+    CalendarGateway,
+    CalendarGatewayFactory,
+    Clock,
+)
 from balance_booking.config import Settings
 from balance_booking.web.app import create_app
 from balance_booking.web.deps import WebServices
@@ -43,19 +64,70 @@ class Container:
     clock: Clock
     readers: SqlUnitOfWorkFactory
     writers: SqlUnitOfWorkFactory
+    cipher: FernetTokenCipher
+    metrics: PrometheusMetrics
+    google_http: httpx.Client
+    oauth: GoogleOAuthClient | None
+    gateways: CalendarGatewayFactory
+    tokens: GoogleTokens
 
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
+    def close(self) -> None:
+        self.google_http.close()
+        self.engine.dispose()
 
-def build_container(settings: Settings, *, clock: Clock | None = None) -> Container:
+
+# Every call to Google has a deadline: connect fast, and never wait long for a slow answer.
+GOOGLE_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+CALLBACK_PATH = "/api/admin/integrations/google-calendar/callback"
+
+
+def build_container(
+    settings: Settings, *, clock: Clock | None = None, retry: RetryPolicy | None = None
+) -> Container:
     engine = build_engine(settings.database_url)
+    clock = clock or SystemClock()
+    readers = SqlUnitOfWorkFactory(engine)
+    writers = SqlUnitOfWorkFactory(engine, write=True)
+    cipher = FernetTokenCipher(settings.resolved_encryption_keys())
+    metrics = PrometheusMetrics()
+    google_http = httpx.Client(timeout=GOOGLE_TIMEOUT, follow_redirects=False)
+    transport = GoogleTransport(google_http, policy=retry)
+    oauth = None
+    if settings.google_client_id:
+        oauth = GoogleOAuthClient(
+            transport,
+            clock=clock,
+            client_id=settings.google_client_id,
+            client_secret=settings.google_client_secret.get_secret_value(),
+            auth_url=settings.google_auth_url,
+            token_url=settings.google_token_url,
+            revoke_url=settings.google_revoke_url,
+            userinfo_url=settings.google_userinfo_url,
+            redirect_uri=settings.public_base_url + CALLBACK_PATH,
+        )
+    base_url = settings.google_calendar_api_url
+
+    def gateways(tokens: AccessTokenSource) -> CalendarGateway:
+        return GoogleCalendarHttpGateway(transport, base_url=base_url, tokens=tokens)
+
+    tokens = GoogleTokens(
+        uow_factory=writers, oauth=oauth, cipher=cipher, clock=clock, metrics=metrics
+    )
     return Container(
         settings=settings,
         engine=engine,
-        clock=clock or SystemClock(),
-        readers=SqlUnitOfWorkFactory(engine),
-        writers=SqlUnitOfWorkFactory(engine, write=True),
+        clock=clock,
+        readers=readers,
+        writers=writers,
+        cipher=cipher,
+        metrics=metrics,
+        google_http=google_http,
+        oauth=oauth,
+        gateways=gateways,
+        tokens=tokens,
     )
 
 
@@ -81,7 +153,37 @@ def build_web_services(container: Container) -> WebServices:
         stale_after=timedelta(seconds=settings.stale_after_seconds),
         retry_after_seconds=min(settings.sync_interval_seconds, 300),
     )
+    c = container
+    status = GetIntegrationStatus(
+        uow_factory=c.readers,
+        clock=c.clock,
+        enabled_by_default=settings.gcal_integration_enabled,
+        sync_interval=timedelta(seconds=settings.sync_interval_seconds),
+    )
     return WebServices(
+        integration_status=status,
+        start_connection=StartGoogleConnection(
+            uow_factory=c.writers, oauth=c.oauth, cipher=c.cipher, clock=c.clock
+        ),
+        complete_connection=CompleteGoogleConnection(
+            uow_factory=c.writers,
+            oauth=c.oauth,
+            gateways=c.gateways,
+            cipher=c.cipher,
+            clock=c.clock,
+            metrics=c.metrics,
+        ),
+        disconnect=DisconnectGoogleCalendar(
+            uow_factory=c.writers,
+            oauth=c.oauth,
+            gateways=c.gateways,
+            cipher=c.cipher,
+            clock=c.clock,
+            status=status,
+        ),
+        set_integration_enabled=SetIntegrationEnabled(
+            uow_factory=c.writers, clock=c.clock, status=status
+        ),
         clock=container.clock,
         list_slots=ListAvailableSlots(
             uow_factory=container.readers,
@@ -109,6 +211,12 @@ def build_app(container: Container) -> FastAPI:
 def app_from_environment() -> FastAPI:
     """Uvicorn factory for multi-process serving: each process builds its own container."""
     return build_app(build_container(Settings()))
+
+
+def rotate_keys(container: Container) -> RotationReport:
+    return RotateTokenKeys(
+        uow_factory=container.writers, cipher=container.cipher, clock=container.clock
+    ).execute()
 
 
 def create_admin_token(container: Container, *, name: str) -> str:

@@ -15,6 +15,7 @@ from balance_booking.bootstrap import (
     build_container,
     create_admin_token,
     migrate_database,
+    rotate_keys,
 )
 from balance_booking.config import Settings
 from balance_booking.demo import seed_demo
@@ -34,6 +35,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8000)
 
     commands.add_parser("migrate", help="apply database migrations")
+    commands.add_parser(
+        "rotate-keys",
+        help="re-encrypt stored tokens under the first BALANCE_TOKEN_ENCRYPTION_KEYS key",
+    )
 
     token = commands.add_parser("create-admin-token", help="print a new admin API token once")
     token.add_argument("--name", default="cli")
@@ -73,6 +78,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         migrate_database(build_container(settings))
         print("migrations applied")  # noqa: T201 - CLI output
         return 0
+    if args.command == "rotate-keys":
+        report = rotate_keys(_prepare(settings))
+        print(  # noqa: T201 - CLI output
+            f"re-encrypted {report.rotated} secret(s); "
+            f"{report.undecryptable} could not be decrypted (those need a reconnect)"
+        )
+        return 0 if report.undecryptable == 0 else 1
     if args.command == "create-admin-token":
         container = _prepare(settings)
         print(create_admin_token(container, name=args.name))  # noqa: T201 - shown once

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from balance_booking import __version__
-from balance_booking.web import admin_api, public
+from balance_booking.web import admin_api, integrations_api, public
 from balance_booking.web.deps import ServicesDep, WebServices
 from balance_booking.web.errors import error_response, install_error_handlers
 
@@ -25,6 +25,7 @@ def create_app(services: WebServices) -> FastAPI:
     install_error_handlers(app)
     app.include_router(public.router)
     app.include_router(admin_api.router)
+    app.include_router(integrations_api.router)
 
     @app.get("/healthz", tags=["service"])
     def healthz() -> dict[str, str]:

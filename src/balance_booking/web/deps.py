@@ -23,6 +23,13 @@ from balance_booking.application.availability import (
     ListAvailableSlots,
     ListPublicServices,
 )
+from balance_booking.application.google_connection import (
+    CompleteGoogleConnection,
+    DisconnectGoogleCalendar,
+    GetIntegrationStatus,
+    SetIntegrationEnabled,
+    StartGoogleConnection,
+)
 from balance_booking.application.ports import AdminToken, Clock
 from balance_booking.web.errors import ApiError
 
@@ -43,6 +50,11 @@ class WebServices:
     delete_service: DeleteService
     authenticate_token: AuthenticateAdminToken
     database_ready: Callable[[], bool]
+    integration_status: GetIntegrationStatus
+    start_connection: StartGoogleConnection
+    complete_connection: CompleteGoogleConnection
+    disconnect: DisconnectGoogleCalendar
+    set_integration_enabled: SetIntegrationEnabled
 
 
 def _services(request: Request) -> WebServices:

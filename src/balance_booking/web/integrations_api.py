@@ -1,0 +1,126 @@
+"""Admin API for the Google Calendar integration (connect, callback, status, flag, disconnect)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query
+from fastapi.responses import RedirectResponse
+from pydantic import BaseModel
+
+from balance_booking.application.errors import InvalidOAuthStateError
+from balance_booking.application.google_connection import IntegrationStatusView
+from balance_booking.web.deps import AdminToken as AdminPrincipal
+from balance_booking.web.deps import AdminDep, ServicesDep
+from balance_booking.web.errors import ApiError
+from balance_booking.web.schemas import ErrorBody, Strict
+
+router = APIRouter(prefix="/api/admin/integrations/google-calendar", tags=["admin"])
+
+_ERRORS: dict[int | str, dict[str, object]] = {
+    401: {"model": ErrorBody, "description": "Missing or invalid admin credentials"},
+}
+_UTC = ZoneInfo("UTC")
+
+
+class PushOut(BaseModel):
+    active: bool
+    expires_at: str | None
+
+
+class IntegrationOut(BaseModel):
+    enabled: bool
+    status: str
+    account_email: str | None
+    calendar_id: str | None
+    timezone: str | None
+    last_sync_at: str | None
+    last_sync_ok: bool | None
+    last_error: str | None
+    next_sync_at: str | None
+    busy_intervals: int
+    push: PushOut
+
+    @classmethod
+    def from_view(cls, view: IntegrationStatusView) -> IntegrationOut:
+        def instant(value: datetime | None) -> str | None:
+            return None if value is None else value.astimezone(_UTC).isoformat(timespec="seconds")
+
+        return cls(
+            enabled=view.enabled,
+            status=view.status,
+            account_email=view.account_email,
+            calendar_id=view.calendar_id,
+            timezone=view.timezone,
+            last_sync_at=instant(view.last_sync_at),
+            last_sync_ok=view.last_sync_ok,
+            last_error=view.last_error,
+            next_sync_at=instant(view.next_sync_at),
+            busy_intervals=view.busy_intervals,
+            push=PushOut(active=view.push_active, expires_at=instant(view.push_expires_at)),
+        )
+
+
+class ConnectOut(BaseModel):
+    authorization_url: str
+
+
+class SettingsIn(Strict):
+    enabled: bool
+
+
+@router.get("", response_model=IntegrationOut, responses=_ERRORS)
+def status(_admin: AdminDep, services: ServicesDep) -> IntegrationOut:
+    return IntegrationOut.from_view(services.integration_status.execute())
+
+
+@router.post(
+    "/connect",
+    response_model=ConnectOut,
+    responses=_ERRORS | {409: {"model": ErrorBody, "description": "OAuth client not configured"}},
+)
+def connect(admin: AdminDep, services: ServicesDep) -> ConnectOut:
+    url = services.start_connection.execute(session_hash=_session_hash(admin))
+    return ConnectOut(authorization_url=url)
+
+
+@router.get(
+    "/callback",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses=_ERRORS | {400: {"model": ErrorBody, "description": "Bad, reused or expired state"}},
+)
+def callback(
+    admin: AdminDep,
+    services: ServicesDep,
+    state: Annotated[str | None, Query(max_length=512)] = None,
+    code: Annotated[str | None, Query(max_length=2048)] = None,
+    error: Annotated[str | None, Query(max_length=256)] = None,
+) -> RedirectResponse:
+    try:
+        outcome = services.complete_connection.execute(
+            state=state, code=code, error=error, session_hash=_session_hash(admin)
+        )
+    except InvalidOAuthStateError as exc:
+        raise ApiError(400, "invalid_state", str(exc), field="state") from exc
+    query = {"result": outcome.kind} | ({"detail": outcome.detail} if outcome.detail else {})
+    return RedirectResponse(f"/admin/settings/integrations?{urlencode(query)}", status_code=303)
+
+
+@router.post("/disconnect", response_model=IntegrationOut, responses=_ERRORS)
+def disconnect(_admin: AdminDep, services: ServicesDep) -> IntegrationOut:
+    return IntegrationOut.from_view(services.disconnect.execute())
+
+
+@router.put("/settings", response_model=IntegrationOut, responses=_ERRORS)
+def settings(body: SettingsIn, _admin: AdminDep, services: ServicesDep) -> IntegrationOut:
+    return IntegrationOut.from_view(services.set_integration_enabled.execute(enabled=body.enabled))
+
+
+def _session_hash(admin: AdminPrincipal) -> str | None:
+    # OAuth state is bound to the browser session that started it; API tokens have none.
+    session = getattr(admin, "session", None)
+    return getattr(session, "session_hash", None)
