@@ -78,7 +78,8 @@ def test_connect_reconnect_disconnect(
     assert len(live) == 1
     # Stored encrypted: the plaintext refresh token appears nowhere in the row.
     assert live[0]["token"] not in str(row)
-    assert row.refresh_token_enc and row.access_token_enc
+    assert row.refresh_token_enc
+    assert row.access_token_enc
 
     assert connect(admin) == "/admin/settings/integrations?result=connected"
     assert admin.get(API).json()["status"] == "connected"

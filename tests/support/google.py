@@ -51,9 +51,9 @@ class Emulator:
 
 @contextmanager
 def running_emulator() -> Iterator[Emulator]:
-    with serve_app(create_emulator_app(EmulatorConfig(auto_consent=True))) as base:
-        with httpx.Client(base_url=base, timeout=10) as control:
-            yield Emulator(base=base, control=control)
+    app = create_emulator_app(EmulatorConfig(auto_consent=True))
+    with serve_app(app) as base, httpx.Client(base_url=base, timeout=10) as control:
+        yield Emulator(base=base, control=control)
 
 
 def google_settings(database_url: str, tmp_path: Path, emulator: Emulator) -> Settings:
