@@ -15,6 +15,7 @@ from tests.support.google import (
     CLIENT_ID,
     OWNER,
     Emulator,
+    connect_calendar,
     consent,
     google_settings,
     query_of,
@@ -27,15 +28,6 @@ API = "/api/admin/integrations/google-calendar"
 def settings(database_url: str, tmp_path: Path, emulator: Emulator) -> Settings:
     emulator.reset()
     return google_settings(database_url, tmp_path, emulator)
-
-
-def connect(admin: TestClient) -> str:
-    started = admin.post(f"{API}/connect")
-    assert started.status_code == 200, started.text
-    url = started.json()["authorization_url"]
-    callback = admin.get(consent(url), follow_redirects=False)
-    assert callback.status_code == 303, callback.text
-    return str(callback.headers["Location"])
 
 
 def test_authorization_url_asks_for_the_minimum(admin: TestClient, emulator: Emulator) -> None:
@@ -64,7 +56,7 @@ def test_connect_reconnect_disconnect(
     assert before["status"] == "disconnected"
     assert before["enabled"] is True
 
-    assert connect(admin) == "/admin/settings/integrations?result=connected"
+    assert connect_calendar(admin) == "/admin/settings/integrations?result=connected"
     status = admin.get(API).json()
     assert status["status"] == "connected"
     assert status["account_email"] == OWNER
@@ -81,7 +73,7 @@ def test_connect_reconnect_disconnect(
     assert row.refresh_token_enc
     assert row.access_token_enc
 
-    assert connect(admin) == "/admin/settings/integrations?result=connected"
+    assert connect_calendar(admin) == "/admin/settings/integrations?result=connected"
     assert admin.get(API).json()["status"] == "connected"
 
     disconnected = admin.post(f"{API}/disconnect").json()
@@ -100,7 +92,7 @@ def test_connect_reconnect_disconnect(
 def test_access_denied_stores_nothing(admin: TestClient, emulator: Emulator) -> None:
     emulator.control.post("/_emulator/consent", json={"action": "deny"}).raise_for_status()
     try:
-        assert connect(admin).startswith("/admin/settings/integrations?result=denied")
+        assert connect_calendar(admin).startswith("/admin/settings/integrations?result=denied")
     finally:
         emulator.control.delete("/_emulator/consent")
     assert admin.get(API).json()["status"] == "disconnected"
@@ -115,7 +107,7 @@ def test_partial_grant_is_refused_and_revoked(admin: TestClient, emulator: Emula
         },
     ).raise_for_status()
     try:
-        location = connect(admin)
+        location = connect_calendar(admin)
     finally:
         emulator.control.delete("/_emulator/consent")
     assert location.startswith("/admin/settings/integrations?result=partial")

@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+from fastapi.testclient import TestClient
 
 from balance_booking.adapters.gcal_emulator.app import EmulatorConfig, create_emulator_app
 from balance_booking.adapters.google_calendar.transport import RetryPolicy
@@ -18,7 +19,8 @@ from tests.support.live_server import serve_app
 CLIENT_ID = "balance-test.apps.googleusercontent.com"
 CLIENT_SECRET = "test-client-secret-value"
 PUBLIC_BASE = "http://testserver"
-CALLBACK = "/api/admin/integrations/google-calendar/callback"
+INTEGRATION_API = "/api/admin/integrations/google-calendar"
+CALLBACK = INTEGRATION_API + "/callback"
 OWNER = "owner@example.com"
 
 # Tests must not sleep through Google's backoff; the policy still bounds the attempts.
@@ -79,3 +81,12 @@ def consent(authorization_url: str) -> str:
 
 def query_of(url: str) -> dict[str, str]:
     return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
+
+
+def connect_calendar(admin: TestClient) -> str:
+    """Run the whole OAuth dance as an authenticated admin client; returns the final redirect."""
+    started = admin.post(f"{INTEGRATION_API}/connect")
+    assert started.status_code == 200, started.text
+    callback = admin.get(consent(started.json()["authorization_url"]), follow_redirects=False)
+    assert callback.status_code == 303, callback.text
+    return str(callback.headers["Location"])

@@ -1,0 +1,186 @@
+"""Stored Google tokens: refresh before expiry and on 401, single-flight, revocation, key loss."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
+from pydantic import SecretStr
+from sqlalchemy import select
+
+from balance_booking.adapters.db import tables as t
+from balance_booking.application.errors import AccessRevokedError
+from balance_booking.bootstrap import Container, build_container, rotate_keys
+from balance_booking.config import Settings
+from tests.conftest import FakeClock
+from tests.support.google import (
+    INTEGRATION_API,
+    NO_WAIT,
+    OWNER,
+    Emulator,
+    connect_calendar,
+    google_settings,
+)
+
+KEY_A = Fernet.generate_key().decode()
+KEY_B = Fernet.generate_key().decode()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, emulator: Emulator) -> Settings:
+    emulator.reset()
+    return google_settings(database_url, tmp_path, emulator).model_copy(
+        update={"token_encryption_keys": SecretStr(KEY_A)}
+    )
+
+
+@pytest.fixture
+def connected(admin: TestClient) -> TestClient:
+    assert connect_calendar(admin).endswith("result=connected")
+    return admin
+
+
+def stored(container: Container) -> tuple[str | None, str | None, str]:
+    with container.engine.connect() as connection:
+        row = connection.execute(select(t.integrations_google_calendar)).one()
+    return row.access_token_enc, row.refresh_token_enc, row.status
+
+
+def access_tokens_issued(emulator: Emulator) -> int:
+    tokens = emulator.state()["access_tokens"]
+    assert isinstance(tokens, list)
+    return len(tokens)
+
+
+def revoked_metric(reason: str) -> float:
+    value = REGISTRY.get_sample_value("balance_google_access_revoked_total", {"reason": reason})
+    return value or 0.0
+
+
+def test_expiring_token_is_refreshed_before_use(
+    connected: TestClient, container: Container, clock: FakeClock, emulator: Emulator
+) -> None:
+    gateway = container.gateways(container.tokens)
+    first_access = container.tokens.current()
+    issued = access_tokens_issued(emulator)
+    clock.advance(timedelta(minutes=59, seconds=30))  # inside the one-minute early-refresh margin
+    assert gateway.primary_calendar().timezone == "Europe/Moscow"
+    assert container.tokens.current() != first_access
+    assert access_tokens_issued(emulator) == issued + 1
+
+
+def test_401_refreshes_once_and_retries(
+    connected: TestClient, container: Container, emulator: Emulator
+) -> None:
+    before = container.tokens.current()
+    # Google expires the token early (our clock still thinks it is valid).
+    emulator.control.post("/_emulator/clock", json={"advance_seconds": 7200}).raise_for_status()
+    try:
+        info = container.gateways(container.tokens).primary_calendar()
+    finally:
+        emulator.control.post("/_emulator/reset")
+    assert info.timezone == "Europe/Moscow"
+    assert container.tokens.current() != before
+
+
+def test_concurrent_refreshes_make_one_call_to_google(
+    connected: TestClient, settings: Settings, clock: FakeClock, emulator: Emulator
+) -> None:
+    stale = None
+    issued = access_tokens_issued(emulator)
+    containers = [build_container(settings, clock=clock, retry=NO_WAIT) for _ in range(4)]
+    try:
+        stale = containers[0].tokens.current()
+        results: list[str] = []
+        errors: list[BaseException] = []
+
+        def refresh(container: Container) -> None:
+            try:
+                results.append(container.tokens.refreshed(stale or ""))
+            except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=refresh, args=(c,)) for c in containers * 2]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        for container in containers:
+            container.close()
+    assert errors == []
+    assert len(results) == 8
+    assert len(set(results)) == 1, "every caller got the one refreshed token"
+    assert results[0] != stale
+    assert access_tokens_issued(emulator) == issued + 1
+
+
+def test_revoked_grant_means_needs_reauth_without_retry_loop(
+    connected: TestClient, container: Container, clock: FakeClock, emulator: Emulator
+) -> None:
+    emulator.control.post("/_emulator/revoke", json={"email": OWNER}).raise_for_status()
+    before = revoked_metric("invalid_grant")
+    clock.advance(timedelta(hours=2))
+    with pytest.raises(AccessRevokedError):
+        container.tokens.current()
+    assert revoked_metric("invalid_grant") == before + 1
+    access, refresh, status = stored(container)
+    assert (access, refresh, status) == (None, None, "needs_reauth")
+    body = connected.get(INTEGRATION_API).json()
+    assert body["status"] == "needs_reauth"
+    assert body["account_email"] == OWNER
+    # A second use does not call Google again: it fails fast on the stored status.
+    with pytest.raises(AccessRevokedError):
+        container.tokens.current()
+    assert revoked_metric("invalid_grant") == before + 1
+
+
+def test_lost_key_means_needs_reauth_not_a_500(
+    connected: TestClient, settings: Settings, clock: FakeClock
+) -> None:
+    other = build_container(
+        settings.model_copy(update={"token_encryption_keys": SecretStr(KEY_B)}),
+        clock=clock,
+        retry=NO_WAIT,
+    )
+    try:
+        with pytest.raises(AccessRevokedError):
+            other.tokens.current()
+        report = rotate_keys(other)
+    finally:
+        other.close()
+    assert report.rotated == 0
+    body = connected.get(INTEGRATION_API)
+    assert body.status_code == 200
+    assert body.json()["status"] == "needs_reauth"
+
+
+def test_rotate_keys_reencrypts_under_the_first_key(
+    connected: TestClient, container: Container, settings: Settings, clock: FakeClock
+) -> None:
+    plaintext = container.tokens.current()
+    rotating = build_container(
+        settings.model_copy(update={"token_encryption_keys": SecretStr(f"{KEY_B},{KEY_A}")}),
+        clock=clock,
+        retry=NO_WAIT,
+    )
+    try:
+        report = rotate_keys(rotating)
+    finally:
+        rotating.close()
+    assert report.rotated == 3  # access token, refresh token, the (spent) OAuth state's verifier
+    assert report.undecryptable == 0
+    only_new = build_container(
+        settings.model_copy(update={"token_encryption_keys": SecretStr(KEY_B)}),
+        clock=clock,
+        retry=NO_WAIT,
+    )
+    try:
+        assert only_new.tokens.current() == plaintext
+    finally:
+        only_new.close()
