@@ -10,13 +10,17 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
 from balance_booking.adapters.crypto import FernetTokenCipher
+from balance_booking.adapters.db.data_version import CachedDataVersion
 from balance_booking.adapters.db.engine import build_engine
 from balance_booking.adapters.db.migrate import migrate
 from balance_booking.adapters.db.uow import SqlUnitOfWorkFactory
 from balance_booking.adapters.google_calendar.gateway import GoogleCalendarHttpGateway
 from balance_booking.adapters.google_calendar.oauth import GoogleOAuthClient
 from balance_booking.adapters.google_calendar.transport import GoogleTransport, RetryPolicy
+from balance_booking.adapters.logging_setup import configure_logging
 from balance_booking.adapters.metrics import PrometheusMetrics
+from balance_booking.adapters.passwords import Argon2PasswordHasher
+from balance_booking.adapters.slots_cache import InMemorySlotsCache
 from balance_booking.adapters.system_clock import SystemClock
 from balance_booking.application.admin import (
     AuthenticateAdminToken,
@@ -27,6 +31,13 @@ from balance_booking.application.admin import (
     ListServices,
     ReplaceSchedule,
     UpdateService,
+)
+from balance_booking.application.admin_auth import (
+    DEFAULT_SESSION_TTL,
+    AuthenticateSession,
+    CreateAdmin,
+    Login,
+    Logout,
 )
 from balance_booking.application.availability import (
     CalendarPolicy,
@@ -46,12 +57,14 @@ from balance_booking.application.google_connection import (
 )
 from balance_booking.application.ports import (
     AccessTokenSource,
+    AdminUser,
     CalendarGateway,
     CalendarGatewayFactory,
     Clock,
 )
 from balance_booking.config import Settings
 from balance_booking.web.app import create_app
+from balance_booking.web.auth import AdminAuthServices
 from balance_booking.web.deps import WebServices
 
 
@@ -70,6 +83,8 @@ class Container:
     oauth: GoogleOAuthClient | None
     gateways: CalendarGatewayFactory
     tokens: GoogleTokens
+    versions: CachedDataVersion
+    slots_cache: InMemorySlotsCache
 
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
@@ -89,8 +104,10 @@ def build_container(
 ) -> Container:
     engine = build_engine(settings.database_url)
     clock = clock or SystemClock()
-    readers = SqlUnitOfWorkFactory(engine)
-    writers = SqlUnitOfWorkFactory(engine, write=True)
+    versions = CachedDataVersion(engine)
+    # Every committed change that affects availability refreshes this process's view at once.
+    readers = SqlUnitOfWorkFactory(engine, on_change=versions.invalidate)
+    writers = SqlUnitOfWorkFactory(engine, write=True, on_change=versions.invalidate)
     cipher = FernetTokenCipher(settings.resolved_encryption_keys())
     metrics = PrometheusMetrics()
     google_http = httpx.Client(timeout=GOOGLE_TIMEOUT, follow_redirects=False)
@@ -128,6 +145,8 @@ def build_container(
         oauth=oauth,
         gateways=gateways,
         tokens=tokens,
+        versions=versions,
+        slots_cache=InMemorySlotsCache(ttl_seconds=settings.cache_ttl_seconds),
     )
 
 
@@ -190,6 +209,9 @@ def build_web_services(container: Container) -> WebServices:
             clock=container.clock,
             policy=policy,
             default_timezone=zone,
+            versions=container.versions,
+            cache=container.slots_cache,
+            metrics=container.metrics,
         ),
         list_public_services=ListPublicServices(uow_factory=container.readers),
         owner_timezone=GetOwnerTimezone(uow_factory=container.readers, default_timezone=zone),
@@ -201,6 +223,27 @@ def build_web_services(container: Container) -> WebServices:
         delete_service=DeleteService(uow_factory=container.writers),
         authenticate_token=AuthenticateAdminToken(uow_factory=container.readers),
         database_ready=lambda: database_ready(container.engine),
+        admin_auth=build_admin_auth(container),
+    )
+
+
+def build_admin_auth(container: Container) -> AdminAuthServices:
+    """Admin sign-in: argon2id passwords, 12-hour sessions, Secure cookies behind https."""
+    hasher = Argon2PasswordHasher()
+    return AdminAuthServices(
+        login=Login(
+            uow_factory=container.writers,
+            hasher=hasher,
+            clock=container.clock,
+            session_ttl=DEFAULT_SESSION_TTL,
+        ),
+        logout=Logout(uow_factory=container.writers),
+        authenticate_session=AuthenticateSession(
+            uow_factory=container.readers, writer_factory=container.writers, clock=container.clock
+        ),
+        authenticate_token=AuthenticateAdminToken(uow_factory=container.readers),
+        session_ttl=DEFAULT_SESSION_TTL,
+        cookie_secure=container.settings.public_base_url.lower().startswith("https://"),
     )
 
 
@@ -210,7 +253,10 @@ def build_app(container: Container) -> FastAPI:
 
 def app_from_environment() -> FastAPI:
     """Uvicorn factory for multi-process serving: each process builds its own container."""
-    return build_app(build_container(Settings()))
+    settings = Settings()
+    # Worker processes are fresh interpreters: the CLI's logging set-up did not reach them.
+    configure_logging(settings.log_level)
+    return build_app(build_container(settings))
 
 
 def rotate_keys(container: Container) -> RotationReport:
@@ -225,3 +271,9 @@ def create_admin_token(container: Container, *, name: str) -> str:
         .execute(name=name)
         .secret
     )
+
+
+def create_admin(container: Container, *, email: str, password: str) -> AdminUser:
+    return CreateAdmin(
+        uow_factory=container.writers, hasher=Argon2PasswordHasher(), clock=container.clock
+    ).execute(email=email, password=password)

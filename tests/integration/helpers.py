@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 
 from balance_booking.adapters.db import tables as t
 from balance_booking.bootstrap import Container
@@ -17,11 +17,19 @@ WEEKDAYS_10_TO_18 = {
 }
 
 
+def changed(container: Container) -> None:
+    """What a real writer's unit of work does after commit: bump the data version, tell the cache."""
+    with container.engine.begin() as connection:
+        connection.execute(update(t.data_version).values(version=t.data_version.c.version + 1))
+    container.versions.invalidate()
+
+
 def add_busy(container: Container, start: datetime, end: datetime) -> None:
     with container.engine.begin() as connection:
         connection.execute(
             insert(t.calendar_busy_intervals).values(start_at=start, end_at=end, source="google")
         )
+    changed(container)
 
 
 def connect_calendar(container: Container, *, last_success_at: datetime | None) -> None:
@@ -35,6 +43,7 @@ def connect_calendar(container: Container, *, last_success_at: datetime | None) 
                 updated_at=last_success_at or datetime.fromisoformat("2026-01-01T00:00:00+00:00"),
             )
         )
+    changed(container)
 
 
 def add_appointment(
@@ -68,3 +77,4 @@ def add_appointment(
                 updated_at=start - timedelta(days=1),
             )
         )
+    changed(container)

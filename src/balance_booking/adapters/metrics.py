@@ -20,6 +20,7 @@ _COUNTERS: dict[str, Counter] = {
         "Google access lost (invalid_grant or undecryptable tokens)",
         ["reason"],
     ),
+    "slots_cache": Counter("balance_slots_cache_total", "Availability cache lookups", ["result"]),
 }
 
 

@@ -11,7 +11,16 @@ from balance_booking.application.errors import (
     InvalidRequestError,
     NotFoundError,
 )
-from balance_booking.application.ports import CalendarLink, Clock, UnitOfWork, UnitOfWorkFactory
+from balance_booking.application.ports import (
+    CachedAvailability,
+    CalendarLink,
+    Clock,
+    DataVersionReader,
+    Metrics,
+    SlotsCache,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from balance_booking.domain.availability import Availability
 from balance_booking.domain.intervals import Interval
 from balance_booking.domain.services import Service
@@ -71,8 +80,15 @@ class SlotsResult:
 
 
 def load_availability(uow: UnitOfWork, *, default_timezone: str) -> Availability:
-    """The stored schedule, or an empty one in the default zone before the owner sets hours."""
-    return uow.schedule.get() or Availability(timezone=default_timezone, weekly={}, overrides={})
+    """The stored schedule, or an empty one before the owner sets hours.
+
+    The owner's zone defaults to the connected calendar's zone, else the configured default.
+    """
+    stored = uow.schedule.get()
+    if stored is not None:
+        return stored
+    zone = uow.integration.calendar_link().timezone or default_timezone
+    return Availability(timezone=zone, weekly={}, overrides={})
 
 
 class ListAvailableSlots:
@@ -85,25 +101,42 @@ class ListAvailableSlots:
         clock: Clock,
         policy: CalendarPolicy,
         default_timezone: str,
+        versions: DataVersionReader,
+        cache: SlotsCache,
+        metrics: Metrics,
     ) -> None:
         self._uow_factory = uow_factory
         self._clock = clock
         self._policy = policy
         self._default_timezone = default_timezone
+        self._versions = versions
+        self._cache = cache
+        self._metrics = metrics
 
     def execute(self, *, service_slug: str, window: Interval) -> SlotsResult:
         if window.duration > MAX_RANGE:
             raise InvalidRequestError("The range is too long.", field="to")
         now = self._clock.now()
+        # Read the version before computing: a change racing with us leaves an entry tagged with
+        # the older version, which the next reader discards.
+        version = self._versions.current()
+        key = (service_slug, window.start, window.end)
+        cached = self._cache.get(key)
+        if cached is not None and cached.version == version:
+            self._metrics.increment("slots_cache", {"result": "hit"})
+            return self._answer(cached, now=now)
+        self._metrics.increment("slots_cache", {"result": "miss"})
         with self._uow_factory() as uow:
             service = uow.services.get(service_slug)
             if service is None or not service.active:
                 raise NotFoundError(f"Unknown service {service_slug!r}.")
-            calendar = self._policy.state(uow.integration.calendar_link(), now=now)
+            link = uow.integration.calendar_link()
+            calendar = self._policy.state(link, now=now)
             availability = load_availability(uow, default_timezone=self._default_timezone)
             context = Interval(window.start - _CONTEXT, window.end + _CONTEXT)
             busy = uow.busy.overlapping(context) if calendar.status == "ok" else []
             occupied = uow.appointments.occupied_overlapping(context)
+        # Computed from `now`; later hits only drop slots that notice or horizon rule out since.
         slots = available_slots(
             service=service,
             availability=availability,
@@ -112,8 +145,26 @@ class ListAvailableSlots:
             window=window,
             now=now,
         )
+        entry = CachedAvailability(
+            version=version,
+            service=service,
+            availability=availability,
+            link=link,
+            slots=tuple(slots),
+        )
+        self._cache.put(key, entry)
         return SlotsResult(
             service=service, availability=availability, slots=slots, calendar=calendar
+        )
+
+    def _answer(self, cached: CachedAvailability, *, now: datetime) -> SlotsResult:
+        calendar = self._policy.state(cached.link, now=now)
+        service = cached.service
+        earliest = now + service.min_notice
+        horizon = now + timedelta(days=service.max_days_ahead)
+        slots = [slot for slot in cached.slots if earliest <= slot.start < horizon]
+        return SlotsResult(
+            service=service, availability=cached.availability, slots=slots, calendar=calendar
         )
 
 

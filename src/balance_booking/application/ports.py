@@ -10,7 +10,7 @@ from typing import Protocol, Self
 from balance_booking.domain.availability import Availability
 from balance_booking.domain.intervals import Interval
 from balance_booking.domain.services import Service
-from balance_booking.domain.slots import OccupiedTime
+from balance_booking.domain.slots import OccupiedTime, TimeSlot
 
 
 class Clock(Protocol):
@@ -285,3 +285,27 @@ class Metrics(Protocol):
     """Counters for the few things an operator alerts on (names listed in the adapter)."""
 
     def increment(self, name: str, labels: dict[str, str] | None = None) -> None: ...
+
+
+class DataVersionReader(Protocol):
+    """The current data version (changes with every write that affects availability)."""
+
+    def current(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CachedAvailability:
+    """Everything ListAvailableSlots computed for a (service, range), tagged with its version."""
+
+    version: int
+    service: Service
+    availability: Availability
+    link: CalendarLink
+    slots: tuple[TimeSlot, ...]
+
+
+class SlotsCache(Protocol):
+    """A bounded, process-local cache of computed availability."""
+
+    def get(self, key: tuple[str, datetime, datetime]) -> CachedAvailability | None: ...
+    def put(self, key: tuple[str, datetime, datetime], value: CachedAvailability) -> None: ...

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from balance_booking.application.errors import InvalidOAuthStateError
 from balance_booking.application.google_connection import IntegrationStatusView
-from balance_booking.web.deps import AdminToken as AdminPrincipal
+from balance_booking.web.auth import AdminPrincipal
 from balance_booking.web.deps import AdminDep, ServicesDep
 from balance_booking.web.errors import ApiError
 from balance_booking.web.schemas import ErrorBody, Strict
@@ -122,5 +122,4 @@ def settings(body: SettingsIn, _admin: AdminDep, services: ServicesDep) -> Integ
 
 def _session_hash(admin: AdminPrincipal) -> str | None:
     # OAuth state is bound to the browser session that started it; API tokens have none.
-    session = getattr(admin, "session", None)
-    return getattr(session, "session_hash", None)
+    return admin.session.session_hash if admin.session is not None else None

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
 from balance_booking.adapters.db import tables as t
+from balance_booking.adapters.db.changes import ChangeTracker
 from balance_booking.application.ports import AdminToken, CalendarLink, IntegrationRecord
 from balance_booking.domain.appointments import ACTIVE_STATUSES
 from balance_booking.domain.availability import Availability, LocalWindow
@@ -61,8 +62,9 @@ def _service_from_row(row: Row[Any]) -> Service:
 class SqlServices:
     """Services in the `services` table, listed in creation order."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, changes: ChangeTracker) -> None:
         self._connection = connection
+        self._changes = changes
 
     def list(self, *, active_only: bool) -> list[Service]:
         query = select(t.services).order_by(t.services.c.position, t.services.c.slug)
@@ -75,6 +77,7 @@ class SqlServices:
         return None if row is None else _service_from_row(row)
 
     def add(self, service: Service) -> None:
+        self._changes.mark()
         position = self._connection.execute(
             select(func.coalesce(func.max(t.services.c.position), 0) + 1)
         ).scalar_one()
@@ -85,6 +88,7 @@ class SqlServices:
         )
 
     def update(self, service: Service) -> None:
+        self._changes.mark()
         self._connection.execute(
             update(t.services)
             .where(t.services.c.slug == service.slug)
@@ -99,14 +103,16 @@ class SqlServices:
         if referenced is not None:
             return False
         self._connection.execute(delete(t.services).where(t.services.c.slug == slug))
+        self._changes.mark()
         return True
 
 
 class SqlSchedule:
     """Weekly rules and overrides; the owner's zone lives in `practice_settings`."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, changes: ChangeTracker) -> None:
         self._connection = connection
+        self._changes = changes
 
     def get(self) -> Availability | None:
         zone = self._connection.execute(
@@ -135,6 +141,7 @@ class SqlSchedule:
         )
 
     def save(self, availability: Availability) -> None:
+        self._changes.mark()
         connection = self._connection
         connection.execute(
             delete(t.practice_settings).where(t.practice_settings.c.key == _TIMEZONE_KEY)
@@ -166,8 +173,9 @@ class SqlSchedule:
 class SqlBusy:
     """The busy mirror imported from Google Calendar."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, changes: ChangeTracker) -> None:
         self._connection = connection
+        self._changes = changes
 
     def overlapping(self, window: Interval) -> list[Interval]:
         c = t.calendar_busy_intervals.c
@@ -179,7 +187,29 @@ class SqlBusy:
         return [Interval(row.start_at, row.end_at) for row in rows]
 
     def clear(self) -> None:
+        self._changes.mark()
         self._connection.execute(delete(t.calendar_busy_intervals))
+
+    def replace_all(self, intervals: list[Interval], *, source: str) -> bool:
+        """Swap the whole mirror in this transaction; True when its content changed."""
+        c = t.calendar_busy_intervals.c
+        current = [
+            (row.start_at, row.end_at)
+            for row in self._connection.execute(
+                select(c.start_at, c.end_at).order_by(c.start_at, c.end_at)
+            )
+        ]
+        fresh = sorted((i.start, i.end) for i in intervals)
+        if current == fresh:
+            return False
+        self._changes.mark()
+        self._connection.execute(delete(t.calendar_busy_intervals))
+        if fresh:
+            self._connection.execute(
+                insert(t.calendar_busy_intervals),
+                [{"start_at": s, "end_at": e, "source": source} for s, e in fresh],
+            )
+        return True
 
 
 class SqlAppointments:
@@ -242,8 +272,9 @@ class SqlAdminTokens:
 class SqlIntegration:
     """The single Google Calendar integration row (one owner in release 1)."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, changes: ChangeTracker) -> None:
         self._connection = connection
+        self._changes = changes
 
     def calendar_link(self) -> CalendarLink:
         c = t.integrations_google_calendar.c
@@ -280,6 +311,8 @@ class SqlIntegration:
         return IntegrationRecord(granted_scopes=frozenset(scopes.split()), **kept)
 
     def save(self, record: IntegrationRecord, *, now: datetime) -> None:
+        # Status, the flag and the last successful sync all change what slots may be offered.
+        self._changes.mark()
         values = {name: getattr(record, name) for name in _RECORD_FIELDS}
         values["granted_scopes"] = " ".join(sorted(record.granted_scopes)) or None
         values["updated_at"] = now

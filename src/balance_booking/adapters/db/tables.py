@@ -190,3 +190,12 @@ oauth_states = Table(
     Column("expires_at", UtcDateTime, nullable=False),
     Column("used_at", UtcDateTime),
 )
+
+# One counter, bumped in every transaction that changes what slots depend on; web processes
+# compare it to drop cached availability (DESIGN.md section 9).
+data_version = Table(
+    "data_version",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", BigInteger, nullable=False),
+)

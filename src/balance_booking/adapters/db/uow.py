@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import Connection, Engine, RootTransaction
+from sqlalchemy import Connection, Engine, RootTransaction, update
 
+from balance_booking.adapters.db import tables as t
 from balance_booking.adapters.db.admin_repositories import (
     SqlAdminSessions,
     SqlAdminUsers,
     SqlLoginAttempts,
     SqlOAuthStates,
 )
+from balance_booking.adapters.db.changes import ChangeTracker
 from balance_booking.adapters.db.repositories import (
     SqlAdminTokens,
     SqlAppointments,
@@ -36,7 +39,11 @@ from balance_booking.application.ports import (
 
 
 class SqlUnitOfWork:
-    """`with uow: ...; uow.commit()`; leaving the block without commit rolls back."""
+    """`with uow: ...; uow.commit()`; leaving the block without commit rolls back.
+
+    A transaction whose repositories marked a change also bumps the data version, atomically with
+    the change, and tells this process at once (`on_change`) so its caches stop serving old answers.
+    """
 
     # Annotated with the ports' types: protocol attributes are invariant.
     services: ServiceRepository
@@ -50,9 +57,13 @@ class SqlUnitOfWork:
     admin_sessions: AdminSessionRepository
     login_attempts: LoginAttemptRepository
 
-    def __init__(self, engine: Engine, *, write: bool = False) -> None:
+    def __init__(
+        self, engine: Engine, *, write: bool = False, on_change: Callable[[], None] | None = None
+    ) -> None:
         self._engine = engine
         self._write = write
+        self._on_change = on_change
+        self._changes = ChangeTracker()
         self._connection: Connection | None = None
         self._transaction: RootTransaction | None = None
 
@@ -62,12 +73,13 @@ class SqlUnitOfWork:
             connection = connection.execution_options(sqlite_immediate=True)
         self._connection = connection
         self._transaction = connection.begin()
-        self.services = SqlServices(connection)
-        self.schedule = SqlSchedule(connection)
-        self.busy = SqlBusy(connection)
+        self._changes = changes = ChangeTracker()
+        self.services = SqlServices(connection, changes)
+        self.schedule = SqlSchedule(connection, changes)
+        self.busy = SqlBusy(connection, changes)
         self.appointments = SqlAppointments(connection)
         self.admin_tokens = SqlAdminTokens(connection)
-        self.integration = SqlIntegration(connection)
+        self.integration = SqlIntegration(connection, changes)
         self.oauth_states = SqlOAuthStates(connection)
         self.admin_users = SqlAdminUsers(connection)
         self.admin_sessions = SqlAdminSessions(connection)
@@ -90,9 +102,19 @@ class SqlUnitOfWork:
             self._transaction = None
 
     def commit(self) -> None:
-        if self._transaction is None:
+        if self._transaction is None or self._connection is None:
             raise RuntimeError("commit outside the unit of work")
+        changed = self._changes.changed
+        if changed:
+            self._connection.execute(
+                update(t.data_version)
+                .where(t.data_version.c.id == 1)
+                .values(version=t.data_version.c.version + 1)
+            )
         self._transaction.commit()
+        self._changes = ChangeTracker()
+        if changed and self._on_change is not None:
+            self._on_change()
 
     def rollback(self) -> None:
         if self._transaction is not None and self._transaction.is_active:
@@ -102,9 +124,12 @@ class SqlUnitOfWork:
 class SqlUnitOfWorkFactory:
     """Makes units of work on one engine; `write=True` ones take SQLite's write lock at BEGIN."""
 
-    def __init__(self, engine: Engine, *, write: bool = False) -> None:
+    def __init__(
+        self, engine: Engine, *, write: bool = False, on_change: Callable[[], None] | None = None
+    ) -> None:
         self._engine = engine
         self._write = write
+        self._on_change = on_change
 
     def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._engine, write=self._write)
+        return SqlUnitOfWork(self._engine, write=self._write, on_change=self._on_change)

@@ -1,0 +1,215 @@
+"""Admin accounts and sign-in: create an admin, log in with rate limiting, sessions, log out."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from balance_booking.application.errors import (
+    ConflictError,
+    InvalidRequestError,
+    TooManyAttemptsError,
+    UnauthorizedError,
+)
+from balance_booking.application.ports import (
+    AdminSession,
+    AdminUser,
+    Clock,
+    PasswordHasher,
+    UnitOfWorkFactory,
+)
+
+MIN_PASSWORD_LENGTH = 10
+# Long enough for any passphrase; short enough that nobody can make us hash megabytes.
+MAX_PASSWORD_LENGTH = 1024
+MAX_EMAIL_LENGTH = 320
+# token_urlsafe(32) is 43 characters; anything much longer is not one of ours.
+_MAX_SESSION_ID_LENGTH = 128
+DEFAULT_SESSION_TTL = timedelta(hours=12)
+
+
+def hash_session_id(session_id: str) -> str:
+    """Session ids are 256-bit random strings, so SHA-256 is a sufficient at-rest hash."""
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def normalise_email(email: str) -> str:
+    """Emails are compared case-insensitively and without surrounding blanks."""
+    return email.strip().lower()
+
+
+@dataclass(frozen=True, slots=True)
+class LoginPolicy:
+    """How many failed sign-ins are tolerated, per account and per client address."""
+
+    max_failures_per_email: int = 5
+    max_failures_per_ip: int = 20
+    window: timedelta = timedelta(minutes=15)
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """A new session; `session_id` goes into the cookie once and is never stored."""
+
+    session_id: str = field(repr=False)
+    session: AdminSession
+
+
+class CreateAdmin:
+    """Create an admin account with an argon2id-hashed password."""
+
+    def __init__(
+        self, *, uow_factory: UnitOfWorkFactory, hasher: PasswordHasher, clock: Clock
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._hasher = hasher
+        self._clock = clock
+
+    def execute(self, *, email: str, password: str) -> AdminUser:
+        email = normalise_email(email)
+        local, at, domain = email.partition("@")
+        if not (local and at and domain) or len(email) > MAX_EMAIL_LENGTH or " " in email:
+            raise InvalidRequestError("Not a valid email address.", field="email")
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise InvalidRequestError(
+                f"The password needs at least {MIN_PASSWORD_LENGTH} characters.", field="password"
+            )
+        if len(password) > MAX_PASSWORD_LENGTH:
+            raise InvalidRequestError(
+                f"The password may have at most {MAX_PASSWORD_LENGTH} characters.",
+                field="password",
+            )
+        # Hash before the transaction: the slow part must not hold the write lock.
+        password_hash = self._hasher.hash(password)
+        with self._uow_factory() as uow:
+            if uow.admin_users.by_email(email) is not None:
+                raise ConflictError(f"An admin with email {email!r} exists already.")
+            admin = uow.admin_users.add(
+                email=email, password_hash=password_hash, created_at=self._clock.now()
+            )
+            uow.commit()
+        return admin
+
+
+class Login:
+    """Check an admin's password and open a session; refuse when too many attempts failed."""
+
+    def __init__(
+        self,
+        *,
+        uow_factory: UnitOfWorkFactory,
+        hasher: PasswordHasher,
+        clock: Clock,
+        session_ttl: timedelta = DEFAULT_SESSION_TTL,
+        policy: LoginPolicy | None = None,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._hasher = hasher
+        self._clock = clock
+        self._session_ttl = session_ttl
+        self._policy = policy or LoginPolicy()
+        self._dummy_hash: str | None = None
+
+    def execute(self, *, email: str, password: str, client_ip: str) -> SignedIn:
+        email = normalise_email(email)[:MAX_EMAIL_LENGTH]
+        policy = self._policy
+        # One transaction (a writer: SQLite takes its lock at BEGIN), so the failure count that
+        # is checked is the one the attempt is added to: parallel guesses cannot overtake it.
+        with self._uow_factory() as uow:
+            now = self._clock.now()
+            by_email, by_ip = uow.login_attempts.failures_since(
+                email=email, client_ip=client_ip, since=now - policy.window
+            )
+            if by_email >= policy.max_failures_per_email or by_ip >= policy.max_failures_per_ip:
+                # Recorded (and counted) too: hammering a locked account keeps it locked.
+                uow.login_attempts.record(email=email, client_ip=client_ip, succeeded=False, at=now)
+                uow.commit()
+                # Every counted failure is at or before now, so after one window all have aged
+                # out (unless new ones arrive): a bound that is never too short.
+                raise TooManyAttemptsError(
+                    "Too many failed sign-in attempts; try again later.",
+                    retry_after_seconds=math.ceil(policy.window.total_seconds()),
+                )
+            admin = self._verified(uow.admin_users.by_email(email), password)
+            if admin is None:
+                uow.login_attempts.record(email=email, client_ip=client_ip, succeeded=False, at=now)
+                uow.commit()
+                raise UnauthorizedError("Wrong email or password.")
+            if self._hasher.needs_rehash(admin.password_hash):
+                uow.admin_users.set_password_hash(admin.admin_id, self._hasher.hash(password))
+            session_id = secrets.token_urlsafe(32)
+            session = AdminSession(
+                session_hash=hash_session_id(session_id),
+                admin_id=admin.admin_id,
+                email=admin.email,
+                csrf_token=secrets.token_urlsafe(32),
+                expires_at=now + self._session_ttl,
+            )
+            uow.admin_sessions.delete_expired(now)
+            uow.admin_sessions.add(session, created_at=now)
+            uow.admin_users.record_login(admin.admin_id, now)
+            uow.login_attempts.record(email=email, client_ip=client_ip, succeeded=True, at=now)
+            uow.commit()
+        return SignedIn(session_id=session_id, session=session)
+
+    def _verified(self, admin: AdminUser | None, password: str) -> AdminUser | None:
+        """The admin if the password is theirs, else None."""
+        if not password or len(password) > MAX_PASSWORD_LENGTH:
+            return None
+        if admin is None:
+            # Same work as for a real account, so response time does not reveal which emails
+            # have one.
+            self._hasher.verify(self._dummy(), password)
+            return None
+        return admin if self._hasher.verify(admin.password_hash, password) else None
+
+    def _dummy(self) -> str:
+        # Built on first use (one hash), not in the constructor: most processes never need it.
+        if self._dummy_hash is None:
+            self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(32))
+        return self._dummy_hash
+
+
+class AuthenticateSession:
+    """Resolve a session cookie to its live session, or None; expired sessions are removed."""
+
+    def __init__(
+        self, *, uow_factory: UnitOfWorkFactory, writer_factory: UnitOfWorkFactory, clock: Clock
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._writer_factory = writer_factory
+        self._clock = clock
+
+    def execute(self, session_id: str) -> AdminSession | None:
+        if not session_id or len(session_id) > _MAX_SESSION_ID_LENGTH:
+            return None
+        session_hash = hash_session_id(session_id)
+        # Every admin request passes here, so the usual path is a read-only transaction; only
+        # an expired session needs the writer.
+        with self._uow_factory() as uow:
+            session = uow.admin_sessions.get(session_hash)
+        if session is None:
+            return None
+        if session.expires_at > self._clock.now():
+            return session
+        with self._writer_factory() as uow:
+            uow.admin_sessions.delete(session_hash)
+            uow.commit()
+        return None
+
+
+class Logout:
+    """End a session (unknown or expired ids are ignored: the outcome is the same)."""
+
+    def __init__(self, *, uow_factory: UnitOfWorkFactory) -> None:
+        self._uow_factory = uow_factory
+
+    def execute(self, session_id: str) -> None:
+        if not session_id or len(session_id) > _MAX_SESSION_ID_LENGTH:
+            return
+        with self._uow_factory() as uow:
+            uow.admin_sessions.delete(hash_session_id(session_id))
+            uow.commit()

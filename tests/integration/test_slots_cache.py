@@ -1,0 +1,84 @@
+"""The availability cache: hits while nothing changes, stale answers never outlive a change."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
+
+from balance_booking.bootstrap import Container, build_app, build_container
+from balance_booking.config import Settings
+from tests.conftest import FakeClock
+from tests.integration.helpers import WEEKDAYS_10_TO_18
+from tests.support.google import NO_WAIT
+
+SLOTS = "/api/public/booking/slots"
+QUERY = {"service_slug": "session", "from": "2026-12-01", "to": "2026-12-01"}
+
+
+def cache_count(result: str) -> float:
+    return REGISTRY.get_sample_value("balance_slots_cache_total", {"result": result}) or 0.0
+
+
+@pytest.fixture
+def ready(admin: TestClient) -> TestClient:
+    admin.put("/api/admin/schedule", json=WEEKDAYS_10_TO_18)
+    admin.post(
+        "/api/admin/services", json={"slug": "session", "title": "S", "duration_minutes": 60}
+    )
+    return admin
+
+
+def hours(client: TestClient) -> list[str]:
+    return [slot["start"][11:16] for slot in client.get(SLOTS, params=QUERY).json()["slots"]]
+
+
+def test_repeated_queries_hit_and_a_change_is_seen_at_once(ready: TestClient) -> None:
+    hits, misses = cache_count("hit"), cache_count("miss")
+    first = hours(ready)
+    assert hours(ready) == first
+    assert hours(ready) == first
+    assert cache_count("miss") == misses + 1
+    assert cache_count("hit") == hits + 2
+    shorter = WEEKDAYS_10_TO_18 | {"weekly": {"tue": [["10:00", "12:00"]]}}
+    ready.put("/api/admin/schedule", json=shorter)
+    assert hours(ready) == ["10:00", "11:00"]
+    ready.patch(
+        "/api/admin/services/session", json={"duration_minutes": 120, "slot_step_minutes": 60}
+    )
+    assert hours(ready) == ["10:00"]
+
+
+def test_minimum_notice_applies_to_cached_answers(ready: TestClient, clock: FakeClock) -> None:
+    ready.patch("/api/admin/services/session", json={"min_notice_minutes": 60})
+    clock.set(clock.now().replace(day=1, month=12, hour=7, minute=0))  # 10:00 Moscow, Tuesday
+    assert hours(ready)[0] == "11:00"
+    clock.set(clock.now().replace(hour=9, minute=30))  # 12:30 Moscow: same data, later now
+    assert hours(ready)[0] == "14:00"
+
+
+@pytest.fixture
+def second_process(settings: Settings, clock: FakeClock) -> Iterator[Container]:
+    other = build_container(settings, clock=clock, retry=NO_WAIT)
+    yield other
+    other.close()
+
+
+def test_another_process_sees_a_change_within_five_seconds(
+    ready: TestClient, second_process: Container
+) -> None:
+    with TestClient(build_app(second_process)) as other:
+        assert hours(other) == hours(ready)
+        ready.put(
+            "/api/admin/schedule",
+            json=WEEKDAYS_10_TO_18 | {"weekly": {"tue": [["15:00", "16:00"]]}},
+        )
+        deadline = time.monotonic() + 5
+        seen = hours(other)
+        while seen != ["15:00"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+            seen = hours(other)
+        assert seen == ["15:00"]
