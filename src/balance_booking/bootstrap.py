@@ -12,6 +12,7 @@ from sqlalchemy import Engine, text
 from balance_booking.adapters.crypto import FernetTokenCipher
 from balance_booking.adapters.db.data_version import CachedDataVersion
 from balance_booking.adapters.db.engine import build_engine
+from balance_booking.adapters.db.locks import DatabaseJobLock
 from balance_booking.adapters.db.migrate import migrate
 from balance_booking.adapters.db.uow import SqlUnitOfWorkFactory
 from balance_booking.adapters.google_calendar.gateway import GoogleCalendarHttpGateway
@@ -62,10 +63,13 @@ from balance_booking.application.ports import (
     CalendarGatewayFactory,
     Clock,
 )
+from balance_booking.application.sync import SyncCalendarBusyTimes
 from balance_booking.config import Settings
 from balance_booking.web.app import create_app
 from balance_booking.web.auth import AdminAuthServices
 from balance_booking.web.deps import WebServices
+from balance_booking.worker.jobs import schedule
+from balance_booking.worker.loop import WorkerLoop
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +184,7 @@ def build_web_services(container: Container) -> WebServices:
         sync_interval=timedelta(seconds=settings.sync_interval_seconds),
     )
     return WebServices(
+        sync=build_sync(c),
         integration_status=status,
         start_connection=StartGoogleConnection(
             uow_factory=c.writers, oauth=c.oauth, cipher=c.cipher, clock=c.clock
@@ -257,6 +262,26 @@ def app_from_environment() -> FastAPI:
     # Worker processes are fresh interpreters: the CLI's logging set-up did not reach them.
     configure_logging(settings.log_level)
     return build_app(build_container(settings))
+
+
+def build_sync(container: Container) -> SyncCalendarBusyTimes:
+    return SyncCalendarBusyTimes(
+        readers=container.readers,
+        writers=container.writers,
+        gateways=container.gateways,
+        tokens=container.tokens,
+        clock=container.clock,
+        metrics=container.metrics,
+        enabled_by_default=container.settings.gcal_integration_enabled,
+    )
+
+
+def build_worker(container: Container) -> WorkerLoop:
+    jobs = schedule(
+        sync=build_sync(container),
+        sync_interval=timedelta(seconds=container.settings.sync_interval_seconds),
+    )
+    return WorkerLoop(jobs, lock=DatabaseJobLock(container.engine))
 
 
 def rotate_keys(container: Container) -> RotationReport:

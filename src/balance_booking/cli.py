@@ -3,22 +3,32 @@
 from __future__ import annotations
 
 import argparse
+import getpass
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 import uvicorn
 
+from balance_booking.adapters.logging_setup import configure_logging
+from balance_booking.application.errors import ConflictError, InvalidRequestError
+from balance_booking.application.sync import NotConnectedError, SyncFailedError
 from balance_booking.bootstrap import (
     Container,
     build_app,
     build_container,
+    build_sync,
+    build_worker,
+    create_admin,
     create_admin_token,
     migrate_database,
     rotate_keys,
 )
 from balance_booking.config import Settings
 from balance_booking.demo import seed_demo
+from balance_booking.worker.loop import WorkerLoop, start_in_thread
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,12 +39,17 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="web processes (PostgreSQL)")
+    serve.add_argument(
+        "--no-worker", action="store_true", help="do not run the worker loop in this process"
+    )
 
     demo = commands.add_parser("demo", help="embedded default with demo data")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
 
     commands.add_parser("migrate", help="apply database migrations")
+    commands.add_parser("worker", help="run the worker alone (scheduler + outbox), for scale-out")
+    commands.add_parser("sync-now", help="one busy-time sync from Google Calendar, printed")
     commands.add_parser(
         "rotate-keys",
         help="re-encrypt stored tokens under the first BALANCE_TOKEN_ENCRYPTION_KEYS key",
@@ -42,6 +57,11 @@ def _parser() -> argparse.ArgumentParser:
 
     token = commands.add_parser("create-admin-token", help="print a new admin API token once")
     token.add_argument("--name", default="cli")
+
+    admin = commands.add_parser(
+        "create-admin", help="create an admin account (password from stdin or a prompt)"
+    )
+    admin.add_argument("--email", required=True)
 
     emulator = commands.add_parser("gcal-emulator", help="run the Google Calendar emulator")
     emulator.add_argument("--host", default="127.0.0.1")
@@ -59,6 +79,37 @@ def _prepare(settings: Settings) -> Container:
     return container
 
 
+def _read_password() -> str:
+    """The first line of stdin when piped; otherwise asked twice without echo."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat the password: ") != password:
+        raise InvalidRequestError("The passwords do not match.", field="password")
+    return password
+
+
+def _sync_now(container: Container) -> int:
+    try:
+        report = build_sync(container).execute()
+    except (NotConnectedError, SyncFailedError) as exc:
+        print(f"sync-now: {exc}", file=sys.stderr)  # noqa: T201 - CLI output
+        return 1
+    print(  # noqa: T201 - CLI output
+        f"synced: {report.busy_intervals} busy interval(s), "
+        f"{'changed' if report.changed else 'unchanged'}, {report.duration_ms} ms"
+    )
+    return 0
+
+
+def _run_worker(loop: WorkerLoop) -> None:
+    """Run until SIGTERM/SIGINT; the current job finishes before the process exits."""
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    loop.run(stop)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "gcal-emulator":
@@ -74,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 0
     settings = Settings()
+    configure_logging(settings.log_level)
     if args.command == "migrate":
         migrate_database(build_container(settings))
         print("migrations applied")  # noqa: T201 - CLI output
@@ -89,8 +141,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         container = _prepare(settings)
         print(create_admin_token(container, name=args.name))  # noqa: T201 - shown once
         return 0
+    if args.command == "create-admin":
+        container = _prepare(settings)
+        try:
+            created = create_admin(container, email=args.email, password=_read_password())
+        except (InvalidRequestError, ConflictError) as exc:
+            print(f"create-admin: {exc}", file=sys.stderr)  # noqa: T201 - CLI output
+            return 1
+        print(f"admin {created.email} created")  # noqa: T201 - CLI output
+        return 0
+    if args.command == "sync-now":
+        return _sync_now(_prepare(settings))
+    if args.command == "worker":
+        _run_worker(build_worker(_prepare(settings)))
+        return 0
     if args.command == "serve":
         container = _prepare(settings)
+        if not args.no_worker:
+            start_in_thread(build_worker(container))
         if args.workers > 1:
             uvicorn.run(
                 "balance_booking.bootstrap:app_from_environment",
@@ -98,12 +166,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 host=args.host,
                 port=args.port,
                 workers=args.workers,
+                log_config=None,  # keep our logging set-up (JSON, redaction)
             )
         else:
-            uvicorn.run(build_app(container), host=args.host, port=args.port)
+            uvicorn.run(build_app(container), host=args.host, port=args.port, log_config=None)
         return 0
     if args.command == "demo":
         container = _prepare(settings)
+        start_in_thread(build_worker(container))
         seeded = seed_demo(container)
         token = create_admin_token(container, name="demo")
         base = f"http://{args.host}:{args.port}"
@@ -115,7 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"  e.g. curl -H 'Authorization: Bearer {token}' {base}/api/admin/schedule",
             flush=True,
         )
-        uvicorn.run(build_app(container), host=args.host, port=args.port)
+        uvicorn.run(build_app(container), host=args.host, port=args.port, log_config=None)
         return 0
     return 2
 

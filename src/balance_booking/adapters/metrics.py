@@ -20,6 +20,7 @@ _COUNTERS: dict[str, Counter] = {
         "Google access lost (invalid_grant or undecryptable tokens)",
         ["reason"],
     ),
+    "sync_runs": Counter("balance_sync_runs_total", "Busy-time syncs", ["result"]),
     "slots_cache": Counter("balance_slots_cache_total", "Availability cache lookups", ["result"]),
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -60,6 +61,7 @@ class BusyRepository(Protocol):
 
     def overlapping(self, window: Interval) -> list[Interval]: ...
     def clear(self) -> None: ...
+    def replace_all(self, intervals: list[Interval], *, source: str) -> bool: ...
 
 
 class AppointmentRepository(Protocol):
@@ -227,6 +229,7 @@ class CalendarGateway(Protocol):
     """The spec's IGoogleCalendarService: everything the product asks of Google Calendar."""
 
     def primary_calendar(self) -> CalendarInfo: ...
+    def busy_intervals(self, window: Interval) -> list[Interval]: ...
     def stop_channel(self, *, channel_id: str, resource_id: str) -> None: ...
 
 
@@ -309,3 +312,11 @@ class SlotsCache(Protocol):
 
     def get(self, key: tuple[str, datetime, datetime]) -> CachedAvailability | None: ...
     def put(self, key: tuple[str, datetime, datetime], value: CachedAvailability) -> None: ...
+
+
+class JobLock(Protocol):
+    """Cluster-wide mutual exclusion for periodic jobs (a PostgreSQL advisory lock)."""
+
+    def hold(self, name: str) -> AbstractContextManager[bool]:
+        """Enter to try the lock: yields True if this process now holds it, else False."""
+        ...

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from balance_booking.application.admin import (
     AuthenticateAdminToken,
@@ -30,8 +29,12 @@ from balance_booking.application.google_connection import (
     SetIntegrationEnabled,
     StartGoogleConnection,
 )
-from balance_booking.application.ports import AdminToken, Clock
-from balance_booking.web.errors import ApiError
+from balance_booking.application.ports import Clock
+from balance_booking.application.sync import SyncCalendarBusyTimes
+from balance_booking.web.auth import AdminAuthServices, AdminDep, PageAdminDep
+
+# AdminDep and PageAdminDep live in web/auth.py; routers take them from here with the rest.
+__all__ = ["AdminDep", "PageAdminDep", "ServicesDep", "WebServices"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +53,13 @@ class WebServices:
     delete_service: DeleteService
     authenticate_token: AuthenticateAdminToken
     database_ready: Callable[[], bool]
+    admin_auth: AdminAuthServices
     integration_status: GetIntegrationStatus
     start_connection: StartGoogleConnection
     complete_connection: CompleteGoogleConnection
     disconnect: DisconnectGoogleCalendar
     set_integration_enabled: SetIntegrationEnabled
+    sync: SyncCalendarBusyTimes
 
 
 def _services(request: Request) -> WebServices:
@@ -63,21 +68,3 @@ def _services(request: Request) -> WebServices:
 
 
 ServicesDep = Annotated[WebServices, Depends(_services)]
-
-_bearer = HTTPBearer(auto_error=False, description="Admin API token from `create-admin-token`")
-
-
-def _admin(
-    services: ServicesDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> AdminToken:
-    challenge = {"WWW-Authenticate": "Bearer"}
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise ApiError(401, "unauthorized", "Admin credentials required.", headers=challenge)
-    token = services.authenticate_token.execute(credentials.credentials)
-    if token is None:
-        raise ApiError(401, "unauthorized", "Invalid admin credentials.", headers=challenge)
-    return token
-
-
-AdminDep = Annotated[AdminToken, Depends(_admin)]

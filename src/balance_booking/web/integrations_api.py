@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from balance_booking.application.errors import InvalidOAuthStateError
 from balance_booking.application.google_connection import IntegrationStatusView
+from balance_booking.application.sync import NotConnectedError, SyncFailedError
 from balance_booking.web.auth import AdminPrincipal
 from balance_booking.web.deps import AdminDep, ServicesDep
 from balance_booking.web.errors import ApiError
@@ -108,6 +109,37 @@ def callback(
         raise ApiError(400, "invalid_state", str(exc), field="state") from exc
     query = {"result": outcome.kind} | ({"detail": outcome.detail} if outcome.detail else {})
     return RedirectResponse(f"/admin/settings/integrations?{urlencode(query)}", status_code=303)
+
+
+class SyncOut(BaseModel):
+    status: str
+    busy_intervals: int
+    changed: bool
+    duration_ms: int
+
+
+@router.post(
+    "/sync",
+    response_model=SyncOut,
+    responses=_ERRORS
+    | {
+        409: {"model": ErrorBody, "description": "Not connected (or switched off)"},
+        502: {"model": ErrorBody, "description": "Google Calendar could not be read"},
+    },
+)
+def sync_now(_admin: AdminDep, services: ServicesDep) -> SyncOut:
+    try:
+        report = services.sync.execute()
+    except NotConnectedError as exc:
+        raise ApiError(409, "not_connected", str(exc)) from exc
+    except SyncFailedError as exc:
+        raise ApiError(502, "calendar_error", str(exc)) from exc
+    return SyncOut(
+        status="ok",
+        busy_intervals=report.busy_intervals,
+        changed=report.changed,
+        duration_ms=report.duration_ms,
+    )
 
 
 @router.post("/disconnect", response_model=IntegrationOut, responses=_ERRORS)

@@ -1,0 +1,117 @@
+"""SyncCalendarBusyTimes: replace the busy mirror with Google's freeBusy over the horizon."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from balance_booking.application.errors import (
+    AccessRevokedError,
+    ApplicationError,
+    ConflictError,
+    GoogleRequestError,
+    GoogleUnavailableError,
+)
+from balance_booking.application.ports import (
+    AccessTokenSource,
+    CalendarGatewayFactory,
+    Clock,
+    Metrics,
+    UnitOfWorkFactory,
+)
+from balance_booking.domain.calendar_account import IntegrationStatus
+from balance_booking.domain.intervals import Interval
+
+_log = logging.getLogger(__name__)
+
+DEFAULT_HORIZON_DAYS = 90
+
+
+class NotConnectedError(ConflictError):
+    """There is no usable Google connection to sync with."""
+
+
+class SyncFailedError(ApplicationError):
+    """Google could not be read; the mirror was left as it was."""
+
+
+@dataclass(frozen=True, slots=True)
+class SyncReport:
+    """The outcome of one sync."""
+
+    busy_intervals: int
+    changed: bool
+    duration_ms: int
+
+
+class SyncCalendarBusyTimes:
+    """freeBusy over now .. the furthest bookable day, swapped into the mirror atomically."""
+
+    def __init__(
+        self,
+        *,
+        readers: UnitOfWorkFactory,
+        writers: UnitOfWorkFactory,
+        gateways: CalendarGatewayFactory,
+        tokens: AccessTokenSource,
+        clock: Clock,
+        metrics: Metrics,
+        enabled_by_default: bool,
+    ) -> None:
+        self._readers = readers
+        self._writers = writers
+        self._gateways = gateways
+        self._tokens = tokens
+        self._clock = clock
+        self._metrics = metrics
+        self._enabled_by_default = enabled_by_default
+
+    def execute(self) -> SyncReport:
+        started = time.perf_counter()
+        now = self._clock.now()
+        with self._readers() as uow:
+            record = uow.integration.get()
+            services = uow.services.list(active_only=True)
+        enabled = self._enabled_by_default if record.enabled is None else record.enabled
+        if not enabled:
+            raise NotConnectedError("The Google Calendar integration is switched off.")
+        if record.status != IntegrationStatus.CONNECTED:
+            raise NotConnectedError("Google Calendar is not connected.")
+        days = max((service.max_days_ahead for service in services), default=DEFAULT_HORIZON_DAYS)
+        # One extra day so the last bookable day's buffers are covered too.
+        window = Interval(now, now + timedelta(days=days + 1))
+        try:
+            busy = self._gateways(self._tokens).busy_intervals(window)
+        except (GoogleUnavailableError, GoogleRequestError, AccessRevokedError) as exc:
+            self._record_failure(str(exc))
+            raise SyncFailedError(f"Google Calendar could not be read: {exc}") from exc
+        with self._writers() as uow:
+            changed = uow.busy.replace_all(busy, source="google_freebusy")
+            record = uow.integration.get_for_update()
+            record.last_sync_at = now
+            record.last_sync_ok = True
+            record.last_sync_error = None
+            record.last_success_at = now
+            uow.integration.save(record, now=now)
+            uow.commit()
+        duration_ms = int((time.perf_counter() - started) * 1000)
+        self._metrics.increment("sync_runs", {"result": "ok"})
+        _log.info(
+            "busy_sync_done",
+            extra={"busy_intervals": len(busy), "changed": changed, "duration_ms": duration_ms},
+        )
+        return SyncReport(busy_intervals=len(busy), changed=changed, duration_ms=duration_ms)
+
+    def _record_failure(self, error: str) -> None:
+        now = self._clock.now()
+        with self._writers() as uow:
+            record = uow.integration.get_for_update()
+            record.last_sync_at = now
+            record.last_sync_ok = False
+            record.last_sync_error = error[:500]
+            uow.integration.save(record, now=now)
+            uow.commit()
+        self._metrics.increment("sync_runs", {"result": "failed"})
+        _log.error("busy_sync_failed", extra={"error": error[:500]})
