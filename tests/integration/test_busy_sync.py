@@ -182,3 +182,24 @@ def test_switched_off_integration_ignores_busy_time(
     assert body["calendar"]["status"] == "disabled"
     assert [s["start"][11:16] for s in body["slots"]] == ALL_DAY
     assert connected.post(SYNC).status_code == 409
+
+
+def test_outage_past_the_staleness_limit_then_recovery(
+    connected: TestClient, emulator: Emulator, clock: FakeClock
+) -> None:
+    connected.post(SYNC)
+    emulator.control.post("/_emulator/outage", json={"down": True}).raise_for_status()
+    try:
+        for _ in range(3):  # three polls fail while Google is down
+            clock.advance(timedelta(minutes=15))
+            assert connected.post(SYNC).status_code == 502
+        clock.advance(timedelta(minutes=1))
+        degraded = connected.get(SLOTS, params=DAY)
+        assert degraded.status_code == 503
+        assert degraded.json()["error"]["code"] == "calendar_unavailable"
+        assert degraded.json()["waitlist"] is True
+        assert "Retry-After" in degraded.headers
+    finally:
+        emulator.control.post("/_emulator/outage", json={"down": False})
+    assert connected.post(SYNC).status_code == 200
+    assert hours(connected) == ALL_DAY
