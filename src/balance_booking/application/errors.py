@@ -79,3 +79,7 @@ class OAuthExchangeError(ApplicationError):
     def __init__(self, message: str, *, error: str) -> None:
         super().__init__(message)
         self.error = error
+
+
+class SlotTakenError(ApplicationError):
+    """The database guard refused an overlapping active appointment."""

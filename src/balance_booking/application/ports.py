@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Protocol, Self
+from uuid import UUID
 
+from balance_booking.domain.appointments import Appointment
 from balance_booking.domain.availability import Availability
 from balance_booking.domain.intervals import Interval
 from balance_booking.domain.services import Service
@@ -65,9 +67,106 @@ class BusyRepository(Protocol):
 
 
 class AppointmentRepository(Protocol):
-    """Appointments, as far as availability needs them."""
+    """Appointments. Writes also queue the entity's domain events in the outbox (same transaction)."""
 
-    def occupied_overlapping(self, window: Interval) -> list[OccupiedTime]: ...
+    def occupied_overlapping(
+        self, window: Interval, *, now: datetime | None = None
+    ) -> list[OccupiedTime]:
+        """Active appointments whose buffered time overlaps `window`; with `now`, pending holds
+        that ran out by then no longer count."""
+        ...
+
+    def add(self, appointment: Appointment, *, manage_token_hash: str, now: datetime) -> None:
+        """Insert; raises SlotTakenError when the database guard refuses an overlap."""
+        ...
+
+    def get(self, appointment_id: UUID) -> Appointment | None: ...
+    def get_for_update(self, appointment_id: UUID) -> Appointment | None: ...
+    def save(self, appointment: Appointment, *, now: datetime) -> None: ...
+    def manage_token_hash(self, appointment_id: UUID) -> str | None: ...
+    def due_holds(self, now: datetime) -> list[Appointment]: ...
+    def calendar_event(self, appointment_id: UUID) -> CalendarEventState: ...
+    def set_calendar_event(
+        self, appointment_id: UUID, *, event_id: str | None, state: str, now: datetime
+    ) -> None: ...
+    def listing(
+        self, window: Interval, *, status: str | None
+    ) -> list[tuple[Appointment, CalendarEventState]]: ...
+    def confirmed_in(self, window: Interval) -> list[tuple[Appointment, CalendarEventState]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarEventState:
+    """Where an appointment's Google event stands: pending | created | failed | deleted."""
+
+    event_id: str | None
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """One domain event waiting for delivery."""
+
+    message_id: int
+    event_type: str
+    appointment_id: UUID
+    attempts: int
+
+
+class OutboxRepository(Protocol):
+    """Domain events to deliver; claimed with a lease so each is handled by one worker."""
+
+    def claim_due(self, *, now: datetime, limit: int, lease: timedelta) -> list[OutboxMessage]: ...
+    def mark_done(self, message_id: int, *, now: datetime) -> None: ...
+    def retry_later(self, message_id: int, *, at: datetime, error: str, now: datetime) -> None: ...
+    def park(self, message_id: int, *, error: str, now: datetime) -> None: ...
+    def backlog(self) -> int: ...
+    def parked(self) -> list[tuple[OutboxMessage, str | None]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    """A booking response kept for Idempotency-Key replays."""
+
+    request_hash: str
+    appointment_id: UUID
+    body: str
+
+
+class IdempotencyRepository(Protocol):
+    """Idempotency-Key -> the first response."""
+
+    def get(self, key: str) -> StoredResponse | None: ...
+    def add(self, key: str, response: StoredResponse, *, now: datetime) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WaitlistEntry:
+    """A client asking to be told when a slot frees up."""
+
+    entry_id: UUID
+    service_slug: str
+    name: str
+    email: str
+    phone: str | None
+    timezone: str
+    preferred_from: datetime | None
+    preferred_to: datetime | None
+    comment: str | None
+    created_at: datetime
+
+
+class WaitlistRepository(Protocol):
+    """Waitlist entries."""
+
+    def add(self, entry: WaitlistEntry) -> None: ...
+    def list(self) -> list[WaitlistEntry]: ...
+
+
+class TrackingSink(Protocol):
+    """Product analytics events (tracking plan: booking_slot_selected, booking_conflict)."""
+
+    def track(self, event: str, properties: dict[str, str], *, at: datetime) -> None: ...
 
 
 class AdminTokenRepository(Protocol):
@@ -88,6 +187,13 @@ class IntegrationRepository(Protocol):
 
     def save(self, record: IntegrationRecord, *, now: datetime) -> None: ...
     def busy_count(self) -> int: ...
+    def advance_push_message(self, *, channel_id: str, number: int) -> bool:
+        """Record `number` for the stored channel if it beats the last one (one atomic write).
+
+        False when it does not (a replay or an older message) or the channel is no longer ours.
+        Push bookkeeping does not change availability, so it leaves the data version alone.
+        """
+        ...
 
 
 class UnitOfWork(Protocol):
@@ -100,6 +206,10 @@ class UnitOfWork(Protocol):
     admin_tokens: AdminTokenRepository
     integration: IntegrationRepository
     oauth_states: OAuthStateRepository
+    outbox: OutboxRepository
+    idempotency: IdempotencyRepository
+    waitlist: WaitlistRepository
+    tracking: TrackingSink
     admin_users: AdminUserRepository
     admin_sessions: AdminSessionRepository
     login_attempts: LoginAttemptRepository
@@ -231,6 +341,20 @@ class CalendarGateway(Protocol):
     def primary_calendar(self) -> CalendarInfo: ...
     def busy_intervals(self, window: Interval) -> list[Interval]: ...
     def stop_channel(self, *, channel_id: str, resource_id: str) -> None: ...
+    def watch_events(
+        self, *, channel_id: str, address: str, token: str, ttl_seconds: int
+    ) -> PushChannel:
+        """Ask Google to POST to `address` whenever the primary calendar's events change."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class PushChannel:
+    """A push channel Google opened for us (events.watch); it has no renewal, only a successor."""
+
+    channel_id: str
+    resource_id: str
+    expires_at: datetime
 
 
 class CalendarGatewayFactory(Protocol):
@@ -259,6 +383,8 @@ class IntegrationRecord:
     push_channel_id: str | None = None
     push_resource_id: str | None = None
     push_expires_at: datetime | None = None
+    push_token_hash: str | None = None  # SHA-256 hex of the channel token; the token is not kept
+    push_last_message_number: int | None = None
     refresh_lease_until: datetime | None = None
 
 

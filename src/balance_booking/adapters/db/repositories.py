@@ -11,11 +11,9 @@ from sqlalchemy import Connection, Row, delete, func, insert, select, update
 from balance_booking.adapters.db import tables as t
 from balance_booking.adapters.db.changes import ChangeTracker
 from balance_booking.application.ports import AdminToken, CalendarLink, IntegrationRecord
-from balance_booking.domain.appointments import ACTIVE_STATUSES
 from balance_booking.domain.availability import Availability, LocalWindow
 from balance_booking.domain.intervals import Interval
 from balance_booking.domain.services import Service
-from balance_booking.domain.slots import OccupiedTime
 
 _TIMEZONE_KEY = "owner_timezone"
 _CONNECTED_STATUSES = ("connected", "needs_reauth", "error")
@@ -212,41 +210,6 @@ class SqlBusy:
         return True
 
 
-class SqlAppointments:
-    """Appointments as the slot engine sees them."""
-
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
-
-    def occupied_overlapping(self, window: Interval) -> list[OccupiedTime]:
-        c = t.appointments.c
-        rows = self._connection.execute(
-            select(
-                c.start_at,
-                c.end_at,
-                c.buffer_before_minutes,
-                c.buffer_after_minutes,
-                c.service_slug,
-            )
-            .where(
-                c.status.in_([status.value for status in ACTIVE_STATUSES]),
-                c.blocked_start_at < window.end,
-                c.blocked_end_at > window.start,
-            )
-            .order_by(c.blocked_start_at)
-        )
-        return [
-            OccupiedTime(
-                start=row.start_at,
-                end=row.end_at,
-                buffer_before=timedelta(minutes=row.buffer_before_minutes),
-                buffer_after=timedelta(minutes=row.buffer_after_minutes),
-                service_slug=row.service_slug,
-            )
-            for row in rows
-        ]
-
-
 class SqlAdminTokens:
     """Hashed admin API tokens."""
 
@@ -329,6 +292,17 @@ class SqlIntegration:
                 select(func.count()).select_from(t.calendar_busy_intervals)
             ).scalar_one()
         )
+
+    def advance_push_message(self, *, channel_id: str, number: int) -> bool:
+        # One conditional UPDATE: concurrent deliveries (threads or processes) cannot both win.
+        c = t.integrations_google_calendar.c
+        last = func.coalesce(c.push_last_message_number, 0)
+        updated = self._connection.execute(
+            update(t.integrations_google_calendar)
+            .where(c.id == _ROW_ID, c.push_channel_id == channel_id, last < number)
+            .values(push_last_message_number=number)
+        )
+        return updated.rowcount == 1
 
 
 _ROW_ID = 1

@@ -199,3 +199,55 @@ data_version = Table(
     Column("id", Integer, primary_key=True),
     Column("version", BigInteger, nullable=False),
 )
+
+# Domain events waiting for delivery to Google (written in the transaction that raised them).
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_type", String(64), nullable=False),
+    Column("appointment_id", Uuid, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | done | parked
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("locked_until", UtcDateTime),
+    Column("last_error", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_outbox_due", "status", "next_attempt_at"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("appointment_id", Uuid, nullable=False),
+    Column("response", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+waitlist_entries = Table(
+    "waitlist_entries",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("service_slug", String(63), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("phone", String(40)),
+    Column("timezone", String(64), nullable=False),
+    Column("preferred_from", UtcDateTime),
+    Column("preferred_to", UtcDateTime),
+    Column("comment", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+tracking_events = Table(
+    "tracking_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event", String(64), nullable=False),
+    Column("properties", Text, nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+)

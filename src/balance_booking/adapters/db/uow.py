@@ -15,10 +15,16 @@ from balance_booking.adapters.db.admin_repositories import (
     SqlLoginAttempts,
     SqlOAuthStates,
 )
+from balance_booking.adapters.db.booking_repositories import (
+    SqlAppointments,
+    SqlIdempotencyKeys,
+    SqlOutbox,
+    SqlTracking,
+    SqlWaitlist,
+)
 from balance_booking.adapters.db.changes import ChangeTracker
 from balance_booking.adapters.db.repositories import (
     SqlAdminTokens,
-    SqlAppointments,
     SqlBusy,
     SqlIntegration,
     SqlSchedule,
@@ -30,11 +36,15 @@ from balance_booking.application.ports import (
     AdminUserRepository,
     AppointmentRepository,
     BusyRepository,
+    IdempotencyRepository,
     IntegrationRepository,
     LoginAttemptRepository,
     OAuthStateRepository,
+    OutboxRepository,
     ScheduleRepository,
     ServiceRepository,
+    TrackingSink,
+    WaitlistRepository,
 )
 
 
@@ -53,6 +63,10 @@ class SqlUnitOfWork:
     admin_tokens: AdminTokenRepository
     integration: IntegrationRepository
     oauth_states: OAuthStateRepository
+    outbox: OutboxRepository
+    idempotency: IdempotencyRepository
+    waitlist: WaitlistRepository
+    tracking: TrackingSink
     admin_users: AdminUserRepository
     admin_sessions: AdminSessionRepository
     login_attempts: LoginAttemptRepository
@@ -77,7 +91,12 @@ class SqlUnitOfWork:
         self.services = SqlServices(connection, changes)
         self.schedule = SqlSchedule(connection, changes)
         self.busy = SqlBusy(connection, changes)
-        self.appointments = SqlAppointments(connection)
+        outbox = SqlOutbox(connection)
+        self.outbox = outbox
+        self.appointments = SqlAppointments(connection, changes, outbox)
+        self.idempotency = SqlIdempotencyKeys(connection)
+        self.waitlist = SqlWaitlist(connection)
+        self.tracking = SqlTracking(connection)
         self.admin_tokens = SqlAdminTokens(connection)
         self.integration = SqlIntegration(connection, changes)
         self.oauth_states = SqlOAuthStates(connection)

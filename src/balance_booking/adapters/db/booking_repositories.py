@@ -1,0 +1,411 @@
+"""Repositories for appointments, the outbox, idempotency keys, the waitlist and tracking."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, Row, and_, func, insert, not_, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from balance_booking.adapters.db import tables as t
+from balance_booking.adapters.db.changes import ChangeTracker
+from balance_booking.application.errors import SlotTakenError
+from balance_booking.application.ports import (
+    CalendarEventState,
+    OutboxMessage,
+    StoredResponse,
+    WaitlistEntry,
+)
+from balance_booking.domain.appointments import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    Client,
+)
+from balance_booking.domain.events import (
+    AppointmentCancelled,
+    AppointmentConfirmed,
+    AppointmentExpired,
+    DomainEvent,
+)
+from balance_booking.domain.intervals import Interval
+from balance_booking.domain.slots import OccupiedTime
+
+_ACTIVE = [status.value for status in ACTIVE_STATUSES]
+
+
+def _minutes(value: timedelta) -> int:
+    return int(value.total_seconds() // 60)
+
+
+def _appointment(row: Row[Any]) -> Appointment:
+    return Appointment(
+        id=row.id,
+        service_slug=row.service_slug,
+        start=row.start_at,
+        end=row.end_at,
+        buffer_before=timedelta(minutes=row.buffer_before_minutes),
+        buffer_after=timedelta(minutes=row.buffer_after_minutes),
+        client=Client(name=row.client_name, email=row.client_email, phone=row.client_phone),
+        client_timezone=row.client_timezone,
+        comment=row.comment,
+        status=AppointmentStatus(row.status),
+        hold_expires_at=row.hold_expires_at,
+        created_at=row.created_at,
+    )
+
+
+def _event_state(row: Any) -> CalendarEventState:  # any row with the two columns
+    return CalendarEventState(event_id=row.google_event_id, state=row.calendar_sync_state)
+
+
+class SqlOutbox:
+    """The transactional outbox (DESIGN.md section 6)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def append(self, events: list[DomainEvent], *, now: datetime) -> None:
+        rows = []
+        for event in events:
+            payload: dict[str, Any] = {
+                "appointment_id": str(event.appointment_id),
+                "occurred_at": event.occurred_at.isoformat(),
+            }
+            if isinstance(event, AppointmentCancelled):
+                payload["was_confirmed"] = event.was_confirmed
+            rows.append(
+                {
+                    "event_type": type(event).__name__,
+                    "appointment_id": event.appointment_id,
+                    "payload": json.dumps(payload),
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        if rows:
+            self._connection.execute(insert(t.outbox), rows)
+
+    def claim_due(self, *, now: datetime, limit: int, lease: timedelta) -> list[OutboxMessage]:
+        c = t.outbox.c
+        query = (
+            select(c.id, c.event_type, c.appointment_id, c.attempts)
+            .where(
+                c.status == "pending",
+                c.next_attempt_at <= now,
+                or_(c.locked_until.is_(None), c.locked_until <= now),
+            )
+            .order_by(c.id)
+            .limit(limit)
+        )
+        if self._connection.dialect.name == "postgresql":
+            # Several workers: each claims different rows without waiting for the others.
+            query = query.with_for_update(skip_locked=True)
+        rows = list(self._connection.execute(query))
+        if rows:
+            self._connection.execute(
+                update(t.outbox)
+                .where(c.id.in_([row.id for row in rows]))
+                .values(locked_until=now + lease, updated_at=now)
+            )
+        return [
+            OutboxMessage(row.id, row.event_type, row.appointment_id, row.attempts) for row in rows
+        ]
+
+    def mark_done(self, message_id: int, *, now: datetime) -> None:
+        self._set(message_id, now=now, status="done", locked_until=None)
+
+    def retry_later(self, message_id: int, *, at: datetime, error: str, now: datetime) -> None:
+        self._set(
+            message_id,
+            now=now,
+            next_attempt_at=at,
+            locked_until=None,
+            last_error=error[:1000],
+            attempts=t.outbox.c.attempts + 1,
+        )
+
+    def park(self, message_id: int, *, error: str, now: datetime) -> None:
+        self._set(
+            message_id,
+            now=now,
+            status="parked",
+            locked_until=None,
+            last_error=error[:1000],
+            attempts=t.outbox.c.attempts + 1,
+        )
+
+    def _set(self, message_id: int, *, now: datetime, **values: Any) -> None:
+        self._connection.execute(
+            update(t.outbox).where(t.outbox.c.id == message_id).values(updated_at=now, **values)
+        )
+
+    def backlog(self) -> int:
+        return int(
+            self._connection.execute(
+                select(func.count()).select_from(t.outbox).where(t.outbox.c.status == "pending")
+            ).scalar_one()
+        )
+
+    def parked(self) -> list[tuple[OutboxMessage, str | None]]:
+        c = t.outbox.c
+        rows = self._connection.execute(
+            select(c.id, c.event_type, c.appointment_id, c.attempts, c.last_error)
+            .where(c.status == "parked")
+            .order_by(c.id)
+        )
+        return [
+            (
+                OutboxMessage(row.id, row.event_type, row.appointment_id, row.attempts),
+                row.last_error,
+            )
+            for row in rows
+        ]
+
+
+class SqlAppointments:
+    """Appointments; every write queues the entity's pending domain events in the outbox."""
+
+    def __init__(self, connection: Connection, changes: ChangeTracker, outbox: SqlOutbox) -> None:
+        self._connection = connection
+        self._changes = changes
+        self._outbox = outbox
+
+    def occupied_overlapping(
+        self, window: Interval, *, now: datetime | None = None
+    ) -> list[OccupiedTime]:
+        c = t.appointments.c
+        conditions = [
+            c.status.in_(_ACTIVE),
+            c.blocked_start_at < window.end,
+            c.blocked_end_at > window.start,
+        ]
+        if now is not None:
+            lapsed = and_(
+                c.status == AppointmentStatus.PENDING_PAYMENT.value, c.hold_expires_at <= now
+            )
+            conditions.append(not_(lapsed))
+        rows = self._connection.execute(
+            select(
+                c.start_at,
+                c.end_at,
+                c.buffer_before_minutes,
+                c.buffer_after_minutes,
+                c.service_slug,
+            )
+            .where(*conditions)
+            .order_by(c.blocked_start_at)
+        )
+        return [
+            OccupiedTime(
+                start=row.start_at,
+                end=row.end_at,
+                buffer_before=timedelta(minutes=row.buffer_before_minutes),
+                buffer_after=timedelta(minutes=row.buffer_after_minutes),
+                service_slug=row.service_slug,
+            )
+            for row in rows
+        ]
+
+    def add(self, appointment: Appointment, *, manage_token_hash: str, now: datetime) -> None:
+        blocked = appointment.occupied.blocked
+        values = {
+            "id": appointment.id,
+            "service_slug": appointment.service_slug,
+            "start_at": appointment.start,
+            "end_at": appointment.end,
+            "blocked_start_at": blocked.start,
+            "blocked_end_at": blocked.end,
+            "buffer_before_minutes": _minutes(appointment.buffer_before),
+            "buffer_after_minutes": _minutes(appointment.buffer_after),
+            "client_timezone": appointment.client_timezone,
+            "client_name": appointment.client.name,
+            "client_email": appointment.client.email,
+            "client_phone": appointment.client.phone,
+            "comment": appointment.comment,
+            "status": appointment.status.value,
+            "hold_expires_at": appointment.hold_expires_at,
+            "manage_token_hash": manage_token_hash,
+            "calendar_sync_state": "pending",
+            "created_at": now,
+            "updated_at": now,
+        }
+        # A savepoint keeps the surrounding transaction usable if the guard refuses the row.
+        try:
+            with self._connection.begin_nested():
+                self._connection.execute(insert(t.appointments).values(**values))
+        except IntegrityError as exc:
+            if "ex_appointments_no_overlap" in str(exc.orig):
+                raise SlotTakenError("The slot was taken a moment ago.") from exc
+            raise
+        self._changes.mark()
+        self._outbox.append(appointment.pull_events(), now=now)
+
+    def get(self, appointment_id: UUID) -> Appointment | None:
+        row = self._connection.execute(
+            select(t.appointments).where(t.appointments.c.id == appointment_id)
+        ).first()
+        return None if row is None else _appointment(row)
+
+    def get_for_update(self, appointment_id: UUID) -> Appointment | None:
+        query = select(t.appointments).where(t.appointments.c.id == appointment_id)
+        if self._connection.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = self._connection.execute(query).first()
+        return None if row is None else _appointment(row)
+
+    def save(self, appointment: Appointment, *, now: datetime) -> None:
+        self._connection.execute(
+            update(t.appointments)
+            .where(t.appointments.c.id == appointment.id)
+            .values(
+                status=appointment.status.value,
+                hold_expires_at=appointment.hold_expires_at,
+                updated_at=now,
+            )
+        )
+        self._changes.mark()
+        self._outbox.append(appointment.pull_events(), now=now)
+
+    def manage_token_hash(self, appointment_id: UUID) -> str | None:
+        value: str | None = self._connection.execute(
+            select(t.appointments.c.manage_token_hash).where(t.appointments.c.id == appointment_id)
+        ).scalar_one_or_none()
+        return value
+
+    def due_holds(self, now: datetime) -> list[Appointment]:
+        c = t.appointments.c
+        rows = self._connection.execute(
+            select(t.appointments).where(
+                c.status == AppointmentStatus.PENDING_PAYMENT.value, c.hold_expires_at <= now
+            )
+        )
+        return [_appointment(row) for row in rows]
+
+    def calendar_event(self, appointment_id: UUID) -> CalendarEventState:
+        c = t.appointments.c
+        row = self._connection.execute(
+            select(c.google_event_id, c.calendar_sync_state).where(c.id == appointment_id)
+        ).one()
+        return _event_state(row)
+
+    def set_calendar_event(
+        self, appointment_id: UUID, *, event_id: str | None, state: str, now: datetime
+    ) -> None:
+        self._connection.execute(
+            update(t.appointments)
+            .where(t.appointments.c.id == appointment_id)
+            .values(google_event_id=event_id, calendar_sync_state=state, updated_at=now)
+        )
+
+    def listing(
+        self, window: Interval, *, status: str | None
+    ) -> list[tuple[Appointment, CalendarEventState]]:
+        c = t.appointments.c
+        query = (
+            select(t.appointments)
+            .where(c.start_at < window.end, c.end_at > window.start)
+            .order_by(c.start_at)
+        )
+        if status is not None:
+            query = query.where(c.status == status)
+        return [(_appointment(row), _event_state(row)) for row in self._connection.execute(query)]
+
+    def confirmed_in(self, window: Interval) -> list[tuple[Appointment, CalendarEventState]]:
+        return self.listing(window, status=AppointmentStatus.CONFIRMED.value)
+
+
+class SqlIdempotencyKeys:
+    """Idempotency-Key -> the first successful booking response."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def get(self, key: str) -> StoredResponse | None:
+        c = t.idempotency_keys.c
+        row = self._connection.execute(
+            select(c.request_hash, c.appointment_id, c.response).where(c.key == key)
+        ).first()
+        return (
+            None
+            if row is None
+            else StoredResponse(row.request_hash, row.appointment_id, row.response)
+        )
+
+    def add(self, key: str, response: StoredResponse, *, now: datetime) -> None:
+        self._connection.execute(
+            insert(t.idempotency_keys).values(
+                key=key,
+                request_hash=response.request_hash,
+                appointment_id=response.appointment_id,
+                response=response.body,
+                created_at=now,
+            )
+        )
+
+
+class SqlWaitlist:
+    """Waitlist entries, newest last."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def add(self, entry: WaitlistEntry) -> None:
+        self._connection.execute(
+            insert(t.waitlist_entries).values(
+                id=entry.entry_id,
+                service_slug=entry.service_slug,
+                name=entry.name,
+                email=entry.email,
+                phone=entry.phone,
+                timezone=entry.timezone,
+                preferred_from=entry.preferred_from,
+                preferred_to=entry.preferred_to,
+                comment=entry.comment,
+                created_at=entry.created_at,
+            )
+        )
+
+    def list(self) -> list[WaitlistEntry]:
+        c = t.waitlist_entries.c
+        rows = self._connection.execute(select(t.waitlist_entries).order_by(c.created_at))
+        return [
+            WaitlistEntry(
+                entry_id=row.id,
+                service_slug=row.service_slug,
+                name=row.name,
+                email=row.email,
+                phone=row.phone,
+                timezone=row.timezone,
+                preferred_from=row.preferred_from,
+                preferred_to=row.preferred_to,
+                comment=row.comment,
+                created_at=row.created_at,
+            )
+            for row in rows
+        ]
+
+
+class SqlTracking:
+    """Tracking events stored for the product team."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def track(self, event: str, properties: dict[str, str], *, at: datetime) -> None:
+        self._connection.execute(
+            insert(t.tracking_events).values(
+                event=event, properties=json.dumps(properties, ensure_ascii=False), occurred_at=at
+            )
+        )
+
+
+EVENT_TYPES: dict[str, type[DomainEvent]] = {
+    cls.__name__: cls for cls in (AppointmentConfirmed, AppointmentCancelled, AppointmentExpired)
+}
