@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from balance_booking.adapters.db import tables as t
 from balance_booking.adapters.db.changes import ChangeTracker
+from balance_booking.adapters.db.types import UtcDateTime
 from balance_booking.application.errors import SlotTakenError
 from balance_booking.application.ports import (
     CalendarEventState,
@@ -94,12 +95,25 @@ class SqlOutbox:
 
     def claim_due(self, *, now: datetime, limit: int, lease: timedelta) -> list[OutboxMessage]:
         c = t.outbox.c
+        earlier = t.outbox.alias("earlier")
+        # A cancel must not overtake the create of the same appointment (in this worker or
+        # another): a row waits while an older row of its appointment is still pending.
+        waits = (
+            select(earlier.c.id)
+            .where(
+                earlier.c.appointment_id == c.appointment_id,
+                earlier.c.status == "pending",
+                earlier.c.id < c.id,
+            )
+            .exists()
+        )
         query = (
-            select(c.id, c.event_type, c.appointment_id, c.attempts)
+            select(c.id, c.event_type, c.appointment_id, c.attempts, c.payload)
             .where(
                 c.status == "pending",
                 c.next_attempt_at <= now,
                 or_(c.locked_until.is_(None), c.locked_until <= now),
+                not_(waits),
             )
             .order_by(c.id)
             .limit(limit)
@@ -115,8 +129,23 @@ class SqlOutbox:
                 .values(locked_until=now + lease, updated_at=now)
             )
         return [
-            OutboxMessage(row.id, row.event_type, row.appointment_id, row.attempts) for row in rows
+            OutboxMessage(
+                row.id,
+                row.event_type,
+                row.appointment_id,
+                row.attempts,
+                _domain_event(row.event_type, row.payload),
+            )
+            for row in rows
         ]
+
+    def release(self, message_ids: list[int], *, now: datetime) -> None:
+        if message_ids:
+            self._connection.execute(
+                update(t.outbox)
+                .where(t.outbox.c.id.in_(message_ids))
+                .values(locked_until=None, updated_at=now)
+            )
 
     def mark_done(self, message_id: int, *, now: datetime) -> None:
         self._set(message_id, now=now, status="done", locked_until=None)
@@ -212,6 +241,18 @@ class SqlAppointments:
             )
             for row in rows
         ]
+
+    def next_hold_expiry(self, window: Interval, *, now: datetime) -> datetime | None:
+        c = t.appointments.c
+        value: datetime | None = self._connection.execute(
+            select(func.min(c.hold_expires_at, type_=UtcDateTime)).where(
+                c.status == AppointmentStatus.PENDING_PAYMENT.value,
+                c.hold_expires_at > now,
+                c.blocked_start_at < window.end,
+                c.blocked_end_at > window.start,
+            )
+        ).scalar_one_or_none()
+        return value
 
     def add(self, appointment: Appointment, *, manage_token_hash: str, now: datetime) -> None:
         blocked = appointment.occupied.blocked
@@ -409,3 +450,22 @@ class SqlTracking:
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.__name__: cls for cls in (AppointmentConfirmed, AppointmentCancelled, AppointmentExpired)
 }
+
+
+def _domain_event(event_type: str, payload: str) -> DomainEvent | None:
+    """The outbox row as the domain event it was written from; None if it cannot be read."""
+    try:
+        data = json.loads(payload)
+        appointment_id = UUID(data["appointment_id"])
+        occurred_at = datetime.fromisoformat(data["occurred_at"])
+        if event_type == AppointmentCancelled.__name__:
+            return AppointmentCancelled(
+                appointment_id, occurred_at, was_confirmed=bool(data["was_confirmed"])
+            )
+        if event_type == AppointmentConfirmed.__name__:
+            return AppointmentConfirmed(appointment_id, occurred_at)
+        if event_type == AppointmentExpired.__name__:
+            return AppointmentExpired(appointment_id, occurred_at)
+    except (ValueError, KeyError, TypeError):
+        return None
+    return None

@@ -17,7 +17,7 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def build_engine(url: str, *, pool_size: int = 5) -> Engine:
+def build_engine(url: str, *, pool_size: int = 10) -> Engine:
     """Create the engine for `url`; for a SQLite file, make its folder first."""
     url = normalise_url(url)
     parsed = make_url(url)
@@ -25,10 +25,19 @@ def build_engine(url: str, *, pool_size: int = 5) -> Engine:
         database = parsed.database or ""
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        # Connections to a local file are cheap; size the pool for the web server's thread pool
+        # (40 threads) so requests queue on SQLite's write lock, not on the pool.
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            pool_size=20,
+            max_overflow=30,
+        )
         _tune_sqlite(engine)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return create_engine(
+        url, pool_size=pool_size, max_overflow=2 * pool_size, pool_timeout=60, pool_pre_ping=True
+    )
 
 
 def _tune_sqlite(engine: Engine) -> None:

@@ -1,0 +1,111 @@
+"""Booking asks Google live (AC-4) and degrades honestly when Google cannot be asked."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from balance_booking.adapters.db import tables as t
+from balance_booking.bootstrap import Container
+from balance_booking.config import Settings
+from tests.conftest import FakeClock
+from tests.integration.helpers import WEEKDAYS_10_TO_18
+from tests.support.google import INTEGRATION_API, Emulator, connect_calendar, google_settings
+
+BOOK = "/api/public/booking/appointments"
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, emulator: Emulator) -> Settings:
+    emulator.reset()
+    return google_settings(database_url, tmp_path, emulator)
+
+
+@pytest.fixture
+def connected(admin: TestClient) -> TestClient:
+    admin.put("/api/admin/schedule", json=WEEKDAYS_10_TO_18)
+    admin.post(
+        "/api/admin/services",
+        json={"slug": "session", "title": "S", "duration_minutes": 50, "slot_step_minutes": 60},
+    )
+    assert connect_calendar(admin).endswith("result=connected")
+    assert admin.post(f"{INTEGRATION_API}/sync").status_code == 200
+    return admin
+
+
+def booking(start: str = "2026-12-01T12:00:00+03:00") -> dict[str, object]:
+    return {
+        "service_slug": "session",
+        "start": start,
+        "timezone": "America/New_York",
+        "client": {"name": "Анна", "email": "anna@example.com"},
+    }
+
+
+def test_busy_in_google_but_not_yet_synced_is_409_with_alternatives(
+    connected: TestClient, emulator: Emulator, container: Container
+) -> None:
+    emulator.control.post(
+        "/_emulator/events",
+        json={
+            "event": {
+                "start": {"dateTime": "2026-12-01T12:30:00+03:00"},
+                "end": {"dateTime": "2026-12-01T13:30:00+03:00"},
+            }
+        },
+    ).raise_for_status()
+    slots = connected.get(
+        "/api/public/booking/slots",
+        params={"service_slug": "session", "from": "2026-12-01", "to": "2026-12-01"},
+    ).json()["slots"]
+    assert "2026-12-01T12:00:00+03:00" in [s["start"] for s in slots], (
+        "the mirror does not know yet"
+    )
+    response = connected.post(BOOK, json=booking())
+    assert response.status_code == 409
+    body = response.json()
+    assert body["error"]["code"] == "slot_unavailable"
+    alternatives = [slot["start"] for slot in body["alternatives"]]
+    assert alternatives
+    assert all(a.endswith("-05:00") for a in alternatives), "in the client's zone"
+    assert "2026-12-01T05:00:00-05:00" not in alternatives  # 13:00 Moscow is busy too
+    assert "2026-12-01T04:00:00-05:00" not in alternatives  # the asked slot itself
+    with container.engine.connect() as connection:
+        events = connection.execute(select(t.tracking_events.c.event)).scalars().all()
+        stored = connection.execute(select(t.appointments.c.id)).all()
+    assert events == ["booking_conflict"]
+    assert stored == []
+
+
+def test_google_down_with_a_fresh_mirror_still_books(
+    connected: TestClient, emulator: Emulator
+) -> None:
+    emulator.control.post("/_emulator/outage", json={"down": True}).raise_for_status()
+    try:
+        response = connected.post(BOOK, json=booking())
+    finally:
+        emulator.control.post("/_emulator/outage", json={"down": False})
+    assert response.status_code == 201
+
+
+def test_google_down_with_an_older_mirror_is_503_and_waitlist(
+    connected: TestClient, emulator: Emulator, clock: FakeClock
+) -> None:
+    clock.advance(timedelta(seconds=301))  # past BALANCE_LIVE_CHECK_FALLBACK_SECONDS
+    emulator.control.post("/_emulator/outage", json={"down": True}).raise_for_status()
+    try:
+        response = connected.post(BOOK, json=booking())
+    finally:
+        emulator.control.post("/_emulator/outage", json={"down": False})
+    assert response.status_code == 503
+    body = response.json()
+    assert body["error"]["code"] == "calendar_unavailable"
+    assert body["waitlist"] is True
+    assert "Retry-After" in response.headers
+    assert connected.post(BOOK, json=booking()).status_code == 201, (
+        "works again once Google is back"
+    )
