@@ -146,23 +146,15 @@ def not_found() -> GoogleApiError:
     return GoogleApiError(404, "notFound", "Not Found")
 
 
-def bad_request(message: str, *, reason: str = "badRequest", location: str | None = None) -> GoogleApiError:
+def bad_request(
+    message: str, *, reason: str = "badRequest", location: str | None = None
+) -> GoogleApiError:
     return GoogleApiError(
         400,
         reason,
         message,
         location=location,
         location_type="parameter" if location else None,
-    )
-
-
-def invalid_parameter(name: str, value: object) -> GoogleApiError:
-    return GoogleApiError(
-        400,
-        "invalid",
-        f"Invalid value for {name}: {value}",
-        location=name,
-        location_type="parameter",
     )
 
 

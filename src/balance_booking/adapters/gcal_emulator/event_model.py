@@ -303,7 +303,24 @@ def _timed(moment: datetime, zone: ZoneInfo, spec: dict[str, Any]) -> dict[str, 
     return value
 
 
-def render_times(resource: dict[str, Any], zone: ZoneInfo, calendar_zone: ZoneInfo) -> dict[str, Any]:
+# The order Google writes event fields in; unknown fields follow in their stored order.
+_FIELD_ORDER = (
+    "kind", "etag", "id", "status", "htmlLink", "created", "updated", "summary", "description",
+    "location", "colorId", "creator", "organizer", "start", "end", "endTimeUnspecified",
+    "recurrence", "recurringEventId", "originalStartTime", "transparency", "visibility",
+    "iCalUID", "sequence", "attendees", "extendedProperties", "hangoutLink", "conferenceData",
+    "reminders", "source", "eventType",
+)  # fmt: skip
+
+
+def _ordered(resource: dict[str, Any]) -> dict[str, Any]:
+    known = {key: resource[key] for key in _FIELD_ORDER if key in resource}
+    return known | {k: v for k, v in resource.items() if k not in known}
+
+
+def render_times(
+    resource: dict[str, Any], zone: ZoneInfo, calendar_zone: ZoneInfo
+) -> dict[str, Any]:
     """Google answers timed values in the calendar's zone (or the `timeZone` asked for)."""
     out = copy.deepcopy(resource)
     for key in ("start", "end", "originalStartTime"):
@@ -315,7 +332,7 @@ def render_times(resource: dict[str, Any], zone: ZoneInfo, calendar_zone: ZoneIn
         except EventTimeError:
             continue
         spec["dateTime"] = format_in_zone(point.instant, zone)
-    return out
+    return _ordered(out)
 
 
 def start_sort_value(moment: datetime) -> str:

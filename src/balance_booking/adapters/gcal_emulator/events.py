@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -42,8 +42,6 @@ from balance_booking.adapters.gcal_emulator.timefmt import (
 )
 from balance_booking.adapters.gcal_emulator.tokens import PageToken, SyncToken, TokenError
 
-# singleEvents without timeMax: expand series this far ahead of "now" (Google's cap is unknown).
-EXPANSION_HORIZON = timedelta(days=730)
 MAX_PAGE_SIZE = 2500
 DEFAULT_PAGE_SIZE = 250
 
@@ -86,9 +84,7 @@ class _Item:
 class EventsService:
     """Every method takes the authenticated user's email; calendars of others are 404."""
 
-    def __init__(
-        self, *, store: Store, config: EmulatorConfig, on_change: ChangeListener
-    ) -> None:
+    def __init__(self, *, store: Store, config: EmulatorConfig, on_change: ChangeListener) -> None:
         self._store = store
         self._config = config
         self._on_change = on_change
@@ -175,9 +171,7 @@ class EventsService:
             self._on_change(state, calendar.id)
             return self._render(record.resource, calendar, None)
 
-    def delete(
-        self, *, email: str, calendar_id: str, event_id: str, if_match: str | None
-    ) -> None:
+    def delete(self, *, email: str, calendar_id: str, event_id: str, if_match: str | None) -> None:
         now = self._store.clock.now()
         with self._store.write() as state:
             calendar = self.resolve_calendar(state, email, calendar_id)
@@ -284,7 +278,7 @@ class EventsService:
                     items.append(_Item(self._key(record, resource, None, zone), resource))
             return self._page(state, calendar, items, query, since=None)
 
-    def list(self, *, email: str, calendar_id: str, query: ListQuery) -> dict[str, Any]:
+    def list_events(self, *, email: str, calendar_id: str, query: ListQuery) -> dict[str, Any]:
         _validate_list_query(query)
         now = self._store.clock.now()
         with self._store.read() as state:
@@ -297,10 +291,7 @@ class EventsService:
         self, state: State, calendar: Calendar, query: ListQuery, now: datetime
     ) -> int | None:
         if query.page_token is not None:
-            try:
-                page = PageToken.decode(query.page_token)
-            except TokenError as exc:
-                raise bad_request("Invalid page token value.", reason="invalid", location="pageToken") from exc
+            page = _decode_page(query.page_token)
             if page.since_seq is not None or query.sync_token is None:
                 return page.since_seq
         if query.sync_token is None:
@@ -308,7 +299,9 @@ class EventsService:
         try:
             token = SyncToken.decode(query.sync_token)
         except TokenError as exc:
-            raise bad_request("Invalid sync token value.", reason="invalid", location="syncToken") from exc
+            raise bad_request(
+                "Invalid sync token value.", reason="invalid", location="syncToken"
+            ) from exc
         ttl = self._config.sync_token_ttl_seconds
         expired = ttl is not None and to_epoch_ms(now) - token.issued_ms > ttl * 1000
         if (
@@ -373,7 +366,8 @@ class EventsService:
         records = state.events.get(calendar.id, {})
         master = record.resource
         timing = event_timing(master, zone)
-        window_end = query.time_max or (self._store.clock.now() + EXPANSION_HORIZON)
+        # Without timeMax a finite series expands fully; an endless one stops at MAX_INSTANCES.
+        window_end = query.time_max
         items = []
         for occurrence in expand(
             start=timing.start,
@@ -388,7 +382,9 @@ class EventsService:
             if instance_id in records:
                 continue  # an exception record stands for this instance
             instance = instance_resource(master, occurrence, master_timing=timing)
-            key = self._instance_key(record, occurrence.start, instance_id, query.order_by, instance)
+            key = self._instance_key(
+                record, occurrence.start, instance_id, query.order_by, instance
+            )
             items.append(_Item(key, instance))
         return items
 
@@ -445,7 +441,7 @@ class EventsService:
         items.sort(key=lambda item: item.key)
         snapshot = state.change_seq
         if query.page_token is not None:
-            page = PageToken.decode(query.page_token)
+            page = _decode_page(query.page_token)
             snapshot = page.snapshot_seq
             last = tuple(page.last_key)
             items = [item for item in items if item.key > last]
@@ -478,7 +474,9 @@ class EventsService:
         return body
 
     def _collection_updated(self, state: State, calendar: Calendar) -> str:
-        stamps = [str(r.resource.get("updated", "")) for r in state.events.get(calendar.id, {}).values()]
+        stamps = [
+            str(r.resource.get("updated", "")) for r in state.events.get(calendar.id, {}).values()
+        ]
         return max(stamps) if stamps else format_utc_millis(self._store.clock.now())
 
     @staticmethod
@@ -501,6 +499,15 @@ def _overlapping_instances(
         window_end=query.time_max,
         limit=limit,
     )
+
+
+def _decode_page(token: str) -> PageToken:
+    try:
+        return PageToken.decode(token)
+    except TokenError as exc:
+        raise bad_request(
+            "Invalid page token value.", reason="invalid", location="pageToken"
+        ) from exc
 
 
 def _check_if_match(record: EventRecord, if_match: str | None) -> None:
@@ -526,9 +533,13 @@ def _validate_list_query(query: ListQuery) -> None:
                     location=name,
                 )
     if query.order_by is not None and query.order_by not in {"startTime", "updated"}:
-        raise bad_request(f"Invalid value for orderBy: {query.order_by}", reason="invalid", location="orderBy")
+        raise bad_request(
+            f"Invalid value for orderBy: {query.order_by}", reason="invalid", location="orderBy"
+        )
     if query.order_by == "startTime" and not query.single_events:
-        raise bad_request("The requested ordering is not available for the particular query.", location="orderBy")
+        raise bad_request(
+            "The requested ordering is not available for the particular query.", location="orderBy"
+        )
     if (
         query.time_min is not None
         and query.time_max is not None
@@ -544,7 +555,10 @@ def _validate_list_query(query: ListQuery) -> None:
 
 
 def _passes_filters(resource: dict[str, Any], query: ListQuery) -> bool:
-    if query.event_types is not None and resource.get("eventType", "default") not in query.event_types:
+    if (
+        query.event_types is not None
+        and resource.get("eventType", "default") not in query.event_types
+    ):
         return False
     ext = resource.get("extendedProperties") or {}
     private = ext.get("private") or {}

@@ -151,12 +151,18 @@ class FreeBusyService:
         for name in ("timeMin", "timeMax"):
             raw = body.get(name)
             if raw is None:
-                raise GoogleApiError(400, "required", "Required", location=name, location_type="parameter")
+                raise GoogleApiError(
+                    400, "required", "Required", location=name, location_type="parameter"
+                )
             try:
                 bounds.append(parse_rfc3339(str(raw)))
             except ValueError as exc:
                 raise GoogleApiError(
-                    400, "invalid", f"Invalid value for: {name}", location=name, location_type="parameter"
+                    400,
+                    "invalid",
+                    f"Invalid value for: {name}",
+                    location=name,
+                    location_type="parameter",
                 ) from exc
         time_min, time_max = bounds
         if time_max <= time_min:

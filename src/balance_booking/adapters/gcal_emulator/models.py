@@ -36,6 +36,9 @@ class Grant(BaseModel):
     email: str
     client_id: str
     scopes: list[str]
+    # Offline access is its own consent ("have offline access"): the first offline grant
+    # returns a refresh token even if the user had already consented online.
+    offline: bool = False
 
 
 class RefreshToken(BaseModel):

@@ -52,7 +52,7 @@ class Principal:
     token: str
 
 
-class TokenProblem(Exception):
+class TokenRefusedError(Exception):
     """Why a bearer token was refused: missing (no header) or invalid (unknown/expired/revoked)."""
 
     def __init__(self, *, missing: bool) -> None:
@@ -81,6 +81,10 @@ class OAuthService:
         self._store = store
         self._config = config
 
+    @property
+    def default_email(self) -> str:
+        return self._config.default_user_email
+
     def _now_ms(self) -> int:
         return to_epoch_ms(self._store.clock.now())
 
@@ -103,16 +107,21 @@ class OAuthService:
                 )
             if params.get("response_type") != "code":
                 raise AuthorizePageError(
-                    400, "unsupported_response_type", "Invalid response_type: "
-                    + params.get("response_type", "")
+                    400,
+                    "unsupported_response_type",
+                    "Invalid response_type: " + params.get("response_type", ""),
                 )
             requested = sc.normalize_scopes(params.get("scope", ""))
             if not requested:
-                raise AuthorizePageError(400, "invalid_request", "Missing required parameter: scope")
+                raise AuthorizePageError(
+                    400, "invalid_request", "Missing required parameter: scope"
+                )
             unknown = [s for s in requested if s not in sc.KNOWN_SCOPES]
             if unknown:
                 raise AuthorizePageError(
-                    400, "invalid_scope", f"Some requested scopes were invalid. {{invalid={unknown}}}"
+                    400,
+                    "invalid_scope",
+                    f"Some requested scopes were invalid. {{invalid={unknown}}}",
                 )
             challenge = params.get("code_challenge")
             method = params.get("code_challenge_method") or ("plain" if challenge else None)
@@ -140,6 +149,7 @@ class OAuthService:
                 nonce=params.get("nonce"),
                 expires_at_ms=self._now_ms() + 3_600_000,
             )
+            _prune(state, now_ms=self._now_ms())
             state.pending_consents[pending.request_id] = pending
             return pending
 
@@ -173,15 +183,16 @@ class OAuthService:
     def approve(self, pending: PendingConsent, *, email: str, chosen: list[str] | None) -> str:
         """Grant the chosen scopes (sign-in scopes always) and redirect back with a code."""
         requested = pending.scopes
-        granted = [
-            s for s in requested if chosen is None or s in chosen or s in sc.BASIC_SCOPES
-        ]
+        granted = [s for s in requested if chosen is None or s in chosen or s in sc.BASIC_SCOPES]
         now_ms = self._now_ms()
         with self._store.write() as state:
             state.pending_consents.pop(pending.request_id, None)
             add_user(state, email=email, timezone=self._config.default_timezone)
             grant = state.grant_for(email, pending.client_id)
-            first_consent = grant is None
+            offline = pending.access_type == "offline"
+            issue_refresh = offline and (
+                grant is None or not grant.offline or "consent" in pending.prompt
+            )
             if grant is None:
                 grant = Grant(email=email, client_id=pending.client_id, scopes=[])
                 state.grants.append(grant)
@@ -192,9 +203,7 @@ class OAuthService:
                 if pending.include_granted_scopes
                 else sorted(granted)
             )
-            issue_refresh = pending.access_type == "offline" and (
-                first_consent or "consent" in pending.prompt
-            )
+            grant.offline = grant.offline or offline
             code = AuthCode(
                 code=random_token("4/0Aemu"),
                 client_id=pending.client_id,
@@ -226,7 +235,9 @@ class OAuthService:
             return None
         if policy.action == "deny":
             return self.deny(pending)
-        return self.approve(pending, email=self._pick_email(pending, policy.email), chosen=policy.scopes)
+        return self.approve(
+            pending, email=self._pick_email(pending, policy.email), chosen=policy.scopes
+        )
 
     def _pick_email(self, pending: PendingConsent, forced: str | None) -> str:
         if forced:
@@ -242,7 +253,9 @@ class OAuthService:
             client_id = self._authenticate_client(state, form, basic)
             grant_type = form.get("grant_type")
             if not grant_type:
-                raise OAuthError(400, "invalid_request", "Required parameter is missing: grant_type")
+                raise OAuthError(
+                    400, "invalid_request", "Required parameter is missing: grant_type"
+                )
             if grant_type == "authorization_code":
                 return self._exchange_code(state, client_id, form)
             if grant_type == "refresh_token":
@@ -284,7 +297,9 @@ class OAuthService:
             verifier = form.get("code_verifier")
             if not verifier:
                 raise OAuthError(400, "invalid_grant", "Missing code verifier.")
-            if not pkce_matches(verifier, code.code_challenge, code.code_challenge_method or "plain"):
+            if not pkce_matches(
+                verifier, code.code_challenge, code.code_challenge_method or "plain"
+            ):
                 raise OAuthError(400, "invalid_grant", "Invalid code verifier.")
         code.used = True
         refresh: RefreshToken | None = None
@@ -296,8 +311,15 @@ class OAuthService:
                 scopes=code.scopes,
             )
             state.refresh_tokens[refresh.token] = refresh
-        return self._issue(state, email=code.email, client_id=client_id, scopes=code.scopes,
-                           refresh=refresh, include_refresh=refresh is not None, nonce=code.nonce)
+        return self._issue(
+            state,
+            email=code.email,
+            client_id=client_id,
+            scopes=code.scopes,
+            refresh=refresh,
+            include_refresh=refresh is not None,
+            nonce=code.nonce,
+        )
 
     def _refresh(self, state: State, client_id: str, form: Mapping[str, str]) -> dict[str, Any]:
         raw = form.get("refresh_token")
@@ -314,12 +336,20 @@ class OAuthService:
             missing = [s for s in asked if s not in refresh.scopes]
             if missing:
                 raise OAuthError(
-                    400, "invalid_scope",
+                    400,
+                    "invalid_scope",
                     f"Some requested scopes were not granted: {' '.join(missing)}",
                 )
             scopes = asked
-        return self._issue(state, email=refresh.email, client_id=client_id, scopes=scopes,
-                           refresh=refresh, include_refresh=False, nonce=None)
+        return self._issue(
+            state,
+            email=refresh.email,
+            client_id=client_id,
+            scopes=scopes,
+            refresh=refresh,
+            include_refresh=False,
+            nonce=None,
+        )
 
     def _issue(
         self,
@@ -355,8 +385,14 @@ class OAuthService:
             user = state.users[email]
             client = state.clients[client_id]
             response["id_token"] = make_id_token(
-                user=user, client_id=client_id, key=client.client_secret, scopes=scopes,
-                issued_at=int(now.timestamp()), ttl=ttl, nonce=nonce, access_token=access.token,
+                user=user,
+                client_id=client_id,
+                key=client.client_secret,
+                scopes=scopes,
+                issued_at=int(now.timestamp()),
+                ttl=ttl,
+                nonce=nonce,
+                access_token=access.token,
             )
         return response
 
@@ -381,8 +417,16 @@ class OAuthService:
     def revoke_user(self, email: str, client_id: str | None = None) -> int:
         """Control API: the user withdrew access (all clients, or one). Returns tokens revoked."""
         with self._store.write() as state:
-            clients = {client_id} if client_id else {g.client_id for g in state.grants if g.email == email}
-            clients |= {t.client_id for t in state.refresh_tokens.values() if t.email == email and not client_id}
+            clients = (
+                {client_id}
+                if client_id
+                else {g.client_id for g in state.grants if g.email == email}
+            )
+            clients |= {
+                t.client_id
+                for t in state.refresh_tokens.values()
+                if t.email == email and not client_id
+            }
             count = 0
             for cid in clients:
                 count += self._revoke_grant(state, email, cid)
@@ -399,16 +443,18 @@ class OAuthService:
             if access.email == email and access.client_id == client_id and not access.revoked:
                 access.revoked = True
                 count += 1
-        state.grants = [g for g in state.grants if not (g.email == email and g.client_id == client_id)]
+        state.grants = [
+            g for g in state.grants if not (g.email == email and g.client_id == client_id)
+        ]
         return count
 
     def principal(self, token: str | None) -> Principal:
         if not token:
-            raise TokenProblem(missing=True)
+            raise TokenRefusedError(missing=True)
         with self._store.read() as state:
             access = state.access_tokens.get(token)
             if access is None or access.revoked or access.expires_at_ms <= self._now_ms():
-                raise TokenProblem(missing=False)
+                raise TokenRefusedError(missing=False)
             return Principal(
                 email=access.email,
                 client_id=access.client_id,
@@ -450,6 +496,20 @@ class OAuthService:
                 info["email"] = user.email
                 info["email_verified"] = "true"
             return info
+
+
+def _prune(state: State, *, now_ms: int) -> None:
+    """Forget finished authorize requests, codes and access tokens so the state file stays small."""
+    state.pending_consents = {
+        k: v for k, v in state.pending_consents.items() if v.expires_at_ms > now_ms
+    }
+    state.auth_codes = {
+        k: v for k, v in state.auth_codes.items() if v.expires_at_ms > now_ms and not v.used
+    }
+    # Expired tokens are kept a day so the state dump still shows them; either way they get 401.
+    state.access_tokens = {
+        k: v for k, v in state.access_tokens.items() if v.expires_at_ms > now_ms - 86_400_000
+    }
 
 
 def make_id_token(

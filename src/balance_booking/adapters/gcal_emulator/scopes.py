@@ -58,7 +58,6 @@ SCOPE_LABELS: dict[str, str] = {
 KNOWN_SCOPES = frozenset(SCOPE_LABELS)
 # Sign-in scopes are granted with the account choice; granular consent only offers the rest.
 BASIC_SCOPES = frozenset({OPENID, USERINFO_EMAIL, USERINFO_PROFILE})
-IDENTITY_SCOPES = BASIC_SCOPES
 
 _EVENTS_READ = frozenset(
     {
@@ -146,8 +145,3 @@ def normalize_scopes(raw: str) -> list[str]:
         if scope not in seen:
             seen.append(scope)
     return seen
-
-
-def format_scopes(scopes: list[str] | set[str] | frozenset[str]) -> str:
-    """Space-delimited, in a stable order (Google's order is not specified)."""
-    return " ".join(sorted(scopes))

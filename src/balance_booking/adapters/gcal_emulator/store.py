@@ -38,7 +38,12 @@ def add_user(state: State, *, email: str, timezone: str, name: str | None = None
     existing = state.users.get(email)
     if existing is not None:
         return existing
-    user = User(email=email, name=name or email.split("@", maxsplit=1)[0], sub=subject_for(email), timezone=timezone)
+    user = User(
+        email=email,
+        name=name or email.split("@", maxsplit=1)[0],
+        sub=subject_for(email),
+        timezone=timezone,
+    )
     state.users[email] = user
     state.calendars[email] = Calendar(
         id=email, owner_email=email, summary=email, timezone=timezone, primary=True

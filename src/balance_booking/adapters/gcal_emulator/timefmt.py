@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -103,19 +103,5 @@ def parse_event_time(value: Any, *, calendar_zone: ZoneInfo, field: str) -> Even
     return EventTime(instant=parsed, all_day=False, zone=zone)
 
 
-def render_event_time(original: dict[str, Any], point: EventTime, *, zone: ZoneInfo) -> dict[str, Any]:
-    """Google echoes all-day dates as given and timed values in the calendar's (or asked) zone."""
-    if point.all_day:
-        return {"date": original["date"]}
-    rendered: dict[str, Any] = {"dateTime": format_in_zone(point.instant, zone)}
-    if original.get("timeZone"):
-        rendered["timeZone"] = original["timeZone"]
-    return rendered
-
-
 def day_start(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=zone)
-
-
-def add_days(day: date, days: int) -> date:
-    return day + timedelta(days=days)

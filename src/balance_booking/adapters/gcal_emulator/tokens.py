@@ -63,11 +63,11 @@ class PageToken:
     @classmethod
     def decode(cls, token: str) -> PageToken:
         data = _decode(token)
+        key = data.get("k")
+        if not isinstance(key, list):
+            raise TokenError(token)
         try:
-            key = data["k"]
             since = data.get("b")
-            if not isinstance(key, list):
-                raise TypeError("k")
             return cls(key, int(data["s"]), None if since is None else int(since))
         except (KeyError, TypeError, ValueError) as exc:
             raise TokenError(token) from exc
