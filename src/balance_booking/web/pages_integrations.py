@@ -1,0 +1,105 @@
+"""/admin/settings/integrations: the Google Calendar connection, as a plain server-rendered page."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from balance_booking.application.errors import ApplicationError
+from balance_booking.web.auth import PageAdminDep
+from balance_booking.web.deps import ServicesDep
+from balance_booking.web.templating import TemplatesDep
+
+router = APIRouter(prefix="/admin/settings/integrations", include_in_schema=False)
+PAGE = "/admin/settings/integrations"
+
+# The callback's `result` as the admin reads it (Russian first, then English).
+RESULTS = {
+    "connected": ("ok", "Календарь подключён.", "Calendar connected."),
+    "denied": ("warn", "Доступ не предоставлен в Google.", "Access was declined in Google."),
+    "partial": (
+        "warn",
+        "Google выдал не все нужные разрешения — ничего не сохранено. Подключите снова и отметьте все пункты.",
+        "Google granted only some of the permissions — nothing was stored. Connect again and tick every box.",
+    ),
+    "failed": ("error", "Не удалось подключить календарь.", "The calendar could not be connected."),
+    "disconnected": ("ok", "Календарь отключён.", "Calendar disconnected."),
+    "synced": ("ok", "Синхронизация выполнена.", "Synced."),
+    "sync_failed": ("error", "Синхронизация не удалась.", "The sync failed."),
+    "saved": ("ok", "Сохранено.", "Saved."),
+}
+
+
+def _when(value: datetime | None, zone: str | None) -> str:
+    if value is None:
+        return "—"
+    return value.astimezone(ZoneInfo(zone or "UTC")).strftime("%d.%m.%Y %H:%M %Z")
+
+
+@router.get("", response_class=HTMLResponse)
+def integrations_page(
+    request: Request,
+    *,
+    admin: PageAdminDep,
+    services: ServicesDep,
+    templates: TemplatesDep,
+    result: Annotated[str | None, Query(max_length=32)] = None,
+    detail: Annotated[str | None, Query(max_length=300)] = None,
+) -> Response:
+    status = services.integration_status.execute()
+    zone = status.timezone
+    return templates.TemplateResponse(
+        request,
+        "integrations.html",
+        {
+            "admin": admin,
+            "status": status,
+            "result": RESULTS.get(result or ""),
+            "detail": detail,
+            "last_sync": _when(status.last_sync_at, zone),
+            "next_sync": _when(status.next_sync_at, zone),
+            "push_expires": _when(status.push_expires_at, zone),
+        },
+    )
+
+
+def _back(result: str, detail: str | None = None) -> RedirectResponse:
+    query = f"?result={result}" + (f"&detail={detail[:200]}" if detail else "")
+    return RedirectResponse(PAGE + query, status_code=303)
+
+
+@router.post("/connect")
+def connect(admin: PageAdminDep, services: ServicesDep) -> Response:
+    session_hash = admin.session.session_hash if admin.session is not None else None
+    try:
+        url = services.start_connection.execute(session_hash=session_hash)
+    except ApplicationError as exc:
+        return _back("failed", str(exc))
+    return RedirectResponse(url, status_code=303)
+
+
+@router.post("/disconnect")
+def disconnect(_admin: PageAdminDep, services: ServicesDep) -> Response:
+    services.disconnect.execute()
+    return _back("disconnected")
+
+
+@router.post("/sync")
+def sync(_admin: PageAdminDep, services: ServicesDep) -> Response:
+    try:
+        services.sync.execute()
+    except ApplicationError as exc:
+        return _back("sync_failed", str(exc))
+    return _back("synced")
+
+
+@router.post("/enabled")
+def set_enabled(
+    _admin: PageAdminDep, services: ServicesDep, enabled: Annotated[str, Form()] = "off"
+) -> Response:
+    services.set_integration_enabled.execute(enabled=enabled == "on")
+    return _back("saved")
