@@ -27,7 +27,7 @@ from balance_booking.bootstrap import (
     rotate_keys,
 )
 from balance_booking.config import Settings
-from balance_booking.demo import seed_demo
+from balance_booking.demo import DEMO_ADMIN, ensure_demo_admin, seed_demo, start_demo_emulator
 from balance_booking.worker.loop import WorkerLoop, start_in_thread
 
 
@@ -46,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="embedded default with demo data")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--emulator-port", type=int, default=8765)
 
     commands.add_parser("migrate", help="apply database migrations")
     commands.add_parser("worker", help="run the worker alone (scheduler + outbox), for scale-out")
@@ -100,6 +101,41 @@ def _sync_now(container: Container) -> int:
         f"{'changed' if report.changed else 'unchanged'}, {report.duration_ms} ms"
     )
     return 0
+
+
+def _run_demo(settings: Settings, *, host: str, port: int, emulator_port: int) -> None:
+    """The embedded default: SQLite, the emulator alongside, demo data, the worker in-process."""
+    base = f"http://{host}:{port}"
+    emulator = start_demo_emulator(
+        host=host, port=emulator_port, var_dir=settings.var_dir, app_base_url=base
+    )
+    settings = Settings(
+        public_base_url=base,
+        google_emulator_url=emulator.base_url,
+        google_client_id=emulator.client_id,
+        google_client_secret=emulator.client_secret,
+    )
+    container = _prepare(settings)
+    seeded = seed_demo(container)
+    password = ensure_demo_admin(container)
+    token = create_admin_token(container, name="demo")
+    login = (
+        f"{DEMO_ADMIN} / {password}"
+        if password
+        else f"{DEMO_ADMIN} (password printed on first start)"
+    )
+    print(  # noqa: T201 - the demo's welcome text
+        f"balance-booking demo{' (demo data seeded)' if seeded else ''}\n"
+        f"  admin sign-in:   {base}/admin/login   {login}\n"
+        f"  integrations:    {base}/admin/settings/integrations  (Connect -> the emulator's consent page)\n"
+        f"  public slots:    {base}/api/public/booking/slots?service_slug=consultation\n"
+        f"  API docs:        {base}/api/docs\n"
+        f"  admin token:     {token}\n"
+        f"  Google emulator: {emulator.base_url}/_emulator/calendar  (the owner's calendar by week)",
+        flush=True,
+    )
+    start_in_thread(build_worker(container))
+    uvicorn.run(build_app(container), host=host, port=port, log_config=None)
 
 
 def _run_worker(loop: WorkerLoop) -> None:
@@ -172,20 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             uvicorn.run(build_app(container), host=args.host, port=args.port, log_config=None)
         return 0
     if args.command == "demo":
-        container = _prepare(settings)
-        start_in_thread(build_worker(container))
-        seeded = seed_demo(container)
-        token = create_admin_token(container, name="demo")
-        base = f"http://{args.host}:{args.port}"
-        print(  # noqa: T201 - the demo's welcome text
-            f"balance-booking demo{' (demo data seeded)' if seeded else ''}\n"
-            f"  public slots: {base}/api/public/booking/slots?service_slug=consultation\n"
-            f"  API docs:     {base}/api/docs\n"
-            f"  admin token:  {token}\n"
-            f"  e.g. curl -H 'Authorization: Bearer {token}' {base}/api/admin/schedule",
-            flush=True,
-        )
-        uvicorn.run(build_app(container), host=args.host, port=args.port, log_config=None)
+        _run_demo(settings, host=args.host, port=args.port, emulator_port=args.emulator_port)
         return 0
     return 2
 

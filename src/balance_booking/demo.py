@@ -1,11 +1,23 @@
-"""Demo data for the embedded default: two services and weekday hours, seeded once."""
+"""The embedded default (`make run`): demo data, the Google Calendar emulator, a demo admin."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import os
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import httpx
+import uvicorn
+
+from balance_booking.adapters.gcal_emulator.app import EmulatorConfig, create_emulator_app
 from balance_booking.application.admin import CreateService, ListServices, ReplaceSchedule
-from balance_booking.bootstrap import Container
+from balance_booking.application.errors import ConflictError
+from balance_booking.bootstrap import Container, create_admin
 from balance_booking.domain.availability import Availability, LocalWindow
 from balance_booking.domain.services import Service
 
@@ -50,3 +62,93 @@ def seed_demo(container: Container) -> bool:
         )
     )
     return True
+
+
+DEMO_CLIENT_ID = "balance-demo.apps.googleusercontent.com"
+DEMO_ADMIN = "admin@example.com"
+CALLBACK_PATH = "/api/admin/integrations/google-calendar/callback"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoEmulator:
+    """The emulator the demo runs next to the app, and the OAuth client registered with it."""
+
+    base_url: str
+    client_id: str
+    client_secret: str
+
+
+def start_demo_emulator(*, host: str, port: int, var_dir: Path, app_base_url: str) -> DemoEmulator:
+    """Run the Google Calendar emulator in a background thread, register our OAuth client and,
+    on first start, put a few busy events into the owner's calendar."""
+    config = EmulatorConfig(state_path=var_dir / "emulator.json")
+    server = uvicorn.Server(
+        uvicorn.Config(create_emulator_app(config), host=host, port=port, log_level="warning")
+    )
+    threading.Thread(target=server.run, name="gcal-emulator", daemon=True).start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the emulator did not start on {host}:{port}")
+        time.sleep(0.05)
+    base = f"http://{host}:{port}"
+    secret = _demo_secret(var_dir / "demo_client_secret")
+    with httpx.Client(base_url=base, timeout=10) as control:
+        control.post(
+            "/_emulator/clients",
+            json={
+                "client_id": DEMO_CLIENT_ID,
+                "client_secret": secret,
+                "redirect_uris": [app_base_url + CALLBACK_PATH],
+                "name": "Эмоциональный баланс (демо)",
+            },
+        ).raise_for_status()
+        state = control.get("/_emulator/state").json()
+        if not any(state.get("events", {}).values()):
+            for event in _demo_busy_events():
+                control.post("/_emulator/events", json={"event": event}).raise_for_status()
+    return DemoEmulator(base_url=base, client_id=DEMO_CLIENT_ID, client_secret=secret)
+
+
+def _demo_busy_events() -> list[dict[str, object]]:
+    """Busy time the practitioner already has: a weekly supervision and two one-off meetings."""
+    today = datetime.now(ZoneInfo("Europe/Moscow")).date()
+    monday = today - timedelta(days=today.weekday())
+
+    def at(day: int, hour: int, minutes: int = 0) -> str:
+        return f"{monday + timedelta(days=day)}T{hour:02d}:{minutes:02d}:00"
+
+    def event(summary: str, start: str, end: str, **extra: object) -> dict[str, object]:
+        return {
+            "summary": summary,
+            "start": {"dateTime": start, "timeZone": "Europe/Moscow"},
+            "end": {"dateTime": end, "timeZone": "Europe/Moscow"},
+        } | extra
+
+    return [
+        event("Супервизия", at(1, 11), at(1, 13), recurrence=["RRULE:FREQ=WEEKLY;COUNT=12"]),
+        event("Врач", at(3, 16), at(3, 17, 30)),
+        event("Обед с коллегой (свободно)", at(2, 12), at(2, 13), transparency="transparent"),
+        event("Конференция", at(9, 10), at(9, 19)),
+    ]
+
+
+def ensure_demo_admin(container: Container) -> str | None:
+    """Create the demo admin once; returns the new password (shown once) or None if it exists."""
+    password = secrets.token_urlsafe(12)
+    try:
+        create_admin(container, email=DEMO_ADMIN, password=password)
+    except ConflictError:
+        return None
+    return password
+
+
+def _demo_secret(path: Path) -> str:
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(24)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(value)
+    return value

@@ -48,11 +48,16 @@ def test_migrate_then_token_then_serve(tmp_path: Path) -> None:
 def test_demo_seeds_data_and_prints_a_working_token(tmp_path: Path) -> None:
     env = cli_env(tmp_path)
     port = free_port()
-    with running("demo", "--port", str(port), env=env) as demo:
+    emulator_port = free_port()
+    with running(
+        "demo", "--port", str(port), "--emulator-port", str(emulator_port), env=env
+    ) as demo:
         base = f"http://127.0.0.1:{port}"
         wait_until_up(base)
         assert demo.stdout is not None
-        banner = [demo.stdout.readline() for _ in range(5)]
+        banner: list[str] = []
+        while not any("Google emulator" in line for line in banner) and len(banner) < 500:
+            banner.append(demo.stdout.readline())
         token = next(line.split()[-1] for line in banner if "admin token" in line)
         services = httpx.get(f"{base}/api/public/booking/services").json()["services"]
         assert [s["slug"] for s in services] == ["consultation", "first-meeting"]
@@ -61,6 +66,18 @@ def test_demo_seeds_data_and_prints_a_working_token(tmp_path: Path) -> None:
         )
         assert slots.status_code == 200
         assert slots.json()["slots"], "the demo offers slots in the coming week"
+        assert any(f"127.0.0.1:{emulator_port}" in line for line in banner)
+        login = next(line for line in banner if "admin sign-in" in line)
+        email, password = login.split()[-3], login.split()[-1]
+        signed_in = httpx.post(
+            f"{base}/admin/login",
+            data={"email": email, "password": password},
+            follow_redirects=False,
+        )
+        assert signed_in.status_code == 303
+        week = httpx.get(f"http://127.0.0.1:{emulator_port}/_emulator/calendar")
+        assert week.status_code == 200
+        assert "Супервизия" in week.text, "the demo calendar has busy events"
         schedule = httpx.get(
             f"{base}/api/admin/schedule", headers={"Authorization": f"Bearer {token}"}
         )
