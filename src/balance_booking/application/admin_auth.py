@@ -6,7 +6,7 @@ import hashlib
 import math
 import secrets
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from balance_booking.application.errors import (
     ConflictError,
@@ -19,6 +19,7 @@ from balance_booking.application.ports import (
     AdminUser,
     Clock,
     PasswordHasher,
+    UnitOfWork,
     UnitOfWorkFactory,
 )
 
@@ -115,45 +116,59 @@ class Login:
 
     def execute(self, *, email: str, password: str, client_ip: str) -> SignedIn:
         email = normalise_email(email)[:MAX_EMAIL_LENGTH]
-        policy = self._policy
-        # One transaction (a writer: SQLite takes its lock at BEGIN), so the failure count that
-        # is checked is the one the attempt is added to: parallel guesses cannot overtake it.
+        # Two short transactions around the password check: argon2 is slow on purpose and must
+        # not hold SQLite's write lock (every booking waits for it). The price: requests racing
+        # through the gate together are all checked, so a limit can be overshot by the number
+        # of requests in flight at once (see docs/admin-auth.md).
         with self._uow_factory() as uow:
             now = self._clock.now()
-            by_email, by_ip = uow.login_attempts.failures_since(
-                email=email, client_ip=client_ip, since=now - policy.window
-            )
-            if by_email >= policy.max_failures_per_email or by_ip >= policy.max_failures_per_ip:
-                # Recorded (and counted) too: hammering a locked account keeps it locked.
-                uow.login_attempts.record(email=email, client_ip=client_ip, succeeded=False, at=now)
-                uow.commit()
-                # Every counted failure is at or before now, so after one window all have aged
-                # out (unless new ones arrive): a bound that is never too short.
-                raise TooManyAttemptsError(
-                    "Too many failed sign-in attempts; try again later.",
-                    retry_after_seconds=math.ceil(policy.window.total_seconds()),
-                )
-            admin = self._verified(uow.admin_users.by_email(email), password)
-            if admin is None:
+            self._refuse_when_limited(uow, email=email, client_ip=client_ip, now=now)
+            admin = uow.admin_users.by_email(email)
+        verified = self._verified(admin, password)
+        new_hash = None
+        if verified is not None and self._hasher.needs_rehash(verified.password_hash):
+            new_hash = self._hasher.hash(password)
+        with self._uow_factory() as uow:
+            now = self._clock.now()
+            if verified is None:
                 uow.login_attempts.record(email=email, client_ip=client_ip, succeeded=False, at=now)
                 uow.commit()
                 raise UnauthorizedError("Wrong email or password.")
-            if self._hasher.needs_rehash(admin.password_hash):
-                uow.admin_users.set_password_hash(admin.admin_id, self._hasher.hash(password))
+            if new_hash is not None:
+                uow.admin_users.set_password_hash(verified.admin_id, new_hash)
             session_id = secrets.token_urlsafe(32)
             session = AdminSession(
                 session_hash=hash_session_id(session_id),
-                admin_id=admin.admin_id,
-                email=admin.email,
+                admin_id=verified.admin_id,
+                email=verified.email,
                 csrf_token=secrets.token_urlsafe(32),
                 expires_at=now + self._session_ttl,
             )
             uow.admin_sessions.delete_expired(now)
             uow.admin_sessions.add(session, created_at=now)
-            uow.admin_users.record_login(admin.admin_id, now)
+            uow.admin_users.record_login(verified.admin_id, now)
             uow.login_attempts.record(email=email, client_ip=client_ip, succeeded=True, at=now)
             uow.commit()
         return SignedIn(session_id=session_id, session=session)
+
+    def _refuse_when_limited(
+        self, uow: UnitOfWork, *, email: str, client_ip: str, now: datetime
+    ) -> None:
+        policy = self._policy
+        by_email, by_ip = uow.login_attempts.failures_since(
+            email=email, client_ip=client_ip, since=now - policy.window
+        )
+        if by_email < policy.max_failures_per_email and by_ip < policy.max_failures_per_ip:
+            return
+        # Recorded (and counted) too: hammering a locked account keeps it locked.
+        uow.login_attempts.record(email=email, client_ip=client_ip, succeeded=False, at=now)
+        uow.commit()
+        # Every counted failure is at or before now, so after one window all have aged out
+        # (unless new ones arrive): a wait that is never too short.
+        raise TooManyAttemptsError(
+            "Too many failed sign-in attempts; try again later.",
+            retry_after_seconds=math.ceil(policy.window.total_seconds()),
+        )
 
     def _verified(self, admin: AdminUser | None, password: str) -> AdminUser | None:
         """The admin if the password is theirs, else None."""
