@@ -6,25 +6,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from balance_booking.adapters.gcal_emulator.app import EmulatorConfig, create_emulator_app
 from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import Resource
 
+from balance_booking.adapters.gcal_emulator.app import EmulatorConfig, create_emulator_app
 from tests.conformance.harness import (
     SCOPE_CALENDAR,
     EmulatorControl,
     OAuthClient,
-    calendar_service,
     obtain_credentials,
 )
 from tests.support.live_server import serve_app
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def _oauthlib_accepts_loopback_http() -> Iterator[None]:
     # oauthlib refuses http:// token endpoints unless told otherwise; the emulator is plain
-    # http on 127.0.0.1 (protocol doc 2.8). Scope relaxing is NOT set: a token response whose
-    # scope differs from the request must keep failing loudly.
+    # http on 127.0.0.1 (protocol doc 2.8). Module scope keeps the switch out of other test
+    # directories. Scope relaxing is NOT set: a token response whose scope differs from the
+    # request must keep failing loudly.
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
         yield
@@ -44,11 +44,12 @@ def control(emulator_base: str) -> Iterator[EmulatorControl]:
 
 
 @pytest.fixture
-def oauth_client(emulator_base: str, control: EmulatorControl) -> OAuthClient:
+def oauth_client(emulator_base: str, control: EmulatorControl) -> Iterator[OAuthClient]:
     control.reset()
     client = OAuthClient(base=emulator_base)
     control.register_client(client)
-    return client
+    yield client
+    client.close()
 
 
 @pytest.fixture
@@ -57,5 +58,5 @@ def credentials(oauth_client: OAuthClient) -> Credentials:
 
 
 @pytest.fixture
-def calendar(emulator_base: str, credentials: Credentials) -> Resource:
-    return calendar_service(emulator_base, credentials)
+def calendar(oauth_client: OAuthClient, credentials: Credentials) -> Resource:
+    return oauth_client.calendar(credentials)

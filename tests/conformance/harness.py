@@ -4,15 +4,19 @@ own libraries, Google's error wire format, and event builders."""
 from __future__ import annotations
 
 import json
+import ssl
 import uuid
 from collections.abc import Collection, Iterable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
+import google_auth_httplib2
+import httplib2
 import httpx
 from google.oauth2.credentials import Credentials
 from google_auth_oauthlib.flow import Flow
@@ -37,13 +41,18 @@ REDIRECT_URI = "http://127.0.0.1:9/oauth2/callback"
 
 @dataclass(frozen=True)
 class OAuthClient:
-    """An OAuth client registered with one running emulator, plus Google's endpoint paths on it."""
+    """An OAuth client registered with one running emulator, plus Google's endpoint paths on it.
+
+    It also owns the HTTP sessions of the flows and Calendar clients made through it (httplib2
+    and requests keep sockets open until closed); `close()` releases them.
+    """
 
     base: str
     client_id: str = "conformance-client.apps.googleusercontent.com"
     client_secret: str = "conformance-secret"
     redirect_uri: str = REDIRECT_URI
     name: str = "Conformance Suite"
+    resources: ExitStack = field(default_factory=ExitStack, compare=False, repr=False)
 
     @property
     def auth_uri(self) -> str:
@@ -81,20 +90,55 @@ class OAuthClient:
         code_verifier: str | None = None,
         autogenerate_code_verifier: bool = True,
     ) -> Flow:
-        return Flow.from_client_config(
+        flow = Flow.from_client_config(
             self.client_config(client_secret=client_secret),
             scopes=list(scopes),
             redirect_uri=self.redirect_uri,
             code_verifier=code_verifier,
             autogenerate_code_verifier=autogenerate_code_verifier,
         )
+        self.resources.callback(flow.oauth2session.close)
+        return flow
+
+    def calendar(self, credentials: Credentials) -> Resource:
+        """The discovery-built Calendar client (bundled discovery document, no network)."""
+        service = build(
+            "calendar",
+            "v3",
+            credentials=credentials,
+            static_discovery=True,
+            cache_discovery=False,
+            client_options={"api_endpoint": f"{self.base}/calendar/v3/"},
+        )
+        self.resources.callback(service.close)
+        return service
+
+    def calendar_with_token(self, token: str) -> Resource:
+        """A Calendar client that sends `token` as is and never refreshes (to see a raw 401)."""
+        http = google_auth_httplib2.AuthorizedHttp(
+            Credentials(token=token), http=httplib2.Http(), refresh_status_codes=()
+        )
+        service = build(
+            "calendar",
+            "v3",
+            http=http,
+            static_discovery=True,
+            cache_discovery=False,
+            client_options={"api_endpoint": f"{self.base}/calendar/v3/"},
+        )
+        self.resources.callback(service.close)
+        return service
+
+    def close(self) -> None:
+        self.resources.close()
 
 
 class EmulatorControl:
     """The emulator's `/_emulator/` control API (not Google's protocol; see docs/gcal-emulator.md)."""
 
     def __init__(self, base: str) -> None:
-        self._http = httpx.Client(base_url=f"{base}/_emulator/", timeout=10)
+        self._http = browser()
+        self._http.base_url = httpx.URL(f"{base}/_emulator/")
 
     def close(self) -> None:
         self._http.close()
@@ -122,7 +166,7 @@ class EmulatorControl:
     def add_fault(
         self,
         *,
-        status: int,
+        status: int | None = None,
         path_prefix: str | None = None,
         method: str | None = None,
         reason: str | None = None,
@@ -168,9 +212,19 @@ def redirect_query(location: str) -> dict[str, str]:
     return {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}
 
 
+def browser() -> httpx.Client:
+    """A plain HTTP client for the loopback emulator.
+
+    Its TLS context has no CA bundle: loading certifi costs ~0.2 s per client, the emulator is
+    plain http, and a context that trusts nothing cannot weaken anything.
+    """
+    return httpx.Client(verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), timeout=10)
+
+
 def follow_consent(auth_url: str) -> httpx.Response:
     """Open the authorization URL as a browser would, without following the final redirect."""
-    return httpx.get(auth_url, follow_redirects=False, timeout=10)
+    with browser() as client:
+        return client.get(auth_url, follow_redirects=False)
 
 
 def authorize(flow: Flow, **params: str) -> dict[str, str]:
@@ -196,30 +250,6 @@ def obtain_credentials(
     return credentials
 
 
-def calendar_service(base: str, credentials: Credentials) -> Resource:
-    """The discovery-built Calendar client (bundled discovery document, no network)."""
-    return build(
-        "calendar",
-        "v3",
-        credentials=credentials,
-        static_discovery=True,
-        cache_discovery=False,
-        client_options={"api_endpoint": f"{base}/calendar/v3/"},
-    )
-
-
-def calendar_service_over(base: str, http: Any) -> Resource:
-    """Same as `calendar_service`, on a caller-built (already authorised) httplib2 object."""
-    return build(
-        "calendar",
-        "v3",
-        http=http,
-        static_discovery=True,
-        cache_discovery=False,
-        client_options={"api_endpoint": f"{base}/calendar/v3/"},
-    )
-
-
 def error_body(err: HttpError) -> dict[str, Any]:
     """The `error` object of a Google JSON error body (Calendar v3 shape, protocol doc 5.1)."""
     body = json.loads(err.content.decode("utf-8"))
@@ -241,10 +271,11 @@ def assert_http_error(
     assert error["errors"][0]["reason"] in reasons, error
     if domain is not None:
         assert error["errors"][0]["domain"] == domain, error
-    # The library takes `.reason` from error.message and `.error_details` from details/errors.
+    # The library takes `.reason` from error.message and `.error_details` from error.details
+    # when present, else error.errors.
     assert err.reason, error
     assert err.reason == error["message"].strip(), (err.reason, error)
-    assert err.error_details, error
+    assert err.error_details == error.get("details", error["errors"]), err.error_details
     return error
 
 
@@ -325,11 +356,6 @@ def busy_intervals(response: dict[str, Any], calendar_id: str) -> list[Interval]
         (parse_instant(block["start"]), parse_instant(block["end"]))
         for block in response["calendars"][calendar_id].get("busy", [])
     ]
-
-
-def day_span(day: str, days: int = 1) -> tuple[datetime, datetime]:
-    start = msk(day, "00:00")
-    return start, start + timedelta(days=days)
 
 
 @dataclass

@@ -64,3 +64,13 @@ def test_pretty_print_and_quota_user_are_accepted(calendar: Resource) -> None:
     assert "quotaUser=u-42" in request.uri
     assert request.execute()["id"] == OWNER_EMAIL
     assert calendar.calendars().get(calendarId="primary", prettyPrint=True).execute()["id"]
+
+
+def test_calendar_list_ends_with_a_sync_token_that_works(calendar: Resource) -> None:
+    # Protocol doc 3.1 / discovery CalendarList: the last page carries nextSyncToken, and a
+    # listing with syncToken returns only entries changed since (none here).
+    first = calendar.calendarList().list().execute()
+    assert first.get("nextSyncToken"), sorted(first)
+    again = calendar.calendarList().list(syncToken=first["nextSyncToken"]).execute()
+    assert again["items"] == []
+    assert again["nextSyncToken"]

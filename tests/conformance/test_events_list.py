@@ -6,8 +6,9 @@ privateExtendedProperty filter and eventTypes (protocol doc 3.4, 3.6)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from googleapiclient.discovery import Resource
@@ -22,6 +23,7 @@ from tests.conformance.harness import (
     list_all,
     msk,
     new_event_id,
+    parse_instant,
     rfc3339,
     timed_event,
 )
@@ -300,3 +302,110 @@ def test_event_types_filter(calendar: Resource) -> None:
         away["id"],
     }
     assert _ids(calendar, eventTypes="workingLocation") == [where["id"]]
+
+
+def test_deleted_instance_becomes_a_cancelled_exception(calendar: Resource) -> None:
+    series = _daily_series(calendar, count=4, exdates=[])
+    instance_id = f"{series['id']}_20310305T070000Z"
+    assert calendar.events().delete(calendarId="primary", eventId=instance_id).execute() == ""
+    gone = calendar.events().get(calendarId="primary", eventId=instance_id).execute()
+    assert gone["status"] == "cancelled"
+    assert gone["recurringEventId"] == series["id"]
+    assert event_start({"start": gone["originalStartTime"]}) == msk("2031-03-05", "10:00")
+
+    expanded = _ids(calendar, singleEvents=True, orderBy="startTime")
+    assert len(expanded) == 3
+    assert instance_id not in expanded
+    # Protocol doc 3.4: a plain listing still carries cancelled instances of a live series.
+    plain, _page = list_all(calendar, calendarId="primary")
+    status = {item["id"]: item["status"] for item in plain}
+    assert status == {series["id"]: "confirmed", instance_id: "cancelled"}
+
+
+def test_moved_instance_takes_its_new_time(calendar: Resource) -> None:
+    series = _daily_series(calendar, count=3, exdates=[])
+    instance_id = f"{series['id']}_20310305T070000Z"
+    later = timed_event(msk("2031-03-05", "15:00"), msk("2031-03-05", "16:00"))
+    moved = (
+        calendar.events()
+        .patch(
+            calendarId="primary",
+            eventId=instance_id,
+            body={"start": later["start"], "end": later["end"]},
+        )
+        .execute()
+    )
+    assert moved["id"] == instance_id
+    assert moved["recurringEventId"] == series["id"]
+    assert event_start({"start": moved["originalStartTime"]}) == msk("2031-03-05", "10:00")
+    items, _page = list_all(calendar, calendarId="primary", singleEvents=True, orderBy="startTime")
+    assert [(item["id"], event_start(item)) for item in items] == [
+        (f"{series['id']}_20310304T070000Z", msk(DAY, "10:00")),
+        (instance_id, msk("2031-03-05", "15:00")),
+        (f"{series['id']}_20310306T070000Z", msk("2031-03-06", "10:00")),
+    ]
+
+
+def test_time_zone_parameter_renders_date_times(calendar: Resource) -> None:
+    event = _insert(calendar, timed_event(msk(DAY, "10:00"), msk(DAY, "11:00")))
+    got = (
+        calendar.events()
+        .get(calendarId="primary", eventId=event["id"], timeZone="Asia/Tokyo")
+        .execute()
+    )
+    assert got["start"]["dateTime"] == "2031-03-04T16:00:00+09:00"
+    listed = calendar.events().list(calendarId="primary", timeZone="Asia/Tokyo").execute()
+    assert listed["items"][0]["end"]["dateTime"] == "2031-03-04T17:00:00+09:00"
+    plain = calendar.events().get(calendarId="primary", eventId=event["id"]).execute()
+    assert plain["start"]["dateTime"] == "2031-03-04T10:00:00+03:00"
+
+
+def test_updated_min_lists_recent_changes_including_deletions(
+    calendar: Resource, control: EmulatorControl
+) -> None:
+    old = _insert(calendar, timed_event(msk(DAY, "09:00"), msk(DAY, "10:00")))
+    doomed = _insert(calendar, timed_event(msk(DAY, "10:00"), msk(DAY, "11:00")))
+    control.advance_clock(60)
+    since = (parse_instant(old["updated"]) + timedelta(seconds=30)).isoformat()
+    fresh = _insert(calendar, timed_event(msk(DAY, "12:00"), msk(DAY, "13:00")))
+    calendar.events().delete(calendarId="primary", eventId=doomed["id"]).execute()
+    items, _page = list_all(calendar, calendarId="primary", updatedMin=since)
+    status = {item["id"]: item["status"] for item in items}
+    assert status == {fresh["id"]: "confirmed", doomed["id"]: "cancelled"}
+
+
+def test_recurrence_keeps_local_wall_time_across_dst(calendar: Resource) -> None:
+    berlin = ZoneInfo("Europe/Berlin")  # summer time starts on 2031-03-30
+    start = datetime(2031, 3, 25, 10, 0, tzinfo=berlin)
+    body = {
+        "start": {"dateTime": start.isoformat(), "timeZone": "Europe/Berlin"},
+        "end": {"dateTime": (start + timedelta(hours=1)).isoformat(), "timeZone": "Europe/Berlin"},
+        "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=3"],
+    }
+    series = _insert(calendar, body)
+    items, _page = list_all(calendar, calendarId="primary", singleEvents=True, orderBy="startTime")
+    starts = [event_start(item).astimezone(UTC) for item in items]
+    assert starts == [
+        datetime(2031, 3, 25, 9, 0, tzinfo=UTC),
+        datetime(2031, 4, 1, 8, 0, tzinfo=UTC),
+        datetime(2031, 4, 8, 8, 0, tzinfo=UTC),
+    ]
+    assert items[1]["id"] == f"{series['id']}_20310401T080000Z"
+
+
+def test_all_day_series_with_date_exdate(calendar: Resource) -> None:
+    body = {
+        "summary": "weekly day off",
+        "start": {"date": DAY},
+        "end": {"date": "2031-03-05"},
+        "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=3", "EXDATE;VALUE=DATE:20310311"],
+    }
+    series = _insert(calendar, body)
+    items, _page = list_all(calendar, calendarId="primary", singleEvents=True, orderBy="startTime")
+    assert [item["start"] for item in items] == [{"date": DAY}, {"date": "2031-03-18"}]
+    assert [item["id"] for item in items] == [
+        f"{series['id']}_20310304",
+        f"{series['id']}_20310318",
+    ]
+    assert items[1]["end"] == {"date": "2031-03-19"}
+    assert items[1]["originalStartTime"] == {"date": "2031-03-18"}

@@ -190,3 +190,21 @@ def test_missing_time_min_is_400(calendar: Resource) -> None:
     with pytest.raises(HttpError) as caught:
         calendar.freebusy().query(body=body).execute()
     assert_http_error(caught.value, status=400, reason={"required", "invalid", "badRequest"})
+
+
+def test_instance_exceptions_change_the_series_busy_time(calendar: Resource) -> None:
+    series = _insert(
+        calendar, msk(DAY, "10:00"), msk(DAY, "11:00"), recurrence=["RRULE:FREQ=DAILY;COUNT=3"]
+    )
+    calendar.events().delete(calendarId="primary", eventId=f"{series}_20310304T070000Z").execute()
+    later = timed_event(msk("2031-03-05", "15:00"), msk("2031-03-05", "16:30"))
+    calendar.events().patch(
+        calendarId="primary",
+        eventId=f"{series}_20310305T070000Z",
+        body={"start": later["start"], "end": later["end"]},
+    ).execute()
+    result = _query(calendar, msk(DAY, "00:00"), msk("2031-03-07", "00:00"))
+    assert busy_intervals(result, "primary") == [
+        (msk("2031-03-05", "15:00"), msk("2031-03-05", "16:30")),
+        (msk("2031-03-06", "10:00"), msk("2031-03-06", "11:00")),
+    ]

@@ -10,28 +10,25 @@ import json
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-import google_auth_httplib2
-import httplib2
-import httpx
 import pytest
-from balance_booking.adapters.gcal_emulator.app import EmulatorConfig, create_emulator_app
 from google.auth.exceptions import RefreshError
 from google.auth.transport.requests import AuthorizedSession, Request
 from google.oauth2.credentials import Credentials
 from googleapiclient.errors import HttpError
 from oauthlib.oauth2.rfc6749.errors import InvalidClientError, InvalidGrantError, OAuth2Error
 
+from balance_booking.adapters.gcal_emulator.app import EmulatorConfig, create_emulator_app
 from tests.conformance.harness import (
     OWNER_EMAIL,
     SCOPE_CALENDAR,
     SCOPE_EVENTS,
     SCOPE_FREEBUSY,
+    SCOPE_USERINFO_EMAIL,
     EmulatorControl,
     OAuthClient,
     assert_http_error,
     authorize,
-    calendar_service,
-    calendar_service_over,
+    browser,
     follow_consent,
     obtain_credentials,
     parse_forms,
@@ -40,14 +37,6 @@ from tests.conformance.harness import (
 from tests.support.live_server import serve_app
 
 VERIFIER_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~"
-
-
-def _no_refresh_service(base: str, token: str) -> object:
-    """A Calendar client that sends `token` as is and never refreshes (to observe a raw 401)."""
-    http = google_auth_httplib2.AuthorizedHttp(
-        Credentials(token=token), http=httplib2.Http(), refresh_status_codes=()
-    )
-    return calendar_service_over(base, http)
 
 
 def test_s256_code_exchange_returns_offline_tokens_and_credentials(
@@ -79,7 +68,7 @@ def test_s256_code_exchange_returns_offline_tokens_and_credentials(
     assert credentials.expiry is not None
     assert credentials.valid
 
-    primary = calendar_service(emulator_base, credentials).calendars().get(calendarId="primary")
+    primary = oauth_client.calendar(credentials).calendars().get(calendarId="primary")
     assert primary.execute()["id"] == OWNER_EMAIL
 
 
@@ -142,6 +131,14 @@ def test_code_is_single_use(oauth_client: OAuthClient) -> None:
     with pytest.raises(InvalidGrantError) as caught:
         again.fetch_token(code=query["code"])
     assert caught.value.error == "invalid_grant"
+
+
+def test_code_expires(oauth_client: OAuthClient, control: EmulatorControl) -> None:
+    flow = oauth_client.flow([SCOPE_CALENDAR])
+    query = authorize(flow)
+    control.advance_clock(3600)  # codes are short-lived (minutes) at Google
+    with pytest.raises(InvalidGrantError):
+        flow.fetch_token(code=query["code"])
 
 
 def test_unknown_code_is_invalid_grant(oauth_client: OAuthClient) -> None:
@@ -256,16 +253,16 @@ def test_expired_access_token_is_refreshed_by_the_library(
     oauth_client: OAuthClient, emulator_base: str, control: EmulatorControl
 ) -> None:
     credentials = obtain_credentials(oauth_client, [SCOPE_CALENDAR])
-    service = calendar_service(emulator_base, credentials)
+    service = oauth_client.calendar(credentials)
     assert service.calendars().get(calendarId="primary").execute()["id"] == OWNER_EMAIL
-    old_token = credentials.token
+    old_token = str(credentials.token)
     refresh_token = credentials.refresh_token
 
     control.advance_clock(3600 + 60)
 
-    raw = _no_refresh_service(emulator_base, old_token)
+    raw = oauth_client.calendar_with_token(old_token)
     with pytest.raises(HttpError) as caught:
-        raw.calendars().get(calendarId="primary").execute()  # type: ignore[attr-defined]
+        raw.calendars().get(calendarId="primary").execute()
     assert_http_error(caught.value, status=401, reason="authError")
 
     # google-auth-httplib2 sees the 401, refreshes through token_uri and retries.
@@ -287,7 +284,7 @@ def test_refresh_grant_from_a_bare_refresh_token(
         scopes=[SCOPE_CALENDAR],
     )
     # No token yet: the library refreshes before sending the first request.
-    service = calendar_service(emulator_base, credentials)
+    service = oauth_client.calendar(credentials)
     assert service.calendarList().list().execute()["items"]
     assert credentials.token
     assert credentials.expiry is not None
@@ -296,6 +293,89 @@ def test_refresh_grant_from_a_bare_refresh_token(
     credentials.refresh(Request())
     assert credentials.token != before
     assert credentials.refresh_token == granted.refresh_token
+
+
+def _bare(
+    client: OAuthClient, refresh_token: str | None, scopes: list[str], **kw: str
+) -> Credentials:
+    """Credentials as an app restores them from storage: no access token yet."""
+    return Credentials(
+        token=None,
+        refresh_token=refresh_token,
+        client_id=client.client_id,
+        client_secret=kw.get("client_secret", client.client_secret),
+        token_uri=client.token_uri,
+        scopes=scopes,
+    )
+
+
+def test_unknown_refresh_token_is_invalid_grant(oauth_client: OAuthClient) -> None:
+    credentials = _bare(oauth_client, "1//never-issued", [SCOPE_CALENDAR])
+    with pytest.raises(RefreshError) as caught:
+        credentials.refresh(Request())
+    assert caught.value.args[1]["error"] == "invalid_grant"
+    assert caught.value.retryable is False
+
+
+def test_refresh_with_a_wrong_client_secret_is_invalid_client(oauth_client: OAuthClient) -> None:
+    granted = obtain_credentials(oauth_client, [SCOPE_CALENDAR])
+    credentials = _bare(
+        oauth_client, granted.refresh_token, [SCOPE_CALENDAR], client_secret="not-the-secret"
+    )
+    with pytest.raises(RefreshError) as caught:
+        credentials.refresh(Request())
+    assert caught.value.args[1]["error"] == "invalid_client"
+
+
+def test_refresh_cannot_widen_the_grant(oauth_client: OAuthClient) -> None:
+    granted = obtain_credentials(oauth_client, [SCOPE_FREEBUSY])
+    credentials = _bare(oauth_client, granted.refresh_token, [SCOPE_CALENDAR])
+    with pytest.raises(RefreshError) as caught:
+        credentials.refresh(Request())
+    assert caught.value.args[1]["error"] == "invalid_scope"
+
+
+def test_refresh_can_narrow_the_grant(oauth_client: OAuthClient) -> None:
+    granted = obtain_credentials(oauth_client, [SCOPE_EVENTS, SCOPE_FREEBUSY])
+    narrow = _bare(oauth_client, granted.refresh_token, [SCOPE_FREEBUSY])
+    service = oauth_client.calendar(narrow)
+    body = {
+        "timeMin": "2031-03-04T00:00:00Z",
+        "timeMax": "2031-03-05T00:00:00Z",
+        "items": [{"id": "primary"}],
+    }
+    assert service.freebusy().query(body=body).execute()["kind"] == "calendar#freeBusy"
+    assert narrow.granted_scopes == [SCOPE_FREEBUSY]
+    with pytest.raises(HttpError) as caught:
+        service.events().list(calendarId="primary").execute()
+    assert_http_error(caught.value, status=403, reason="insufficientPermissions")
+
+
+@pytest.fixture(scope="module")
+def short_ttl_client() -> Iterator[tuple[OAuthClient, EmulatorControl]]:
+    """An emulator whose access tokens live 5 minutes."""
+    config = EmulatorConfig(auto_consent=True, access_token_ttl_seconds=300)
+    with serve_app(create_emulator_app(config)) as base:
+        control = EmulatorControl(base)
+        client = OAuthClient(base=base)
+        control.register_client(client)
+        yield client, control
+        client.close()
+        control.close()
+
+
+def test_access_token_ttl_is_configurable(
+    short_ttl_client: tuple[OAuthClient, EmulatorControl],
+) -> None:
+    client, control = short_ttl_client
+    flow = client.flow([SCOPE_CALENDAR])
+    token = flow.fetch_token(code=authorize(flow)["code"])
+    assert int(token["expires_in"]) == 300
+    control.advance_clock(301)
+    stale = client.calendar_with_token(token["access_token"])
+    with pytest.raises(HttpError) as caught:
+        stale.calendars().get(calendarId="primary").execute()
+    assert_http_error(caught.value, status=401, reason="authError")
 
 
 def _assert_revoked(credentials: Credentials) -> None:
@@ -309,7 +389,7 @@ def _assert_revoked(credentials: Credentials) -> None:
 
 def test_revoke_endpoint_kills_the_grant(oauth_client: OAuthClient, emulator_base: str) -> None:
     credentials = obtain_credentials(oauth_client, [SCOPE_CALENDAR])
-    access_token = credentials.token
+    access_token = str(credentials.token)
     response = Request()(
         url=oauth_client.revoke_uri,
         method="POST",
@@ -319,9 +399,9 @@ def test_revoke_endpoint_kills_the_grant(oauth_client: OAuthClient, emulator_bas
     assert response.status == 200
     _assert_revoked(credentials)
 
-    raw = _no_refresh_service(emulator_base, access_token)
+    raw = oauth_client.calendar_with_token(access_token)
     with pytest.raises(HttpError) as caught:
-        raw.calendars().get(calendarId="primary").execute()  # type: ignore[attr-defined]
+        raw.calendars().get(calendarId="primary").execute()
     assert_http_error(caught.value, status=401, reason="authError")
 
 
@@ -356,17 +436,29 @@ def test_control_api_revocation_surfaces_as_invalid_grant(
 
     # Once the access token expires, the Calendar client's automatic refresh fails the same way.
     control.advance_clock(3600 + 60)
-    service = calendar_service(emulator_base, credentials)
+    service = oauth_client.calendar(credentials)
     with pytest.raises(RefreshError, match="invalid_grant"):
         service.calendars().get(calendarId="primary").execute()
 
 
 def test_userinfo_returns_the_account_email(oauth_client: OAuthClient) -> None:
+    credentials = obtain_credentials(oauth_client, [SCOPE_CALENDAR, SCOPE_USERINFO_EMAIL])
+    with AuthorizedSession(credentials) as session:
+        response = session.get(oauth_client.userinfo_uri)
+    assert response.status_code == 200
+    info = response.json()
+    assert info["email"] == OWNER_EMAIL
+    assert info["email_verified"] is True
+    assert info["sub"]
+
+
+def test_userinfo_without_the_email_scope_has_no_email(oauth_client: OAuthClient) -> None:
     credentials = obtain_credentials(oauth_client, [SCOPE_CALENDAR])
     with AuthorizedSession(credentials) as session:
         response = session.get(oauth_client.userinfo_uri)
     assert response.status_code == 200
-    assert response.json()["email"] == OWNER_EMAIL
+    assert "email" not in response.json()
+    assert response.json()["sub"]
 
 
 def test_userinfo_without_a_valid_token_is_401(oauth_client: OAuthClient) -> None:
@@ -383,6 +475,7 @@ def consent_page_emulator() -> Iterator[tuple[OAuthClient, EmulatorControl]]:
         client = OAuthClient(base=base)
         control.register_client(client)
         yield client, control
+        client.close()
         control.close()
 
 
@@ -392,15 +485,15 @@ def test_consent_page_can_be_clicked_through(
     client, _control = consent_page_emulator
     flow = client.flow([SCOPE_EVENTS, SCOPE_FREEBUSY])
     url, state = flow.authorization_url(prompt="consent")
-    with httpx.Client(timeout=10) as browser:
-        page = browser.get(url)
+    with browser() as person:
+        page = person.get(url)
         assert page.status_code == 200
         assert page.headers["content-type"].startswith("text/html")
         assert client.name in page.text
         assert SCOPE_EVENTS in page.text
         assert SCOPE_FREEBUSY in page.text
         (form,) = [f for f in parse_forms(str(page.url), page.text) if f.buttons]
-        response = browser.request(form.method, form.action, data=form.submission("Allow"))
+        response = person.request(form.method, form.action, data=form.submission("Allow"))
     assert response.is_redirect, (response.status_code, response.text[:300])
     assert response.headers["location"].startswith(client.redirect_uri + "?")
     query = redirect_query(response.headers["location"])
@@ -416,10 +509,10 @@ def test_consent_page_deny_redirects_with_access_denied(
     client, _control = consent_page_emulator
     flow = client.flow([SCOPE_CALENDAR])
     url, state = flow.authorization_url()
-    with httpx.Client(timeout=10) as browser:
-        page = browser.get(url)
+    with browser() as person:
+        page = person.get(url)
         (form,) = [f for f in parse_forms(str(page.url), page.text) if f.buttons]
-        response = browser.request(form.method, form.action, data=form.submission("Deny"))
+        response = person.request(form.method, form.action, data=form.submission("Deny"))
     assert response.is_redirect
     query = redirect_query(response.headers["location"])
     assert query["error"] == "access_denied"

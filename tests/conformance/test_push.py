@@ -18,16 +18,16 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import pytest
-from balance_booking.adapters.gcal_emulator.app import EmulatorConfig, create_emulator_app
 from fastapi import FastAPI, Request, Response
 from googleapiclient.discovery import Resource
 from googleapiclient.errors import HttpError
 
+from balance_booking.adapters.gcal_emulator.app import EmulatorConfig, create_emulator_app
 from tests.conformance.harness import (
     SCOPE_FREEBUSY,
+    EmulatorControl,
     OAuthClient,
     assert_http_error,
-    calendar_service,
     msk,
     new_event_id,
     obtain_credentials,
@@ -42,6 +42,8 @@ GOOGLE_HEADERS = {
     "x-goog-resource-state",
     "x-goog-resource-uri",
 }
+# Sent when the channel has an expiration (always, here) and a token.
+OPTIONAL_HEADERS = {"x-goog-channel-expiration", "x-goog-channel-token"}
 WAIT_SECONDS = 5.0
 
 
@@ -62,6 +64,10 @@ class Delivery:
     @property
     def state(self) -> str:
         return self.headers["x-goog-resource-state"]
+
+    def goog_headers(self) -> set[str]:
+        """The X-Goog-* header names sent (an unexpected or misspelt one shows up here)."""
+        return {name for name in self.headers if name.startswith("x-goog-")}
 
 
 @dataclass
@@ -154,7 +160,7 @@ def test_watch_answers_a_channel_and_sends_sync_first(
     assert before_ms + 3_590_000 <= expiration_ms <= int(time.time() * 1000) + 3_610_000
 
     (sync,) = receiver.wait_for(channel["id"], 1)
-    assert set(sync.headers) >= GOOGLE_HEADERS
+    assert sync.goog_headers() == GOOGLE_HEADERS | OPTIONAL_HEADERS
     assert sync.state == "sync"
     assert sync.number == 1
     assert sync.headers["x-goog-resource-id"] == channel["resourceId"]
@@ -175,7 +181,7 @@ def test_default_channel_lifetime_is_seven_days_and_no_token_header(
     assert abs(int(channel["expiration"]) / 1000 - expected.timestamp()) < 60
     assert "token" not in channel
     (sync,) = receiver.wait_for(channel["id"], 1)
-    assert "x-goog-channel-token" not in sync.headers
+    assert sync.goog_headers() == GOOGLE_HEADERS | {"x-goog-channel-expiration"}
 
 
 def test_each_change_sends_exists_with_growing_gapped_numbers(
@@ -198,7 +204,7 @@ def test_each_change_sends_exists_with_growing_gapped_numbers(
     assert all(a < b for a, b in itertools.pairwise(numbers)), numbers
     assert numbers != list(range(1, len(numbers) + 1)), f"consecutive numbers {numbers}"
     for delivery in deliveries[1:]:
-        assert set(delivery.headers) >= GOOGLE_HEADERS
+        assert delivery.goog_headers() == GOOGLE_HEADERS | OPTIONAL_HEADERS
         assert delivery.headers["x-goog-resource-id"] == channel["resourceId"]
         assert delivery.headers["x-goog-channel-token"] == "t"
         assert delivery.body == b""
@@ -280,7 +286,29 @@ def test_invalid_channels_are_refused(
 def test_watch_needs_an_events_scope(
     emulator_base: str, oauth_client: OAuthClient, receiver: PushReceiver
 ) -> None:
-    service = calendar_service(emulator_base, obtain_credentials(oauth_client, [SCOPE_FREEBUSY]))
+    service = oauth_client.calendar(obtain_credentials(oauth_client, [SCOPE_FREEBUSY]))
     with pytest.raises(HttpError) as caught:
         _watch(service, receiver)
     assert_http_error(caught.value, status=403, reason="insufficientPermissions")
+
+
+def test_expired_channel_gets_no_more_deliveries(
+    calendar: Resource, receiver: PushReceiver, control: EmulatorControl
+) -> None:
+    short = _watch(calendar, receiver, params={"ttl": "60"})
+    receiver.wait_for(short["id"], 1)
+    control.advance_clock(61)
+    witness = _watch(calendar, receiver)
+    receiver.wait_for(witness["id"], 1)
+    _insert(calendar)
+    receiver.wait_for(witness["id"], 2)
+    time.sleep(0.3)
+    assert [d.state for d in receiver.of(short["id"])] == ["sync"]
+
+
+def test_a_live_channel_id_cannot_be_reused(calendar: Resource, receiver: PushReceiver) -> None:
+    channel = _watch(calendar, receiver)
+    body = {"id": channel["id"], "type": "web_hook", "address": receiver.url}
+    with pytest.raises(HttpError) as caught:
+        calendar.events().watch(calendarId="primary", body=body).execute()
+    assert_http_error(caught.value, status=400, reason={"channelIdNotUnique", "invalid"})

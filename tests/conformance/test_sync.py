@@ -11,16 +11,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from balance_booking.adapters.gcal_emulator.app import EmulatorConfig, create_emulator_app
 from googleapiclient.discovery import Resource
 from googleapiclient.errors import HttpError
 
+from balance_booking.adapters.gcal_emulator.app import EmulatorConfig, create_emulator_app
 from tests.conformance.harness import (
     SCOPE_CALENDAR,
     EmulatorControl,
     OAuthClient,
     assert_http_error,
-    calendar_service,
     list_all,
     msk,
     new_event_id,
@@ -168,8 +167,9 @@ def short_lived_tokens() -> Iterator[tuple[Resource, EmulatorControl]]:
         control = EmulatorControl(base)
         client = OAuthClient(base=base)
         control.register_client(client)
-        service = calendar_service(base, obtain_credentials(client, [SCOPE_CALENDAR]))
+        service = client.calendar(obtain_credentials(client, [SCOPE_CALENDAR]))
         yield service, control
+        client.close()
         control.close()
 
 
@@ -186,3 +186,20 @@ def test_sync_token_times_out_on_the_emulator_clock(
         calendar.events().list(calendarId="primary", syncToken=token).execute()
     assert_http_error(caught.value, status=410, reason="fullSyncRequired")
     assert young["nextSyncToken"]
+
+
+def test_cancelled_instance_in_sync_results_identifies_its_slot(calendar: Resource) -> None:
+    start = msk(DAY, "10:00")
+    body = timed_event(start, start + timedelta(hours=1), event_id=new_event_id())
+    body["recurrence"] = ["RRULE:FREQ=DAILY;COUNT=3"]
+    series = calendar.events().insert(calendarId="primary", body=body).execute()
+    _items, token = _full_sync(calendar)
+    instance_id = f"{series['id']}_20310305T070000Z"
+    calendar.events().delete(calendarId="primary", eventId=instance_id).execute()
+    delta, _last = list_all(calendar, calendarId="primary", syncToken=token)
+    (item,) = delta
+    # Protocol doc 3.5: id, recurringEventId and originalStartTime are guaranteed.
+    assert item["id"] == instance_id
+    assert item["status"] == "cancelled"
+    assert item["recurringEventId"] == series["id"]
+    assert item["originalStartTime"]["dateTime"] == "2031-03-05T10:00:00+03:00"

@@ -81,7 +81,7 @@ def click_allow(consent_url: str) -> str:
     email = re.search(r'<input id="email" name="email"[^>]*value="([^"]*)"', page.text)
     assert email is not None
     assert ticked, "the requested scopes are listed for the person to see"
-    origin = consent_url.split("/o/oauth2")[0]
+    origin = consent_url.split("/o/oauth2", maxsplit=1)[0]
     action = form.group(1) if form.group(1).startswith("http") else origin + form.group(1)
     body = [
         *hidden,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import zlib
 from collections.abc import Callable
 from datetime import datetime
@@ -257,9 +259,34 @@ def build_calendar_router(
     @router.get("/users/me/calendarList")
     def calendar_list(request: Request) -> Response:
         principal = authorize(oauth, request, "calendarList.list")
-        items = [_calendar_entry(c) for c in events.calendars_of(principal.email)]
+        calendars = events.calendars_of(principal.email)
+        items = [_calendar_entry(c) for c in calendars]
+        # The list only changes through the control API, so a token is a digest of the entries:
+        # an unchanged list syncs to no items; any change returns the whole list again.
+        digest = hashlib.sha256(
+            json.dumps(items, sort_keys=True, default=str).encode()
+        ).hexdigest()[:24]
+        token = f"CL{digest}"
+        presented = request.query_params.get("syncToken")
+        if presented is not None:
+            if not re.fullmatch(r"CL[0-9a-f]{24}", presented):
+                raise GoogleApiError(
+                    410,
+                    "fullSyncRequired",
+                    "Sync token is no longer valid, a full sync is required.",
+                    location="syncToken",
+                    location_type="parameter",
+                )
+            if presented == token:
+                items = []
         return google_json(
-            request, {"kind": "calendar#calendarList", "etag": '"p33c9vs0p9tpa0g"', "items": items}
+            request,
+            {
+                "kind": "calendar#calendarList",
+                "etag": '"p33c9vs0p9tpa0g"',
+                "nextSyncToken": token,
+                "items": items,
+            },
         )
 
     @router.get("/users/me/calendarList/{calendar_id}")
