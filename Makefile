@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck fmt bench clean
+.PHONY: help run test lint typecheck fmt bench messages clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,6 +44,14 @@ fmt: $(STAMP) ## apply ruff's formatter and safe fixes
 
 bench: $(STAMP) ## run every benchmark in bench/ and print the figures
 	$(BIN)/python -m bench
+
+I18N := src/balance_booking/web/i18n
+
+messages: $(STAMP) ## extract the pages' texts into messages.pot and merge them into the ru/en catalogs
+	$(BIN)/pybabel extract -F $(I18N)/babel.cfg -o $(I18N)/messages.pot --no-location --sort-output \
+		--width 100 --project balance-booking --copyright-holder balance-booking .
+	$(BIN)/pybabel update -i $(I18N)/messages.pot -d $(I18N) -D messages \
+		--width 100 --ignore-obsolete --no-fuzzy-matching
 
 clean: ## remove the virtual environment and local state
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache build

@@ -1,6 +1,8 @@
-"""Run every benchmark module in bench/, print one markdown report, write build/bench/report.json.
+"""Run the benchmarks in bench/, print one markdown report, write build/bench/report.json.
 
-Run from the repository root (``make bench``), so that ``bench`` and ``tests`` are importable.
+Every module of the package with a ``run() -> dict`` is a benchmark. ``python -m bench`` runs all
+of them; ``python -m bench slot_engine ...`` runs the named ones. Run from the repository root
+(``make bench``), so that ``bench`` and ``tests`` are importable.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import json
 import pkgutil
 import platform
 import sys
+import traceback
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +22,8 @@ import bench
 
 REPORT_PATH = Path("build") / "bench" / "report.json"
 
+Runner = Callable[[], Mapping[str, object]]
+
 
 def _format(value: object) -> str:
     if isinstance(value, float):
@@ -26,26 +31,40 @@ def _format(value: object) -> str:
     return str(value)
 
 
-def _discover() -> list[str]:
-    # Every module of the package except this entry point, in name order so reports line up.
-    return sorted(
-        f"{bench.__name__}.{info.name}"
-        for info in pkgutil.iter_modules(bench.__path__)
-        if not info.name.startswith("_")
+def _discover(wanted: set[str]) -> list[str]:
+    # Every public module of the package, in name order so that reports line up run to run.
+    names = sorted(
+        info.name for info in pkgutil.iter_modules(bench.__path__) if not info.name.startswith("_")
     )
+    unknown = wanted - set(names)
+    if unknown:
+        raise SystemExit(f"unknown benchmark(s): {', '.join(sorted(unknown))}; have {names}")
+    return [name for name in names if not wanted or name in wanted]
 
 
-def main() -> int:
+def _run_one(name: str) -> Mapping[str, object] | None:
+    module = importlib.import_module(f"{bench.__name__}.{name}")
+    runner = getattr(module, "run", None)
+    if not callable(runner):
+        return None
+    print(f"running {name} ...", file=sys.stderr, flush=True)
+    return cast("Runner", runner)()
+
+
+def main(argv: list[str]) -> int:
     results: dict[str, Mapping[str, object]] = {}
-    for module_name in _discover():
-        module = importlib.import_module(module_name)
-        runner = getattr(module, "run", None)
-        if not callable(runner):
-            continue
-        print(f"running {module_name} ...", file=sys.stderr, flush=True)
-        results[module_name.rpartition(".")[2]] = cast(
-            "Callable[[], Mapping[str, object]]", runner
-        )()
+    failed: list[str] = []
+    for name in _discover(set(argv)):
+        try:
+            figures = _run_one(name)
+        # One broken benchmark must not cost the figures of all the others: report it, go on,
+        # and fail the run at the end.
+        except Exception as error:  # noqa: BLE001
+            traceback.print_exc()
+            failed.append(name)
+            figures = {"error": f"{type(error).__name__}: {error}"}
+        if figures is not None:
+            results[name] = figures
 
     print("| benchmark | metric | value |")
     print("|---|---|---|")
@@ -62,8 +81,11 @@ def main() -> int:
     }
     REPORT_PATH.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
     print(f"\nreport written to {REPORT_PATH}", file=sys.stderr)
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))

@@ -46,6 +46,28 @@ from balance_booking.application.availability import (
     ListAvailableSlots,
     ListPublicServices,
 )
+from balance_booking.application.booking import (
+    BookAppointment,
+    CancelAppointment,
+    ConfirmAppointment,
+    ExpireHolds,
+    GetAppointment,
+    JoinWaitlist,
+    ListAppointments,
+    ListWaitlist,
+    ManageTokens,
+    SlotGuard,
+    TrackEvent,
+)
+from balance_booking.application.busy_view import ListBusyBlocks
+from balance_booking.application.export import (
+    Backoff,
+    CreateCalendarEventForAppointment,
+    DeleteCalendarEventForAppointment,
+    EventDrafts,
+    OutboxDispatcher,
+    ReconcileExportedEvents,
+)
 from balance_booking.application.google_connection import (
     CompleteGoogleConnection,
     DisconnectGoogleCalendar,
@@ -56,6 +78,7 @@ from balance_booking.application.google_connection import (
     SetIntegrationEnabled,
     StartGoogleConnection,
 )
+from balance_booking.application.handlers import EventHandlers
 from balance_booking.application.ports import (
     AccessTokenSource,
     AdminUser,
@@ -63,12 +86,20 @@ from balance_booking.application.ports import (
     CalendarGatewayFactory,
     Clock,
 )
+from balance_booking.application.push import (
+    EnsurePushChannel,
+    HandlePushNotification,
+    PollBusyTimes,
+    SyncCoalescer,
+    push_address,
+)
 from balance_booking.application.sync import SyncCalendarBusyTimes
 from balance_booking.config import Settings
 from balance_booking.web.app import create_app
 from balance_booking.web.auth import AdminAuthServices
 from balance_booking.web.deps import WebServices
-from balance_booking.worker.jobs import schedule
+from balance_booking.web.webhooks import WEBHOOK_PATH
+from balance_booking.worker.jobs import FRESH_ENOUGH, schedule
 from balance_booking.worker.loop import WorkerLoop
 
 
@@ -183,8 +214,52 @@ def build_web_services(container: Container) -> WebServices:
         enabled_by_default=settings.gcal_integration_enabled,
         sync_interval=timedelta(seconds=settings.sync_interval_seconds),
     )
+    # One coalescer per web process: a burst of pushes costs at most two syncs here.
+    push_syncs = SyncCoalescer(build_sync(c).execute)
+    guard = SlotGuard(
+        readers=c.readers,
+        writers=c.writers,
+        gateways=c.gateways,
+        tokens=c.tokens,
+        policy=policy,
+        default_timezone=zone,
+        live_check_fallback=timedelta(seconds=settings.live_check_fallback_seconds),
+        metrics=c.metrics,
+    )
+    manage_tokens = ManageTokens(settings.resolved_secret_key())
     return WebServices(
+        book=BookAppointment(
+            guard=guard,
+            readers=c.readers,
+            writers=c.writers,
+            clock=c.clock,
+            hold=timedelta(minutes=settings.hold_minutes),
+            manage_tokens=manage_tokens,
+            metrics=c.metrics,
+        ),
+        confirm_appointment=ConfirmAppointment(
+            guard=guard, readers=c.readers, writers=c.writers, clock=c.clock
+        ),
+        cancel_appointment=CancelAppointment(
+            writers=c.writers, clock=c.clock, manage_tokens=manage_tokens
+        ),
+        get_appointment=GetAppointment(readers=c.readers, manage_tokens=manage_tokens),
+        list_appointments=ListAppointments(readers=c.readers),
+        join_waitlist=JoinWaitlist(writers=c.writers, clock=c.clock),
+        list_waitlist=ListWaitlist(readers=c.readers),
+        track_event=TrackEvent(writers=c.writers, clock=c.clock),
         sync=build_sync(c),
+        ensure_push=build_ensure_push(c),
+        handle_push=HandlePushNotification(
+            readers=c.readers,
+            writers=c.writers,
+            clock=c.clock,
+            metrics=c.metrics,
+            syncs=push_syncs,
+            enabled_by_default=settings.gcal_integration_enabled,
+        ),
+        push_syncs=push_syncs,
+        list_busy=ListBusyBlocks(uow_factory=c.readers),
         integration_status=status,
         start_connection=StartGoogleConnection(
             uow_factory=c.writers, oauth=c.oauth, cipher=c.cipher, clock=c.clock
@@ -273,13 +348,87 @@ def build_sync(container: Container) -> SyncCalendarBusyTimes:
         clock=container.clock,
         metrics=container.metrics,
         enabled_by_default=container.settings.gcal_integration_enabled,
+        reconcile=ReconcileExportedEvents(
+            readers=container.readers,
+            writers=container.writers,
+            drafts=build_event_drafts(container),
+            clock=container.clock,
+            metrics=container.metrics,
+        ),
+    )
+
+
+def build_event_drafts(container: Container) -> EventDrafts:
+    return EventDrafts(
+        public_base_url=container.settings.public_base_url,
+        default_timezone=container.settings.default_timezone,
+    )
+
+
+def build_outbox_dispatcher(
+    container: Container, *, backoff: Backoff | None = None
+) -> OutboxDispatcher:
+    """Outbox -> Google Calendar; each batch that wrote to Google re-syncs busy time."""
+    c = container
+    handlers = EventHandlers(
+        create_event=CreateCalendarEventForAppointment(
+            readers=c.readers,
+            writers=c.writers,
+            gateways=c.gateways,
+            tokens=c.tokens,
+            drafts=build_event_drafts(c),
+            clock=c.clock,
+            metrics=c.metrics,
+        ),
+        delete_event=DeleteCalendarEventForAppointment(
+            readers=c.readers,
+            writers=c.writers,
+            gateways=c.gateways,
+            tokens=c.tokens,
+            clock=c.clock,
+            metrics=c.metrics,
+        ),
+    )
+    return OutboxDispatcher(
+        readers=c.readers,
+        writers=c.writers,
+        handle=handlers,
+        resync=build_sync(c).execute,
+        clock=c.clock,
+        metrics=c.metrics,
+        enabled_by_default=c.settings.gcal_integration_enabled,
+        backoff=backoff,
+    )
+
+
+def build_ensure_push(container: Container) -> EnsurePushChannel:
+    """Push is on when BALANCE_PUBLIC_BASE_URL can receive it (https, or loopback http)."""
+    return EnsurePushChannel(
+        readers=container.readers,
+        writers=container.writers,
+        gateways=container.gateways,
+        tokens=container.tokens,
+        clock=container.clock,
+        metrics=container.metrics,
+        address=push_address(container.settings.public_base_url, WEBHOOK_PATH),
+        enabled_by_default=container.settings.gcal_integration_enabled,
     )
 
 
 def build_worker(container: Container) -> WorkerLoop:
-    jobs = schedule(
+    interval = timedelta(seconds=container.settings.sync_interval_seconds)
+    poll = PollBusyTimes(
         sync=build_sync(container),
-        sync_interval=timedelta(seconds=container.settings.sync_interval_seconds),
+        readers=container.readers,
+        clock=container.clock,
+        min_age=interval * FRESH_ENOUGH,
+    )
+    jobs = schedule(
+        poll=poll,
+        ensure_push=build_ensure_push(container),
+        expire_holds=ExpireHolds(writers=container.writers, clock=container.clock),
+        dispatch_outbox=build_outbox_dispatcher(container),
+        sync_interval=interval,
     )
     return WorkerLoop(jobs, lock=DatabaseJobLock(container.engine))
 

@@ -1,4 +1,4 @@
-"""Prometheus counters behind the Metrics port.
+"""Prometheus counters and gauges behind the Metrics port.
 
 Collectors are module-level on purpose: Prometheus registries are process-wide and refuse a second
 registration, and several apps (tests) live in one process.
@@ -6,7 +6,7 @@ registration, and several apps (tests) live in one process.
 
 from __future__ import annotations
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 _COUNTERS: dict[str, Counter] = {
     "google_connected": Counter(
@@ -20,8 +20,37 @@ _COUNTERS: dict[str, Counter] = {
         "Google access lost (invalid_grant or undecryptable tokens)",
         ["reason"],
     ),
+    "bookings": Counter("balance_bookings_total", "Appointments booked", ["status"]),
+    "booking_conflicts": Counter("balance_booking_conflicts_total", "Bookings refused (409)"),
     "sync_runs": Counter("balance_sync_runs_total", "Busy-time syncs", ["result"]),
+    "google_writes": Counter(
+        "balance_google_writes_total",
+        "Event writes to Google Calendar (export and reconciliation)",
+        ["operation", "result"],
+    ),
+    "outbox_parked": Counter(
+        "balance_outbox_parked_total", "Outbox rows parked after a permanent failure", ["event"]
+    ),
+    "calendar_reconciled": Counter(
+        "balance_calendar_reconciled_total",
+        "Exported events repaired by a sync (restored, moved_back, removed, failed)",
+        ["action"],
+    ),
     "slots_cache": Counter("balance_slots_cache_total", "Availability cache lookups", ["result"]),
+    "push_notifications": Counter(
+        "balance_push_notifications_total",
+        "Google push deliveries (sync_scheduled, ignored, unknown_channel, rejected)",
+        ["result"],
+    ),
+    "push_channels": Counter(
+        "balance_push_channels_total", "Push channels opened or failed to open", ["result"]
+    ),
+}
+
+_GAUGES: dict[str, Gauge] = {
+    "outbox_backlog": Gauge(
+        "balance_outbox_backlog", "Outbox rows waiting for delivery (as last seen by a dispatcher)"
+    ),
 }
 
 
@@ -31,3 +60,6 @@ class PrometheusMetrics:
     def increment(self, name: str, labels: dict[str, str] | None = None) -> None:
         counter = _COUNTERS[name]
         (counter.labels(**labels) if labels else counter).inc()
+
+    def gauge(self, name: str, value: float) -> None:
+        _GAUGES[name].set(value)

@@ -122,7 +122,11 @@ class ListAvailableSlots:
         version = self._versions.current()
         key = (service_slug, window.start, window.end)
         cached = self._cache.get(key)
-        if cached is not None and cached.version == version:
+        if (
+            cached is not None
+            and cached.version == version
+            and (cached.valid_until is None or now < cached.valid_until)
+        ):
             self._metrics.increment("slots_cache", {"result": "hit"})
             return self._answer(cached, now=now)
         self._metrics.increment("slots_cache", {"result": "miss"})
@@ -135,7 +139,8 @@ class ListAvailableSlots:
             availability = load_availability(uow, default_timezone=self._default_timezone)
             context = Interval(window.start - _CONTEXT, window.end + _CONTEXT)
             busy = uow.busy.overlapping(context) if calendar.status == "ok" else []
-            occupied = uow.appointments.occupied_overlapping(context)
+            occupied = uow.appointments.occupied_overlapping(context, now=now)
+            valid_until = uow.appointments.next_hold_expiry(context, now=now)
         # Computed from `now`; later hits only drop slots that notice or horizon rule out since.
         slots = available_slots(
             service=service,
@@ -151,6 +156,7 @@ class ListAvailableSlots:
             availability=availability,
             link=link,
             slots=tuple(slots),
+            valid_until=valid_until,
         )
         self._cache.put(key, entry)
         return SlotsResult(

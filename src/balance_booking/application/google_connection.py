@@ -22,6 +22,7 @@ from balance_booking.application.errors import (
     OAuthExchangeError,
     UndecryptableTokenError,
 )
+from balance_booking.application.export import ReconcileSummary
 from balance_booking.application.ports import (
     CalendarGatewayFactory,
     Clock,
@@ -370,6 +371,8 @@ class IntegrationStatusView:
     busy_intervals: int
     push_active: bool
     push_expires_at: datetime | None
+    last_reconcile_at: datetime | None = None
+    reconcile: ReconcileSummary | None = None  # what the last sync did to our exported events
 
 
 class GetIntegrationStatus:
@@ -419,6 +422,8 @@ class GetIntegrationStatus:
             busy_intervals=uow.integration.busy_count(),
             push_active=push_active,
             push_expires_at=record.push_expires_at if push_active else None,
+            last_reconcile_at=record.last_reconcile_at,
+            reconcile=ReconcileSummary.from_json(record.last_reconcile_summary),
         )
 
 

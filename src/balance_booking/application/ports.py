@@ -11,6 +11,7 @@ from uuid import UUID
 
 from balance_booking.domain.appointments import Appointment
 from balance_booking.domain.availability import Availability
+from balance_booking.domain.events import DomainEvent
 from balance_booking.domain.intervals import Interval
 from balance_booking.domain.services import Service
 from balance_booking.domain.slots import OccupiedTime, TimeSlot
@@ -76,6 +77,10 @@ class AppointmentRepository(Protocol):
         that ran out by then no longer count."""
         ...
 
+    def next_hold_expiry(self, window: Interval, *, now: datetime) -> datetime | None:
+        """When the earliest live payment hold overlapping `window` runs out (cache validity)."""
+        ...
+
     def add(self, appointment: Appointment, *, manage_token_hash: str, now: datetime) -> None:
         """Insert; raises SlotTakenError when the database guard refuses an overlap."""
         ...
@@ -111,12 +116,21 @@ class OutboxMessage:
     event_type: str
     appointment_id: UUID
     attempts: int
+    event: DomainEvent | None = None  # rebuilt from the stored payload; None if unreadable
 
 
 class OutboxRepository(Protocol):
     """Domain events to deliver; claimed with a lease so each is handled by one worker."""
 
-    def claim_due(self, *, now: datetime, limit: int, lease: timedelta) -> list[OutboxMessage]: ...
+    def claim_due(self, *, now: datetime, limit: int, lease: timedelta) -> list[OutboxMessage]:
+        """Lease up to `limit` due rows; a row waits while an older one of its appointment is
+        pending, so each appointment's events reach Google in the order they happened."""
+        ...
+
+    def release(self, message_ids: list[int], *, now: datetime) -> None:
+        """Hand claimed rows back untried (no attempt counted), due again at once."""
+        ...
+
     def mark_done(self, message_id: int, *, now: datetime) -> None: ...
     def retry_later(self, message_id: int, *, at: datetime, error: str, now: datetime) -> None: ...
     def park(self, message_id: int, *, error: str, now: datetime) -> None: ...
@@ -347,6 +361,46 @@ class CalendarGateway(Protocol):
         """Ask Google to POST to `address` whenever the primary calendar's events change."""
         ...
 
+    def insert_event(self, draft: EventDraft) -> bool:
+        """Create the event under `draft.event_id`; False when that id exists already (409)."""
+        ...
+
+    def patch_event(self, event_id: str, draft: EventDraft) -> bool:
+        """Make the event look like `draft` again (status confirmed too); False when unknown."""
+        ...
+
+    def delete_event(self, event_id: str) -> None:
+        """Delete the event; one that is unknown or already deleted counts as done."""
+        ...
+
+    def own_events(self, window: Interval) -> list[OwnEvent]:
+        """Every event this product exported that overlaps `window`, deleted ones included."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class EventDraft:
+    """What an appointment's calendar event should say; the gateway turns it into Google JSON."""
+
+    event_id: str
+    appointment_id: UUID
+    summary: str
+    description: str
+    start: datetime
+    end: datetime
+    timezone: str  # the owner's IANA zone: how Google shows the times
+
+
+@dataclass(frozen=True, slots=True)
+class OwnEvent:
+    """One of our exported events as Google holds it now (found by its private property)."""
+
+    event_id: str
+    appointment_id: UUID
+    start: datetime | None  # None when it is no longer a timed event (e.g. made all-day)
+    end: datetime | None
+    cancelled: bool
+
 
 @dataclass(frozen=True, slots=True)
 class PushChannel:
@@ -386,6 +440,9 @@ class IntegrationRecord:
     push_token_hash: str | None = None  # SHA-256 hex of the channel token; the token is not kept
     push_last_message_number: int | None = None
     refresh_lease_until: datetime | None = None
+    # Reconciliation of our exported events at the last sync (JSON counts; see application/export)
+    last_reconcile_at: datetime | None = None
+    last_reconcile_summary: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -414,6 +471,7 @@ class Metrics(Protocol):
     """Counters for the few things an operator alerts on (names listed in the adapter)."""
 
     def increment(self, name: str, labels: dict[str, str] | None = None) -> None: ...
+    def gauge(self, name: str, value: float) -> None: ...
 
 
 class DataVersionReader(Protocol):
@@ -431,6 +489,7 @@ class CachedAvailability:
     availability: Availability
     link: CalendarLink
     slots: tuple[TimeSlot, ...]
+    valid_until: datetime | None  # a payment hold runs out then: recompute after it
 
 
 class SlotsCache(Protocol):

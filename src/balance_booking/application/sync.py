@@ -1,4 +1,5 @@
-"""SyncCalendarBusyTimes: replace the busy mirror with Google's freeBusy over the horizon."""
+"""SyncCalendarBusyTimes: replace the busy mirror with Google's freeBusy over the horizon,
+and reconcile our own exported events (application/export.py) in the same pass."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from balance_booking.application.errors import (
     GoogleRequestError,
     GoogleUnavailableError,
 )
+from balance_booking.application.export import ReconcileExportedEvents, ReconcileSummary
 from balance_booking.application.ports import (
     AccessTokenSource,
     CalendarGatewayFactory,
@@ -44,6 +46,7 @@ class SyncReport:
     busy_intervals: int
     changed: bool
     duration_ms: int
+    reconcile: ReconcileSummary | None = None
 
 
 class SyncCalendarBusyTimes:
@@ -59,6 +62,7 @@ class SyncCalendarBusyTimes:
         clock: Clock,
         metrics: Metrics,
         enabled_by_default: bool,
+        reconcile: ReconcileExportedEvents | None = None,
     ) -> None:
         self._readers = readers
         self._writers = writers
@@ -67,6 +71,7 @@ class SyncCalendarBusyTimes:
         self._clock = clock
         self._metrics = metrics
         self._enabled_by_default = enabled_by_default
+        self._reconcile = reconcile
 
     def execute(self) -> SyncReport:
         started = time.perf_counter()
@@ -82,11 +87,15 @@ class SyncCalendarBusyTimes:
         days = max((service.max_days_ahead for service in services), default=DEFAULT_HORIZON_DAYS)
         # One extra day so the last bookable day's buffers are covered too.
         window = Interval(now, now + timedelta(days=days + 1))
+        gateway = self._gateways(self._tokens)
         try:
-            busy = self._gateways(self._tokens).busy_intervals(window)
+            busy = gateway.busy_intervals(window)
         except (GoogleUnavailableError, GoogleRequestError, AccessRevokedError) as exc:
             self._record_failure(str(exc))
             raise SyncFailedError(f"Google Calendar could not be read: {exc}") from exc
+        # Bounded (one listing, a capped number of repairs) and never fails the sync: busy time
+        # was read, and a failed reconciliation is recorded in its summary instead.
+        summary = None if self._reconcile is None else self._reconcile.execute(gateway, window)
         with self._writers() as uow:
             changed = uow.busy.replace_all(busy, source="google_freebusy")
             record = uow.integration.get_for_update()
@@ -94,6 +103,9 @@ class SyncCalendarBusyTimes:
             record.last_sync_ok = True
             record.last_sync_error = None
             record.last_success_at = now
+            if summary is not None:
+                record.last_reconcile_at = now
+                record.last_reconcile_summary = summary.to_json()
             uow.integration.save(record, now=now)
             uow.commit()
         duration_ms = int((time.perf_counter() - started) * 1000)
@@ -102,7 +114,9 @@ class SyncCalendarBusyTimes:
             "busy_sync_done",
             extra={"busy_intervals": len(busy), "changed": changed, "duration_ms": duration_ms},
         )
-        return SyncReport(busy_intervals=len(busy), changed=changed, duration_ms=duration_ms)
+        return SyncReport(
+            busy_intervals=len(busy), changed=changed, duration_ms=duration_ms, reconcile=summary
+        )
 
     def _record_failure(self, error: str) -> None:
         now = self._clock.now()

@@ -2,19 +2,46 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.concurrency import run_in_threadpool
 
 from balance_booking import __version__
-from balance_booking.web import admin_api, integrations_api, public
+from balance_booking.web import (
+    admin_api,
+    booking_api,
+    integrations_api,
+    pages_admin,
+    pages_auth,
+    pages_booking,
+    pages_integrations,
+    public,
+    webhooks,
+)
+from balance_booking.web.auth import install_auth_handlers
 from balance_booking.web.deps import ServicesDep, WebServices
 from balance_booking.web.errors import error_response, install_error_handlers
+from balance_booking.web.i18n import LanguageMiddleware
+from balance_booking.web.request_id import RequestIdMiddleware
+from balance_booking.web.templating import STATIC_DIR, build_templates
 
 
 def create_app(services: WebServices) -> FastAPI:
     """Build the web app around already-wired use cases."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        # A push-triggered sync still running finishes before the process (or test) moves on.
+        await run_in_threadpool(services.push_syncs.close)
+
     app = FastAPI(
+        lifespan=lifespan,
         title="balance-booking",
         version=__version__,
         description="Booking API of «Эмоциональный баланс» (see API.md).",
@@ -22,10 +49,23 @@ def create_app(services: WebServices) -> FastAPI:
         redoc_url=None,
     )
     app.state.services = services
+    app.state.templates = build_templates()
+    app.add_middleware(LanguageMiddleware)
+    app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
+    install_auth_handlers(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(pages_auth.router)
+    app.include_router(pages_integrations.router)
+    app.include_router(pages_booking.router)
+    app.include_router(pages_admin.router)
+    app.include_router(pages_admin.api)
     app.include_router(public.router)
     app.include_router(admin_api.router)
     app.include_router(integrations_api.router)
+    app.include_router(booking_api.public)
+    app.include_router(booking_api.admin)
+    app.include_router(webhooks.router)
 
     @app.get("/healthz", tags=["service"])
     def healthz() -> dict[str, str]:

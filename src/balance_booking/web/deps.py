@@ -22,6 +22,17 @@ from balance_booking.application.availability import (
     ListAvailableSlots,
     ListPublicServices,
 )
+from balance_booking.application.booking import (
+    BookAppointment,
+    CancelAppointment,
+    ConfirmAppointment,
+    GetAppointment,
+    JoinWaitlist,
+    ListAppointments,
+    ListWaitlist,
+    TrackEvent,
+)
+from balance_booking.application.busy_view import ListBusyBlocks
 from balance_booking.application.google_connection import (
     CompleteGoogleConnection,
     DisconnectGoogleCalendar,
@@ -30,6 +41,11 @@ from balance_booking.application.google_connection import (
     StartGoogleConnection,
 )
 from balance_booking.application.ports import Clock
+from balance_booking.application.push import (
+    EnsurePushChannel,
+    HandlePushNotification,
+    SyncCoalescer,
+)
 from balance_booking.application.sync import SyncCalendarBusyTimes
 from balance_booking.web.auth import AdminAuthServices, AdminDep, PageAdminDep
 
@@ -60,6 +76,18 @@ class WebServices:
     disconnect: DisconnectGoogleCalendar
     set_integration_enabled: SetIntegrationEnabled
     sync: SyncCalendarBusyTimes
+    book: BookAppointment
+    confirm_appointment: ConfirmAppointment
+    cancel_appointment: CancelAppointment
+    get_appointment: GetAppointment
+    list_appointments: ListAppointments
+    join_waitlist: JoinWaitlist
+    list_waitlist: ListWaitlist
+    track_event: TrackEvent
+    ensure_push: EnsurePushChannel
+    handle_push: HandlePushNotification
+    push_syncs: SyncCoalescer  # this process's coalescer for push-triggered syncs
+    list_busy: ListBusyBlocks  # the busy mirror for the admin week view (pages_admin)
 
 
 def _services(request: Request) -> WebServices:

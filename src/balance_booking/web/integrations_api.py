@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
 
 from balance_booking.application.errors import InvalidOAuthStateError
+from balance_booking.application.export import ReconcileSummary
 from balance_booking.application.google_connection import IntegrationStatusView
 from balance_booking.application.sync import NotConnectedError, SyncFailedError
 from balance_booking.web.auth import AdminPrincipal
@@ -32,6 +33,30 @@ class PushOut(BaseModel):
     expires_at: str | None
 
 
+class ReconcileOut(BaseModel):
+    """What a sync did to our exported events (extension of API.md; docs/export.md)."""
+
+    at: str | None
+    checked: int
+    restored: int
+    moved_back: int
+    removed: int
+    failed: int
+    error: str | None
+
+    @classmethod
+    def from_summary(cls, summary: ReconcileSummary, *, at: str | None) -> ReconcileOut:
+        return cls(
+            at=at,
+            checked=summary.checked,
+            restored=summary.restored,
+            moved_back=summary.moved_back,
+            removed=summary.removed,
+            failed=summary.failed,
+            error=summary.error,
+        )
+
+
 class IntegrationOut(BaseModel):
     enabled: bool
     status: str
@@ -44,6 +69,7 @@ class IntegrationOut(BaseModel):
     next_sync_at: str | None
     busy_intervals: int
     push: PushOut
+    reconcile: ReconcileOut | None = None
 
     @classmethod
     def from_view(cls, view: IntegrationStatusView) -> IntegrationOut:
@@ -62,6 +88,9 @@ class IntegrationOut(BaseModel):
             next_sync_at=instant(view.next_sync_at),
             busy_intervals=view.busy_intervals,
             push=PushOut(active=view.push_active, expires_at=instant(view.push_expires_at)),
+            reconcile=None
+            if view.reconcile is None
+            else ReconcileOut.from_summary(view.reconcile, at=instant(view.last_reconcile_at)),
         )
 
 
@@ -107,6 +136,11 @@ def callback(
         )
     except InvalidOAuthStateError as exc:
         raise ApiError(400, "invalid_state", str(exc), field="state") from exc
+    if outcome.kind == "connected":
+        # Push starts with the connection rather than at the next hourly renewal check, on a
+        # new channel (a reconnect may be another account); a failure is logged and the
+        # connection stands (polling covers it, the job retries).
+        services.ensure_push.execute(renew=True)
     query = {"result": outcome.kind} | ({"detail": outcome.detail} if outcome.detail else {})
     return RedirectResponse(f"/admin/settings/integrations?{urlencode(query)}", status_code=303)
 
@@ -116,6 +150,7 @@ class SyncOut(BaseModel):
     busy_intervals: int
     changed: bool
     duration_ms: int
+    reconcile: ReconcileOut | None = None
 
 
 @router.post(
@@ -139,6 +174,9 @@ def sync_now(_admin: AdminDep, services: ServicesDep) -> SyncOut:
         busy_intervals=report.busy_intervals,
         changed=report.changed,
         duration_ms=report.duration_ms,
+        reconcile=None
+        if report.reconcile is None
+        else ReconcileOut.from_summary(report.reconcile, at=None),
     )
 
 

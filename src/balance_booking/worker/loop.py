@@ -17,13 +17,15 @@ _log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """A periodic job: `run` every `every` (± `jitter` of it), one holder of `name` at a time."""
+    """A periodic job: `run` every `every` (± `jitter` of it), one holder of `name` at a time
+    unless `exclusive` is False (a job that shares its work out safely by itself)."""
 
     name: str
     every: timedelta
     run: Callable[[], object]
     jitter: float = 0.0
     run_at_start: bool = True
+    exclusive: bool = True
 
 
 class WorkerLoop:
@@ -63,15 +65,21 @@ class WorkerLoop:
 
     def run_once(self, job: Job) -> bool:
         """Run `job` if its lock is free; False when another process holds it."""
+        if not job.exclusive:
+            self._run_isolated(job)
+            return True
         with self._lock.hold(job.name) as acquired:
             if not acquired:
                 return False
-            try:
-                job.run()
-            except Exception:  # noqa: BLE001 - isolation point of the loop, logged with traceback
-                # One failing run must not kill the loop; the job records its own failure.
-                _log.exception("job_failed", extra={"job": job.name})
+            self._run_isolated(job)
         return True
+
+    def _run_isolated(self, job: Job) -> None:
+        try:
+            job.run()
+        except Exception:  # noqa: BLE001 - isolation point of the loop, logged with traceback
+            # One failing run must not kill the loop; the job records its own failure.
+            _log.exception("job_failed", extra={"job": job.name})
 
 
 def start_in_thread(loop: WorkerLoop) -> tuple[threading.Thread, threading.Event]:

@@ -65,3 +65,8 @@ def occupied(
     slug: str = "session",
 ) -> OccupiedTime:
     return OccupiedTime(start, end, minutes(before), minutes(after), slug)
+
+
+def naive(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    """A naive datetime, for the tests that prove naive ones are refused."""
+    return datetime(year, month, day, hour, minute)  # noqa: DTZ001

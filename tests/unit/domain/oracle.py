@@ -22,22 +22,21 @@ _OFFSETS = [timedelta(minutes=15 * quarter) for quarter in range(-12 * 4, 14 * 4
 _MINUTE = timedelta(minutes=1)
 
 
-def _wall(instant: datetime, zone: ZoneInfo) -> datetime:
-    return instant.astimezone(zone).replace(tzinfo=None)
+def _wall(instant: datetime, zone: ZoneInfo) -> tuple[int, ...]:
+    local = instant.astimezone(zone)
+    return (local.year, local.month, local.day, local.hour, local.minute, local.second)
 
 
 def oracle_local_to_utc(local_date: date, minute: int, zone: ZoneInfo) -> datetime:
     """Wall time -> UTC by search: the earliest instant showing that wall time, or after a gap
     the first instant whose wall clock has passed it."""
-    wall = datetime.combine(local_date, time()) + timedelta(minutes=minute)
-    showing = [
-        (wall - offset).replace(tzinfo=UTC)
-        for offset in _OFFSETS
-        if _wall((wall - offset).replace(tzinfo=UTC), zone) == wall
-    ]
+    naive = datetime.combine(local_date, time()) + timedelta(minutes=minute)
+    wall = (naive.year, naive.month, naive.day, naive.hour, naive.minute, naive.second)
+    as_if_utc = naive.replace(tzinfo=UTC)
+    showing = [as_if_utc - offset for offset in _OFFSETS if _wall(as_if_utc - offset, zone) == wall]
     if showing:
         return min(showing)
-    instant = (wall - _OFFSETS[-1]).replace(tzinfo=UTC)
+    instant = as_if_utc - _OFFSETS[-1]
     while _wall(instant, zone) <= wall:
         instant += _MINUTE
     return instant

@@ -98,6 +98,9 @@ integrations_google_calendar = Table(
     # A short lease instead of a lock held across the call to Google: one refresher at a time.
     Column("refresh_lease_until", UtcDateTime),
     Column("updated_at", UtcDateTime, nullable=False),
+    # What the last sync's reconciliation of our exported events did (migration 0005).
+    Column("last_reconcile_at", UtcDateTime),
+    Column("last_reconcile_summary", Text),
 )
 
 calendar_busy_intervals = Table(

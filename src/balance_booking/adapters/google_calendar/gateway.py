@@ -3,20 +3,36 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import quote
+from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from balance_booking.adapters.google_calendar.transport import (
     GoogleTransport,
+    error_reason,
     raise_for_google_error,
 )
 from balance_booking.application.errors import GoogleRequestError
-from balance_booking.application.ports import AccessTokenSource, CalendarInfo
+from balance_booking.application.ports import (
+    AccessTokenSource,
+    CalendarInfo,
+    EventDraft,
+    OwnEvent,
+    PushChannel,
+)
 from balance_booking.domain.intervals import Interval, merge
 
 PRIMARY = "primary"
 # Google refuses long freeBusy ranges (the limit is undocumented; Cal.com uses 90 days).
 # 60 days stays under every limit seen, including the emulator's default of 62.
 FREEBUSY_CHUNK = timedelta(days=60)
+# Our exported events carry these private extended properties (private = only on this copy).
+OWN_MARKER = ("balance_app", "1")
+APPOINTMENT_PROPERTY = "balance_appointment_id"
+# Bounds one listing of our own events: 2500 per page is Google's maximum page size.
+OWN_EVENTS_PAGE = 2500
+OWN_EVENTS_MAX_PAGES = 20
 
 
 class GoogleCalendarHttpGateway:
@@ -97,6 +113,154 @@ class GoogleCalendarHttpGateway:
         if response.status_code == 404:
             return  # already gone: the goal of stopping is met
         raise_for_google_error(response, what="stopping the push channel")
+
+    def watch_events(
+        self, *, channel_id: str, address: str, token: str, ttl_seconds: int
+    ) -> PushChannel:
+        """events.watch on the primary calendar: Google POSTs to `address` on every change."""
+        response = self._transport.send(
+            "POST",
+            self._url("calendars", PRIMARY, "events", "watch"),
+            tokens=self._tokens,
+            json={
+                "id": channel_id,
+                "type": "web_hook",
+                "address": address,
+                "token": token,
+                "params": {"ttl": str(ttl_seconds)},
+            },
+        )
+        raise_for_google_error(response, what="opening the push channel")
+        body = response.json()
+        try:
+            # `expiration` is Unix milliseconds as a string: the more restrictive of ours and Google's.
+            expires_at = datetime.fromtimestamp(int(body["expiration"]) / 1000, tz=UTC)
+            return PushChannel(
+                channel_id=str(body["id"]),
+                resource_id=str(body["resourceId"]),
+                expires_at=expires_at,
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise GoogleRequestError(
+                "events.watch answered without a usable channel", status=200, reason=None
+            ) from exc
+
+    def insert_event(self, draft: EventDraft) -> bool:
+        """events.insert with our id; 409 `duplicate` means an earlier attempt created it."""
+        response = self._transport.send(
+            "POST",
+            self._url("calendars", PRIMARY, "events"),
+            tokens=self._tokens,
+            params={"sendUpdates": "none"},
+            json={"id": draft.event_id, **_event_body(draft)},
+        )
+        if response.status_code == 409 and error_reason(response) == "duplicate":
+            return False
+        raise_for_google_error(response, what="creating the calendar event")
+        return True
+
+    def patch_event(self, event_id: str, draft: EventDraft) -> bool:
+        """events.patch back to the draft (also undeletes: status confirmed); False on 404/410."""
+        response = self._transport.send(
+            "PATCH",
+            self._url("calendars", PRIMARY, "events", event_id),
+            tokens=self._tokens,
+            params={"sendUpdates": "none"},
+            json=_event_body(draft),
+        )
+        if response.status_code in {404, 410}:
+            return False
+        raise_for_google_error(response, what="restoring the calendar event")
+        return True
+
+    def delete_event(self, event_id: str) -> None:
+        """events.delete; 404 (never there) and 410 `deleted` (already gone) are both done."""
+        response = self._transport.send(
+            "DELETE",
+            self._url("calendars", PRIMARY, "events", event_id),
+            tokens=self._tokens,
+            params={"sendUpdates": "none"},
+        )
+        if response.status_code in {404, 410}:
+            return
+        raise_for_google_error(response, what="deleting the calendar event")
+
+    def own_events(self, window: Interval) -> list[OwnEvent]:
+        """events.list filtered by our private property, deleted ones included, all pages."""
+        params: dict[str, Any] = {
+            "privateExtendedProperty": "=".join(OWN_MARKER),
+            "showDeleted": "true",
+            "singleEvents": "true",
+            "timeMin": _rfc3339(window.start),
+            "timeMax": _rfc3339(window.end),
+            "maxResults": OWN_EVENTS_PAGE,
+        }
+        found: list[OwnEvent] = []
+        for _page in range(OWN_EVENTS_MAX_PAGES):
+            response = self._transport.send(
+                "GET", self._url("calendars", PRIMARY, "events"), tokens=self._tokens, params=params
+            )
+            raise_for_google_error(response, what="listing our calendar events")
+            body = response.json()
+            found.extend(
+                event for item in body.get("items", []) if (event := _own_event(item)) is not None
+            )
+            token = body.get("nextPageToken")
+            if not token:
+                break
+            params["pageToken"] = token
+        return found
+
+
+def _event_body(draft: EventDraft) -> dict[str, Any]:
+    zone = ZoneInfo(draft.timezone)
+    return {
+        "status": "confirmed",
+        "summary": draft.summary,
+        "description": draft.description,
+        "start": {"dateTime": _local(draft.start, zone), "timeZone": draft.timezone},
+        "end": {"dateTime": _local(draft.end, zone), "timeZone": draft.timezone},
+        "transparency": "opaque",
+        "extendedProperties": {
+            "private": {
+                OWN_MARKER[0]: OWN_MARKER[1],
+                APPOINTMENT_PROPERTY: str(draft.appointment_id),
+            }
+        },
+    }
+
+
+def _local(instant: datetime, zone: ZoneInfo) -> str:
+    return instant.astimezone(zone).isoformat(timespec="seconds")
+
+
+def _own_event(item: object) -> OwnEvent | None:
+    """One listed item as an OwnEvent; None for anything that is not recognisably ours."""
+    if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+        return None
+    private = (item.get("extendedProperties") or {}).get("private") or {}
+    try:
+        appointment_id = UUID(str(private[APPOINTMENT_PROPERTY]))
+    except (KeyError, ValueError):
+        return None
+    return OwnEvent(
+        event_id=item["id"],
+        appointment_id=appointment_id,
+        start=_timed(item.get("start")),
+        end=_timed(item.get("end")),
+        cancelled=item.get("status") == "cancelled",
+    )
+
+
+def _timed(value: object) -> datetime | None:
+    if not isinstance(value, dict) or not isinstance(value.get("dateTime"), str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value["dateTime"])
+    except ValueError:
+        return None
+    # Google always answers with an offset; a value without one cannot be placed in time.
+    return None if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def _rfc3339(instant: datetime) -> str:

@@ -1,0 +1,274 @@
+"""Public pages: /booking/slot/ (choose and book), /booking/manage/{id} (view, cancel, .ics)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated
+from urllib.parse import quote
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from balance_booking.application.errors import ConflictError, NotFoundError
+from balance_booking.domain.appointments import Appointment, AppointmentStatus
+from balance_booking.domain.services import Service
+from balance_booking.web.deps import ServicesDep
+from balance_booking.web.i18n import request_language
+from balance_booking.web.templating import TemplatesDep
+
+router = APIRouter(include_in_schema=False)
+
+BOOKING_PAGE = "/booking/slot/"
+# The manage link carries a secret: never cache it, never leak it in a Referer, never index it.
+_PRIVATE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex",
+    "X-Frame-Options": "DENY",
+}
+TokenQuery = Annotated[str | None, Query(max_length=200)]
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceChoice:
+    """A service as the booking page shows it, titled in the visitor's language."""
+
+    slug: str
+    title: str
+    minutes: int
+    max_days_ahead: int
+    requires_payment: bool
+
+
+def _title(service: Service, lang: str) -> str:
+    return service.title_en if lang == "en" and service.title_en else service.title
+
+
+def _choice(service: Service, lang: str) -> ServiceChoice:
+    return ServiceChoice(
+        slug=service.slug,
+        title=_title(service, lang),
+        minutes=int(service.duration.total_seconds() // 60),
+        max_days_ahead=service.max_days_ahead,
+        requires_payment=service.requires_payment,
+    )
+
+
+@router.get("/booking/", response_class=HTMLResponse)
+def booking_home() -> Response:
+    return RedirectResponse(BOOKING_PAGE, status_code=307)
+
+
+@router.get(BOOKING_PAGE, response_class=HTMLResponse)
+def booking_page(
+    request: Request,
+    services: ServicesDep,
+    templates: TemplatesDep,
+    service: Annotated[str | None, Query(max_length=63)] = None,
+) -> Response:
+    lang = request_language(request)
+    choices = [_choice(s, lang) for s in services.list_public_services.execute()]
+    return templates.TemplateResponse(
+        request,
+        "booking.html",
+        {
+            "services": choices,
+            "selected_slug": service,
+            "owner_tz": services.owner_timezone.execute(),
+            "now_iso": services.clock.now().astimezone(UTC).isoformat(timespec="seconds"),
+        },
+    )
+
+
+def _find_appointment(services: ServicesDep, appointment_id: str, token: str | None) -> Appointment:
+    if not token:
+        raise NotFoundError("No manage token.")
+    try:
+        parsed = UUID(appointment_id)
+    except ValueError as exc:
+        raise NotFoundError("Not an appointment id.") from exc
+    return services.get_appointment.execute(parsed, token=token)
+
+
+def _service_title(services: ServicesDep, slug: str, lang: str) -> str:
+    for service in services.list_services.execute():
+        if service.slug == slug:
+            return _title(service, lang)
+    return slug
+
+
+def _missing(request: Request, templates: TemplatesDep) -> Response:
+    return templates.TemplateResponse(
+        request, "manage_missing.html", {}, status_code=404, headers=_PRIVATE_HEADERS
+    )
+
+
+@router.get("/booking/manage/{appointment_id}", response_class=HTMLResponse)
+def manage_page(
+    request: Request,
+    *,
+    appointment_id: str,
+    services: ServicesDep,
+    templates: TemplatesDep,
+    token: TokenQuery = None,
+    cancelled: Annotated[str | None, Query(max_length=8)] = None,
+) -> Response:
+    try:
+        appointment = _find_appointment(services, appointment_id, token)
+    except NotFoundError:
+        return _missing(request, templates)
+    lang = request_language(request)
+    active = appointment.status in {AppointmentStatus.CONFIRMED, AppointmentStatus.PENDING_PAYMENT}
+    return templates.TemplateResponse(
+        request,
+        "manage.html",
+        {
+            "appointment": appointment,
+            "service_title": _service_title(services, appointment.service_slug, lang),
+            "token": token,
+            "active": active,
+            "upcoming": appointment.start > services.clock.now(),
+            "just_cancelled": cancelled == "1",
+            "offset": _offset(appointment.start, appointment.client_timezone),
+        },
+        headers=_PRIVATE_HEADERS,
+    )
+
+
+@router.post("/booking/manage/{appointment_id}", response_class=HTMLResponse)
+def cancel_without_script(
+    request: Request,
+    appointment_id: str,
+    services: ServicesDep,
+    templates: TemplatesDep,
+    token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """The cancel form for browsers without JavaScript (the script calls the JSON API)."""
+    try:
+        appointment = _find_appointment(services, appointment_id, token)
+        services.cancel_appointment.execute(appointment.id, token=token)
+    except NotFoundError:
+        return _missing(request, templates)
+    except ConflictError:
+        pass  # no longer cancellable (e.g. a hold that ran out): the page shows its status
+    query = f"?token={quote(token, safe='')}&cancelled=1"
+    return RedirectResponse(f"/booking/manage/{appointment_id}{query}", status_code=303)
+
+
+def _offset(instant: datetime, zone: str) -> str:
+    offset = instant.astimezone(ZoneInfo(zone)).strftime("%z")
+    return f"UTC{offset[:3]}:{offset[3:]}"
+
+
+@router.get("/booking/manage/{appointment_id}/calendar.ics")
+def calendar_file(
+    request: Request,
+    appointment_id: str,
+    services: ServicesDep,
+    templates: TemplatesDep,
+    token: TokenQuery = None,
+) -> Response:
+    """The booking as an iCalendar file: times in UTC, so every calendar app places it right."""
+    try:
+        appointment = _find_appointment(services, appointment_id, token)
+    except NotFoundError:
+        return _missing(request, templates)
+    lang = request_language(request)
+    base = str(request.base_url).rstrip("/")
+    manage_url = f"{base}/booking/manage/{appointment.id}?token={quote(token or '', safe='')}"
+    body = ics_document(
+        appointment,
+        title=_service_title(services, appointment.service_slug, lang),
+        organizer_name="Эмоциональный баланс" if lang == "ru" else "Emotional Balance",
+        manage_url=manage_url,
+        now=services.clock.now(),
+        lang=lang,
+    )
+    return Response(
+        body.encode("utf-8"),
+        media_type="text/calendar; charset=utf-8",
+        headers=_PRIVATE_HEADERS
+        | {"Content-Disposition": 'attachment; filename="balance-booking.ics"'},
+    )
+
+
+def _ics_time(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _ics_text(value: str) -> str:
+    """RFC 5545 TEXT escaping."""
+    return (
+        value.replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\r\n", "\\n")
+        .replace("\n", "\\n")
+    )
+
+
+def _fold(line: str) -> str:
+    """RFC 5545 line folding: at most 75 octets per line, continuation lines start with a space."""
+    encoded = line.encode("utf-8")
+    if len(encoded) <= 75:
+        return line
+    pieces: list[str] = []
+    current = b""
+    limit = 75
+    for char in line:
+        size = len(char.encode("utf-8"))
+        if len(current) + size > limit:
+            pieces.append(current.decode("utf-8"))
+            current = b""
+            limit = 74  # the leading space of a continuation line counts
+        current += char.encode("utf-8")
+    pieces.append(current.decode("utf-8"))
+    return "\r\n ".join(pieces)
+
+
+def ics_document(
+    appointment: Appointment,
+    *,
+    title: str,
+    organizer_name: str,
+    manage_url: str,
+    now: datetime,
+    lang: str,
+) -> str:
+    """A VCALENDAR with one VEVENT for the appointment (RFC 5545, CRLF line ends)."""
+    status = {
+        AppointmentStatus.CONFIRMED: "CONFIRMED",
+        AppointmentStatus.PENDING_PAYMENT: "TENTATIVE",
+    }.get(appointment.status, "CANCELLED")
+    note = (
+        "Посмотреть или отменить запись: " if lang == "ru" else "View or cancel the booking: "
+    ) + manage_url
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//Emotional Balance//balance-booking//RU",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        "BEGIN:VEVENT",
+        f"UID:{appointment.id}@balance-booking",
+        f"DTSTAMP:{_ics_time(now)}",
+        f"DTSTART:{_ics_time(appointment.start)}",
+        f"DTEND:{_ics_time(appointment.end)}",
+        f"SUMMARY:{_ics_text(f'{title} · {organizer_name}')}",
+        f"DESCRIPTION:{_ics_text(note)}",
+        f"URL:{manage_url}",
+        f"STATUS:{status}",
+        f"SEQUENCE:{0 if status != 'CANCELLED' else 1}",
+        "TRANSP:OPAQUE",
+        "BEGIN:VALARM",
+        "ACTION:DISPLAY",
+        f"DESCRIPTION:{_ics_text(title)}",
+        "TRIGGER:-PT1H",
+        "END:VALARM",
+        "END:VEVENT",
+        "END:VCALENDAR",
+    ]
+    return "".join(_fold(line) + "\r\n" for line in lines)

@@ -1,0 +1,590 @@
+/* /booking/slot/: service -> week of free slots in the visitor's zone -> form -> confirmation. */
+(function () {
+  "use strict";
+  const root = document.getElementById("booking");
+  if (!root || !window.BB) return;
+  const BB = window.BB;
+  const T = BB.texts("booking-text");
+  const $ = (id) => document.getElementById(id);
+  const lang = root.dataset.lang;
+  const locale = BB.locale(lang);
+  // "Now" comes from the server, so the first week shown matches the server's idea of today.
+  const now = new Date(root.dataset.now);
+  const ownerZone = root.dataset.ownerTz;
+  const ZONE_KEY = "bb_tz";
+
+  const state = {
+    service: null,
+    zone: initialZone(),
+    week: 0,
+    slot: null,
+    loadSeq: 0,
+    idempotency: null,
+    sending: false,
+    debounce: null,
+  };
+
+  function initialZone() {
+    let chosen = null;
+    try {
+      chosen = window.localStorage.getItem(ZONE_KEY);
+    } catch (error) {
+      chosen = null;
+    }
+    if (chosen && isZone(chosen)) return chosen;
+    try {
+      const detected = Intl.DateTimeFormat().resolvedOptions().timeZone;
+      if (detected && isZone(detected)) return detected;
+    } catch (error) {
+      /* fall through to the practitioner's zone */
+    }
+    return ownerZone;
+  }
+
+  function isZone(name) {
+    try {
+      new Intl.DateTimeFormat("en-US", { timeZone: name });
+      return true;
+    } catch (error) {
+      return false;
+    }
+  }
+
+  // ---- formatting in the visitor's zone ------------------------------------------------------
+
+  function fmt(date, options, zone) {
+    return new Intl.DateTimeFormat(locale, Object.assign({ timeZone: zone || state.zone }, options)).format(date);
+  }
+  const time = (date, zone) => fmt(date, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" }, zone);
+  const dayLong = (date, zone) => fmt(date, { weekday: "long", day: "numeric", month: "long" }, zone);
+  const dayWithYear = (date, zone) =>
+    fmt(date, { weekday: "long", day: "numeric", month: "long", year: "numeric" }, zone);
+  const dateHeading = (isoDate) =>
+    BB.capitalize(
+      new Intl.DateTimeFormat(locale, { weekday: "short", day: "numeric", month: "long", timeZone: "UTC" }).format(
+        BB.dateOnly(isoDate)
+      )
+    );
+  const dateShort = (isoDate) =>
+    new Intl.DateTimeFormat(locale, { day: "numeric", month: "long", timeZone: "UTC" }).format(BB.dateOnly(isoDate));
+
+  // ---- time zone ----------------------------------------------------------------------------
+
+  function fillZones() {
+    const select = $("tz-select");
+    let zones = [];
+    if (typeof Intl.supportedValuesOf === "function") {
+      try {
+        zones = Intl.supportedValuesOf("timeZone");
+      } catch (error) {
+        zones = [];
+      }
+    }
+    const all = new Set(zones.length ? zones : ["Europe/Moscow", "Europe/London", "America/New_York", "Asia/Dubai"]);
+    all.add(state.zone);
+    all.add(ownerZone);
+    const fragment = document.createDocumentFragment();
+    for (const zone of Array.from(all).sort()) {
+      fragment.append(
+        BB.el("option", { value: zone, text: `${BB.zoneLabel(zone)} (${BB.offsetLabel(zone, now)})` })
+      );
+    }
+    select.replaceChildren(fragment);
+    select.value = state.zone;
+    select.addEventListener("change", () => {
+      if (!isZone(select.value)) return;
+      state.zone = select.value;
+      try {
+        window.localStorage.setItem(ZONE_KEY, state.zone);
+      } catch (error) {
+        /* private mode: the choice lasts for this page only */
+      }
+      showZone();
+      if (state.slot) updateChosen();
+      loadWeek();
+    });
+    showZone();
+  }
+
+  function showZone() {
+    $("tz-name").textContent = `${BB.zoneLabel(state.zone)} (${BB.offsetLabel(state.zone, now)})`;
+    $("tz-name").dataset.zone = state.zone;
+  }
+
+  // ---- steps --------------------------------------------------------------------------------
+
+  function markStep(step) {
+    for (const item of $("stepper").querySelectorAll("li")) {
+      if (item.dataset.step === step) item.setAttribute("aria-current", "step");
+      else item.removeAttribute("aria-current");
+    }
+  }
+
+  function readService(input) {
+    return {
+      slug: input.value,
+      title: input.dataset.title,
+      minutes: Number(input.dataset.minutes),
+      daysAhead: Number(input.dataset.daysAhead),
+      payment: input.dataset.payment === "yes",
+    };
+  }
+
+  function chooseService(input) {
+    state.service = readService(input);
+    state.week = 0;
+    state.slot = null;
+    $("step-time").hidden = false;
+    $("step-details").hidden = true;
+    $("degraded").hidden = true;
+    markStep("time");
+    const url = new URL(window.location.href);
+    url.searchParams.set("service", state.service.slug);
+    window.history.replaceState(null, "", url);
+    // Arrow keys move through radio buttons and fire "change" on each: wait for a pause.
+    window.clearTimeout(state.debounce);
+    state.debounce = window.setTimeout(loadWeek, 150);
+  }
+
+  // ---- the week of slots --------------------------------------------------------------------
+
+  function weekStart() {
+    return BB.addDays(BB.localDate(now, state.zone), 7 * state.week);
+  }
+
+  function lastBookableDate() {
+    const horizon = new Date(now.getTime() + state.service.daysAhead * 86400000);
+    return BB.localDate(horizon, state.zone);
+  }
+
+  function setNav() {
+    const start = weekStart();
+    const prev = $("week-prev");
+    const next = $("week-next");
+    const noPrev = state.week === 0;
+    const noNext = BB.addDays(start, 7) > lastBookableDate();
+    prev.setAttribute("aria-disabled", String(noPrev));
+    next.setAttribute("aria-disabled", String(noNext));
+    $("week-label").textContent = BB.format(T.week_range, {
+      start: dateShort(start),
+      end: dateShort(BB.addDays(start, 6)),
+    });
+  }
+
+  function setLoading(loading) {
+    const week = $("week");
+    week.setAttribute("aria-busy", String(loading));
+    week.classList.toggle("is-loading", loading);
+    if (loading) $("slots-status").textContent = T.loading;
+  }
+
+  async function loadWeek() {
+    if (!state.service) return;
+    const seq = ++state.loadSeq;
+    const start = weekStart();
+    const end = BB.addDays(start, 6);
+    setNav();
+    setLoading(true);
+    if (!$("week").children.length) {
+      $("week").replaceChildren(BB.el("p", { className: "placeholder", text: T.loading }));
+    }
+    const query = new URLSearchParams({ service_slug: state.service.slug, from: start, to: end, tz: state.zone });
+    const answer = await BB.request("GET", `/api/public/booking/slots?${query}`);
+    if (seq !== state.loadSeq) return; // a newer request is on its way
+    setLoading(false);
+    if (answer.status === 200 && answer.data) {
+      renderWeek(start, answer.data.slots);
+      return;
+    }
+    if (answer.status === 503 && BB.errorCode(answer) === "calendar_unavailable") {
+      showDegraded(answer.data);
+      return;
+    }
+    if (answer.status === 422 && BB.errorField(answer) === "tz" && state.zone !== ownerZone) {
+      $("slots-status").textContent = BB.format(T.zone_unknown, { zone: ownerZone });
+      state.zone = ownerZone;
+      $("tz-select").value = ownerZone;
+      showZone();
+      loadWeek();
+      return;
+    }
+    if (answer.status === 404) {
+      showLoadError(T.service_gone, false);
+      return;
+    }
+    showLoadError(T.error_load, true);
+  }
+
+  function showLoadError(message, retry) {
+    $("slots-status").textContent = "";
+    const box = BB.el("div", { className: "message message-error", role: "alert" }, [BB.el("p", { text: message })]);
+    if (retry) {
+      box.append(BB.el("button", { type: "button", className: "button button-quiet", text: T.try_again, onclick: loadWeek }));
+    }
+    $("week").replaceChildren(box);
+  }
+
+  function slotButton(slot, extraClass) {
+    const start = new Date(slot.start);
+    const end = new Date(slot.end);
+    const chosen = state.slot && state.slot.utc === start.toISOString();
+    return BB.el("button", {
+      type: "button",
+      className: `slot${extraClass ? " " + extraClass : ""}${chosen ? " is-selected" : ""}`,
+      "aria-pressed": chosen ? "true" : "false",
+      "aria-label": BB.format(T.slot_label, { day: dayLong(start), time: time(start) }),
+      dataset: { start: start.toISOString(), end: end.toISOString(), apiStart: slot.start },
+      text: time(start),
+      onclick: () => selectSlot({ apiStart: slot.start, utc: start.toISOString(), start, end }),
+    });
+  }
+
+  function renderWeek(start, slots) {
+    const byDay = new Map();
+    for (const slot of slots) {
+      const day = BB.localDate(new Date(slot.start), state.zone);
+      if (!byDay.has(day)) byDay.set(day, []);
+      byDay.get(day).push(slot);
+    }
+    const fragment = document.createDocumentFragment();
+    for (let i = 0; i < 7; i++) {
+      const day = BB.addDays(start, i);
+      const daySlots = byDay.get(day) || [];
+      const headingId = `day-${day}`;
+      const section = BB.el("section", {
+        className: `day${daySlots.length ? "" : " day-empty"}`,
+        "aria-labelledby": headingId,
+        dataset: { date: day },
+      });
+      section.append(BB.el("h4", { id: headingId, className: "day-title", text: dateHeading(day) }));
+      if (daySlots.length) {
+        const list = BB.el("ul", { className: "slot-list" });
+        for (const slot of daySlots) list.append(BB.el("li", {}, [slotButton(slot)]));
+        section.append(list);
+      } else {
+        section.append(BB.el("p", { className: "no-slots", text: T.no_slots_day }));
+      }
+      fragment.append(section);
+    }
+    $("week").replaceChildren(fragment);
+    const range = $("week-label").textContent;
+    if (!slots.length) {
+      $("slots-status").textContent = T.empty_week;
+      if ($("week-next").getAttribute("aria-disabled") !== "true") {
+        $("week").prepend(
+          BB.el("div", { className: "message message-info empty-week" }, [
+            BB.el("p", { text: T.empty_week }),
+            BB.el("button", {
+              type: "button",
+              className: "button",
+              text: T.show_next,
+              onclick: () => moveWeek(1),
+            }),
+          ])
+        );
+      }
+    } else {
+      $("slots-status").textContent = BB.format(T.loaded, { range });
+    }
+  }
+
+  function moveWeek(delta) {
+    const button = delta < 0 ? $("week-prev") : $("week-next");
+    if (button.getAttribute("aria-disabled") === "true") return;
+    state.week += delta;
+    loadWeek();
+  }
+
+  // ---- choosing a slot ----------------------------------------------------------------------
+
+  function updateChosen() {
+    const when = `${dayWithYear(state.slot.start)}, ${time(state.slot.start)}–${time(state.slot.end)}`;
+    $("chosen-text").textContent = BB.format(T.chosen, { service: state.service.title, when });
+    $("chosen-text").dataset.start = state.slot.utc;
+  }
+
+  function selectSlot(slot, options) {
+    state.slot = slot;
+    for (const button of document.querySelectorAll("#week button.slot")) {
+      const on = button.dataset.start === slot.utc;
+      button.setAttribute("aria-pressed", String(on));
+      button.classList.toggle("is-selected", on);
+    }
+    updateChosen();
+    $("conflict").hidden = true;
+    $("step-details").hidden = false;
+    markStep("details");
+    BB.focus(options && options.fromConflict ? $("chosen-text").parentElement : $("details-title"));
+    // Product analytics (tracking plan): fire and forget; a failure must not disturb the visitor.
+    BB.request("POST", "/api/public/tracking", {
+      event: "booking_slot_selected",
+      properties: { slot_start_at: slot.apiStart, timezone: state.zone, service_slug: state.service.slug },
+    });
+  }
+
+  // ---- the form -----------------------------------------------------------------------------
+
+  const EMAIL = /^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$/;
+  const PHONE = /^[0-9+()\-.\s]{5,40}$/;
+
+  function clearErrors(form) {
+    for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
+    for (const error of form.querySelectorAll(".field-error")) {
+      error.hidden = true;
+      error.textContent = "";
+    }
+    const summary = form.querySelector(".message-error");
+    summary.hidden = true;
+    summary.textContent = "";
+  }
+
+  function fieldError(input, message) {
+    input.setAttribute("aria-invalid", "true");
+    const error = document.getElementById(`${input.id}-error`);
+    if (error) {
+      error.textContent = message;
+      error.hidden = false;
+    }
+  }
+
+  function validate(fields) {
+    const errors = [];
+    if (!fields.name.value.trim()) errors.push([fields.name, T.need_name]);
+    if (!EMAIL.test(fields.email.value.trim())) errors.push([fields.email, T.need_email]);
+    const phone = fields.phone.value.trim();
+    if (phone && !PHONE.test(phone)) errors.push([fields.phone, T.bad_phone]);
+    return errors;
+  }
+
+  function showErrors(form, errors, summaryText) {
+    for (const [input, message] of errors) fieldError(input, message);
+    const summary = form.querySelector(".message-error");
+    summary.textContent = summaryText || T.fix_fields;
+    summary.hidden = false;
+    if (errors.length) errors[0][0].focus();
+    else BB.focus(summary);
+  }
+
+  const bookingFields = () => ({
+    name: $("client-name"),
+    email: $("client-email"),
+    phone: $("client-phone"),
+    comment: $("client-comment"),
+  });
+
+  function serverFieldError(answer, fields) {
+    const field = BB.errorField(answer) || "";
+    const name = field.replace(/^client\./, "");
+    const input = fields[name];
+    if (!input) return null;
+    const messages = { name: T.need_name, email: T.need_email, phone: T.bad_phone, comment: T.too_long };
+    return [[input, messages[name] || T.fix_fields]];
+  }
+
+  function setSending(button, sending, label) {
+    state.sending = sending;
+    button.setAttribute("aria-disabled", String(sending));
+    button.classList.toggle("is-busy", sending);
+    if (label !== undefined) button.textContent = label;
+  }
+
+  async function submitBooking(event) {
+    event.preventDefault();
+    if (state.sending || !state.slot) return;
+    const form = $("booking-form");
+    const fields = bookingFields();
+    clearErrors(form);
+    const errors = validate(fields);
+    if (errors.length) {
+      showErrors(form, errors);
+      return;
+    }
+    const client = { name: fields.name.value.trim(), email: fields.email.value.trim() };
+    if (fields.phone.value.trim()) client.phone = fields.phone.value.trim();
+    const body = { service_slug: state.service.slug, start: state.slot.apiStart, timezone: state.zone, client };
+    if (fields.comment.value.trim()) body.comment = fields.comment.value.trim();
+    const fingerprint = JSON.stringify(body);
+    // The same request after a lost answer reuses its key, so it cannot book twice.
+    if (!state.idempotency || state.idempotency.body !== fingerprint) {
+      state.idempotency = { key: BB.uuid(), body: fingerprint };
+    }
+    const button = $("submit-booking");
+    const label = button.textContent;
+    setSending(button, true, T.sending);
+    $("submit-status").textContent = T.sending;
+    const answer = await BB.request("POST", "/api/public/booking/appointments", body, {
+      "Idempotency-Key": state.idempotency.key,
+    });
+    setSending(button, false, label);
+    $("submit-status").textContent = "";
+    if (answer.networkError) {
+      showErrors(form, [], T.network);
+      return;
+    }
+    state.idempotency = null;
+    if (answer.status === 201 && answer.data) {
+      showDone(answer.data.appointment);
+    } else if (answer.status === 409 && BB.errorCode(answer) === "slot_unavailable") {
+      showConflict(answer.data.alternatives || []);
+      loadWeek();
+    } else if (answer.status === 503 && BB.errorCode(answer) === "calendar_unavailable") {
+      showDegraded(answer.data);
+    } else if (answer.status === 422) {
+      const mapped = serverFieldError(answer, fields);
+      if (mapped) showErrors(form, mapped);
+      else showErrors(form, [], T.slot_gone);
+    } else if (answer.status === 404) {
+      showErrors(form, [], T.service_gone);
+    } else {
+      showErrors(form, [], T.server);
+    }
+  }
+
+  function showConflict(alternatives) {
+    const list = $("alternatives");
+    list.replaceChildren();
+    for (const slot of alternatives) {
+      const start = new Date(slot.start);
+      const end = new Date(slot.end);
+      list.append(
+        BB.el("li", {}, [
+          BB.el("button", {
+            type: "button",
+            className: "slot slot-wide",
+            dataset: { start: start.toISOString(), apiStart: slot.start },
+            text: `${dayLong(start)}, ${time(start)}`,
+            onclick: () => selectSlot({ apiStart: slot.start, utc: start.toISOString(), start, end }, { fromConflict: true }),
+          }),
+        ])
+      );
+    }
+    $("no-alternatives").hidden = alternatives.length > 0;
+    $("conflict").hidden = false;
+    BB.focus($("conflict-title"));
+  }
+
+  // ---- confirmation -------------------------------------------------------------------------
+
+  function showDone(appointment) {
+    const zone = appointment.timezone;
+    const start = new Date(appointment.start);
+    const end = new Date(appointment.end);
+    const pending = appointment.status === "pending_payment";
+    const token = encodeURIComponent(appointment.manage_token);
+    const manage = `/booking/manage/${appointment.id}?token=${token}`;
+    for (const id of ["step-service", "step-time", "step-details", "stepper", "degraded"]) $(id).hidden = true;
+    $("done-title").textContent = pending ? T.done_pending : T.done_confirmed;
+    $("done-when").textContent = `${state.service.title}: ${dayWithYear(start, zone)}, ${time(start, zone)}–${time(end, zone)}`;
+    $("done-when").dataset.start = start.toISOString();
+    $("done-zone").textContent = BB.format(T.time_zone, { zone: `${BB.zoneLabel(zone)} (${BB.offsetLabel(zone, start)})` });
+    const pendingBox = $("done-pending");
+    pendingBox.hidden = !pending;
+    if (pending && appointment.hold_expires_at) {
+      pendingBox.textContent = BB.format(T.pending_hint, { time: time(new Date(appointment.hold_expires_at), zone) });
+    }
+    $("ics-link").href = `/booking/manage/${appointment.id}/calendar.ics?token=${token}`;
+    $("manage-link").href = manage;
+    $("manage-url").value = new URL(manage, window.location.origin).href;
+    $("step-done").hidden = false;
+    BB.focus($("done-title"));
+  }
+
+  async function copyLink() {
+    const input = $("manage-url");
+    let copied = false;
+    try {
+      await navigator.clipboard.writeText(input.value);
+      copied = true;
+    } catch (error) {
+      input.select();
+      copied = false;
+    }
+    $("copy-status").textContent = copied ? T.copied : T.copy_failed;
+  }
+
+  // ---- degraded: calendar unavailable -> check later + waiting list ---------------------------
+
+  function showDegraded(data) {
+    $("step-time").hidden = true;
+    $("step-details").hidden = true;
+    const minutes = data && data.retry_after_seconds ? Math.max(1, Math.ceil(data.retry_after_seconds / 60)) : null;
+    $("retry-hint").hidden = !minutes;
+    if (minutes) $("retry-hint").textContent = BB.format(T.retry_in, { minutes });
+    // Whatever the visitor typed already moves over to the waiting-list form.
+    const copy = [
+      ["client-name", "wl-name"],
+      ["client-email", "wl-email"],
+      ["client-phone", "wl-phone"],
+    ];
+    for (const [from, to] of copy) if (!$(to).value) $(to).value = $(from).value;
+    $("degraded").hidden = false;
+    BB.focus($("degraded-title"));
+  }
+
+  function retry() {
+    $("degraded").hidden = true;
+    state.slot = null;
+    $("step-time").hidden = false;
+    markStep("time");
+    BB.focus($("time-title"));
+    loadWeek();
+  }
+
+  async function submitWaitlist(event) {
+    event.preventDefault();
+    if (state.sending) return;
+    const form = $("waitlist-form");
+    const fields = { name: $("wl-name"), email: $("wl-email"), phone: $("wl-phone"), comment: $("wl-comment") };
+    clearErrors(form);
+    const errors = validate(fields);
+    if (errors.length) {
+      showErrors(form, errors);
+      return;
+    }
+    const body = {
+      service_slug: state.service.slug,
+      name: fields.name.value.trim(),
+      email: fields.email.value.trim(),
+      timezone: state.zone,
+    };
+    if (fields.phone.value.trim()) body.phone = fields.phone.value.trim();
+    if (fields.comment.value.trim()) body.comment = fields.comment.value.trim();
+    const button = $("submit-waitlist");
+    const label = button.textContent;
+    setSending(button, true, T.waitlist_sending);
+    const answer = await BB.request("POST", "/api/public/booking/waitlist", body);
+    setSending(button, false, label);
+    if (answer.status === 201) {
+      form.hidden = true;
+      $("waitlist-done").hidden = false;
+      BB.focus($("waitlist-done"));
+    } else if (answer.networkError) {
+      showErrors(form, [], T.network);
+    } else if (answer.status === 422) {
+      showErrors(form, serverFieldError(answer, fields) || [], T.fix_fields);
+    } else {
+      showErrors(form, [], T.server);
+    }
+  }
+
+  // ---- start --------------------------------------------------------------------------------
+
+  fillZones();
+  const radios = Array.from(document.querySelectorAll('input[name="service"]'));
+  for (const radio of radios) radio.addEventListener("change", () => chooseService(radio));
+  $("week-prev").addEventListener("click", () => moveWeek(-1));
+  $("week-next").addEventListener("click", () => moveWeek(1));
+  $("change-time").addEventListener("click", () => {
+    const pressed = document.querySelector('#week button.slot[aria-pressed="true"]');
+    BB.focus(pressed || $("time-title"));
+  });
+  $("booking-form").addEventListener("submit", submitBooking);
+  $("waitlist-form").addEventListener("submit", submitWaitlist);
+  $("copy-link").addEventListener("click", copyLink);
+  $("retry").addEventListener("click", retry);
+  const preset = radios.find((radio) => radio.checked) || (radios.length === 1 ? radios[0] : null);
+  if (preset) {
+    preset.checked = true;
+    chooseService(preset);
+  }
+})();

@@ -1,0 +1,180 @@
+/* Small helpers shared by the pages' scripts: JSON requests, texts, time zones. No build step. */
+(function () {
+  "use strict";
+  const BB = (window.BB = window.BB || {});
+
+  /** The translated texts a page put into <script type="application/json" id="...">. */
+  BB.texts = function (id) {
+    const element = document.getElementById(id);
+    return element ? JSON.parse(element.textContent) : {};
+  };
+
+  /** "Hello {name}" + {name: "Anna"} -> "Hello Anna". */
+  BB.format = function (template, values) {
+    return String(template).replace(/\{(\w+)\}/g, (match, key) =>
+      Object.prototype.hasOwnProperty.call(values, key) ? String(values[key]) : match
+    );
+  };
+
+  BB.csrfToken = function () {
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : null;
+  };
+
+  /**
+   * fetch() with JSON in and out. Never throws: the answer is
+   * {ok, status, data, networkError}. Unsafe methods carry the admin CSRF token when the page
+   * has one (cookie sessions need it; public endpoints ignore it).
+   */
+  BB.request = async function (method, url, body, headers) {
+    const init = { method, headers: Object.assign({ Accept: "application/json" }, headers || {}) };
+    init.credentials = "same-origin";
+    if (body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    if (method !== "GET" && method !== "HEAD") {
+      const token = BB.csrfToken();
+      if (token) init.headers["X-CSRF-Token"] = token;
+    }
+    let response;
+    try {
+      response = await fetch(url, init);
+    } catch (error) {
+      return { ok: false, status: 0, data: null, networkError: true };
+    }
+    let data = null;
+    const type = response.headers.get("Content-Type") || "";
+    if (type.includes("application/json")) {
+      try {
+        data = await response.json();
+      } catch (error) {
+        data = null;
+      }
+    }
+    return { ok: response.ok, status: response.status, data, networkError: false };
+  };
+
+  BB.errorCode = (answer) => (answer.data && answer.data.error ? answer.data.error.code : null);
+  BB.errorField = (answer) => (answer.data && answer.data.error ? answer.data.error.field : null);
+
+  BB.uuid = function () {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") {
+      return window.crypto.randomUUID();
+    }
+    const bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  };
+
+  const partsCache = new Map();
+  function partsFormatter(zone) {
+    let formatter = partsCache.get(zone);
+    if (!formatter) {
+      formatter = new Intl.DateTimeFormat("en-US", {
+        timeZone: zone,
+        year: "numeric",
+        month: "2-digit",
+        day: "2-digit",
+        hour: "2-digit",
+        minute: "2-digit",
+        hourCycle: "h23",
+      });
+      partsCache.set(zone, formatter);
+    }
+    return formatter;
+  }
+
+  /** Wall-clock parts of an instant in an IANA zone: {year, month, day, hour, minute}. */
+  BB.zoneParts = function (date, zone) {
+    const parts = {};
+    for (const part of partsFormatter(zone).formatToParts(date)) {
+      if (part.type !== "literal") parts[part.type] = parseInt(part.value, 10);
+    }
+    if (parts.hour === 24) parts.hour = 0;
+    return parts;
+  };
+
+  const pad = (n) => String(n).padStart(2, "0");
+
+  /** The local date ("YYYY-MM-DD") of an instant in a zone. */
+  BB.localDate = function (date, zone) {
+    const p = BB.zoneParts(date, zone);
+    return `${p.year}-${pad(p.month)}-${pad(p.day)}`;
+  };
+
+  /** Minutes since local midnight of an instant in a zone. */
+  BB.localMinutes = function (date, zone) {
+    const p = BB.zoneParts(date, zone);
+    return p.hour * 60 + p.minute;
+  };
+
+  /** Calendar arithmetic on "YYYY-MM-DD" strings (no time zone involved). */
+  BB.addDays = function (isoDate, days) {
+    const [y, m, d] = isoDate.split("-").map(Number);
+    const date = new Date(Date.UTC(y, m - 1, d + days, 12));
+    return `${date.getUTCFullYear()}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())}`;
+  };
+
+  /** A "YYYY-MM-DD" date as a Date at noon UTC, for formatting the date alone. */
+  BB.dateOnly = function (isoDate) {
+    const [y, m, d] = isoDate.split("-").map(Number);
+    return new Date(Date.UTC(y, m - 1, d, 12));
+  };
+
+  /** Weekday of a "YYYY-MM-DD" date: 0 = Monday ... 6 = Sunday. */
+  BB.weekday = function (isoDate) {
+    return (BB.dateOnly(isoDate).getUTCDay() + 6) % 7;
+  };
+
+  BB.locale = (lang) => (lang === "en" ? "en-GB" : "ru-RU");
+
+  /** "UTC+03:00" for a zone at an instant. */
+  BB.offsetLabel = function (zone, date) {
+    try {
+      const parts = new Intl.DateTimeFormat("en-US", {
+        timeZone: zone,
+        timeZoneName: "longOffset",
+      }).formatToParts(date || new Date());
+      const name = parts.find((p) => p.type === "timeZoneName");
+      const value = name ? name.value.replace("GMT", "UTC") : "UTC";
+      return value === "UTC" ? "UTC+00:00" : value;
+    } catch (error) {
+      return "";
+    }
+  };
+
+  BB.zoneLabel = (zone) => zone.replace(/_/g, " ");
+
+  /** "вт, 1 декабря" -> "Вт, 1 декабря" (Intl writes Russian weekdays in lower case). */
+  BB.capitalize = (text) => (text ? text.charAt(0).toUpperCase() + text.slice(1) : text);
+
+  /** Move keyboard and screen-reader focus to an element (made focusable if needed). */
+  BB.focus = function (element) {
+    if (!element) return;
+    if (!element.hasAttribute("tabindex") && !/^(A|BUTTON|INPUT|SELECT|TEXTAREA)$/.test(element.tagName)) {
+      element.setAttribute("tabindex", "-1");
+    }
+    element.focus({ preventScroll: true });
+    const reduce = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    element.scrollIntoView({ block: "start", behavior: reduce ? "auto" : "smooth" });
+  };
+
+  BB.el = function (tag, attributes, children) {
+    const element = document.createElement(tag);
+    for (const [key, value] of Object.entries(attributes || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (key === "text") element.textContent = value;
+      else if (key === "className") element.className = value;
+      else if (key.startsWith("on") && typeof value === "function") {
+        element.addEventListener(key.slice(2), value);
+      } else if (key === "dataset") Object.assign(element.dataset, value);
+      else element.setAttribute(key, value === true ? "" : value);
+    }
+    for (const child of [].concat(children || [])) {
+      if (child === null || child === undefined) continue;
+      element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return element;
+  };
+})();

@@ -1,0 +1,775 @@
+/* /admin/schedule/: the week (hours, Google busy time, bookings, free slots), bookings, working
+   hours and special days, kinds of meeting, waiting list. Everything goes through the JSON API. */
+(function () {
+  "use strict";
+  const app = document.getElementById("schedule-app");
+  if (!app || !window.BB) return;
+  const BB = window.BB;
+  const T = BB.texts("schedule-text");
+  const $ = (id) => document.getElementById(id);
+  const el = BB.el;
+  const locale = BB.locale(app.dataset.lang);
+  const now = new Date(app.dataset.now);
+  const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+  const state = {
+    zone: app.dataset.ownerTz,
+    schedule: null,
+    services: [],
+    week: 0,
+    weekSeq: 0,
+    overrideSeq: 0,
+  };
+
+  // ---- formatting in the practitioner's zone ---------------------------------------------------
+
+  const fmt = (date, options) =>
+    new Intl.DateTimeFormat(locale, Object.assign({ timeZone: state.zone }, options)).format(date);
+  const time = (date) => fmt(date, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  const dayShort = (date) => BB.capitalize(fmt(date, { weekday: "short", day: "numeric", month: "short" }));
+  const dateLabel = (isoDate, options) =>
+    new Intl.DateTimeFormat(locale, Object.assign({ timeZone: "UTC" }, options)).format(BB.dateOnly(isoDate));
+  const hhmm = (minutes) => `${String(Math.floor(minutes / 60)).padStart(2, "0")}:${String(minutes % 60).padStart(2, "0")}`;
+  const toMinutes = (value) => {
+    const [h, m] = value.split(":").map(Number);
+    return h * 60 + m;
+  };
+  const errorMessage = (answer) =>
+    answer.networkError ? T.network : (answer.data && answer.data.error && answer.data.error.message) || String(answer.status);
+
+  function serviceTitle(slug) {
+    const service = state.services.find((s) => s.slug === slug);
+    if (!service) return slug;
+    return app.dataset.lang === "en" && service.title_en ? service.title_en : service.title;
+  }
+
+  function zoneOptions(select, selected) {
+    let zones = [];
+    if (typeof Intl.supportedValuesOf === "function") zones = Intl.supportedValuesOf("timeZone");
+    const all = new Set(zones.length ? zones : ["Europe/Moscow", "Europe/Kaliningrad", "Asia/Yekaterinburg"]);
+    all.add(selected);
+    select.replaceChildren(
+      ...Array.from(all)
+        .sort()
+        .map((zone) => el("option", { value: zone, text: `${BB.zoneLabel(zone)} (${BB.offsetLabel(zone, now)})` }))
+    );
+    select.value = selected;
+  }
+
+  // ---- the week ---------------------------------------------------------------------------------
+
+  function weekStart() {
+    const today = BB.localDate(now, state.zone);
+    return BB.addDays(today, -BB.weekday(today) + 7 * state.week);
+  }
+
+  function windowsOn(isoDate) {
+    const schedule = state.schedule;
+    if (!schedule) return [];
+    const override = schedule.overrides.find((o) => o.date === isoDate);
+    return override ? override.intervals : schedule.weekly[DAYS[BB.weekday(isoDate)]] || [];
+  }
+
+  /** Split an instant range into per-local-day pieces {date, start, end} (minutes). */
+  function pieces(startDate, endDate) {
+    const result = [];
+    const firstDay = BB.localDate(startDate, state.zone);
+    const lastDay = BB.localDate(endDate, state.zone);
+    const startMin = BB.localMinutes(startDate, state.zone);
+    const endMin = BB.localMinutes(endDate, state.zone);
+    if (firstDay === lastDay) return [{ date: firstDay, start: startMin, end: Math.max(endMin, startMin + 1) }];
+    result.push({ date: firstDay, start: startMin, end: 1440 });
+    for (let day = BB.addDays(firstDay, 1); day < lastDay; day = BB.addDays(day, 1)) {
+      result.push({ date: day, start: 0, end: 1440 });
+    }
+    if (endMin > 0) result.push({ date: lastDay, start: 0, end: endMin });
+    return result;
+  }
+
+  async function loadWeek() {
+    const seq = ++state.weekSeq;
+    const start = weekStart();
+    const end = BB.addDays(start, 6);
+    $("admin-week-label").textContent = BB.format(T.week_range, {
+      start: dateLabel(start, { day: "numeric", month: "long" }),
+      end: dateLabel(end, { day: "numeric", month: "long", year: "numeric" }),
+    });
+    const grid = $("admin-week");
+    grid.setAttribute("aria-busy", "true");
+    grid.classList.add("is-loading");
+    $("week-status").textContent = T.loading;
+    const range = new URLSearchParams({ from: start, to: end });
+    const service = $("week-service").value;
+    const requests = [
+      BB.request("GET", `/api/admin/busy?${range}`),
+      BB.request("GET", `/api/admin/appointments?${range}`),
+      service
+        ? BB.request("GET", `/api/public/booking/slots?${new URLSearchParams({ service_slug: service, from: start, to: end, tz: state.zone })}`)
+        : Promise.resolve(null),
+    ];
+    const [busy, appointments, slots] = await Promise.all(requests);
+    if (seq !== state.weekSeq) return;
+    grid.setAttribute("aria-busy", "false");
+    grid.classList.remove("is-loading");
+    if (!busy.ok || !appointments.ok) {
+      $("week-status").textContent = T.load_failed;
+      return;
+    }
+    const items = new Map();
+    for (let i = 0; i < 7; i++) items.set(BB.addDays(start, i), []);
+    const add = (piece, item) => {
+      if (items.has(piece.date)) items.get(piece.date).push(Object.assign({ start: piece.start, end: piece.end }, item));
+    };
+    for (const day of items.keys()) {
+      for (const [from, until] of windowsOn(day)) {
+        add({ date: day, start: toMinutes(from), end: toMinutes(until) }, { kind: "hours", text: `${from}–${until}`, label: T.working_hours });
+      }
+    }
+    for (const block of busy.data.busy) {
+      const s = new Date(block.start);
+      const e = new Date(block.end);
+      for (const piece of pieces(s, e)) {
+        add(piece, { kind: "busy", text: `${hhmm(piece.start)}–${hhmm(piece.end)}`, label: T.busy });
+      }
+    }
+    for (const a of appointments.data.appointments) {
+      if (a.status !== "confirmed" && a.status !== "pending_payment") continue;
+      const s = new Date(a.start);
+      const e = new Date(a.end);
+      for (const piece of pieces(s, e)) {
+        add(piece, {
+          kind: "appt",
+          text: `${time(s)}–${time(e)}`,
+          label: `${a.client_name} · ${serviceTitle(a.service_slug)}`,
+          pending: a.status === "pending_payment",
+        });
+      }
+    }
+    let slotNote = "";
+    if (slots && slots.ok) {
+      for (const slot of slots.data.slots) {
+        const s = new Date(slot.start);
+        const e = new Date(slot.end);
+        add(pieces(s, e)[0], { kind: "slot", text: time(s), label: T.free_slot, long: `${time(s)}–${time(e)}` });
+      }
+    } else if (slots && slots.status === 503) {
+      slotNote = T.slots_stale;
+    }
+    renderWeek(items);
+    $("week-status").textContent = slotNote || BB.format(T.week_loaded, { range: $("admin-week-label").textContent });
+  }
+
+  const KIND_ORDER = { hours: 0, busy: 1, appt: 2, slot: 3 };
+
+  function renderWeek(items) {
+    let low = 8 * 60;
+    let high = 20 * 60;
+    for (const list of items.values()) {
+      for (const item of list) {
+        low = Math.min(low, Math.floor(item.start / 60) * 60);
+        high = Math.max(high, Math.ceil(item.end / 60) * 60);
+      }
+    }
+    const span = high - low;
+    const grid = $("admin-week");
+    grid.style.setProperty("--hours", String(span / 60));
+    const scale = el("ol", { className: "tl-scale", "aria-hidden": "true" });
+    for (let m = low; m < high; m += 60) scale.append(el("li", { text: hhmm(m) }));
+    const days = [scale];
+    for (const [date, list] of items) {
+      list.sort((a, b) => a.start - b.start || KIND_ORDER[a.kind] - KIND_ORDER[b.kind]);
+      const headingId = `tl-${date}`;
+      const isToday = date === BB.localDate(now, state.zone);
+      const section = el("section", { className: `tl-day${isToday ? " is-today" : ""}`, "aria-labelledby": headingId, dataset: { date } });
+      section.append(el("h4", { id: headingId, text: BB.capitalize(dateLabel(date, { weekday: "short", day: "numeric", month: "short" })) }));
+      const ul = el("ul", { className: "tl-items" });
+      if (!list.length) ul.append(el("li", { className: "tl-empty", text: T.nothing }));
+      for (const item of list) {
+        const li = el("li", {
+          className: `tl-item tl-${item.kind}${item.pending ? " is-pending" : ""}`,
+          dataset: { kind: item.kind },
+        });
+        // Used by the time-grid layout of wide screens only; phones show a plain list.
+        li.style.setProperty("--top", `${((item.start - low) / span) * 100}%`);
+        li.style.setProperty("--height", `${((item.end - item.start) / span) * 100}%`);
+        if (item.kind === "slot") {
+          li.append(el("span", { text: item.text, "aria-hidden": "true" }), el("span", { className: "visually-hidden", text: `${item.long} ${item.label}` }));
+        } else {
+          li.append(el("span", { className: "tl-time", text: item.text }), " ", el("span", { className: "tl-label", text: item.label }));
+        }
+        li.title = `${item.long || item.text} ${item.label}`;
+        ul.append(li);
+      }
+      section.append(ul);
+      days.push(section);
+    }
+    grid.replaceChildren(...days);
+  }
+
+  function fillWeekServices() {
+    const select = $("week-service");
+    const current = select.value;
+    const active = state.services.filter((s) => s.active);
+    select.replaceChildren(
+      el("option", { value: "", text: `— ${T.no_service} —` }),
+      ...active.map((s) => el("option", { value: s.slug, text: serviceTitle(s.slug) }))
+    );
+    select.value = active.some((s) => s.slug === current) ? current : active.length ? active[0].slug : "";
+  }
+
+  // ---- bookings ---------------------------------------------------------------------------------
+
+  async function loadAppointments() {
+    const today = BB.localDate(now, state.zone);
+    const query = new URLSearchParams({ from: today, to: BB.addDays(today, 60) });
+    $("appointments-status").textContent = T.loading;
+    const answer = await BB.request("GET", `/api/admin/appointments?${query}`);
+    if (!answer.ok) {
+      $("appointments-status").textContent = T.load_failed;
+      return;
+    }
+    $("appointments-status").textContent = "";
+    const list = answer.data.appointments.slice().sort((a, b) => new Date(a.start) - new Date(b.start));
+    if (!list.length) {
+      $("appointments").replaceChildren(el("p", { className: "empty", text: T.no_appointments }));
+      return;
+    }
+    $("appointments").replaceChildren(el("ul", { className: "appt-list" }, list.map(appointmentItem)));
+  }
+
+  function appointmentItem(a) {
+    const s = new Date(a.start);
+    const e = new Date(a.end);
+    const active = a.status === "confirmed" || a.status === "pending_payment";
+    const state_ = a.calendar_event ? a.calendar_event.state : "pending";
+    const item = el("li", { className: `appt${active ? "" : " is-inactive"}${state_ === "failed" ? " is-parked" : ""}`, dataset: { id: a.id, status: a.status, event: state_ } });
+    const titleId = `appt-${a.id}`;
+    const article = el("article", { "aria-labelledby": titleId });
+    article.append(el("h3", { id: titleId, className: "appt-when", text: `${dayShort(s)}, ${time(s)}–${time(e)}` }));
+    const who = el("p", { className: "appt-who" }, [el("strong", { text: a.client_name })]);
+    who.append(" · ", el("a", { href: `mailto:${a.client_email}`, text: a.client_email }));
+    if (a.client_phone) who.append(" · ", el("a", { href: `tel:${a.client_phone.replace(/[^0-9+]/g, "")}`, text: a.client_phone }));
+    article.append(who);
+    const meta = el("p", { className: "appt-meta", text: serviceTitle(a.service_slug) });
+    if (a.timezone !== state.zone) meta.append(` · ${BB.format(T.client_zone, { zone: BB.zoneLabel(a.timezone) })}`);
+    article.append(meta);
+    article.append(
+      el("p", { className: "badges" }, [
+        el("span", { className: `badge badge-${a.status}`, text: T[`status_${a.status}`] || a.status }),
+        " ",
+        el("span", { className: `badge event-${state_}`, text: T[`event_${state_}`] || state_ }),
+      ])
+    );
+    if (a.comment) {
+      article.append(el("details", { className: "appt-comment" }, [el("summary", { text: T.comment }), el("p", { text: a.comment })]));
+    }
+    const message = el("p", { className: "status appt-message", role: "status", "aria-live": "polite" });
+    if (active) {
+      const actions = el("div", { className: "actions" });
+      if (a.status === "pending_payment") {
+        actions.append(el("button", { type: "button", className: "button button-small", text: T.confirm, onclick: () => confirmAppointment(a, message) }));
+      }
+      const question = el("div", { className: "panel panel-warn", hidden: true }, [
+        el("p", { text: BB.format(T.cancel_question, { name: a.client_name }), tabindex: "-1" }),
+      ]);
+      const cancelButton = el("button", {
+        type: "button",
+        className: "button button-quiet button-small",
+        text: T.cancel,
+        onclick: () => {
+          question.hidden = false;
+          question.firstChild.focus();
+        },
+      });
+      question.append(
+        el("div", { className: "actions" }, [
+          el("button", { type: "button", className: "button button-danger button-small", text: T.yes_cancel, onclick: () => cancelAppointment(a, message) }),
+          el("button", {
+            type: "button",
+            className: "button button-quiet button-small",
+            text: T.keep,
+            onclick: () => {
+              question.hidden = true;
+              cancelButton.focus();
+            },
+          }),
+        ])
+      );
+      actions.append(cancelButton);
+      article.append(actions, question);
+    }
+    article.append(message);
+    item.append(article);
+    return item;
+  }
+
+  async function confirmAppointment(a, message) {
+    message.textContent = T.saving;
+    const answer = await BB.request("POST", `/api/admin/appointments/${a.id}/confirm`);
+    if (answer.ok) {
+      await loadAppointments();
+      $("appointments-status").textContent = T.confirmed_done;
+      loadWeek();
+    } else {
+      message.textContent = answer.status === 409 ? T.conflict : BB.format(T.action_failed, { message: errorMessage(answer) });
+    }
+  }
+
+  async function cancelAppointment(a, message) {
+    message.textContent = T.saving;
+    const answer = await BB.request("POST", `/api/admin/appointments/${a.id}/cancel`);
+    if (answer.ok) {
+      await loadAppointments();
+      $("appointments-status").textContent = T.cancelled_done;
+      BB.focus($("appointments-title"));
+      loadWeek();
+    } else {
+      message.textContent = BB.format(T.action_failed, { message: errorMessage(answer) });
+    }
+  }
+
+  // ---- working hours and special days -------------------------------------------------------------
+
+  function windowItem(prefix, dayName, from, until) {
+    const id = `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
+    const li = el("li", { className: "window" });
+    const fromInput = el("input", { type: "time", id: `${id}-from`, value: from || "", required: true, className: "w-from" });
+    const untilInput = el("input", { type: "time", id: `${id}-until`, value: until || "", required: true, className: "w-until" });
+    const remove = el("button", {
+      type: "button",
+      className: "icon-button",
+      "aria-label": `${dayName}: ${BB.format(T.remove_hours, { from: from || "…", until: until || "…" })}`,
+      text: "×",
+      onclick: () => {
+        const list = li.parentElement;
+        const next = li.nextElementSibling || li.previousElementSibling;
+        li.remove();
+        syncDayOff(list);
+        const target = next ? next.querySelector("input") : list.parentElement.querySelector(".add-window");
+        if (target) target.focus();
+      },
+    });
+    li.append(
+      el("label", { for: `${id}-from` }, [el("span", { className: "visually-hidden", text: `${dayName}, ` }), T.from]),
+      fromInput,
+      el("label", { for: `${id}-until` }, [el("span", { className: "visually-hidden", text: `${dayName}, ` }), T.until]),
+      untilInput,
+      remove
+    );
+    return li;
+  }
+
+  function syncDayOff(list) {
+    const off = list.parentElement.querySelector(".day-off");
+    if (off) off.hidden = list.children.length > 0;
+  }
+
+  function windowsEditor(prefix, dayName, windows) {
+    const wrap = el("div", { className: "windows" });
+    const list = el("ul", { className: "window-list" });
+    for (const [from, until] of windows) list.append(windowItem(prefix, dayName, from, until));
+    const off = el("p", { className: "day-off", text: T.day_off });
+    const addButton = el("button", {
+      type: "button",
+      className: "button button-quiet button-small add-window",
+      text: `+ ${T.add_hours}`,
+      "aria-label": `${dayName}: ${T.add_hours}`,
+      onclick: () => {
+        const last = list.lastElementChild;
+        const from = last ? last.querySelector(".w-until").value || "15:00" : "10:00";
+        const until = hhmm(Math.min(toMinutes(from) + 180, 1439));
+        const item = windowItem(prefix, dayName, from, until);
+        list.append(item);
+        syncDayOff(list);
+        item.querySelector("input").focus();
+      },
+    });
+    wrap.append(list, off, addButton);
+    syncDayOff(list);
+    return wrap;
+  }
+
+  function renderSchedule(schedule) {
+    zoneOptions($("schedule-tz"), schedule.timezone);
+    const weekly = $("weekly");
+    weekly.replaceChildren(
+      ...DAYS.map((day) => {
+        const row = el("div", { className: "day-row", dataset: { day } });
+        row.append(el("h3", { className: "day-name", id: `wd-${day}`, text: T[day] }), windowsEditor(`wk-${day}`, T[day], schedule.weekly[day] || []));
+        return row;
+      })
+    );
+    $("overrides").replaceChildren(...schedule.overrides.map((o) => overrideRow(o.date, o.intervals)));
+  }
+
+  function overrideRow(date, intervals) {
+    const n = ++state.overrideSeq;
+    const row = el("div", { className: "override-row" });
+    const dateId = `ov-${n}-date`;
+    const dateField = el("div", { className: "field" }, [
+      el("label", { for: dateId, text: T.date }),
+      el("input", { type: "date", id: dateId, value: date || "", className: "ov-date", required: true }),
+    ]);
+    const label = () => {
+      const value = row.querySelector(".ov-date").value;
+      return value ? dateLabel(value, { day: "numeric", month: "long", year: "numeric" }) : T.date;
+    };
+    row.append(dateField);
+    row.append(
+      windowsEditor(`ov-${n}`, label(), intervals),
+      el("button", {
+        type: "button",
+        className: "button button-quiet button-small",
+        text: T.remove_day,
+        onclick: () => {
+          row.remove();
+          $("add-override").focus();
+        },
+      })
+    );
+    return row;
+  }
+
+  function readWindows(container, dayName, errors) {
+    const windows = [];
+    for (const item of container.querySelectorAll(".window")) {
+      const from = item.querySelector(".w-from").value;
+      const until = item.querySelector(".w-until").value;
+      if (!from || !until) {
+        errors.push([item.querySelector(from ? ".w-until" : ".w-from"), BB.format(T.missing_time, { day: dayName })]);
+        continue;
+      }
+      if (toMinutes(until) <= toMinutes(from)) {
+        errors.push([item.querySelector(".w-until"), BB.format(T.bad_window, { day: dayName })]);
+        continue;
+      }
+      windows.push([from.slice(0, 5), until.slice(0, 5)]);
+    }
+    windows.sort((a, b) => toMinutes(a[0]) - toMinutes(b[0]));
+    for (let i = 1; i < windows.length; i++) {
+      if (toMinutes(windows[i][0]) < toMinutes(windows[i - 1][1])) {
+        errors.push([container.querySelector(".w-from"), BB.format(T.overlap, { day: dayName })]);
+        break;
+      }
+    }
+    return windows;
+  }
+
+  function collectSchedule() {
+    const errors = [];
+    const weekly = {};
+    for (const row of $("weekly").querySelectorAll(".day-row")) {
+      weekly[row.dataset.day] = readWindows(row, T[row.dataset.day], errors);
+    }
+    const overrides = [];
+    const seen = new Set();
+    for (const row of $("overrides").querySelectorAll(".override-row")) {
+      const dateInput = row.querySelector(".ov-date");
+      const date = dateInput.value;
+      if (!date) {
+        errors.push([dateInput, T.missing_date]);
+        continue;
+      }
+      const label = dateLabel(date, { day: "numeric", month: "long", year: "numeric" });
+      if (seen.has(date)) errors.push([dateInput, BB.format(T.duplicate_date, { day: label })]);
+      seen.add(date);
+      overrides.push({ date, intervals: readWindows(row, label, errors) });
+    }
+    overrides.sort((a, b) => (a.date < b.date ? -1 : 1));
+    return { schedule: { timezone: $("schedule-tz").value, weekly, overrides }, errors };
+  }
+
+  async function saveSchedule(event) {
+    event.preventDefault();
+    const box = $("schedule-errors");
+    box.hidden = true;
+    for (const input of $("schedule-form").querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
+    const { schedule, errors } = collectSchedule();
+    if (errors.length) {
+      for (const [input] of errors) if (input) input.setAttribute("aria-invalid", "true");
+      box.replaceChildren(el("ul", {}, errors.map(([, message]) => el("li", { text: message }))));
+      box.hidden = false;
+      BB.focus(box);
+      return;
+    }
+    $("schedule-status").textContent = T.saving;
+    const answer = await BB.request("PUT", "/api/admin/schedule", schedule);
+    if (!answer.ok) {
+      $("schedule-status").textContent = "";
+      box.replaceChildren(el("p", { text: BB.format(T.save_failed, { message: errorMessage(answer) }) }));
+      box.hidden = false;
+      BB.focus(box);
+      return;
+    }
+    state.schedule = answer.data;
+    state.zone = answer.data.timezone;
+    $("schedule-status").textContent = T.saved;
+    loadWeek();
+  }
+
+  // ---- kinds of meeting ---------------------------------------------------------------------------
+
+  const SERVICE_FIELDS = [
+    ["title", "text", "f_title", true],
+    ["title_en", "text", "f_title_en", false],
+    ["duration_minutes", "number", "f_duration", true],
+    ["buffer_before_minutes", "number", "f_buffer_before", true],
+    ["buffer_after_minutes", "number", "f_buffer_after", true],
+    ["slot_step_minutes", "number", "f_step", false],
+    ["min_notice_minutes", "number", "f_notice", true],
+    ["max_days_ahead", "number", "f_days", true],
+    ["daily_limit", "number", "f_limit", false],
+  ];
+
+  let formSeq = 0;
+
+  function serviceForm(service, onDone) {
+    const n = ++formSeq;
+    const form = el("form", { className: "form service-form", novalidate: true });
+    const fields = {};
+    const defaults = { duration_minutes: 50, buffer_before_minutes: 0, buffer_after_minutes: 10, min_notice_minutes: 720, max_days_ahead: 60 };
+    const list = service ? SERVICE_FIELDS : [["slug", "text", "f_slug", true], ...SERVICE_FIELDS];
+    const grid = el("div", { className: "form-grid" });
+    for (const [name, type, label, required] of list) {
+      const id = `sf-${n}-${name}`;
+      const value = service ? service[name] : defaults[name];
+      const input = el("input", {
+        id,
+        name,
+        type,
+        required,
+        min: type === "number" ? "0" : null,
+        inputmode: type === "number" ? "numeric" : null,
+        value: value === null || value === undefined ? "" : String(value),
+      });
+      fields[name] = input;
+      grid.append(el("div", { className: "field" }, [el("label", { for: id, text: T[label] }), input]));
+    }
+    form.append(grid);
+    for (const [name, label, initial] of [
+      ["requires_payment", "f_payment", service ? service.requires_payment : false],
+      ["active", "f_active", service ? service.active : true],
+    ]) {
+      const id = `sf-${n}-${name}`;
+      const box = el("input", { type: "checkbox", id, name, checked: initial });
+      fields[name] = box;
+      form.append(el("div", { className: "check" }, [box, el("label", { for: id, text: T[label] })]));
+    }
+    const error = el("div", { className: "message message-error", role: "alert", hidden: true, tabindex: "-1" });
+    const status = el("p", { className: "status", role: "status", "aria-live": "polite" });
+    form.append(error, el("div", { className: "submit-row" }, [el("button", { type: "submit", className: "button", text: service ? T.save : T.add }), status]));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      error.hidden = true;
+      const body = {};
+      for (const [name, type] of list) {
+        const raw = fields[name].value.trim();
+        if (type === "number") body[name] = raw === "" ? null : Number(raw);
+        else body[name] = raw === "" ? null : raw;
+      }
+      body.requires_payment = fields.requires_payment.checked;
+      body.active = fields.active.checked;
+      if (!service) {
+        for (const key of Object.keys(body)) if (body[key] === null) delete body[key];
+      }
+      status.textContent = T.saving;
+      const answer = service
+        ? await BB.request("PATCH", `/api/admin/services/${encodeURIComponent(service.slug)}`, body)
+        : await BB.request("POST", "/api/admin/services", body);
+      status.textContent = "";
+      if (answer.ok) {
+        onDone(service ? T.service_saved : T.service_created);
+        return;
+      }
+      const field = BB.errorField(answer);
+      if (field && fields[field]) fields[field].setAttribute("aria-invalid", "true");
+      error.textContent = BB.format(T.save_failed, { message: errorMessage(answer) });
+      error.hidden = false;
+      BB.focus(error);
+    });
+    return form;
+  }
+
+  async function loadServices() {
+    const answer = await BB.request("GET", "/api/admin/services");
+    if (!answer.ok) {
+      $("services-status").textContent = T.load_failed;
+      return false;
+    }
+    state.services = answer.data.services;
+    renderServices();
+    fillWeekServices();
+    return true;
+  }
+
+  async function servicesChanged(message) {
+    await loadServices();
+    $("services-status").textContent = message;
+    loadWeek();
+  }
+
+  function renderServices() {
+    const list = $("services-list");
+    if (!state.services.length) {
+      list.replaceChildren(el("p", { className: "empty", text: T.services_empty }));
+    } else {
+      list.replaceChildren(el("ul", { className: "service-list" }, state.services.map(serviceItem)));
+    }
+    const holder = $("new-service-form");
+    holder.replaceChildren(
+      serviceForm(null, (message) => {
+        $("new-service").open = false;
+        servicesChanged(message);
+      })
+    );
+  }
+
+  function serviceItem(service) {
+    const item = el("li", { className: `service${service.active ? "" : " is-inactive"}`, dataset: { slug: service.slug } });
+    const titleId = `svc-${service.slug}`;
+    const meta = [BB.format(T.minutes, { num: service.duration_minutes })];
+    if (service.requires_payment) meta.push(T.paid);
+    if (!service.active) meta.push(T.inactive);
+    const head = el("div", { className: "service-head" }, [
+      el("div", {}, [
+        el("h3", { id: titleId, text: service.title }),
+        service.title_en ? el("p", { className: "hint", lang: "en", text: service.title_en }) : null,
+        el("p", { className: "service-meta", text: `${service.slug} · ${meta.join(" · ")}` }),
+      ]),
+    ]);
+    const editor = el("div", { className: "service-editor", hidden: true });
+    const question = el("div", { className: "panel panel-warn", hidden: true }, [
+      el("p", { tabindex: "-1", text: BB.format(T.delete_question, { title: service.title }) }),
+    ]);
+    const editButton = el("button", {
+      type: "button",
+      className: "button button-quiet button-small",
+      text: T.edit,
+      "aria-expanded": "false",
+      "aria-describedby": titleId,
+      onclick: () => {
+        const open = editor.hidden;
+        editor.hidden = !open;
+        editButton.setAttribute("aria-expanded", String(open));
+        if (open) {
+          editor.replaceChildren(serviceForm(service, (message) => servicesChanged(message)));
+          editor.querySelector("input").focus();
+        }
+      },
+    });
+    const deleteButton = el("button", {
+      type: "button",
+      className: "button button-quiet button-small",
+      text: T.delete,
+      "aria-describedby": titleId,
+      onclick: () => {
+        question.hidden = false;
+        question.firstChild.focus();
+      },
+    });
+    question.append(
+      el("div", { className: "actions" }, [
+        el("button", {
+          type: "button",
+          className: "button button-danger button-small",
+          text: T.yes_delete,
+          onclick: async () => {
+            const answer = await BB.request("DELETE", `/api/admin/services/${encodeURIComponent(service.slug)}`);
+            if (answer.ok) servicesChanged(T.deleted);
+            else $("services-status").textContent = BB.format(T.action_failed, { message: errorMessage(answer) });
+          },
+        }),
+        el("button", {
+          type: "button",
+          className: "button button-quiet button-small",
+          text: T.keep,
+          onclick: () => {
+            question.hidden = true;
+            deleteButton.focus();
+          },
+        }),
+      ])
+    );
+    head.append(el("div", { className: "actions" }, [editButton, deleteButton]));
+    item.append(head, question, editor);
+    return item;
+  }
+
+  // ---- waiting list -------------------------------------------------------------------------------
+
+  async function loadWaitlist() {
+    const answer = await BB.request("GET", "/api/admin/waitlist");
+    if (!answer.ok) {
+      $("waitlist-status").textContent = T.load_failed;
+      return;
+    }
+    const entries = answer.data.entries;
+    if (!entries.length) {
+      $("waitlist").replaceChildren(el("p", { className: "empty", text: T.waitlist_empty }));
+      return;
+    }
+    $("waitlist").replaceChildren(
+      el(
+        "ul",
+        { className: "waitlist" },
+        entries.map((entry) => {
+          const li = el("li", { className: "waitlist-entry" });
+          const who = el("p", {}, [el("strong", { text: entry.name }), " · ", el("a", { href: `mailto:${entry.email}`, text: entry.email })]);
+          if (entry.phone) who.append(" · ", el("a", { href: `tel:${entry.phone.replace(/[^0-9+]/g, "")}`, text: entry.phone }));
+          li.append(who);
+          li.append(
+            el("p", {
+              className: "hint",
+              text: `${serviceTitle(entry.service_slug)} · ${BB.format(T.client_zone, { zone: BB.zoneLabel(entry.timezone) })} · ${BB.format(T.asked_at, {
+                when: `${dayShort(new Date(entry.created_at))}, ${time(new Date(entry.created_at))}`,
+              })}`,
+            })
+          );
+          if (entry.preferred_from && entry.preferred_to) {
+            li.append(
+              el("p", {
+                className: "hint",
+                text: BB.format(T.preferred, { from: dayShort(new Date(entry.preferred_from)), until: dayShort(new Date(entry.preferred_to)) }),
+              })
+            );
+          }
+          if (entry.comment) li.append(el("p", { className: "comment", text: entry.comment }));
+          return li;
+        })
+      )
+    );
+  }
+
+  // ---- start ------------------------------------------------------------------------------------
+
+  async function start() {
+    $("admin-week-prev").addEventListener("click", () => {
+      state.week -= 1;
+      loadWeek();
+    });
+    $("admin-week-next").addEventListener("click", () => {
+      state.week += 1;
+      loadWeek();
+    });
+    $("week-service").addEventListener("change", loadWeek);
+    $("schedule-form").addEventListener("submit", saveSchedule);
+    $("add-override").addEventListener("click", () => {
+      const row = overrideRow(BB.addDays(BB.localDate(now, state.zone), 1), []);
+      $("overrides").append(row);
+      row.querySelector("input").focus();
+    });
+    const [schedule] = await Promise.all([BB.request("GET", "/api/admin/schedule"), loadServices()]);
+    if (schedule.ok) {
+      state.schedule = schedule.data;
+      state.zone = schedule.data.timezone;
+      renderSchedule(schedule.data);
+    } else {
+      $("schedule-status").textContent = T.load_failed;
+    }
+    loadWeek();
+    loadAppointments();
+    loadWaitlist();
+  }
+
+  start();
+})();
