@@ -15,19 +15,27 @@ import resource
 import statistics
 import tempfile
 import time
+import warnings
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
 from prometheus_client import REGISTRY
-from tests.support.google import CLIENT_ID, CLIENT_SECRET, INTEGRATION_API
-from tests.support.live_server import free_port, serve_app
-from tests.support.push import connect_as, counted_emulator, register_client
 
 from balance_booking.adapters.db.migrate import migrate
 from balance_booking.bootstrap import build_app, build_container, create_admin_token
 from balance_booking.config import Settings
+
+with warnings.catch_warnings():
+    # The test helpers import Starlette's TestClient, which nudges towards "httpx2" once
+    # (tests/conftest.py silences the same warning for the same reason).
+    warnings.filterwarnings(
+        "ignore", "Using `httpx` with `starlette.testclient`", category=UserWarning
+    )
+    from tests.support.google import CLIENT_ID, CLIENT_SECRET, INTEGRATION_API
+    from tests.support.live_server import free_port, serve_app
+    from tests.support.push import connect_as, counted_emulator, register_client
 
 EVENTS = 20
 POLL = 0.01

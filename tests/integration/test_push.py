@@ -268,6 +268,12 @@ def test_a_real_delivery_schedules_one_sync_and_replays_are_ignored(
     assert bad_number.status_code == 422
     assert bad_number.json()["error"]["code"] == "invalid_request"
 
+    connected.put(f"{INTEGRATION_API}/settings", json={"enabled": False})
+    switched_off = notify(connected, delivered | {"x-goog-message-number": str(number + 9)})
+    assert switched_off.json() == {"result": "ignored", "reason": "switched_off"}
+    settle(connected)
+    assert sync_runs() == before + 2
+
 
 def test_a_burst_of_100_notifications_costs_at_most_two_syncs(
     connected: TestClient, emulator: Emulator, clock: FakeClock

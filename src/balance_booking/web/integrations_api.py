@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlencode
@@ -141,6 +142,9 @@ def callback(
         # new channel (a reconnect may be another account); a failure is logged and the
         # connection stands (polling covers it, the job retries).
         services.ensure_push.execute(renew=True)
+        # Busy data right away: without it public slots would answer 503 until the next poll.
+        with contextlib.suppress(NotConnectedError, SyncFailedError):
+            services.sync.execute()  # a failure is recorded and shown; the poll retries
     query = {"result": outcome.kind} | ({"detail": outcome.detail} if outcome.detail else {})
     return RedirectResponse(f"/admin/settings/integrations?{urlencode(query)}", status_code=303)
 
