@@ -314,7 +314,9 @@ def test_slot_invariants(scenario: Scenario) -> None:
         assert window.start <= slot.start < window.end
         assert slot.start >= now + service.min_notice
         assert slot.start < now + timedelta(days=service.max_days_ahead)
-        assert any(w.start <= slot.start and slot.end <= w.end for w in working), "in hours"
+        home = [w for w in working if w.start <= slot.start and slot.end <= w.end]
+        assert len(home) == 1, "inside exactly one working window"
+        assert (slot.start - home[0].start) % service.step == timedelta(0), "on that window's grid"
         guarded = Interval(slot.start - service.buffer_before, slot.end + service.buffer_after)
         assert not any(guarded.overlaps(item) for item in blocked), "buffers clear"
         if service.daily_limit is not None:
