@@ -87,7 +87,9 @@ def test_two_workers_make_one_sync_per_interval(
             assert connect_calendar(admin).endswith("result=connected")
     finally:
         container.close()
-    assert log.sync_times() == []
+    # Connecting syncs once at once (public slots need busy data); the workers come after it.
+    assert len(log.sync_times()) == 1
+    connect_syncs = 1
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("BALANCE_")} | {
         "BALANCE_DATABASE_URL": postgres_url,
@@ -111,8 +113,8 @@ def test_two_workers_make_one_sync_per_interval(
 
     output = "\n".join(logs_of(tmp_path))
     assert still_running == [True, True], output
-    syncs = log.sync_times()
-    # The first worker up syncs at once (nothing synced yet); the other finds that sync fresh.
+    syncs = log.sync_times()[connect_syncs:]
+    # Each poll finds the last sync (by any process) fresh or due: one sync per interval.
     assert syncs, output
     in_window = [at for at in syncs if ready <= at <= ready + WINDOW]
     gaps = [b - a for a, b in itertools.pairwise(syncs)]
