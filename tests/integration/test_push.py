@@ -369,7 +369,9 @@ def test_the_poll_skips_when_any_process_synced_recently(
         min_age=timedelta(seconds=810),
     )
     before = sync_runs()
-    assert poll.execute() is not None  # never synced yet
+    assert poll.execute() is None  # connecting synced a moment ago
+    clock.advance(timedelta(seconds=811))
+    assert poll.execute() is not None
     clock.advance(timedelta(seconds=800))
     assert poll.execute() is None
     clock.advance(timedelta(seconds=20))
