@@ -126,7 +126,9 @@ def _run_demo(settings: Settings, *, host: str, port: int, emulator_port: int) -
     )
     print(  # noqa: T201 - the demo's welcome text
         f"balance-booking demo{' (demo data seeded)' if seeded else ''}\n"
+        f"  booking page:    {base}/booking/slot/\n"
         f"  admin sign-in:   {base}/admin/login   {login}\n"
+        f"  schedule:        {base}/admin/schedule/\n"
         f"  integrations:    {base}/admin/settings/integrations  (Connect -> the emulator's consent page)\n"
         f"  public slots:    {base}/api/public/booking/slots?service_slug=consultation\n"
         f"  API docs:        {base}/api/docs\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request
@@ -68,8 +69,8 @@ def integrations_page(
 
 
 def _back(result: str, detail: str | None = None) -> RedirectResponse:
-    query = f"?result={result}" + (f"&detail={detail[:200]}" if detail else "")
-    return RedirectResponse(PAGE + query, status_code=303)
+    query = {"result": result} | ({"detail": detail[:200]} if detail else {})
+    return RedirectResponse(f"{PAGE}?{urlencode(query)}", status_code=303)
 
 
 @router.post("/connect")
