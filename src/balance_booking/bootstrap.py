@@ -294,7 +294,9 @@ def build_web_services(container: Container) -> WebServices:
             metrics=container.metrics,
         ),
         list_public_services=ListPublicServices(uow_factory=container.readers),
-        owner_timezone=GetOwnerTimezone(uow_factory=container.readers, default_timezone=zone),
+        owner_timezone=GetOwnerTimezone(
+            uow_factory=container.readers, default_timezone=zone, versions=container.versions
+        ),
         get_schedule=GetSchedule(uow_factory=container.readers, default_timezone=zone),
         replace_schedule=ReplaceSchedule(uow_factory=container.writers),
         list_services=ListServices(uow_factory=container.readers),

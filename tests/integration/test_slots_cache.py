@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 
+from balance_booking.application.availability import SlotsResult
 from balance_booking.bootstrap import Container, build_app, build_container
 from balance_booking.config import Settings
+from balance_booking.domain.intervals import Interval
 from tests.conftest import FakeClock
 from tests.integration.helpers import WEEKDAYS_10_TO_18
 from tests.support.google import NO_WAIT
@@ -82,3 +85,34 @@ def test_another_process_sees_a_change_within_five_seconds(
             time.sleep(0.1)
             seen = hours(other)
         assert seen == ["15:00"]
+
+
+def test_a_rendered_answer_is_reused_until_the_earliest_slot_falls_inside_the_notice(
+    ready: TestClient, clock: FakeClock
+) -> None:
+    ready.patch("/api/admin/services/session", json={"min_notice_minutes": 60})
+    clock.set(clock.now().replace(day=1, month=12, hour=5, minute=0))  # 08:00 Moscow, Tuesday
+    use_case = ready.app.state.services.list_slots  # type: ignore[attr-defined]
+    window = Interval(clock.now().replace(hour=7), clock.now().replace(hour=15))  # 10-18 Moscow
+    renders: list[list[str]] = []
+
+    def render(result: SlotsResult) -> bytes:
+        renders.append([f"{slot.start:%H:%M}" for slot in result.slots])
+        return str(len(renders)).encode()
+
+    def ask() -> bytes:
+        body: bytes = use_case.execute_rendered(
+            service_slug="session", window=window, variant="UTC", render=render
+        )
+        return body
+
+    assert ask() == b"1"
+    clock.advance(timedelta(minutes=59))  # the 10:00 Moscow slot is still outside the notice
+    assert ask() == b"1"
+    clock.advance(timedelta(minutes=2))  # now it is inside: the rendering is stale
+    assert ask() == b"2"
+    assert renders == [
+        ["07:00", *renders[0][1:]],
+        renders[0][1:],
+    ]
+    assert ask() == b"2"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -17,6 +18,7 @@ from balance_booking.application.ports import (
     Clock,
     DataVersionReader,
     Metrics,
+    RenderedAnswer,
     SlotsCache,
     UnitOfWork,
     UnitOfWorkFactory,
@@ -31,6 +33,8 @@ MAX_RANGE = timedelta(days=63)
 # Busy time and appointments are read this far around the asked range so that buffers and the
 # per-day limit see neighbours just outside it.
 _CONTEXT = timedelta(days=2)
+# Renderings kept per cached computation (one per time zone asked); past it they start over.
+MAX_RENDERED = 16
 
 CalendarStatus = Literal["ok", "not_connected", "disabled"]
 
@@ -114,9 +118,50 @@ class ListAvailableSlots:
         self._metrics = metrics
 
     def execute(self, *, service_slug: str, window: Interval) -> SlotsResult:
+        now = self._clock.now()
+        entry, hit = self._entry(service_slug, window, now=now)
+        return self._answer(entry, now=now) if hit else self._first_answer(entry, now=now)
+
+    def execute_rendered(
+        self,
+        *,
+        service_slug: str,
+        window: Interval,
+        variant: str,
+        render: Callable[[SlotsResult], bytes],
+    ) -> bytes:
+        """The answer as `render` turns it into bytes, cached beside the availability.
+
+        The hot path of the public slots endpoint: a repeated query costs a version check and a
+        dictionary lookup. `variant` names everything `render` depends on besides the result
+        (e.g. the time zone). A rendering is reused until the data version changes, a hold runs
+        out, the earliest slot falls inside the minimum notice, or the busy data goes stale.
+        """
+        now = self._clock.now()
+        entry, hit = self._entry(service_slug, window, now=now)
+        if hit:
+            rendered = entry.rendered.get(variant)
+            if rendered is not None and (
+                rendered.fresh_until is None or now < rendered.fresh_until
+            ):
+                return rendered.body
+            result = self._answer(entry, now=now)
+        else:
+            result = self._first_answer(entry, now=now)
+        body = render(result)
+        if len(entry.rendered) >= MAX_RENDERED:
+            entry.rendered.clear()
+        entry.rendered[variant] = RenderedAnswer(
+            body=body, fresh_until=self._fresh_until(entry, result, now=now)
+        )
+        return body
+
+    def _entry(
+        self, service_slug: str, window: Interval, *, now: datetime
+    ) -> tuple[CachedAvailability, bool]:
+        """The cached computation for (service, window) and whether it was a hit."""
         if window.duration > MAX_RANGE:
             raise InvalidRequestError("The range is too long.", field="to")
-        now = self._clock.now()
         # Read the version before computing: a change racing with us leaves an entry tagged with
         # the older version, which the next reader discards.
         version = self._versions.current()
@@ -128,7 +173,7 @@ class ListAvailableSlots:
             and (cached.valid_until is None or now < cached.valid_until)
         ):
             self._metrics.increment("slots_cache", {"result": "hit"})
-            return self._answer(cached, now=now)
+            return cached, True
         self._metrics.increment("slots_cache", {"result": "miss"})
         with self._uow_factory() as uow:
             service = uow.services.get(service_slug)
@@ -159,8 +204,15 @@ class ListAvailableSlots:
             valid_until=valid_until,
         )
         self._cache.put(key, entry)
+        return entry, False
+
+    def _first_answer(self, entry: CachedAvailability, *, now: datetime) -> SlotsResult:
+        calendar = self._policy.state(entry.link, now=now)
         return SlotsResult(
-            service=service, availability=availability, slots=slots, calendar=calendar
+            service=entry.service,
+            availability=entry.availability,
+            slots=list(entry.slots),
+            calendar=calendar,
         )
 
     def _answer(self, cached: CachedAvailability, *, now: datetime) -> SlotsResult:
@@ -172,6 +224,18 @@ class ListAvailableSlots:
         return SlotsResult(
             service=service, availability=cached.availability, slots=slots, calendar=calendar
         )
+
+    def _fresh_until(
+        self, entry: CachedAvailability, result: SlotsResult, *, now: datetime
+    ) -> datetime | None:
+        """The first instant at which `result` could change with no new data version."""
+        moments = [entry.valid_until]
+        if result.slots:  # sorted: the earliest slot is the next to fall inside the notice
+            moments.append(result.slots[0].start - entry.service.min_notice)
+        if result.calendar.status == "ok" and entry.link.last_success_at is not None:
+            moments.append(entry.link.last_success_at + self._policy.stale_after)
+        known = [moment for moment in moments if moment is not None]
+        return max(now, min(known)) if known else None
 
 
 class ListPublicServices:
@@ -186,12 +250,30 @@ class ListPublicServices:
 
 
 class GetOwnerTimezone:
-    """The owner's IANA zone: the default `tz` of public queries."""
+    """The owner's IANA zone: the default `tz` of public queries.
 
-    def __init__(self, *, uow_factory: UnitOfWorkFactory, default_timezone: str) -> None:
+    Remembered per data version (a schedule change bumps it), so the hot slots path does not
+    read the database for it on every request.
+    """
+
+    def __init__(
+        self,
+        *,
+        uow_factory: UnitOfWorkFactory,
+        default_timezone: str,
+        versions: DataVersionReader,
+    ) -> None:
         self._uow_factory = uow_factory
         self._default_timezone = default_timezone
+        self._versions = versions
+        self._memo: tuple[int, str] | None = None
 
     def execute(self) -> str:
+        version = self._versions.current()  # read first: a racing change only costs a re-read
+        memo = self._memo
+        if memo is not None and memo[0] == version:
+            return memo[1]
         with self._uow_factory() as uow:
-            return load_availability(uow, default_timezone=self._default_timezone).timezone
+            zone = load_availability(uow, default_timezone=self._default_timezone).timezone
+        self._memo = (version, zone)
+        return zone

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
+from balance_booking.application.availability import SlotsResult
 from balance_booking.web.deps import ServicesDep
 from balance_booking.web.schemas import (
     CalendarOut,
@@ -51,21 +52,32 @@ def list_slots(
     from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
     to: Annotated[str | None, Query(max_length=40)] = None,
     tz: Annotated[str | None, Query(max_length=64)] = None,
-) -> SlotsOut:
+) -> Response:
     zone_name = tz if tz is not None else services.owner_timezone.execute()
     zone = zone_or_422(zone_name)
     today = services.clock.now().astimezone(zone).date()
     window = query_window(from_, to, zone, today=today)
-    result = services.list_slots.execute(service_slug=service_slug, window=window)
-    synced_at = result.calendar.synced_at
-    return SlotsOut(
-        service_slug=result.service.slug,
-        timezone=zone_name,
-        **{"from": render(window.start, zone)},
-        to=render(window.end, zone),
-        slots=[SlotOut(start=render(s.start, zone), end=render(s.end, zone)) for s in result.slots],
-        calendar=CalendarOut(
-            status=result.calendar.status,
-            synced_at=None if synced_at is None else render(synced_at, zone),
-        ),
+
+    def as_json(result: SlotsResult) -> bytes:
+        synced_at = result.calendar.synced_at
+        answer = SlotsOut(
+            service_slug=result.service.slug,
+            timezone=zone_name,
+            **{"from": render(window.start, zone)},
+            to=render(window.end, zone),
+            slots=[
+                SlotOut(start=render(s.start, zone), end=render(s.end, zone)) for s in result.slots
+            ],
+            calendar=CalendarOut(
+                status=result.calendar.status,
+                synced_at=None if synced_at is None else render(synced_at, zone),
+            ),
+        )
+        return answer.model_dump_json(by_alias=True).encode()
+
+    # The hot path: a repeated query is answered with the bytes rendered the first time (the
+    # use case decides how long they stay true), without building or validating models again.
+    body = services.list_slots.execute_rendered(
+        service_slug=service_slug, window=window, variant=zone_name, render=as_json
     )
+    return Response(content=body, media_type="application/json")
