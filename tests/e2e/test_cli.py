@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,14 +11,7 @@ from pathlib import Path
 import httpx
 
 from tests.support.live_server import free_port
-
-CLI = [sys.executable, "-m", "balance_booking.cli"]
-
-
-def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - our own CLI with fixed arguments
-        [*CLI, *args], env=env, capture_output=True, text=True, timeout=120, check=True
-    )
+from tests.support.processes import CLI, run_cli, wait_until_up
 
 
 def cli_env(tmp_path: Path) -> dict[str, str]:
@@ -99,14 +90,3 @@ def running(*args: str, env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
-
-
-def wait_until_up(base: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise AssertionError(f"{base} did not come up")

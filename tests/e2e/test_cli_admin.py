@@ -8,8 +8,9 @@ from pathlib import Path
 
 import httpx
 
-from tests.e2e.test_cli import CLI, cli_env, running, wait_until_up
+from tests.e2e.test_cli import cli_env, running
 from tests.support.live_server import free_port
+from tests.support.processes import CLI, wait_until_up
 
 EMAIL = "Owner@Example.com"
 PASSWORD = "a long passphrase"

@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import itertools
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -24,9 +19,10 @@ from tests.support.google import (
     connect_calendar,
     google_settings,
 )
+from tests.support.processes import balance_env, cli_processes, read_logs
 from tests.support.push import FreeBusyLog, counted_emulator, wait_for
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.reliability]
 
 INTERVAL = 10  # the Settings minimum
 # Observed once both workers run: polls come due 0.9-1.1 intervals apart, so this window holds
@@ -41,37 +37,8 @@ def emulator_with_log() -> Iterator[tuple[Emulator, FreeBusyLog]]:
         yield emulator, log
 
 
-@contextmanager
-def workers(
-    count: int, *, env: dict[str, str], logs: Path
-) -> Iterator[list[subprocess.Popen[bytes]]]:
-    with ExitStack() as stack:
-        processes = []
-        for number in range(count):
-            output = stack.enter_context((logs / f"worker-{number}.log").open("wb"))
-            processes.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "balance_booking.cli", "worker"],
-                    env=env,
-                    stdout=output,
-                    stderr=subprocess.STDOUT,
-                )
-            )
-        try:
-            yield processes
-        finally:
-            for process in processes:
-                process.send_signal(signal.SIGTERM)
-            for process in processes:
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-
-
 def logs_of(tmp_path: Path) -> list[str]:
-    return [p.read_text() for p in sorted(tmp_path.glob("worker-*.log"))]
+    return list(read_logs(tmp_path, "worker-*.log").values())
 
 
 def test_two_workers_make_one_sync_per_interval(
@@ -91,17 +58,21 @@ def test_two_workers_make_one_sync_per_interval(
     assert len(log.sync_times()) == 1
     connect_syncs = 1
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BALANCE_")} | {
-        "BALANCE_DATABASE_URL": postgres_url,
-        "BALANCE_VAR_DIR": str(tmp_path / "var"),  # the same generated token keys
-        "BALANCE_PUBLIC_BASE_URL": settings.public_base_url,
-        "BALANCE_GOOGLE_EMULATOR_URL": emulator.base,
-        "BALANCE_GOOGLE_CLIENT_ID": CLIENT_ID,
-        "BALANCE_GOOGLE_CLIENT_SECRET": CLIENT_SECRET,
-        "BALANCE_SYNC_INTERVAL_SECONDS": str(INTERVAL),
-        "BALANCE_LOG_LEVEL": "INFO",
-    }
-    with workers(2, env=env, logs=tmp_path) as processes:
+    env = balance_env(
+        {
+            "BALANCE_DATABASE_URL": postgres_url,
+            "BALANCE_VAR_DIR": str(tmp_path / "var"),  # the same generated token keys
+            "BALANCE_PUBLIC_BASE_URL": settings.public_base_url,
+            "BALANCE_GOOGLE_EMULATOR_URL": emulator.base,
+            "BALANCE_GOOGLE_CLIENT_ID": CLIENT_ID,
+            "BALANCE_GOOGLE_CLIENT_SECRET": CLIENT_SECRET,
+            "BALANCE_SYNC_INTERVAL_SECONDS": str(INTERVAL),
+            "BALANCE_LOG_LEVEL": "INFO",
+        }
+    )
+    commands = {f"worker-{number}": ["worker"] for number in range(2)}
+    with cli_processes(commands, env=env, logs=tmp_path) as running:
+        processes = list(running.values())
         # Start-up is about 2 s on an idle machine; the slack is for a loaded CI runner.
         both_up = wait_for(
             lambda: all("worker_started" in text for text in logs_of(tmp_path)), timeout=60

@@ -148,11 +148,20 @@ def _consent(authorization_url: str, public_base: str) -> str:
     return f"{location.path}?{location.query}"
 
 
-def connect_as(admin: TestClient | httpx.Client, public_base: str) -> str:
-    """The OAuth dance for an app whose public base is `public_base`; returns the redirect."""
+def connect_as(
+    admin: TestClient | httpx.Client,
+    public_base: str,
+    *,
+    finish_with: TestClient | httpx.Client | None = None,
+) -> str:
+    """The OAuth dance for an app whose public base is `public_base`; returns the redirect.
+
+    `finish_with` delivers Google's redirect to the callback through another client (another
+    process of the same installation); by default the one that started the flow.
+    """
     started = admin.post(f"{INTEGRATION_API}/connect")
     assert started.status_code == 200, started.text
-    callback = admin.get(
+    callback = (finish_with or admin).get(
         _consent(started.json()["authorization_url"], public_base), follow_redirects=False
     )
     assert callback.status_code == 303, callback.text

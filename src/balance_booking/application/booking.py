@@ -284,6 +284,12 @@ class BookAppointment:
         buffered = slot.expanded(before=service.buffer_before, after=service.buffer_after)
         with self._readers() as uow:
             if not self._guard.offered(uow, snapshot, slot.start, now=now, extra_busy=[]):
+                # A request with the same key (a retry that reached another thread or process)
+                # may have booked this slot since the replay check above: answer as it did.
+                if idempotency_key is not None:
+                    replay = self._replay(uow, idempotency_key, fingerprint)
+                    if replay is not None:
+                        return replay
                 raise self._guard.conflict(uow, snapshot, request, now=now, extra_busy=[])
         live_busy = self._guard.live_busy(snapshot, buffered, now=now)
         if any(busy.overlaps(buffered) for busy in live_busy):
