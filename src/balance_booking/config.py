@@ -81,7 +81,10 @@ class Settings(BaseSettings):
         return self
 
     def resolved_secret_key(self) -> str:
-        """The session/CSRF signing key: configured, else generated once into var/."""
+        """The key manage links are derived from (HMAC): configured, else generated once into var/.
+
+        Sessions and CSRF tokens are random values kept in the database and need no key.
+        """
         if self.secret_key is not None:
             return self.secret_key.get_secret_value()
         return _generated_secret(self.var_dir / "secret_key", secrets.token_urlsafe(48))

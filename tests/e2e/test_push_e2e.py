@@ -93,7 +93,7 @@ def test_an_event_created_in_google_closes_its_slot_without_a_manual_sync(
         live = [c for c in channels(emulator) if not c["stopped"]]
         assert [c["address"] for c in live] == [base + WEBHOOK_PATH]
         assert http.get(INTEGRATION_API).json()["push"]["active"] is True
-        # Connecting does not sync (polling does, or this button); without it slots are 503.
+        # Connecting synced once; this button syncs again on demand.
         assert http.post(f"{INTEGRATION_API}/sync").status_code == 200
         day = (datetime.now(MOSCOW) + timedelta(days=2)).date()
         assert "13:00" in start_hours(http, day.isoformat())
