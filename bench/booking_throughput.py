@@ -159,6 +159,15 @@ def run() -> dict[str, object]:
                 for key, value in _measure(url, Path(tmp) / "var-pg").items():
                     figures[f"postgres_{key}"] = value
     figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    doubles = [v for k, v in figures.items() if k.endswith("double_bookings")]
+    figures["targets"] = [
+        {
+            "name": "zero double bookings (SQLite and PostgreSQL)",
+            "value": " / ".join(str(v) for v in doubles),
+            # Not measured (None) when PostgreSQL was not reachable.
+            "met": all(v == 0 for v in doubles) if len(doubles) == 2 else None,
+        }
+    ]
     return figures
 
 

@@ -122,4 +122,16 @@ def run() -> dict[str, object]:
         "oracle/engine on 1k": t_oracle / t_1k,
         "engine == oracle on 1k": oracle_agrees,
         "peak RSS (MiB)": _peak_rss_mib(),
+        "targets": [
+            {
+                "name": "slot engine median < 5 ms with 1,000 busy events",
+                "value": t_1k * 1000,
+                "met": t_1k * 1000 < TARGET_1K_MS,
+            },
+            {
+                "name": "slot engine t(10,000) / t(1,000) < 15",
+                "value": ratio,
+                "met": ratio < TARGET_RATIO,
+            },
+        ],
     }

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import getpass
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 from balance_booking.adapters.logging_setup import configure_logging
 from balance_booking.application.errors import ConflictError, InvalidRequestError
@@ -140,6 +142,31 @@ def _run_demo(settings: Settings, *, host: str, port: int, emulator_port: int) -
     uvicorn.run(build_app(container), host=host, port=port, log_config=None)
 
 
+def _serve_processes(*, host: str, port: int, workers: int) -> None:
+    """`uvicorn.run(..., workers=N)`, except that the shared socket says it is TCP.
+
+    uvicorn binds the listening socket with protocol 0; accepted connections inherit it, and
+    asyncio then leaves TCP_NODELAY off, so on Linux every keep-alive response waited ~40 ms
+    for the client's delayed ACK (uvicorn issue #3149; `--workers 1` is not affected, asyncio
+    binds that socket itself). Re-opening the descriptor lets the kernel report IPPROTO_TCP.
+    """
+    config = uvicorn.Config(
+        "balance_booking.bootstrap:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,  # keep our logging set-up (JSON, redaction)
+    )
+    Multiprocess(config, sockets=[tcp_listener(config)]).run()
+
+
+def tcp_listener(config: uvicorn.Config) -> socket.socket:
+    """The socket uvicorn would bind for `config`, re-opened so that it reports IPPROTO_TCP."""
+    bound = config.bind_socket()
+    return socket.socket(fileno=bound.detach())
+
+
 def _run_worker(loop: WorkerLoop) -> None:
     """Run until SIGTERM/SIGINT; the current job finishes before the process exits."""
     stop = threading.Event()
@@ -198,14 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.no_worker:
             start_in_thread(build_worker(container))
         if args.workers > 1:
-            uvicorn.run(
-                "balance_booking.bootstrap:app_from_environment",
-                factory=True,
-                host=args.host,
-                port=args.port,
-                workers=args.workers,
-                log_config=None,  # keep our logging set-up (JSON, redaction)
-            )
+            _serve_processes(host=args.host, port=args.port, workers=args.workers)
         else:
             uvicorn.run(build_app(container), host=args.host, port=args.port, log_config=None)
         return 0

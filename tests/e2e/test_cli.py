@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import uvicorn
 
+from balance_booking.cli import tcp_listener
 from tests.support.live_server import free_port
 from tests.support.processes import CLI, run_cli, wait_until_up
 
@@ -34,6 +37,33 @@ def test_migrate_then_token_then_serve(tmp_path: Path) -> None:
         headers = {"Authorization": f"Bearer {token}"}
         assert httpx.get(f"{base}/api/admin/services", headers=headers).status_code == 200
         assert httpx.get(f"{base}/api/admin/services").status_code == 401
+
+
+def test_serve_with_two_processes_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
+    env = cli_env(tmp_path)
+    run_cli("migrate", env=env)
+    port = free_port()
+    with running("serve", "--workers", "2", "--no-worker", "--port", str(port), env=env) as web:
+        base = f"http://127.0.0.1:{port}"
+        wait_until_up(base)
+        with httpx.Client(base_url=base) as http:  # keep-alive, as a load balancer would
+            for _ in range(20):
+                assert http.get("/healthz").status_code == 200
+            assert http.get("/api/public/booking/services").json() == {"services": []}
+        web.terminate()
+        assert web.wait(timeout=30) == 0
+
+
+def test_the_shared_listening_socket_reports_tcp() -> None:
+    # uvicorn binds the multi-process socket with protocol 0, so asyncio never set TCP_NODELAY
+    # on its connections (a ~40 ms delayed-ACK stall per keep-alive response); see cli.py.
+    config = uvicorn.Config("balance_booking.bootstrap:app_from_environment", port=free_port())
+    listener = tcp_listener(config)
+    try:
+        assert listener.proto == socket.IPPROTO_TCP
+        assert listener.getsockname()[1] == config.port
+    finally:
+        listener.close()
 
 
 def test_demo_seeds_data_and_prints_a_working_token(tmp_path: Path) -> None:
