@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import httpx
-from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
 from balance_booking.adapters.crypto import FernetTokenCipher
@@ -95,12 +95,18 @@ from balance_booking.application.push import (
 )
 from balance_booking.application.sync import SyncCalendarBusyTimes
 from balance_booking.config import Settings
-from balance_booking.web.app import create_app
-from balance_booking.web.auth import AdminAuthServices
-from balance_booking.web.deps import WebServices
-from balance_booking.web.webhooks import WEBHOOK_PATH
+from balance_booking.web.paths import WEBHOOK_PATH
 from balance_booking.worker.jobs import FRESH_ENOUGH, schedule
 from balance_booking.worker.loop import WorkerLoop
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from balance_booking.web.auth import AdminAuthServices
+    from balance_booking.web.deps import WebServices
+
+# The web layer (FastAPI, the pages, Jinja2, Babel: ~25 MiB) is imported by the functions that
+# build it, so that `balance-booking worker` stays within its memory budget without it.
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +206,8 @@ def database_ready(engine: Engine) -> bool:
 
 
 def build_web_services(container: Container) -> WebServices:
+    from balance_booking.web.deps import WebServices  # noqa: PLC0415 - see the imports note
+
     settings = container.settings
     zone = settings.default_timezone
     policy = CalendarPolicy(
@@ -311,6 +319,8 @@ def build_web_services(container: Container) -> WebServices:
 
 def build_admin_auth(container: Container) -> AdminAuthServices:
     """Admin sign-in: argon2id passwords, 12-hour sessions, Secure cookies behind https."""
+    from balance_booking.web.auth import AdminAuthServices  # noqa: PLC0415 - see the imports note
+
     hasher = Argon2PasswordHasher()
     return AdminAuthServices(
         login=Login(
@@ -330,6 +340,8 @@ def build_admin_auth(container: Container) -> AdminAuthServices:
 
 
 def build_app(container: Container) -> FastAPI:
+    from balance_booking.web.app import create_app  # noqa: PLC0415 - see the imports note
+
     return create_app(build_web_services(container))
 
 

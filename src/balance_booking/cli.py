@@ -29,7 +29,6 @@ from balance_booking.bootstrap import (
     rotate_keys,
 )
 from balance_booking.config import Settings
-from balance_booking.demo import DEMO_ADMIN, ensure_demo_admin, seed_demo, start_demo_emulator
 from balance_booking.worker.loop import WorkerLoop, start_in_thread
 
 
@@ -107,6 +106,15 @@ def _sync_now(container: Container) -> int:
 
 def _run_demo(settings: Settings, *, host: str, port: int, emulator_port: int) -> None:
     """The embedded default: SQLite, the emulator alongside, demo data, the worker in-process."""
+    # Imported here: the demo brings the emulator and its web stack, which no other command
+    # (the worker in particular, memory budget 120 MB) should carry.
+    from balance_booking.demo import (  # noqa: PLC0415
+        DEMO_ADMIN,
+        ensure_demo_admin,
+        seed_demo,
+        start_demo_emulator,
+    )
+
     base = f"http://{host}:{port}"
     emulator = start_demo_emulator(
         host=host, port=emulator_port, var_dir=settings.var_dir, app_base_url=base

@@ -19,7 +19,7 @@ from balance_booking.bootstrap import (
     migrate_database,
 )
 from balance_booking.config import Settings
-from balance_booking.web.webhooks import WEBHOOK_PATH
+from balance_booking.web.paths import WEBHOOK_PATH
 from tests.support.google import CLIENT_ID, CLIENT_SECRET, INTEGRATION_API, Emulator
 from tests.support.live_server import free_port, serve_app
 from tests.support.push import channels, connect_as, register_client, wait_for

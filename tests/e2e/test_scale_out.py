@@ -35,7 +35,7 @@ from pydantic import SecretStr
 
 from balance_booking.bootstrap import build_container, create_admin_token, migrate_database
 from balance_booking.config import Settings
-from balance_booking.web.webhooks import WEBHOOK_PATH
+from balance_booking.web.paths import WEBHOOK_PATH
 from tests.support.databases import require_postgres, scratch_postgres_database
 from tests.support.google import CLIENT_ID, CLIENT_SECRET, OWNER, Emulator
 from tests.support.live_server import free_port

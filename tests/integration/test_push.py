@@ -30,7 +30,7 @@ from balance_booking.bootstrap import (
 )
 from balance_booking.config import Settings
 from balance_booking.web.deps import WebServices
-from balance_booking.web.webhooks import WEBHOOK_PATH
+from balance_booking.web.paths import WEBHOOK_PATH
 from tests.conftest import FakeClock
 from tests.support.google import (
     CLIENT_ID,
@@ -41,6 +41,8 @@ from tests.support.google import (
     google_settings,
 )
 from tests.support.push import Sink, channels, connect_as, register_client, running_sink, wait_for
+
+pytestmark = pytest.mark.reliability
 
 GOOG_HEADERS = (
     "x-goog-channel-id",

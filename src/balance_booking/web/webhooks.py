@@ -10,9 +10,8 @@ from pydantic import BaseModel
 from balance_booking.application.push import PushNotice, PushRejectedError
 from balance_booking.web.deps import ServicesDep
 from balance_booking.web.errors import ApiError
+from balance_booking.web.paths import WEBHOOK_PATH
 from balance_booking.web.schemas import ErrorBody
-
-WEBHOOK_PATH = "/api/integrations/google-calendar/webhook"
 
 router = APIRouter(tags=["webhooks"])
 

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic is imported where it is used: only `migrate` and start-ups that migrate need it, and
+# it would add ~10 MiB to every worker process (memory budget: docs/deployment.md).
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def alembic_config() -> Config:
     """An Alembic config pointing at the packaged migration scripts."""
+    from alembic.config import Config  # noqa: PLC0415 - see the note on imports above
+
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     return config
@@ -20,6 +27,8 @@ def alembic_config() -> Config:
 
 def migrate(engine: Engine, *, revision: str = "head") -> None:
     """Upgrade the database behind `engine` to `revision`."""
+    from alembic import command  # noqa: PLC0415 - see the note on imports above
+
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
@@ -28,6 +37,8 @@ def migrate(engine: Engine, *, revision: str = "head") -> None:
 
 def downgrade(engine: Engine, *, revision: str) -> None:
     """Downgrade the database behind `engine` to `revision` (used by migration tests)."""
+    from alembic import command  # noqa: PLC0415 - see the note on imports above
+
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
