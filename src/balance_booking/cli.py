@@ -15,6 +15,7 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 from balance_booking.adapters.logging_setup import configure_logging
+from balance_booking.adapters.metrics import serve_metrics
 from balance_booking.application.errors import ConflictError, InvalidRequestError
 from balance_booking.application.sync import NotConnectedError, SyncFailedError
 from balance_booking.bootstrap import (
@@ -175,6 +176,11 @@ def tcp_listener(config: uvicorn.Config) -> socket.socket:
     return socket.socket(fileno=bound.detach())
 
 
+def _serve_worker_metrics(settings: Settings) -> None:
+    if settings.worker_metrics_port is not None:
+        serve_metrics(host=settings.worker_metrics_host, port=settings.worker_metrics_port)
+
+
 def _run_worker(loop: WorkerLoop) -> None:
     """Run until SIGTERM/SIGINT; the current job finishes before the process exits."""
     stop = threading.Event()
@@ -226,12 +232,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "sync-now":
         return _sync_now(_prepare(settings))
     if args.command == "worker":
-        _run_worker(build_worker(_prepare(settings)))
+        container = _prepare(settings)
+        _serve_worker_metrics(settings)
+        _run_worker(build_worker(container))
         return 0
     if args.command == "serve":
         container = _prepare(settings)
         if not args.no_worker:
             start_in_thread(build_worker(container))
+            if args.workers > 1:  # this parent serves no requests: its worker's own endpoint
+                _serve_worker_metrics(settings)
         if args.workers > 1:
             _serve_processes(host=args.host, port=args.port, workers=args.workers)
         else:

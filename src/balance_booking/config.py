@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     hold_minutes: int = Field(default=15, ge=1)
     cache_ttl_seconds: int = Field(default=300, ge=0)
     log_level: str = "INFO"
+    # Prometheus endpoint of a process that runs the worker without serving the app: `worker`
+    # and the parent of `serve --workers N`. Off (None) by default; see docs/deployment.md.
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    worker_metrics_host: str = "127.0.0.1"
 
     @field_validator("public_base_url", "google_emulator_url")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,6 +53,20 @@ def test_serve_with_two_processes_answers_and_stops_on_sigterm(tmp_path: Path) -
             assert http.get("/api/public/booking/services").json() == {"services": []}
         web.terminate()
         assert web.wait(timeout=30) == 0
+
+
+def test_a_worker_serves_its_own_metrics_when_asked(tmp_path: Path) -> None:
+    env = cli_env(tmp_path)
+    run_cli("migrate", env=env)
+    port = free_port()
+    env["BALANCE_WORKER_METRICS_PORT"] = str(port)
+    with running("worker", env=env) as worker:
+        text = _first_answer(f"http://127.0.0.1:{port}/metrics", process=worker)
+        # The dispatcher's gauge and the export counters live in this process, not in the web's.
+        assert "balance_outbox_backlog 0.0" in text
+        assert "# TYPE balance_google_writes_total counter" in text
+        worker.terminate()
+        assert worker.wait(timeout=30) == 0
 
 
 def test_the_shared_listening_socket_reports_tcp() -> None:
@@ -120,3 +135,14 @@ def running(*args: str, env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def _first_answer(url: str, *, process: subprocess.Popen[str], timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"the process exited with {process.returncode}"
+        try:
+            return httpx.get(url, timeout=1).raise_for_status().text
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer")

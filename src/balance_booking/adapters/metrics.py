@@ -6,7 +6,7 @@ registration, and several apps (tests) live in one process.
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, start_http_server
 
 _COUNTERS: dict[str, Counter] = {
     "google_connected": Counter(
@@ -63,3 +63,12 @@ class PrometheusMetrics:
 
     def gauge(self, name: str, value: float) -> None:
         _GAUGES[name].set(value)
+
+
+def serve_metrics(*, host: str, port: int) -> None:
+    """Serve this process's registry at http://host:port/metrics from a daemon thread.
+
+    For processes without the web app (`balance-booking worker`, or the worker thread of
+    `serve --workers N`, whose parent serves no requests): the export, outbox and poll series.
+    """
+    start_http_server(port, addr=host)
