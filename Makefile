@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck fmt bench messages clean
+.PHONY: help run test lint typecheck fmt bench reliability messages clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ fmt: $(STAMP) ## apply ruff's formatter and safe fixes
 
 bench: $(STAMP) ## run every benchmark in bench/ and print the figures
 	$(BIN)/python -m bench
+
+reliability: $(STAMP) ## fault matrix, Schemathesis and the 10-minute soak, in full
+	BALANCE_RELIABILITY=full $(BIN)/python -m pytest -m reliability $(PYTEST_ARGS)
 
 I18N := src/balance_booking/web/i18n
 

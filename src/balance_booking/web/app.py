@@ -27,7 +27,9 @@ from balance_booking.web.auth import install_auth_handlers
 from balance_booking.web.deps import ServicesDep, WebServices
 from balance_booking.web.errors import error_response, install_error_handlers
 from balance_booking.web.i18n import LanguageMiddleware
+from balance_booking.web.nul_guard import RejectNulMiddleware
 from balance_booking.web.request_id import RequestIdMiddleware
+from balance_booking.web.schemas import ErrorBody
 from balance_booking.web.templating import STATIC_DIR, build_templates
 
 
@@ -50,6 +52,7 @@ def create_app(services: WebServices) -> FastAPI:
     )
     app.state.services = services
     app.state.templates = build_templates()
+    app.add_middleware(RejectNulMiddleware)
     app.add_middleware(LanguageMiddleware)
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
@@ -71,7 +74,11 @@ def create_app(services: WebServices) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["service"])
+    @app.get(
+        "/readyz",
+        tags=["service"],
+        responses={503: {"model": ErrorBody, "description": "The database does not answer"}},
+    )
     def readyz(services: ServicesDep) -> JSONResponse:
         if services.database_ready():
             return JSONResponse({"status": "ok"})

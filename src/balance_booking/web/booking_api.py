@@ -263,6 +263,7 @@ def join_waitlist(body: WaitlistIn, services: ServicesDep) -> CreatedId:
 @public.post(
     "/tracking",
     status_code=202,
+    response_class=Response,  # 202 with no body: nothing to describe in the schema
     responses={422: {"model": ErrorBody, "description": "Not in the tracking plan"}},
 )
 def track(body: TrackingIn, services: ServicesDep) -> Response:
@@ -312,8 +313,10 @@ def list_appointments(
     "/appointments/{appointment_id}/confirm",
     response_model=AppointmentEnvelope,
     responses={
+        401: {"model": ErrorBody, "description": "Unauthorized"},
         404: {"model": ErrorBody, "description": "Unknown appointment"},
         409: {"model": ConflictBody, "description": "Conflict in Google or not pending"},
+        503: {"model": ErrorBody, "description": "Google Calendar unavailable for the re-check"},
     },
 )
 def confirm(
@@ -330,7 +333,10 @@ def confirm(
 @admin.post(
     "/appointments/{appointment_id}/cancel",
     response_model=AppointmentEnvelope,
-    responses={404: {"model": ErrorBody, "description": "Unknown appointment"}},
+    responses={
+        401: {"model": ErrorBody, "description": "Unauthorized"},
+        404: {"model": ErrorBody, "description": "Unknown appointment"},
+    },
 )
 def cancel_by_admin(
     appointment_id: UUID, _admin: AdminDep, services: ServicesDep

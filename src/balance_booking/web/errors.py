@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from balance_booking.application.errors import (
     CalendarUnavailableError,
@@ -97,6 +98,28 @@ def calendar_unavailable(exc: CalendarUnavailableError) -> JSONResponse:
     )
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route answers on this path (Starlette's 405 names only the first route
+    it tried, and FastAPI has one route per method)."""
+    routes = request.app.router.routes
+    return ", ".join(
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    )
+
+
+def _unreadable_body(exc: StarletteHTTPException) -> bool:
+    # FastAPI answers a JSON body it cannot decode at all (not UTF-8, nested too deep) with a bare
+    # 400 raised from the decoding error; it is malformed JSON like any other, so 422 (API.md).
+    return exc.status_code == 400 and isinstance(exc.__cause__, ValueError | RecursionError)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map every failure to the envelope; nothing escapes as a bare framework error."""
 
@@ -135,10 +158,16 @@ def install_error_handlers(app: FastAPI) -> None:
         return calendar_unavailable(exc)
 
     @app.exception_handler(StarletteHTTPException)
-    def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if _unreadable_body(exc):
+            return error_response(
+                422, "invalid_request", "The body is not valid JSON.", field="body"
+            )
         code = _HTTP_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         headers = dict(exc.headers) if exc.headers else None
+        if exc.status_code == 405:
+            headers = (headers or {}) | {"Allow": _allowed_methods(request)}
         return error_response(exc.status_code, code, message, headers=headers)
 
     @app.exception_handler(Exception)

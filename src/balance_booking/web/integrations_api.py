@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 from fastapi.responses import RedirectResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, StrictBool
 
 from balance_booking.application.errors import InvalidOAuthStateError
 from balance_booking.application.export import ReconcileSummary
@@ -100,7 +100,7 @@ class ConnectOut(BaseModel):
 
 
 class SettingsIn(Strict):
-    enabled: bool
+    enabled: StrictBool
 
 
 @router.get("", response_model=IntegrationOut, responses=_ERRORS)

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from balance_booking.domain.availability import Availability, LocalWindow
 from balance_booking.domain.services import Service
@@ -14,11 +23,35 @@ from balance_booking.web.errors import ApiError
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HHMM = Annotated[str, StringConstraints(pattern=r"^\d{2}:\d{2}$")]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
-Minutes = Annotated[int, Field(ge=0, le=24 * 60)]
+Minutes = Annotated[StrictInt, Field(ge=0, le=24 * 60)]
 
 
 class Strict(BaseModel):
+    """A JSON request body: unknown keys and NUL characters are refused.
+
+    Integer and boolean fields are declared strict where they occur, so `"5"` or `0` are refused
+    as the schema's JSON types say; dates and pairs still parse from their JSON strings and lists.
+    """
+
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul_characters(cls, data: object) -> object:
+        # Never valid input, and PostgreSQL text cannot hold one (the driver would fail: a 500).
+        if _contains_nul(data):
+            raise PydanticCustomError("nul_character", "NUL characters are not allowed.")
+        return data
+
+
+def _contains_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_contains_nul(item) for item in value)
+    return False
 
 
 class ErrorDetail(BaseModel):
@@ -154,11 +187,11 @@ class ServiceIn(Strict):
     buffer_before_minutes: Minutes = 0
     buffer_after_minutes: Minutes = 0
     slot_step_minutes: Minutes | None = None
-    min_notice_minutes: int = Field(default=0, ge=0, le=60 * 24 * 365)
-    max_days_ahead: int = Field(default=90, ge=1, le=730)
-    daily_limit: int | None = Field(default=None, ge=1, le=1000)
-    requires_payment: bool = False
-    active: bool = True
+    min_notice_minutes: StrictInt = Field(default=0, ge=0, le=60 * 24 * 365)
+    max_days_ahead: StrictInt = Field(default=90, ge=1, le=730)
+    daily_limit: StrictInt | None = Field(default=None, ge=1, le=1000)
+    requires_payment: StrictBool = False
+    active: StrictBool = True
 
     def to_domain(self) -> Service:
         return Service(
@@ -186,11 +219,11 @@ class ServicePatch(Strict):
     buffer_before_minutes: Minutes | None = None
     buffer_after_minutes: Minutes | None = None
     slot_step_minutes: Minutes | None = None
-    min_notice_minutes: int | None = Field(default=None, ge=0, le=60 * 24 * 365)
-    max_days_ahead: int | None = Field(default=None, ge=1, le=730)
-    daily_limit: int | None = Field(default=None, ge=1, le=1000)
-    requires_payment: bool | None = None
-    active: bool | None = None
+    min_notice_minutes: StrictInt | None = Field(default=None, ge=0, le=60 * 24 * 365)
+    max_days_ahead: StrictInt | None = Field(default=None, ge=1, le=730)
+    daily_limit: StrictInt | None = Field(default=None, ge=1, le=1000)
+    requires_payment: StrictBool | None = None
+    active: StrictBool | None = None
 
     def changes(self) -> dict[str, object]:
         """Domain field changes for the fields the client sent (explicit null clears)."""
