@@ -112,3 +112,23 @@ def test_tracking_answers_202_without_a_body(client: TestClient) -> None:
     assert response.content == b""
     documented = client.get("/openapi.json").json()["paths"]["/api/public/tracking"]["post"]
     assert "content" not in documented["responses"]["202"]
+
+
+def test_a_nul_character_in_a_page_form_is_422_and_a_clean_form_still_works(
+    client: TestClient,
+) -> None:
+    refused = client.post(
+        "/admin/login",
+        data={"email": "admin@example.com\x00", "password": "x"},
+        follow_redirects=False,
+    )
+    assert refused.status_code == 422
+    assert refused.json()["error"]["code"] == "invalid_request"
+    # The form read by the guard reaches the page unchanged: a wrong password is a plain refusal.
+    wrong = client.post(
+        "/admin/login",
+        data={"email": "admin@example.com", "password": "wrong"},
+        follow_redirects=False,
+    )
+    assert wrong.status_code not in {422, 500}
+    assert "admin@example.com" in wrong.text
