@@ -42,6 +42,8 @@ from tests.support.google import (
     google_settings,
 )
 
+pytestmark = pytest.mark.reliability
+
 CLI = [sys.executable, "-m", "balance_booking.cli"]
 EVENTS = "/calendar/v3/calendars/primary/events"
 BOOK = "/api/public/booking/appointments"

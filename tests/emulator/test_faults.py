@@ -10,6 +10,8 @@ import pytest
 
 from tests.emulator.helpers import CAL, Emulator, error_reason, timed
 
+pytestmark = pytest.mark.reliability
+
 EVENTS_PATH = "/calendars/primary/events"
 
 

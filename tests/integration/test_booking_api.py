@@ -152,6 +152,7 @@ def test_a_time_the_slots_api_would_not_offer_is_409(api: TestClient) -> None:
         assert response.json()["alternatives"], start
 
 
+@pytest.mark.reliability
 def test_payment_hold_blocks_then_expires_by_itself(
     api: TestClient, clock: FakeClock, container: Container
 ) -> None:
@@ -182,6 +183,7 @@ def test_admin_confirms_a_hold(api: TestClient) -> None:
     assert listed[0]["client_name"] == "Анна Петрова"
 
 
+@pytest.mark.reliability
 def test_idempotency_key_replays_and_refuses_reuse(api: TestClient) -> None:
     headers = {"Idempotency-Key": "order-42"}
     first = api.post(BOOK, json=booking(), headers=headers)

@@ -7,11 +7,14 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from balance_booking.bootstrap import Container, build_app
 from tests.integration.helpers import WEEKDAYS_10_TO_18
 from tests.support.live_server import serve_app
+
+pytestmark = pytest.mark.reliability
 
 CLIENTS = 50
 ROUNDS = 20

@@ -16,6 +16,8 @@ from tests.conftest import FakeClock
 from tests.integration.helpers import WEEKDAYS_10_TO_18
 from tests.support.google import INTEGRATION_API, Emulator, connect_calendar, google_settings
 
+pytestmark = pytest.mark.reliability
+
 BOOK = "/api/public/booking/appointments"
 
 

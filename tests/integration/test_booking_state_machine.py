@@ -44,6 +44,8 @@ from tests.conftest import START, FakeClock
 from tests.support.databases import truncate_all
 from tests.support.google import Emulator, connect_calendar, google_settings
 
+pytestmark = pytest.mark.reliability
+
 SERVICES = (
     Service(
         slug="short", title="Short", duration=timedelta(minutes=30), slot_step=timedelta(minutes=30)

@@ -20,6 +20,8 @@ from tests.support.google import (
     google_settings,
 )
 
+pytestmark = pytest.mark.reliability
+
 SLOTS = "/api/public/booking/slots"
 SYNC = f"{INTEGRATION_API}/sync"
 # Tuesday 1 December 2026 (the FakeClock starts on Monday 30 November, 09:00 Moscow).

@@ -33,6 +33,8 @@ from tests.support.google import (
     google_settings,
 )
 
+pytestmark = pytest.mark.reliability
+
 SYNC = f"{INTEGRATION_API}/sync"
 BOOK = "/api/public/booking/appointments"
 EVENTS = "/calendar/v3/calendars/primary/events"

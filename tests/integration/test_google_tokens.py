@@ -27,6 +27,8 @@ from tests.support.google import (
     google_settings,
 )
 
+pytestmark = pytest.mark.reliability
+
 KEY_A = Fernet.generate_key().decode()
 KEY_B = Fernet.generate_key().decode()
 
@@ -49,6 +51,11 @@ def stored(container: Container) -> tuple[str | None, str | None, str]:
     with container.engine.connect() as connection:
         row = connection.execute(select(t.integrations_google_calendar)).one()
     return row.access_token_enc, row.refresh_token_enc, row.status
+
+
+def row_updated_at(container: Container) -> object:
+    with container.engine.connect() as connection:
+        return connection.execute(select(t.integrations_google_calendar.c.updated_at)).scalar_one()
 
 
 def access_tokens_issued(emulator: Emulator) -> int:
@@ -125,6 +132,7 @@ def test_revoked_grant_means_needs_reauth_without_retry_loop(
 ) -> None:
     emulator.control.post("/_emulator/revoke", json={"email": OWNER}).raise_for_status()
     before = revoked_metric("invalid_grant")
+    undecryptable = revoked_metric("undecryptable_token")
     clock.advance(timedelta(hours=2))
     with pytest.raises(AccessRevokedError):
         container.tokens.current()
@@ -134,10 +142,15 @@ def test_revoked_grant_means_needs_reauth_without_retry_loop(
     body = connected.get(INTEGRATION_API).json()
     assert body["status"] == "needs_reauth"
     assert body["account_email"] == OWNER
-    # A second use does not call Google again: it fails fast on the stored status.
-    with pytest.raises(AccessRevokedError):
-        container.tokens.current()
+    # A second use does not call Google again: it fails fast on the stored status, without
+    # alerting again (found by the soak: every booking re-marked the row and logged an error).
+    updated_at = row_updated_at(container)
+    for _ in range(3):
+        with pytest.raises(AccessRevokedError):
+            container.tokens.current()
     assert revoked_metric("invalid_grant") == before + 1
+    assert revoked_metric("undecryptable_token") == undecryptable
+    assert row_updated_at(container) == updated_at, "the row is not written again"
 
 
 def test_lost_key_means_needs_reauth_not_a_500(

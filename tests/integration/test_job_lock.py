@@ -7,6 +7,8 @@ import pytest
 from balance_booking.adapters.db.engine import build_engine
 from balance_booking.adapters.db.locks import DatabaseJobLock
 
+pytestmark = pytest.mark.reliability
+
 
 @pytest.mark.postgres
 def test_postgres_advisory_lock_has_one_holder_across_engines(postgres_url: str) -> None:

@@ -55,6 +55,7 @@ def test_downgrade_to_base_and_up_again(empty_engine: Engine) -> None:
 
 
 @pytest.mark.postgres
+@pytest.mark.reliability
 def test_postgres_refuses_overlapping_active_appointments(
     postgres_url: str, tmp_path: Path, clock: FakeClock
 ) -> None:

@@ -11,6 +11,8 @@ from balance_booking.application.errors import GoogleUnavailableError
 from balance_booking.application.push import SyncCoalescer, push_address
 from tests.support.push import wait_for
 
+pytestmark = pytest.mark.reliability
+
 PATH = "/api/integrations/google-calendar/webhook"
 
 

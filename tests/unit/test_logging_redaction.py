@@ -178,6 +178,32 @@ def test_stdlib_library_lines_go_through_the_same_redaction(output: io.StringIO)
     assert "/api/admin/integrations/google-calendar/callback?state=" in parsed[3]["event"]
 
 
+def test_stdlib_extra_fields_are_kept_and_redacted(output: io.StringIO) -> None:
+    # The application logs through stdlib with `extra=`; without its fields a line like this
+    # says that something failed but not what (found in the soak's logs, docs/reliability.md).
+    logging.getLogger("balance_booking.application.export").error(
+        "outbox_parked",
+        extra={
+            "message_id": 7,
+            "appointment_id": "3f2a",
+            "error": f"400 badRequest refresh_token={REFRESH}",
+            "channel_token": CHANNEL_TOKEN,
+            "color_message": "\x1b[32mcoloured\x1b[0m",
+        },
+    )
+    [line] = lines(output)
+    assert (line["event"], line["message_id"], line["appointment_id"]) == (
+        "outbox_parked",
+        7,
+        "3f2a",
+    )
+    assert line["error"].startswith("400 badRequest refresh_token=")
+    assert line["channel_token"] == REDACTED
+    assert (line["level"], line["logger"]) == ("error", "balance_booking.application.export")
+    assert "color_message" not in line
+    assert_no_secrets(output.getvalue())
+
+
 def test_tracebacks_are_scrubbed(output: io.StringIO) -> None:
     def fail() -> None:
         raise ValueError(f"invalid_grant for refresh_token={REFRESH} access {ACCESS}")

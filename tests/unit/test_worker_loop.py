@@ -8,7 +8,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
+import pytest
+
 from balance_booking.worker.loop import Job, WorkerLoop
+
+pytestmark = pytest.mark.reliability
 
 
 class FakeLock:

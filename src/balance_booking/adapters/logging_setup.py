@@ -136,6 +136,12 @@ def redact_secrets(_logger: WrappedLogger, _method: str, event_dict: EventDict) 
     return redacted
 
 
+def _drop_color_message(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+    """uvicorn passes an ANSI-coloured copy of some messages as `extra`; the plain one is enough."""
+    event_dict.pop("color_message", None)
+    return event_dict
+
+
 def configure_logging(level: str = "INFO", *, stream: TextIO | None = None) -> None:
     """Send every log line, structlog's and stdlib's, through one JSON pipeline with redaction.
 
@@ -164,7 +170,9 @@ def configure_logging(level: str = "INFO", *, stream: TextIO | None = None) -> N
         cache_logger_on_first_use=False,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=shared,
+        # Our code logs through stdlib with `extra={...}`: those fields are the point of the line
+        # (ids, errors), so they are kept; the standard fields added after them win a clash.
+        foreign_pre_chain=[structlog.stdlib.ExtraAdder(), _drop_color_message, *shared],
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,

@@ -455,8 +455,8 @@ class _Repair:
 class ReconcileExportedEvents:
     """Our exported events against confirmed appointments: the product wins.
 
-    One listing of our events (by private property, deleted ones included) per sync; an event
-    deleted in Google is restored, a moved one is put back, one whose appointment was cancelled
+    One listing of our live events (by private property) per sync; an event deleted in Google
+    (missing from the listing) is restored, a moved one is put back, one whose appointment was cancelled
     or expired is removed. At most `max_repairs` writes per run; the rest waits for the next.
     """
 

@@ -242,6 +242,10 @@ class GoogleTokens:
     def current(self) -> str:
         with self._uow_factory() as uow:
             record = uow.integration.get()
+        if record.access_token_enc is None:
+            # Disconnected, or already marked needs_reauth (alerted once, when it happened):
+            # fail fast without rewriting the row, re-alerting or invalidating every cache.
+            raise AccessRevokedError("Google Calendar is not connected.")
         access = self._decrypt_or_revoke(record.access_token_enc)
         if _expiring(record.token_expires_at, now=self._clock.now()):
             return self.refreshed(access)

@@ -374,7 +374,8 @@ class CalendarGateway(Protocol):
         ...
 
     def own_events(self, window: Interval) -> list[OwnEvent]:
-        """Every event this product exported that overlaps `window`, deleted ones included."""
+        """Every live event this product exported that overlaps `window` (a deleted one reads
+        as missing)."""
         ...
 
 
