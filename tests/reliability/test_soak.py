@@ -1120,7 +1120,8 @@ def soak(stack: Stack) -> tuple[Ledger, Sampler]:
     return ledger, sampler
 
 
-@pytest.mark.timeout(900)
+# Bounded as a whole: set-up, the soak, the drain (at most DRAIN_TIMEOUT) and the checks.
+@pytest.mark.timeout(max(900, SOAK_SECONDS + 300))
 def test_soak_keeps_every_invariant(stack: Stack) -> None:
     with httpx.Client(
         base_url=stack.web,
