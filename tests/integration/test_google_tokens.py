@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
@@ -151,6 +152,37 @@ def test_revoked_grant_means_needs_reauth_without_retry_loop(
     assert revoked_metric("invalid_grant") == before + 1
     assert revoked_metric("undecryptable_token") == undecryptable
     assert row_updated_at(container) == updated_at, "the row is not written again"
+
+
+def test_a_refused_refresh_does_not_undo_a_reconnect_made_meanwhile(
+    connected: TestClient,
+    container: Container,
+    emulator: Emulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Found by the soak: a worker's refresh with the revoked token was still in flight when the
+    # admin reconnected; Google's `invalid_grant` for the old token then wiped the new grant.
+    stale = container.tokens.current()
+    emulator.control.post("/_emulator/revoke", json={"email": OWNER}).raise_for_status()
+    assert container.oauth is not None
+    refresh = container.oauth.refresh
+    reconnected: list[str] = []
+
+    def admin_reconnects_meanwhile(refresh_token: str) -> Any:
+        if not reconnected:
+            reconnected.append(connect_calendar(connected))
+        return refresh(refresh_token)
+
+    monkeypatch.setattr(container.oauth, "refresh", admin_reconnects_meanwhile)
+    with pytest.raises(AccessRevokedError):
+        container.tokens.refreshed(stale)
+    assert reconnected[0].endswith("result=connected")
+    access, refresh_token, status = stored(container)
+    assert status == "connected"
+    assert access is not None
+    assert refresh_token is not None
+    assert container.tokens.current() != stale
+    assert connected.post(f"{INTEGRATION_API}/sync").status_code == 200
 
 
 def test_lost_key_means_needs_reauth_not_a_500(

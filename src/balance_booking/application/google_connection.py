@@ -268,7 +268,7 @@ class GoogleTokens:
         try:
             grant = self._oauth.refresh(refresh_token)
         except AccessRevokedError:
-            self._mark_needs_reauth("invalid_grant")
+            self._mark_needs_reauth("invalid_grant", refused=record.refresh_token_enc)
             raise
         except ApplicationError:
             self._release_lease()
@@ -325,9 +325,13 @@ class GoogleTokens:
             raise AccessRevokedError("The stored Google token cannot be decrypted.")
         return plain
 
-    def _mark_needs_reauth(self, why: str) -> None:
+    def _mark_needs_reauth(self, why: str, *, refused: str | None = None) -> None:
+        """`refused`: the stored refresh token Google refused; if the row holds another one by
+        now (the admin reconnected while the refresh was in flight), the new grant stands."""
         with self._uow_factory() as uow:
             record = uow.integration.get_for_update()
+            if refused is not None and record.refresh_token_enc != refused:
+                return
             _needs_reauth(record)
             record.last_sync_error = "Google access was revoked: reconnect the calendar."
             uow.integration.save(record, now=self._clock.now())
