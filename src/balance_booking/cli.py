@@ -192,7 +192,7 @@ def _run_worker(loop: WorkerLoop) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "gcal-emulator":
-        from balance_booking.adapters.gcal_emulator.app import (  # noqa: PLC0415 - own program
+        from balance_booking.emulators.google_calendar.app import (  # noqa: PLC0415 - own program
             EmulatorConfig,
             run_emulator,
         )

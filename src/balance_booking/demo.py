@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo
 import httpx
 import uvicorn
 
-from balance_booking.adapters.gcal_emulator.app import EmulatorConfig, create_emulator_app
 from balance_booking.application.admin import CreateService, ListServices, ReplaceSchedule
 from balance_booking.application.errors import ConflictError
 from balance_booking.bootstrap import Container, create_admin
 from balance_booking.domain.availability import Availability, LocalWindow
 from balance_booking.domain.services import Service
+from balance_booking.emulators.google_calendar.app import EmulatorConfig, create_emulator_app
 
 DEMO_SERVICES = (
     Service(

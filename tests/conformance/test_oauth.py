@@ -17,7 +17,7 @@ from google.oauth2.credentials import Credentials
 from googleapiclient.errors import HttpError
 from oauthlib.oauth2.rfc6749.errors import InvalidClientError, InvalidGrantError, OAuth2Error
 
-from balance_booking.adapters.gcal_emulator.app import EmulatorConfig, create_emulator_app
+from balance_booking.emulators.google_calendar.app import EmulatorConfig, create_emulator_app
 from tests.conformance.harness import (
     OWNER_EMAIL,
     SCOPE_CALENDAR,

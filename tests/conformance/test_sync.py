@@ -14,7 +14,7 @@ import pytest
 from googleapiclient.discovery import Resource
 from googleapiclient.errors import HttpError
 
-from balance_booking.adapters.gcal_emulator.app import EmulatorConfig, create_emulator_app
+from balance_booking.emulators.google_calendar.app import EmulatorConfig, create_emulator_app
 from tests.conformance.harness import (
     SCOPE_CALENDAR,
     EmulatorControl,

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from balance_booking.adapters.gcal_emulator.app import EmulatorConfig, create_emulator_app
+from balance_booking.emulators.google_calendar.app import EmulatorConfig, create_emulator_app
 from tests.emulator.helpers import Emulator
 from tests.support.live_server import serve_app
 

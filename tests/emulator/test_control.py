@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from balance_booking.adapters.gcal_emulator.app import EmulatorConfig, create_emulator_app
+from balance_booking.emulators.google_calendar.app import EmulatorConfig, create_emulator_app
 from tests.emulator.helpers import CAL, Emulator, timed
 from tests.support.live_server import serve_app
 

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from balance_booking.adapters.gcal_emulator.app import EmulatorConfig, create_emulator_app
+from balance_booking.emulators.google_calendar.app import EmulatorConfig, create_emulator_app
 from tests.emulator.helpers import CAL, Emulator, error_reason, timed
 from tests.support.live_server import serve_app
 

@@ -11,9 +11,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from fastapi.testclient import TestClient
 
-from balance_booking.adapters.gcal_emulator.app import EmulatorConfig, create_emulator_app
 from balance_booking.adapters.google_calendar.transport import RetryPolicy
 from balance_booking.config import Settings
+from balance_booking.emulators.google_calendar.app import EmulatorConfig, create_emulator_app
 from tests.support.live_server import serve_app
 
 CLIENT_ID = "balance-test.apps.googleusercontent.com"

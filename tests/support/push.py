@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from balance_booking.adapters.gcal_emulator.app import EmulatorConfig, create_emulator_app
+from balance_booking.emulators.google_calendar.app import EmulatorConfig, create_emulator_app
 from tests.support.google import CALLBACK, CLIENT_ID, CLIENT_SECRET, INTEGRATION_API, Emulator
 from tests.support.live_server import serve_app
 

@@ -12,29 +12,32 @@ from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
-from balance_booking.adapters.gcal_emulator.calendar_api import build_calendar_router
-from balance_booking.adapters.gcal_emulator.channels import ChannelsService
-from balance_booking.adapters.gcal_emulator.clock import EmulatorClock
-from balance_booking.adapters.gcal_emulator.config import EmulatorConfig
-from balance_booking.adapters.gcal_emulator.control import build_control_router, build_root_redirect
-from balance_booking.adapters.gcal_emulator.errors import GoogleApiError, OAuthError
-from balance_booking.adapters.gcal_emulator.events import EventsService
-from balance_booking.adapters.gcal_emulator.faults import (
+from balance_booking.emulators.google_calendar.calendar_api import build_calendar_router
+from balance_booking.emulators.google_calendar.channels import ChannelsService
+from balance_booking.emulators.google_calendar.clock import EmulatorClock
+from balance_booking.emulators.google_calendar.config import EmulatorConfig
+from balance_booking.emulators.google_calendar.control import (
+    build_control_router,
+    build_root_redirect,
+)
+from balance_booking.emulators.google_calendar.errors import GoogleApiError, OAuthError
+from balance_booking.emulators.google_calendar.events import EventsService
+from balance_booking.emulators.google_calendar.faults import (
     CALENDAR_PREFIX,
     FaultBook,
     FaultMiddleware,
 )
-from balance_booking.adapters.gcal_emulator.freebusy import FreeBusyService
-from balance_booking.adapters.gcal_emulator.models import State
-from balance_booking.adapters.gcal_emulator.oauth import build_oauth_router
-from balance_booking.adapters.gcal_emulator.oauth_service import OAuthService
-from balance_booking.adapters.gcal_emulator.pages import Pages
-from balance_booking.adapters.gcal_emulator.push import PushNotifier
-from balance_booking.adapters.gcal_emulator.responses import (
+from balance_booking.emulators.google_calendar.freebusy import FreeBusyService
+from balance_booking.emulators.google_calendar.models import State
+from balance_booking.emulators.google_calendar.oauth import build_oauth_router
+from balance_booking.emulators.google_calendar.oauth_service import OAuthService
+from balance_booking.emulators.google_calendar.pages import Pages
+from balance_booking.emulators.google_calendar.push import PushNotifier
+from balance_booking.emulators.google_calendar.responses import (
     google_error_response,
     oauth_error_response,
 )
-from balance_booking.adapters.gcal_emulator.store import Store
+from balance_booking.emulators.google_calendar.store import Store
 
 __all__ = ["EmulatorConfig", "create_emulator_app", "run_emulator"]
 

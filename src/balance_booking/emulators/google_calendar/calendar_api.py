@@ -15,26 +15,26 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from balance_booking.adapters.gcal_emulator.channels import ChannelsService
-from balance_booking.adapters.gcal_emulator.errors import GoogleApiError, bad_request, not_found
-from balance_booking.adapters.gcal_emulator.event_model import EVENT_TYPES
-from balance_booking.adapters.gcal_emulator.events import (
+from balance_booking.emulators.google_calendar.channels import ChannelsService
+from balance_booking.emulators.google_calendar.errors import GoogleApiError, bad_request, not_found
+from balance_booking.emulators.google_calendar.event_model import EVENT_TYPES
+from balance_booking.emulators.google_calendar.events import (
     DEFAULT_PAGE_SIZE,
     EventsService,
     ListQuery,
     parse_private_filters,
     require_dict,
 )
-from balance_booking.adapters.gcal_emulator.freebusy import FreeBusyService
-from balance_booking.adapters.gcal_emulator.models import Calendar
-from balance_booking.adapters.gcal_emulator.oauth_service import (
+from balance_booking.emulators.google_calendar.freebusy import FreeBusyService
+from balance_booking.emulators.google_calendar.models import Calendar
+from balance_booking.emulators.google_calendar.oauth_service import (
     OAuthService,
     Principal,
     TokenRefusedError,
 )
-from balance_booking.adapters.gcal_emulator.responses import google_json
-from balance_booking.adapters.gcal_emulator.scopes import METHOD_SCOPES, RPC_METHOD_NAMES
-from balance_booking.adapters.gcal_emulator.timefmt import parse_rfc3339, zone_or_none
+from balance_booking.emulators.google_calendar.responses import google_json
+from balance_booking.emulators.google_calendar.scopes import METHOD_SCOPES, RPC_METHOD_NAMES
+from balance_booking.emulators.google_calendar.timefmt import parse_rfc3339, zone_or_none
 
 _REALM = 'Bearer realm="https://accounts.google.com/"'
 _CREDENTIALS_HELP = (

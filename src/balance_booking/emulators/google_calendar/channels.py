@@ -8,14 +8,14 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from balance_booking.adapters.gcal_emulator.config import EmulatorConfig
-from balance_booking.adapters.gcal_emulator.errors import GoogleApiError, invalid_body
-from balance_booking.adapters.gcal_emulator.events import EventsService
-from balance_booking.adapters.gcal_emulator.models import Channel
-from balance_booking.adapters.gcal_emulator.oauth_service import Principal
-from balance_booking.adapters.gcal_emulator.push import PushNotifier
-from balance_booking.adapters.gcal_emulator.store import Store
-from balance_booking.adapters.gcal_emulator.timefmt import to_epoch_ms
+from balance_booking.emulators.google_calendar.config import EmulatorConfig
+from balance_booking.emulators.google_calendar.errors import GoogleApiError, invalid_body
+from balance_booking.emulators.google_calendar.events import EventsService
+from balance_booking.emulators.google_calendar.models import Channel
+from balance_booking.emulators.google_calendar.oauth_service import Principal
+from balance_booking.emulators.google_calendar.push import PushNotifier
+from balance_booking.emulators.google_calendar.store import Store
+from balance_booking.emulators.google_calendar.timefmt import to_epoch_ms
 
 MAX_CHANNEL_ID = 64
 MAX_CHANNEL_TOKEN = 256

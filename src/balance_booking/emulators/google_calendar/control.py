@@ -9,17 +9,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from balance_booking.adapters.gcal_emulator.clock import EmulatorClock
-from balance_booking.adapters.gcal_emulator.config import EmulatorConfig
-from balance_booking.adapters.gcal_emulator.errors import GoogleApiError, not_found
-from balance_booking.adapters.gcal_emulator.events import EventsService
-from balance_booking.adapters.gcal_emulator.faults import FaultBook
-from balance_booking.adapters.gcal_emulator.models import Calendar, ConsentPolicy, OAuthClient
-from balance_booking.adapters.gcal_emulator.oauth_service import OAuthService
-from balance_booking.adapters.gcal_emulator.pages import Pages, WeekRequest
-from balance_booking.adapters.gcal_emulator.push import PushNotifier
-from balance_booking.adapters.gcal_emulator.store import Store, add_user
-from balance_booking.adapters.gcal_emulator.timefmt import format_utc_millis, zone_or_none
+from balance_booking.emulators.google_calendar.clock import EmulatorClock
+from balance_booking.emulators.google_calendar.config import EmulatorConfig
+from balance_booking.emulators.google_calendar.errors import GoogleApiError, not_found
+from balance_booking.emulators.google_calendar.events import EventsService
+from balance_booking.emulators.google_calendar.faults import FaultBook
+from balance_booking.emulators.google_calendar.models import Calendar, ConsentPolicy, OAuthClient
+from balance_booking.emulators.google_calendar.oauth_service import OAuthService
+from balance_booking.emulators.google_calendar.pages import Pages, WeekRequest
+from balance_booking.emulators.google_calendar.push import PushNotifier
+from balance_booking.emulators.google_calendar.store import Store, add_user
+from balance_booking.emulators.google_calendar.timefmt import format_utc_millis, zone_or_none
 
 
 class ClientSpec(BaseModel):

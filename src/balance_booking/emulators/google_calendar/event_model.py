@@ -10,19 +10,19 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from balance_booking.adapters.gcal_emulator.errors import (
+from balance_booking.emulators.google_calendar.errors import (
     GoogleApiError,
     invalid_body,
     required_field,
     time_range_empty,
 )
-from balance_booking.adapters.gcal_emulator.models import Calendar, EventRecord
-from balance_booking.adapters.gcal_emulator.recurrence import (
+from balance_booking.emulators.google_calendar.models import Calendar, EventRecord
+from balance_booking.emulators.google_calendar.recurrence import (
     Occurrence,
     RecurrenceError,
     build_ruleset,
 )
-from balance_booking.adapters.gcal_emulator.timefmt import (
+from balance_booking.emulators.google_calendar.timefmt import (
     EventTime,
     EventTimeError,
     format_in_zone,

@@ -9,14 +9,14 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from balance_booking.adapters.gcal_emulator.config import EmulatorConfig
-from balance_booking.adapters.gcal_emulator.errors import (
+from balance_booking.emulators.google_calendar.config import EmulatorConfig
+from balance_booking.emulators.google_calendar.errors import (
     GoogleApiError,
     bad_request,
     invalid_body,
     not_found,
 )
-from balance_booking.adapters.gcal_emulator.event_model import (
+from balance_booking.emulators.google_calendar.event_model import (
     INSTANCE_ID,
     Timing,
     apply_change,
@@ -31,16 +31,16 @@ from balance_booking.adapters.gcal_emulator.event_model import (
     render_times,
     start_sort_value,
 )
-from balance_booking.adapters.gcal_emulator.models import Calendar, EventRecord, State
-from balance_booking.adapters.gcal_emulator.recurrence import MAX_INSTANCES, expand
-from balance_booking.adapters.gcal_emulator.store import Store, random_base32hex
-from balance_booking.adapters.gcal_emulator.timefmt import (
+from balance_booking.emulators.google_calendar.models import Calendar, EventRecord, State
+from balance_booking.emulators.google_calendar.recurrence import MAX_INSTANCES, expand
+from balance_booking.emulators.google_calendar.store import Store, random_base32hex
+from balance_booking.emulators.google_calendar.timefmt import (
     EventTimeError,
     format_utc_millis,
     parse_rfc3339,
     to_epoch_ms,
 )
-from balance_booking.adapters.gcal_emulator.tokens import PageToken, SyncToken, TokenError
+from balance_booking.emulators.google_calendar.tokens import PageToken, SyncToken, TokenError
 
 MAX_PAGE_SIZE = 2500
 DEFAULT_PAGE_SIZE = 250

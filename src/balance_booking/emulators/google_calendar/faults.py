@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from balance_booking.adapters.gcal_emulator.errors import OAuthError, fault_error
+from balance_booking.emulators.google_calendar.errors import OAuthError, fault_error
 
 CONTROL_PREFIX = "/_emulator"
 CALENDAR_PREFIX = "/calendar/v3"

@@ -6,13 +6,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from balance_booking.adapters.gcal_emulator.config import EmulatorConfig
-from balance_booking.adapters.gcal_emulator.errors import GoogleApiError, invalid_body
-from balance_booking.adapters.gcal_emulator.event_model import event_timing
-from balance_booking.adapters.gcal_emulator.models import Calendar, State
-from balance_booking.adapters.gcal_emulator.recurrence import expand
-from balance_booking.adapters.gcal_emulator.store import Store
-from balance_booking.adapters.gcal_emulator.timefmt import (
+from balance_booking.emulators.google_calendar.config import EmulatorConfig
+from balance_booking.emulators.google_calendar.errors import GoogleApiError, invalid_body
+from balance_booking.emulators.google_calendar.event_model import event_timing
+from balance_booking.emulators.google_calendar.models import Calendar, State
+from balance_booking.emulators.google_calendar.recurrence import expand
+from balance_booking.emulators.google_calendar.store import Store
+from balance_booking.emulators.google_calendar.timefmt import (
     EventTimeError,
     format_zone_or_utc,
     parse_rfc3339,

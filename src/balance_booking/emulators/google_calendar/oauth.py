@@ -12,16 +12,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from balance_booking.adapters.gcal_emulator.errors import OAuthError
-from balance_booking.adapters.gcal_emulator.oauth_service import (
+from balance_booking.emulators.google_calendar.errors import OAuthError
+from balance_booking.emulators.google_calendar.oauth_service import (
     AuthorizePageError,
     OAuthService,
     Principal,
     TokenRefusedError,
 )
-from balance_booking.adapters.gcal_emulator.pages import Pages
-from balance_booking.adapters.gcal_emulator.responses import oauth_json
-from balance_booking.adapters.gcal_emulator.store import Store
+from balance_booking.emulators.google_calendar.pages import Pages
+from balance_booking.emulators.google_calendar.responses import oauth_json
+from balance_booking.emulators.google_calendar.store import Store
 
 CONSENT_PATH = "/o/oauth2/v2/auth/consent"
 

@@ -13,10 +13,10 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from balance_booking.adapters.gcal_emulator import scopes as sc
-from balance_booking.adapters.gcal_emulator.config import EmulatorConfig
-from balance_booking.adapters.gcal_emulator.errors import OAuthError
-from balance_booking.adapters.gcal_emulator.models import (
+from balance_booking.emulators.google_calendar import scopes as sc
+from balance_booking.emulators.google_calendar.config import EmulatorConfig
+from balance_booking.emulators.google_calendar.errors import OAuthError
+from balance_booking.emulators.google_calendar.models import (
     AccessToken,
     AuthCode,
     Grant,
@@ -25,8 +25,8 @@ from balance_booking.adapters.gcal_emulator.models import (
     State,
     User,
 )
-from balance_booking.adapters.gcal_emulator.store import Store, add_user, random_token
-from balance_booking.adapters.gcal_emulator.timefmt import to_epoch_ms
+from balance_booking.emulators.google_calendar.store import Store, add_user, random_token
+from balance_booking.emulators.google_calendar.timefmt import to_epoch_ms
 
 ISSUER = "https://accounts.google.com"
 EXPIRED_OR_REVOKED = "Token has been expired or revoked."

@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from balance_booking.adapters.gcal_emulator import scopes as sc
-from balance_booking.adapters.gcal_emulator.events import EventsService, ListQuery
-from balance_booking.adapters.gcal_emulator.models import PendingConsent
-from balance_booking.adapters.gcal_emulator.timefmt import day_start, parse_event_time
+from balance_booking.emulators.google_calendar import scopes as sc
+from balance_booking.emulators.google_calendar.events import EventsService, ListQuery
+from balance_booking.emulators.google_calendar.models import PendingConsent
+from balance_booking.emulators.google_calendar.timefmt import day_start, parse_event_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +28,7 @@ class WeekRequest:
 class Pages:
     def __init__(self) -> None:
         self._env = Environment(
-            loader=PackageLoader("balance_booking.adapters.gcal_emulator", "templates"),
+            loader=PackageLoader("balance_booking.emulators.google_calendar", "templates"),
             autoescape=select_autoescape(["html"]),
             auto_reload=False,
         )

@@ -15,10 +15,10 @@ from typing import Any
 import httpx
 import structlog
 
-from balance_booking.adapters.gcal_emulator.config import EmulatorConfig
-from balance_booking.adapters.gcal_emulator.models import Channel, State
-from balance_booking.adapters.gcal_emulator.store import Store
-from balance_booking.adapters.gcal_emulator.timefmt import from_epoch_ms, to_epoch_ms
+from balance_booking.emulators.google_calendar.config import EmulatorConfig
+from balance_booking.emulators.google_calendar.models import Channel, State
+from balance_booking.emulators.google_calendar.store import Store
+from balance_booking.emulators.google_calendar.timefmt import from_epoch_ms, to_epoch_ms
 
 _log = structlog.get_logger("gcal_emulator.push")
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrule, rruleset, rrulestr
 
-from balance_booking.adapters.gcal_emulator.timefmt import EventTime, zone_or_none
+from balance_booking.emulators.google_calendar.timefmt import EventTime, zone_or_none
 
 # An unbounded series listed without timeMax would never end; stop after this many instances.
 MAX_INSTANCES = 2000

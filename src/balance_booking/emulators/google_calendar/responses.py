@@ -8,8 +8,8 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 
-from balance_booking.adapters.gcal_emulator.errors import GoogleApiError, OAuthError
-from balance_booking.adapters.gcal_emulator.fieldmask import (
+from balance_booking.emulators.google_calendar.errors import GoogleApiError, OAuthError
+from balance_booking.emulators.google_calendar.fieldmask import (
     FieldMaskError,
     apply_mask,
     parse_fields,

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from balance_booking.adapters.gcal_emulator.clock import EmulatorClock
-from balance_booking.adapters.gcal_emulator.config import EmulatorConfig
-from balance_booking.adapters.gcal_emulator.models import Calendar, State, User
+from balance_booking.emulators.google_calendar.clock import EmulatorClock
+from balance_booking.emulators.google_calendar.config import EmulatorConfig
+from balance_booking.emulators.google_calendar.models import Calendar, State, User
 
 _BASE32HEX = "0123456789abcdefghijklmnopqrstuv"
 
