@@ -207,6 +207,7 @@ def database_ready(engine: Engine) -> bool:
 
 def build_web_services(container: Container) -> WebServices:
     from balance_booking.web.deps import WebServices  # noqa: PLC0415 - see the imports note
+    from balance_booking.web.slots_cache import RenderedSlots  # noqa: PLC0415 - same note
 
     settings = container.settings
     zone = settings.default_timezone
@@ -300,6 +301,9 @@ def build_web_services(container: Container) -> WebServices:
             versions=container.versions,
             cache=container.slots_cache,
             metrics=container.metrics,
+        ),
+        rendered_slots=RenderedSlots(
+            ttl_seconds=settings.cache_ttl_seconds, metrics=container.metrics
         ),
         list_public_services=ListPublicServices(uow_factory=container.readers),
         owner_timezone=GetOwnerTimezone(

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 
-from balance_booking.application.availability import SlotsResult
+from balance_booking.application.availability import Validity
 from balance_booking.bootstrap import Container, build_app, build_container
 from balance_booking.config import Settings
-from balance_booking.domain.intervals import Interval
 from tests.conftest import FakeClock
 from tests.integration.helpers import WEEKDAYS_10_TO_18
 from tests.support.google import NO_WAIT
@@ -92,27 +92,35 @@ def test_a_rendered_answer_is_reused_until_the_earliest_slot_falls_inside_the_no
 ) -> None:
     ready.patch("/api/admin/services/session", json={"min_notice_minutes": 60})
     clock.set(clock.now().replace(day=1, month=12, hour=5, minute=0))  # 08:00 Moscow, Tuesday
-    use_case = ready.app.state.services.list_slots  # type: ignore[attr-defined]
-    window = Interval(clock.now().replace(hour=7), clock.now().replace(hour=15))  # 10-18 Moscow
-    renders: list[list[str]] = []
-
-    def render(result: SlotsResult) -> bytes:
-        renders.append([f"{slot.start:%H:%M}" for slot in result.slots])
-        return str(len(renders)).encode()
+    rendered = ready.app.state.services.rendered_slots  # type: ignore[attr-defined]
+    query = QUERY | {"tz": "UTC"}
+    misses, hits = cache_count("miss"), cache_count("hit")
 
     def ask() -> bytes:
-        body: bytes = use_case.execute_rendered(
-            service_slug="session", window=window, variant="UTC", render=render
-        )
-        return body
+        answer = ready.get(SLOTS, params=query)
+        assert answer.status_code == 200
+        return answer.content
 
-    assert ask() == b"1"
+    first = ask()
     clock.advance(timedelta(minutes=59))  # the 10:00 Moscow slot is still outside the notice
-    assert ask() == b"1"
-    clock.advance(timedelta(minutes=2))  # now it is inside: the rendering is stale
-    assert ask() == b"2"
-    assert renders == [
-        ["07:00", *renders[0][1:]],
-        renders[0][1:],
-    ]
-    assert ask() == b"2"
+    assert ask() == first
+    assert (cache_count("miss"), cache_count("hit")) == (misses + 1, hits + 1)
+    clock.advance(timedelta(minutes=2))  # now it is inside: the rendered bytes are stale
+    second = ask()
+    assert json.loads(second)["slots"] == json.loads(first)["slots"][1:]
+    assert json.loads(first)["slots"][0]["start"] == "2026-12-01T07:00:00+00:00"
+    # Re-rendered from the cached computation (a hit there), then served as bytes again.
+    assert ask() == second
+    assert (cache_count("miss"), cache_count("hit")) == (misses + 1, hits + 3)
+    # The bytes live in the web, keyed by service, range and the zone as asked.
+    key = ("session", *window_of(second), "UTC")
+    assert rendered.get(key, still_valid=always) == second
+
+
+def always(valid: Validity) -> bool:
+    return isinstance(valid, Validity)
+
+
+def window_of(body: bytes) -> tuple[datetime, datetime]:
+    answer = json.loads(body)
+    return datetime.fromisoformat(answer["from"]), datetime.fromisoformat(answer["to"])

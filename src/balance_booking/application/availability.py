@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -18,7 +17,6 @@ from balance_booking.application.ports import (
     Clock,
     DataVersionReader,
     Metrics,
-    RenderedAnswer,
     SlotsCache,
     UnitOfWork,
     UnitOfWorkFactory,
@@ -26,15 +24,18 @@ from balance_booking.application.ports import (
 from balance_booking.domain.availability import Availability
 from balance_booking.domain.intervals import Interval
 from balance_booking.domain.services import Service
-from balance_booking.domain.slots import TimeSlot, available_slots
+from balance_booking.domain.slots import (
+    TimeSlot,
+    available_slots,
+    bookable_starts,
+    notice_deadline,
+)
 
 # The public API allows 62 local days; a day of slack keeps DST days inside this safety cap.
 MAX_RANGE = timedelta(days=63)
 # Busy time and appointments are read this far around the asked range so that buffers and the
 # per-day limit see neighbours just outside it.
 _CONTEXT = timedelta(days=2)
-# Renderings kept per cached computation (one per time zone asked); past it they start over.
-MAX_RENDERED = 16
 
 CalendarStatus = Literal["ok", "not_connected", "disabled"]
 
@@ -74,6 +75,23 @@ class CalendarPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class Validity:
+    """How long an answer stays true: while the data version is `version` and before `until`.
+
+    `until` is the first instant at which the answer could change with no new data version (a
+    hold runs out, the earliest slot falls inside the minimum notice, the busy data goes stale);
+    None when only a new version can change it.
+    """
+
+    version: int
+    until: datetime | None
+
+    def holds(self, *, version: int, now: datetime) -> bool:
+        """True if an answer with this validity is still the answer at `now` under `version`."""
+        return version == self.version and (self.until is None or now < self.until)
+
+
+@dataclass(frozen=True, slots=True)
 class SlotsResult:
     """The answer of ListAvailableSlots: instants in UTC; the caller renders them."""
 
@@ -81,6 +99,7 @@ class SlotsResult:
     availability: Availability
     slots: list[TimeSlot]
     calendar: CalendarState
+    valid: Validity
 
 
 def load_availability(uow: UnitOfWork, *, default_timezone: str) -> Availability:
@@ -96,7 +115,12 @@ def load_availability(uow: UnitOfWork, *, default_timezone: str) -> Availability
 
 
 class ListAvailableSlots:
-    """Free slots of one service in a UTC range, from rules, busy time and appointments."""
+    """Free slots of one service in a UTC range, from rules, busy time and appointments.
+
+    Each answer says how long it stays true (`SlotsResult.valid`), so a caller may keep what it
+    made of it (the web keeps the rendered JSON) and ask `still_valid` instead of asking again.
+    The computation per (service, range) is cached here, keyed by the data version.
+    """
 
     def __init__(
         self,
@@ -120,41 +144,23 @@ class ListAvailableSlots:
     def execute(self, *, service_slug: str, window: Interval) -> SlotsResult:
         now = self._clock.now()
         entry, hit = self._entry(service_slug, window, now=now)
-        return self._answer(entry, now=now) if hit else self._first_answer(entry, now=now)
-
-    def execute_rendered(
-        self,
-        *,
-        service_slug: str,
-        window: Interval,
-        variant: str,
-        render: Callable[[SlotsResult], bytes],
-    ) -> bytes:
-        """The answer as `render` turns it into bytes, cached beside the availability.
-
-        The hot path of the public slots endpoint: a repeated query costs a version check and a
-        dictionary lookup. `variant` names everything `render` depends on besides the result
-        (e.g. the time zone). A rendering is reused until the data version changes, a hold runs
-        out, the earliest slot falls inside the minimum notice, or the busy data goes stale.
-        """
-        now = self._clock.now()
-        entry, hit = self._entry(service_slug, window, now=now)
-        if hit:
-            rendered = entry.rendered.get(variant)
-            if rendered is not None and (
-                rendered.fresh_until is None or now < rendered.fresh_until
-            ):
-                return rendered.body
-            result = self._answer(entry, now=now)
+        calendar = self._policy.state(entry.link, now=now)
+        if hit:  # computed earlier: drop the slots that notice or horizon rule out since
+            bookable = bookable_starts(entry.service, now)
+            slots = [slot for slot in entry.slots if bookable.admits(slot.start)]
         else:
-            result = self._first_answer(entry, now=now)
-        body = render(result)
-        if len(entry.rendered) >= MAX_RENDERED:
-            entry.rendered.clear()
-        entry.rendered[variant] = RenderedAnswer(
-            body=body, fresh_until=self._fresh_until(entry, result, now=now)
+            slots = list(entry.slots)
+        return SlotsResult(
+            service=entry.service,
+            availability=entry.availability,
+            slots=slots,
+            calendar=calendar,
+            valid=self._validity(entry, slots, calendar, now=now),
         )
-        return body
+
+    def still_valid(self, valid: Validity) -> bool:
+        """True if an answer with validity `valid` is still the answer now (the hot path)."""
+        return valid.holds(version=self._versions.current(), now=self._clock.now())
 
     def _entry(
         self, service_slug: str, window: Interval, *, now: datetime
@@ -186,7 +192,6 @@ class ListAvailableSlots:
             busy = uow.busy.overlapping(context) if calendar.status == "ok" else []
             occupied = uow.appointments.occupied_overlapping(context, now=now)
             valid_until = uow.appointments.next_hold_expiry(context, now=now)
-        # Computed from `now`; later hits only drop slots that notice or horizon rule out since.
         slots = available_slots(
             service=service,
             availability=availability,
@@ -206,36 +211,22 @@ class ListAvailableSlots:
         self._cache.put(key, entry)
         return entry, False
 
-    def _first_answer(self, entry: CachedAvailability, *, now: datetime) -> SlotsResult:
-        calendar = self._policy.state(entry.link, now=now)
-        return SlotsResult(
-            service=entry.service,
-            availability=entry.availability,
-            slots=list(entry.slots),
-            calendar=calendar,
-        )
-
-    def _answer(self, cached: CachedAvailability, *, now: datetime) -> SlotsResult:
-        calendar = self._policy.state(cached.link, now=now)
-        service = cached.service
-        earliest = now + service.min_notice
-        horizon = now + timedelta(days=service.max_days_ahead)
-        slots = [slot for slot in cached.slots if earliest <= slot.start < horizon]
-        return SlotsResult(
-            service=service, availability=cached.availability, slots=slots, calendar=calendar
-        )
-
-    def _fresh_until(
-        self, entry: CachedAvailability, result: SlotsResult, *, now: datetime
-    ) -> datetime | None:
-        """The first instant at which `result` could change with no new data version."""
+    def _validity(
+        self,
+        entry: CachedAvailability,
+        slots: list[TimeSlot],
+        calendar: CalendarState,
+        *,
+        now: datetime,
+    ) -> Validity:
+        """Until when `slots` stay the answer with no new data version."""
         moments = [entry.valid_until]
-        if result.slots:  # sorted: the earliest slot is the next to fall inside the notice
-            moments.append(result.slots[0].start - entry.service.min_notice)
-        if result.calendar.status == "ok" and entry.link.last_success_at is not None:
+        if slots:  # sorted: the earliest slot is the next to fall inside the notice
+            moments.append(notice_deadline(entry.service, slots[0].start))
+        if calendar.status == "ok" and entry.link.last_success_at is not None:
             moments.append(entry.link.last_success_at + self._policy.stale_after)
         known = [moment for moment in moments if moment is not None]
-        return max(now, min(known)) if known else None
+        return Validity(version=entry.version, until=max(now, min(known)) if known else None)
 
 
 class ListPublicServices:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Protocol, Self
@@ -491,17 +491,6 @@ class CachedAvailability:
     link: CalendarLink
     slots: tuple[TimeSlot, ...]
     valid_until: datetime | None  # a payment hold runs out then: recompute after it
-    # Finished answers rendered by the caller (e.g. JSON in one zone), by variant; each is valid
-    # until the entry is, and no longer than its own `fresh_until`. Bounded: see MAX_RENDERED.
-    rendered: dict[str, RenderedAnswer] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class RenderedAnswer:
-    """A caller's rendering of an availability answer, and until when it stays the same."""
-
-    body: bytes
-    fresh_until: datetime | None
 
 
 class SlotsCache(Protocol):

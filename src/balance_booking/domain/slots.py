@@ -76,6 +76,36 @@ class OccupiedTime:
         return Interval(self.start - self.buffer_before, self.end + self.buffer_after)
 
 
+@dataclass(frozen=True, slots=True)
+class BookableStarts:
+    """Where a slot of one service may start, seen at one instant: ``[earliest, horizon)``."""
+
+    earliest: datetime  # now + the minimum notice
+    horizon: datetime  # now + max_days_ahead days
+
+    def admits(self, start: datetime) -> bool:
+        """True if a slot may start at ``start``."""
+        return self.earliest <= start < self.horizon
+
+
+def bookable_starts(service: Service, now: datetime) -> BookableStarts:
+    """The minimum notice and the booking horizon of ``service`` applied at ``now``.
+
+    The one place these two rules are decided: the engine and the availability cache use it.
+    """
+    return BookableStarts(
+        earliest=now + service.min_notice, horizon=now + timedelta(days=service.max_days_ahead)
+    )
+
+
+def notice_deadline(service: Service, start: datetime) -> datetime:
+    """The last instant at which a slot of ``service`` starting at ``start`` is outside the notice.
+
+    Past it the slot is no longer offered: an answer that lists it changes then.
+    """
+    return start - service.min_notice
+
+
 def _ceil_steps(distance: timedelta, step: timedelta) -> int:
     """The smallest k >= 0 with k * step >= distance."""
     if distance <= timedelta(0):
@@ -99,8 +129,9 @@ def available_slots(
     before = service.buffer_before
     after_and_duration = duration + service.buffer_after
 
-    low = max(window.start, now + service.min_notice)
-    high = min(window.end, now + timedelta(days=service.max_days_ahead))
+    bookable = bookable_starts(service, now)
+    low = max(window.start, bookable.earliest)
+    high = min(window.end, bookable.horizon)
     if low >= high:
         return []
 

@@ -48,6 +48,7 @@ from balance_booking.application.push import (
 )
 from balance_booking.application.sync import SyncCalendarBusyTimes
 from balance_booking.web.auth import AdminAuthServices, AdminDep, PageAdminDep
+from balance_booking.web.slots_cache import RenderedSlots
 
 # AdminDep and PageAdminDep live in web/auth.py; routers take them from here with the rest.
 __all__ = ["AdminDep", "PageAdminDep", "ServicesDep", "WebServices"]
@@ -59,6 +60,7 @@ class WebServices:
 
     clock: Clock
     list_slots: ListAvailableSlots
+    rendered_slots: RenderedSlots  # this process's finished public slots answers (public.py)
     list_public_services: ListPublicServices
     owner_timezone: GetOwnerTimezone
     get_schedule: GetSchedule

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from balance_booking.application.availability import SlotsResult
 from balance_booking.web.deps import ServicesDep
 from balance_booking.web.schemas import (
     CalendarOut,
@@ -16,6 +15,7 @@ from balance_booking.web.schemas import (
     SlotOut,
     SlotsOut,
 )
+from balance_booking.web.slots_cache import RenderedAnswer
 from balance_booking.web.timefmt import query_window, render, zone_or_422
 
 router = APIRouter(prefix="/api/public/booking", tags=["public"])
@@ -58,7 +58,12 @@ def list_slots(
     today = services.clock.now().astimezone(zone).date()
     window = query_window(from_, to, zone, today=today)
 
-    def as_json(result: SlotsResult) -> bytes:
+    # The hot path: a repeated query is answered with the bytes rendered the first time, for
+    # as long as the use case says its answer stays true.
+    key = (service_slug, window.start, window.end, zone_name)
+    body = services.rendered_slots.get(key, still_valid=services.list_slots.still_valid)
+    if body is None:
+        result = services.list_slots.execute(service_slug=service_slug, window=window)
         synced_at = result.calendar.synced_at
         answer = SlotsOut(
             service_slug=result.service.slug,
@@ -73,11 +78,6 @@ def list_slots(
                 synced_at=None if synced_at is None else render(synced_at, zone),
             ),
         )
-        return answer.model_dump_json(by_alias=True).encode()
-
-    # The hot path: a repeated query is answered with the bytes rendered the first time (the
-    # use case decides how long they stay true), without building or validating models again.
-    body = services.list_slots.execute_rendered(
-        service_slug=service_slug, window=window, variant=zone_name, render=as_json
-    )
+        body = answer.model_dump_json(by_alias=True).encode()
+        services.rendered_slots.put(key, RenderedAnswer(body=body, valid=result.valid))
     return Response(content=body, media_type="application/json")

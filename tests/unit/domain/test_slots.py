@@ -11,7 +11,14 @@ import pytest
 from balance_booking.domain.availability import Availability, load_zone, local_to_utc
 from balance_booking.domain.errors import InvalidInterval
 from balance_booking.domain.intervals import Interval
-from balance_booking.domain.slots import OccupiedTime, TimeSlot, available_slots, nearest_slots
+from balance_booking.domain.slots import (
+    OccupiedTime,
+    TimeSlot,
+    available_slots,
+    bookable_starts,
+    nearest_slots,
+    notice_deadline,
+)
 from tests.unit.domain.builders import iv, minutes, naive, occupied, schedule, service, utc, windows
 from tests.unit.domain.oracle import oracle_slots
 
@@ -653,3 +660,43 @@ def test_engine_output_is_utc() -> None:
     assert result
     assert all(slot.start.utcoffset() == timedelta(0) for slot in result)
     assert local_to_utc(JUNE_1, 9 * 60, load_zone("Asia/Kathmandu")) in starts(result)
+
+
+def test_bookable_starts_hold_the_notice_and_the_horizon() -> None:
+    now = utc(2026, 12, 1, 8)
+    bookable = bookable_starts(service(min_notice=minutes(90), max_days_ahead=2), now)
+    assert (bookable.earliest, bookable.horizon) == (utc(2026, 12, 1, 9, 30), utc(2026, 12, 3, 8))
+    assert not bookable.admits(utc(2026, 12, 1, 9, 29))
+    assert bookable.admits(utc(2026, 12, 1, 9, 30))
+    assert bookable.admits(utc(2026, 12, 3, 7, 59))
+    assert not bookable.admits(utc(2026, 12, 3, 8))
+
+
+def test_a_slot_leaves_the_answer_right_after_its_notice_deadline() -> None:
+    session = service(min_notice=minutes(60))
+    start = utc(2026, 12, 1, 10)
+    deadline = notice_deadline(session, start)
+    assert deadline == utc(2026, 12, 1, 9)
+    assert bookable_starts(session, deadline).admits(start)
+    assert not bookable_starts(session, deadline + timedelta.resolution).admits(start)
+    # The engine agrees with the rule it is built on.
+    availability = schedule("UTC", ("10:00", "12:00"))
+    window = iv(utc(2026, 12, 1, 10), utc(2026, 12, 1, 12))
+    offered = available_slots(
+        service=session,
+        availability=availability,
+        busy=[],
+        appointments=[],
+        window=window,
+        now=deadline,
+    )
+    assert [slot.start for slot in offered] == [start, utc(2026, 12, 1, 11)]
+    later = available_slots(
+        service=session,
+        availability=availability,
+        busy=[],
+        appointments=[],
+        window=window,
+        now=deadline + timedelta.resolution,
+    )
+    assert [slot.start for slot in later] == [utc(2026, 12, 1, 11)]
