@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import html
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -268,6 +270,27 @@ def test_schedule_page_renders_for_an_admin(admin: TestClient) -> None:
     assert "Расписание и записи" in page.text
     assert 'data-owner-tz="Europe/Moscow"' in page.text
     assert page.headers["cache-control"] == "no-store"
+
+
+def test_the_schedule_page_offers_the_apis_defaults_for_a_new_service(
+    admin: TestClient,
+) -> None:
+    page = admin.get("/admin/schedule/").text
+    found = re.search(r'data-service-defaults="([^"]*)"', page)
+    assert found is not None
+    offered = json.loads(html.unescape(found.group(1)))
+    required = {"slug": "bare", "title": "Bare", "duration_minutes": 30}
+    assert admin.post("/api/admin/services", json=required).status_code == 201
+    stored = next(
+        s for s in admin.get("/api/admin/services").json()["services"] if s["slug"] == "bare"
+    )
+    # Every optional field is offered, with the value the API fills in when it is left out
+    # (a missing step means "the duration", which the API answers as a number).
+    assert set(offered) | set(required) == set(stored)
+    assert offered.pop("slot_step_minutes") is None
+    assert stored["slot_step_minutes"] == required["duration_minutes"]
+    assert {name: stored[name] for name in offered} == offered
+    assert offered["min_notice_minutes"] == 0
 
 
 def test_busy_api_reads_the_mirror_in_the_owners_zone(

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from balance_booking.web.deps import AdminDep, PageAdminDep, ServicesDep
-from balance_booking.web.schemas import ErrorBody
+from balance_booking.web.schemas import ErrorBody, service_defaults
 from balance_booking.web.templating import TemplatesDep
 from balance_booking.web.timefmt import query_window, render, zone_or_422
 
@@ -40,6 +40,7 @@ def schedule_page(
             "now_iso": services.clock.now().astimezone(UTC).isoformat(timespec="seconds"),
             "calendar_status": status.status,
             "calendar_enabled": status.enabled,
+            "service_defaults": service_defaults(),
         },
         headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"},
     )

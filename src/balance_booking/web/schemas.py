@@ -212,6 +212,19 @@ class ServiceIn(Strict):
         )
 
 
+def service_defaults() -> dict[str, object]:
+    """What POST /api/admin/services assumes for each field it does not require.
+
+    The admin page's "new kind of meeting" form starts from these (rendered into the page), so
+    the page and the API never disagree about a default.
+    """
+    return {
+        name: field.default
+        for name, field in ServiceIn.model_fields.items()
+        if not field.is_required()
+    }
+
+
 class ServicePatch(Strict):
     title: str | None = Field(default=None, min_length=1, max_length=200)
     title_en: str | None = Field(default=None, min_length=1, max_length=200)

@@ -10,6 +10,8 @@
   const el = BB.el;
   const locale = BB.locale(app.dataset.lang);
   const now = new Date(app.dataset.now);
+  // What the API assumes for a new kind of meeting (POST /api/admin/services), from the server.
+  const SERVICE_DEFAULTS = Object.freeze(JSON.parse(app.dataset.serviceDefaults || "{}"));
   const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
   const state = {
@@ -527,12 +529,11 @@
     const n = ++formSeq;
     const form = el("form", { className: "form service-form", novalidate: true });
     const fields = {};
-    const defaults = { duration_minutes: 50, buffer_before_minutes: 0, buffer_after_minutes: 10, min_notice_minutes: 720, max_days_ahead: 60 };
     const list = service ? SERVICE_FIELDS : [["slug", "text", "f_slug", true], ...SERVICE_FIELDS];
     const grid = el("div", { className: "form-grid" });
     for (const [name, type, label, required] of list) {
       const id = `sf-${n}-${name}`;
-      const value = service ? service[name] : defaults[name];
+      const value = service ? service[name] : SERVICE_DEFAULTS[name];
       const input = el("input", {
         id,
         name,
@@ -547,8 +548,8 @@
     }
     form.append(grid);
     for (const [name, label, initial] of [
-      ["requires_payment", "f_payment", service ? service.requires_payment : false],
-      ["active", "f_active", service ? service.active : true],
+      ["requires_payment", "f_payment", service ? service.requires_payment : SERVICE_DEFAULTS.requires_payment === true],
+      ["active", "f_active", service ? service.active : SERVICE_DEFAULTS.active !== false],
     ]) {
       const id = `sf-${n}-${name}`;
       const box = el("input", { type: "checkbox", id, name, checked: initial });
