@@ -12,17 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from balance_booking import __version__
-from balance_booking.web import (
-    admin_api,
-    booking_api,
-    integrations_api,
-    pages_admin,
-    pages_auth,
-    pages_booking,
-    pages_integrations,
-    public,
-    webhooks,
-)
+from balance_booking.web import api, pages_admin, pages_auth, pages_booking, pages_integrations
 from balance_booking.web.auth import install_auth_handlers
 from balance_booking.web.deps import ServicesDep, WebServices
 from balance_booking.web.errors import error_response, install_error_handlers
@@ -62,13 +52,8 @@ def create_app(services: WebServices) -> FastAPI:
     app.include_router(pages_integrations.router)
     app.include_router(pages_booking.router)
     app.include_router(pages_admin.router)
-    app.include_router(pages_admin.api)
-    app.include_router(public.router)
-    app.include_router(admin_api.router)
-    app.include_router(integrations_api.router)
-    app.include_router(booking_api.public)
-    app.include_router(booking_api.admin)
-    app.include_router(webhooks.router)
+    for router in api.ROUTERS:
+        app.include_router(router)
 
     @app.get("/healthz", tags=["service"])
     def healthz() -> dict[str, str]:

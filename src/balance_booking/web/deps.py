@@ -60,7 +60,7 @@ class WebServices:
 
     clock: Clock
     list_slots: ListAvailableSlots
-    rendered_slots: RenderedSlots  # this process's finished public slots answers (public.py)
+    rendered_slots: RenderedSlots  # finished public slots answers (api/public/slots.py)
     list_public_services: ListPublicServices
     owner_timezone: GetOwnerTimezone
     get_schedule: GetSchedule

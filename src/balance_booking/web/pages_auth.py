@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Cookie, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel
 
 from balance_booking.application.errors import TooManyAttemptsError, UnauthorizedError
 from balance_booking.web.auth import (
     COOKIE_NAME,
     LOGIN_PATH,
     AdminAuthDep,
-    AdminDep,
     PageAdminDep,
     clear_session_cookie,
     safe_next,
     set_session_cookie,
 )
-from balance_booking.web.schemas import ErrorBody
 from balance_booking.web.templating import TemplatesDep
 
 router = APIRouter()
@@ -122,31 +119,3 @@ def logout(admin: PageAdminDep, auth: AdminAuthDep, session_id: SessionCookie = 
     response = RedirectResponse(LOGIN_PATH, status_code=303)
     clear_session_cookie(response, auth)
     return response
-
-
-class SessionOut(BaseModel):
-    kind: Literal["token", "session"]
-    label: str
-    csrf_token: str | None
-    expires_at: str | None
-
-
-@router.get(
-    "/api/admin/session",
-    response_model=SessionOut,
-    tags=["admin"],
-    responses={401: {"model": ErrorBody, "description": "Missing or invalid admin credentials"}},
-)
-def current_admin(admin: AdminDep, response: Response) -> SessionOut:
-    """Who is signed in, and the CSRF token scripts send with cookie-authenticated changes."""
-    # Readable by same-origin scripts only (no CORS), so handing out the token here is safe.
-    response.headers["Cache-Control"] = "no-store"
-    session = admin.session
-    return SessionOut(
-        kind=admin.kind,
-        label=admin.label,
-        csrf_token=None if session is None else session.csrf_token,
-        expires_at=None
-        if session is None
-        else session.expires_at.astimezone(_UTC).isoformat(timespec="seconds"),
-    )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
+from uuid import UUID
+from zoneinfo import ZoneInfo
 
+from fastapi.responses import JSONResponse
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -16,14 +19,21 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from balance_booking.application.booking import SlotUnavailableError
+from balance_booking.application.export import ReconcileSummary
+from balance_booking.application.google_connection import IntegrationStatusView
+from balance_booking.application.ports import CalendarEventState, WaitlistEntry
+from balance_booking.domain.appointments import Appointment
 from balance_booking.domain.availability import Availability, LocalWindow
 from balance_booking.domain.services import Service
-from balance_booking.web.errors import ApiError
+from balance_booking.web.errors import ApiError, error_response
+from balance_booking.web.timefmt import render
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HHMM = Annotated[str, StringConstraints(pattern=r"^\d{2}:\d{2}$")]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 Minutes = Annotated[StrictInt, Field(ge=0, le=24 * 60)]
+_UTC = ZoneInfo("UTC")
 
 
 class Strict(BaseModel):
@@ -260,3 +270,260 @@ class ServicePatch(Strict):
 
 
 _NULLABLE = frozenset({"title_en", "slot_step_minutes", "daily_limit"})
+
+
+Email = Annotated[
+    str, StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$", max_length=320)
+]
+Phone = Annotated[str, StringConstraints(pattern=r"^[0-9+()\-.\s]{5,40}$")]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Comment = Annotated[str, StringConstraints(max_length=2000)]
+
+
+class ClientIn(Strict):
+    name: Name
+    email: Email
+    phone: Phone | None = None
+
+
+class BookingIn(Strict):
+    service_slug: str = Field(min_length=1, max_length=63)
+    start: str = Field(max_length=40)
+    timezone: str = Field(min_length=1, max_length=64)
+    client: ClientIn
+    comment: Comment | None = None
+
+
+class AppointmentOut(BaseModel):
+    id: UUID
+    status: str
+    service_slug: str
+    start: str
+    end: str
+    timezone: str
+    hold_expires_at: str | None
+    manage_token: str | None = None
+
+
+class AppointmentEnvelope(BaseModel):
+    appointment: AppointmentOut
+
+
+class ConflictBody(ErrorBody):
+    alternatives: list[SlotOut]
+
+
+def slot_unavailable_response(exc: SlotUnavailableError, zone: ZoneInfo) -> JSONResponse:
+    """409 `slot_unavailable` with the nearest free slots rendered in `zone` (a ConflictBody)."""
+    alternatives = [
+        {"start": render(s.start, zone), "end": render(s.end, zone)} for s in exc.alternatives
+    ]
+    return error_response(409, "slot_unavailable", str(exc), extra={"alternatives": alternatives})
+
+
+class CancelIn(Strict):
+    token: str = Field(min_length=1, max_length=200)
+
+
+class WaitlistIn(Strict):
+    service_slug: str = Field(min_length=1, max_length=63)
+    name: Name
+    email: Email
+    phone: Phone | None = None
+    timezone: str = Field(min_length=1, max_length=64)
+    preferred_from: str | None = Field(default=None, max_length=40)
+    preferred_to: str | None = Field(default=None, max_length=40)
+    comment: Comment | None = None
+
+
+class CreatedId(BaseModel):
+    id: UUID
+
+
+class TrackingIn(Strict):
+    event: str = Field(min_length=1, max_length=64)
+    properties: dict[
+        Annotated[str, StringConstraints(max_length=64)],
+        Annotated[str, StringConstraints(max_length=200)],
+    ] = Field(max_length=20)
+
+
+class CalendarEventOut(BaseModel):
+    id: str | None
+    state: Literal["pending", "created", "failed", "deleted"]
+
+
+def appointment_out(appointment: Appointment, *, token: str | None = None) -> AppointmentOut:
+    zone = ZoneInfo(appointment.client_timezone)
+    hold = appointment.hold_expires_at
+    return AppointmentOut(
+        id=appointment.id,
+        status=appointment.status.value,
+        service_slug=appointment.service_slug,
+        start=render(appointment.start, zone),
+        end=render(appointment.end, zone),
+        timezone=appointment.client_timezone,
+        hold_expires_at=None if hold is None else render(hold, zone),
+        manage_token=token,
+    )
+
+
+def calendar_event_out(state: CalendarEventState) -> CalendarEventOut:
+    known = ("pending", "created", "failed", "deleted")
+    value = state.state if state.state in known else "pending"
+    return CalendarEventOut(id=state.event_id, state=value)
+
+
+class AdminAppointmentOut(AppointmentOut):
+    client_name: str
+    client_email: str
+    client_phone: str | None
+    comment: str | None
+    calendar_event: CalendarEventOut
+
+
+class AdminAppointments(BaseModel):
+    appointments: list[AdminAppointmentOut]
+
+
+class WaitlistEntryOut(BaseModel):
+    id: UUID
+    service_slug: str
+    name: str
+    email: str
+    phone: str | None
+    timezone: str
+    preferred_from: str | None
+    preferred_to: str | None
+    comment: str | None
+    created_at: str
+
+
+def waitlist_entry_out(entry: WaitlistEntry) -> WaitlistEntryOut:
+    def instant(value: datetime | None) -> str | None:
+        return None if value is None else value.isoformat(timespec="seconds")
+
+    return WaitlistEntryOut(
+        id=entry.entry_id,
+        service_slug=entry.service_slug,
+        name=entry.name,
+        email=entry.email,
+        phone=entry.phone,
+        timezone=entry.timezone,
+        preferred_from=instant(entry.preferred_from),
+        preferred_to=instant(entry.preferred_to),
+        comment=entry.comment,
+        created_at=entry.created_at.isoformat(timespec="seconds"),
+    )
+
+
+class WaitlistOut(BaseModel):
+    entries: list[WaitlistEntryOut]
+
+
+class PushOut(BaseModel):
+    active: bool
+    expires_at: str | None
+
+
+class ReconcileOut(BaseModel):
+    """What a sync did to our exported events (extension of API.md; docs/export.md)."""
+
+    at: str | None
+    checked: int
+    restored: int
+    moved_back: int
+    removed: int
+    failed: int
+    error: str | None
+
+    @classmethod
+    def from_summary(cls, summary: ReconcileSummary, *, at: str | None) -> ReconcileOut:
+        return cls(
+            at=at,
+            checked=summary.checked,
+            restored=summary.restored,
+            moved_back=summary.moved_back,
+            removed=summary.removed,
+            failed=summary.failed,
+            error=summary.error,
+        )
+
+
+class IntegrationOut(BaseModel):
+    enabled: bool
+    status: str
+    account_email: str | None
+    calendar_id: str | None
+    timezone: str | None
+    last_sync_at: str | None
+    last_sync_ok: bool | None
+    last_error: str | None
+    next_sync_at: str | None
+    busy_intervals: int
+    push: PushOut
+    reconcile: ReconcileOut | None = None
+
+    @classmethod
+    def from_view(cls, view: IntegrationStatusView) -> IntegrationOut:
+        def instant(value: datetime | None) -> str | None:
+            return None if value is None else value.astimezone(_UTC).isoformat(timespec="seconds")
+
+        return cls(
+            enabled=view.enabled,
+            status=view.status,
+            account_email=view.account_email,
+            calendar_id=view.calendar_id,
+            timezone=view.timezone,
+            last_sync_at=instant(view.last_sync_at),
+            last_sync_ok=view.last_sync_ok,
+            last_error=view.last_error,
+            next_sync_at=instant(view.next_sync_at),
+            busy_intervals=view.busy_intervals,
+            push=PushOut(active=view.push_active, expires_at=instant(view.push_expires_at)),
+            reconcile=None
+            if view.reconcile is None
+            else ReconcileOut.from_summary(view.reconcile, at=instant(view.last_reconcile_at)),
+        )
+
+
+class ConnectOut(BaseModel):
+    authorization_url: str
+
+
+class SettingsIn(Strict):
+    enabled: StrictBool
+
+
+class SyncOut(BaseModel):
+    status: str
+    busy_intervals: int
+    changed: bool
+    duration_ms: int
+    reconcile: ReconcileOut | None = None
+
+
+class BusyBlockOut(BaseModel):
+    start: str
+    end: str
+
+
+class BusyOut(BaseModel):
+    """The busy mirror in a range, in the owner's zone (extension of API.md; docs/pages.md)."""
+
+    timezone: str
+    from_: str = Field(serialization_alias="from")
+    to: str
+    busy: list[BusyBlockOut]
+
+
+class SessionOut(BaseModel):
+    kind: Literal["token", "session"]
+    label: str
+    csrf_token: str | None
+    expires_at: str | None
+
+
+class WebhookOut(BaseModel):
+    result: Literal["sync_scheduled", "ignored"]
+    reason: str | None = None

@@ -1,4 +1,4 @@
-"""Public JSON API: services and free slots (no authentication)."""
+"""GET /api/public/booking/slots: free slots, answered from rendered bytes while they hold."""
 
 from __future__ import annotations
 
@@ -7,14 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from balance_booking.web.deps import ServicesDep
-from balance_booking.web.schemas import (
-    CalendarOut,
-    ErrorBody,
-    PublicService,
-    PublicServices,
-    SlotOut,
-    SlotsOut,
-)
+from balance_booking.web.schemas import CalendarOut, ErrorBody, SlotOut, SlotsOut
 from balance_booking.web.slots_cache import RenderedAnswer
 from balance_booking.web.timefmt import query_window, render, zone_or_422
 
@@ -30,21 +23,6 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 }
 
 
-@router.get("/services", response_model=PublicServices)
-def list_services(services: ServicesDep) -> PublicServices:
-    return PublicServices(
-        services=[
-            PublicService(
-                slug=s.slug,
-                title=s.title,
-                duration_minutes=int(s.duration.total_seconds() // 60),
-                requires_payment=s.requires_payment,
-            )
-            for s in services.list_public_services.execute()
-        ]
-    )
-
-
 @router.get("/slots", response_model=SlotsOut, response_model_by_alias=True, responses=_ERRORS)
 def list_slots(
     services: ServicesDep,
@@ -57,7 +35,6 @@ def list_slots(
     zone = zone_or_422(zone_name)
     today = services.clock.now().astimezone(zone).date()
     window = query_window(from_, to, zone, today=today)
-
     # The hot path: a repeated query is answered with the bytes rendered the first time, for
     # as long as the use case says its answer stays true.
     key = (service_slug, window.start, window.end, zone_name)

@@ -1,19 +1,11 @@
-"""Admin JSON API: schedule and services (bearer token or, later, the admin session)."""
+"""/api/admin/services: the kinds of meeting (list, create, change, delete or hide)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
 from balance_booking.web.deps import AdminDep, ServicesDep
-from balance_booking.web.schemas import (
-    ErrorBody,
-    ScheduleIn,
-    ScheduleOut,
-    ServiceIn,
-    ServiceOut,
-    ServicePatch,
-    ServicesOut,
-)
+from balance_booking.web.schemas import ErrorBody, ServiceIn, ServiceOut, ServicePatch, ServicesOut
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 
@@ -24,16 +16,6 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 _ITEM_ERRORS: dict[int | str, dict[str, object]] = _ERRORS | {
     404: {"model": ErrorBody, "description": "Unknown service"},
 }
-
-
-@router.get("/schedule", response_model=ScheduleOut, responses=_ERRORS)
-def get_schedule(_admin: AdminDep, services: ServicesDep) -> ScheduleOut:
-    return ScheduleOut.from_domain(services.get_schedule.execute())
-
-
-@router.put("/schedule", response_model=ScheduleOut, responses=_ERRORS)
-def put_schedule(body: ScheduleIn, _admin: AdminDep, services: ServicesDep) -> ScheduleOut:
-    return ScheduleOut.from_domain(services.replace_schedule.execute(body.to_domain()))
 
 
 @router.get("/services", response_model=ServicesOut, responses=_ERRORS)

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Header
-from pydantic import BaseModel
 
 from balance_booking.application.push import PushNotice, PushRejectedError
 from balance_booking.web.deps import ServicesDep
 from balance_booking.web.errors import ApiError
 from balance_booking.web.paths import WEBHOOK_PATH
-from balance_booking.web.schemas import ErrorBody
+from balance_booking.web.schemas import ErrorBody, WebhookOut
 
 router = APIRouter(tags=["webhooks"])
-
-
-class WebhookOut(BaseModel):
-    result: Literal["sync_scheduled", "ignored"]
-    reason: str | None = None
 
 
 @router.post(

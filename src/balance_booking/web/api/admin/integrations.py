@@ -1,106 +1,33 @@
-"""Admin API for the Google Calendar integration (connect, callback, status, flag, disconnect)."""
+"""/api/admin/integrations/google-calendar: connect, callback, status, sync, flag, disconnect."""
 
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 from fastapi.responses import RedirectResponse
-from pydantic import BaseModel, StrictBool
 
 from balance_booking.application.errors import InvalidOAuthStateError
-from balance_booking.application.export import ReconcileSummary
-from balance_booking.application.google_connection import IntegrationStatusView
 from balance_booking.application.sync import NotConnectedError, SyncFailedError
 from balance_booking.web.auth import AdminPrincipal
 from balance_booking.web.deps import AdminDep, ServicesDep
 from balance_booking.web.errors import ApiError
-from balance_booking.web.schemas import ErrorBody, Strict
+from balance_booking.web.schemas import (
+    ConnectOut,
+    ErrorBody,
+    IntegrationOut,
+    ReconcileOut,
+    SettingsIn,
+    SyncOut,
+)
 
 router = APIRouter(prefix="/api/admin/integrations/google-calendar", tags=["admin"])
 
 _ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorBody, "description": "Missing or invalid admin credentials"},
 }
-_UTC = ZoneInfo("UTC")
-
-
-class PushOut(BaseModel):
-    active: bool
-    expires_at: str | None
-
-
-class ReconcileOut(BaseModel):
-    """What a sync did to our exported events (extension of API.md; docs/export.md)."""
-
-    at: str | None
-    checked: int
-    restored: int
-    moved_back: int
-    removed: int
-    failed: int
-    error: str | None
-
-    @classmethod
-    def from_summary(cls, summary: ReconcileSummary, *, at: str | None) -> ReconcileOut:
-        return cls(
-            at=at,
-            checked=summary.checked,
-            restored=summary.restored,
-            moved_back=summary.moved_back,
-            removed=summary.removed,
-            failed=summary.failed,
-            error=summary.error,
-        )
-
-
-class IntegrationOut(BaseModel):
-    enabled: bool
-    status: str
-    account_email: str | None
-    calendar_id: str | None
-    timezone: str | None
-    last_sync_at: str | None
-    last_sync_ok: bool | None
-    last_error: str | None
-    next_sync_at: str | None
-    busy_intervals: int
-    push: PushOut
-    reconcile: ReconcileOut | None = None
-
-    @classmethod
-    def from_view(cls, view: IntegrationStatusView) -> IntegrationOut:
-        def instant(value: datetime | None) -> str | None:
-            return None if value is None else value.astimezone(_UTC).isoformat(timespec="seconds")
-
-        return cls(
-            enabled=view.enabled,
-            status=view.status,
-            account_email=view.account_email,
-            calendar_id=view.calendar_id,
-            timezone=view.timezone,
-            last_sync_at=instant(view.last_sync_at),
-            last_sync_ok=view.last_sync_ok,
-            last_error=view.last_error,
-            next_sync_at=instant(view.next_sync_at),
-            busy_intervals=view.busy_intervals,
-            push=PushOut(active=view.push_active, expires_at=instant(view.push_expires_at)),
-            reconcile=None
-            if view.reconcile is None
-            else ReconcileOut.from_summary(view.reconcile, at=instant(view.last_reconcile_at)),
-        )
-
-
-class ConnectOut(BaseModel):
-    authorization_url: str
-
-
-class SettingsIn(Strict):
-    enabled: StrictBool
 
 
 @router.get("", response_model=IntegrationOut, responses=_ERRORS)
@@ -147,14 +74,6 @@ def callback(
             services.sync.execute()  # a failure is recorded and shown; the poll retries
     query = {"result": outcome.kind} | ({"detail": outcome.detail} if outcome.detail else {})
     return RedirectResponse(f"/admin/settings/integrations?{urlencode(query)}", status_code=303)
-
-
-class SyncOut(BaseModel):
-    status: str
-    busy_intervals: int
-    changed: bool
-    duration_ms: int
-    reconcile: ReconcileOut | None = None
 
 
 @router.post(

@@ -1,0 +1,50 @@
+"""The JSON API: one router module per URL prefix (public/, admin/, webhooks).
+
+ROUTERS lists them in release 1's order, so that /openapi.json lists its paths as it did.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from balance_booking.web.api import webhooks
+from balance_booking.web.api.admin import (
+    appointments as admin_appointments,
+)
+from balance_booking.web.api.admin import (
+    busy,
+    integrations,
+    schedule,
+    session,
+)
+from balance_booking.web.api.admin import (
+    services as admin_services,
+)
+from balance_booking.web.api.admin import (
+    waitlist as admin_waitlist,
+)
+from balance_booking.web.api.public import (
+    appointments,
+    slots,
+    tracking,
+    waitlist,
+)
+from balance_booking.web.api.public import (
+    services as public_services,
+)
+
+ROUTERS: tuple[APIRouter, ...] = (
+    session.router,
+    busy.router,
+    public_services.router,
+    slots.router,
+    schedule.router,
+    admin_services.router,
+    integrations.router,
+    appointments.router,
+    waitlist.router,
+    tracking.router,
+    admin_appointments.router,
+    admin_waitlist.router,
+    webhooks.router,
+)

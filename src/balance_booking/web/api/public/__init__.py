@@ -1,0 +1,1 @@
+"""The public JSON API under /api/public (no authentication)."""

@@ -1,0 +1,91 @@
+"""/api/public/booking/appointments: book a slot, look a booking up, cancel it (client token)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Query, Response
+from fastapi.responses import JSONResponse
+
+from balance_booking.application.booking import BookingRequest, SlotUnavailableError
+from balance_booking.domain.appointments import Client
+from balance_booking.web.deps import ServicesDep
+from balance_booking.web.schemas import (
+    AppointmentEnvelope,
+    BookingIn,
+    CancelIn,
+    ConflictBody,
+    ErrorBody,
+    appointment_out,
+    slot_unavailable_response,
+)
+from balance_booking.web.timefmt import parse_instant, zone_or_422
+
+router = APIRouter(prefix="/api/public/booking", tags=["public"])
+
+_BOOKING_ERRORS: dict[int | str, dict[str, object]] = {
+    404: {"model": ErrorBody, "description": "Unknown service"},
+    409: {"model": ConflictBody, "description": "Slot unavailable; alternatives offered"},
+    422: {"model": ErrorBody, "description": "Invalid request or Idempotency-Key reuse"},
+    503: {"model": ErrorBody, "description": "Google Calendar unavailable; waitlist offered"},
+}
+
+
+@router.post(
+    "/appointments",
+    status_code=201,
+    response_model=AppointmentEnvelope,
+    responses=_BOOKING_ERRORS,
+)
+def book(
+    body: BookingIn,
+    services: ServicesDep,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
+    ] = None,
+) -> AppointmentEnvelope | JSONResponse:
+    zone = zone_or_422(body.timezone, field="timezone")
+    request = BookingRequest(
+        service_slug=body.service_slug,
+        start=parse_instant(body.start, field="start"),
+        timezone=body.timezone,
+        client=Client(name=body.client.name, email=body.client.email, phone=body.client.phone),
+        comment=body.comment,
+    )
+    try:
+        booked = services.book.execute(request, idempotency_key=idempotency_key)
+    except SlotUnavailableError as exc:
+        return slot_unavailable_response(exc, zone)
+    if booked.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return AppointmentEnvelope(
+        appointment=appointment_out(booked.appointment, token=booked.manage_token)
+    )
+
+
+@router.get(
+    "/appointments/{appointment_id}",
+    response_model=AppointmentEnvelope,
+    responses={404: {"model": ErrorBody, "description": "Unknown appointment or wrong token"}},
+)
+def get_appointment(
+    appointment_id: UUID,
+    services: ServicesDep,
+    token: Annotated[str, Query(min_length=1, max_length=200)],
+) -> AppointmentEnvelope:
+    appointment = services.get_appointment.execute(appointment_id, token=token)
+    return AppointmentEnvelope(appointment=appointment_out(appointment))
+
+
+@router.post(
+    "/appointments/{appointment_id}/cancel",
+    response_model=AppointmentEnvelope,
+    responses={404: {"model": ErrorBody, "description": "Unknown appointment or wrong token"}},
+)
+def cancel_by_client(
+    appointment_id: UUID, body: CancelIn, services: ServicesDep
+) -> AppointmentEnvelope:
+    appointment = services.cancel_appointment.execute(appointment_id, token=body.token)
+    return AppointmentEnvelope(appointment=appointment_out(appointment))

@@ -1,0 +1,21 @@
+"""POST /api/public/tracking: product analytics events from the booking pages."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from balance_booking.web.deps import ServicesDep
+from balance_booking.web.schemas import ErrorBody, TrackingIn
+
+router = APIRouter(prefix="/api/public", tags=["public"])
+
+
+@router.post(
+    "/tracking",
+    status_code=202,
+    response_class=Response,  # 202 with no body: nothing to describe in the schema
+    responses={422: {"model": ErrorBody, "description": "Not in the tracking plan"}},
+)
+def track(body: TrackingIn, services: ServicesDep) -> Response:
+    services.track_event.execute(body.event, dict(body.properties))
+    return Response(status_code=202)

@@ -1,0 +1,57 @@
+"""POST /api/public/booking/waitlist: a client asks to hear of a free slot."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter
+
+from balance_booking.domain.appointments import Client
+from balance_booking.domain.intervals import Interval
+from balance_booking.web.deps import ServicesDep
+from balance_booking.web.errors import ApiError
+from balance_booking.web.schemas import CreatedId, ErrorBody, WaitlistIn
+from balance_booking.web.timefmt import parse_instant, zone_or_422
+
+router = APIRouter(prefix="/api/public/booking", tags=["public"])
+
+
+def _optional_instant(value: str | None, *, field: str) -> datetime | None:
+    return None if value is None else parse_instant(value, field=field)
+
+
+@router.post(
+    "/waitlist",
+    status_code=201,
+    response_model=CreatedId,
+    responses={404: {"model": ErrorBody, "description": "Unknown service"}},
+)
+def join_waitlist(body: WaitlistIn, services: ServicesDep) -> CreatedId:
+    zone_or_422(body.timezone, field="timezone")
+    start = _optional_instant(body.preferred_from, field="preferred_from")
+    end = _optional_instant(body.preferred_to, field="preferred_to")
+    preferred = None
+    if start is not None and end is not None:
+        if end <= start:
+            raise ApiError(
+                422,
+                "invalid_request",
+                "`preferred_to` must be after `preferred_from`.",
+                field="preferred_to",
+            )
+        preferred = Interval(start, end)
+    elif start is not None or end is not None:
+        raise ApiError(
+            422,
+            "invalid_request",
+            "Give both ends of the preferred range or neither.",
+            field="preferred_to",
+        )
+    entry_id = services.join_waitlist.execute(
+        service_slug=body.service_slug,
+        client=Client(name=body.name, email=body.email, phone=body.phone),
+        timezone=body.timezone,
+        preferred=preferred,
+        comment=body.comment,
+    )
+    return CreatedId(id=entry_id)
