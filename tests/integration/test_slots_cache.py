@@ -14,6 +14,7 @@ from prometheus_client import REGISTRY
 from balance_booking.application.availability import Validity
 from balance_booking.bootstrap import Container, build_app, build_container
 from balance_booking.config import Settings
+from balance_booking.domain.intervals import Interval
 from tests.conftest import FakeClock
 from tests.integration.helpers import WEEKDAYS_10_TO_18
 from tests.support.google import NO_WAIT
@@ -124,3 +125,22 @@ def always(valid: Validity) -> bool:
 def window_of(body: bytes) -> tuple[datetime, datetime]:
     answer = json.loads(body)
     return datetime.fromisoformat(answer["from"]), datetime.fromisoformat(answer["to"])
+
+
+def test_the_use_case_says_how_long_its_answer_holds(ready: TestClient, clock: FakeClock) -> None:
+    ready.patch("/api/admin/services/session", json={"min_notice_minutes": 60})
+    clock.set(clock.now().replace(day=1, month=12, hour=5, minute=0))  # 08:00 Moscow, Tuesday
+    use_case = ready.app.state.services.list_slots  # type: ignore[attr-defined]
+    window = Interval(clock.now().replace(hour=7), clock.now().replace(hour=15))  # 10-18 Moscow
+    result = use_case.execute(service_slug="session", window=window)
+    first = result.slots[0].start
+    assert first == clock.now().replace(hour=7)
+    # No hold and no Google data: only the notice ends it, at the first slot's deadline.
+    assert result.valid.until == first - timedelta(minutes=60)
+    assert use_case.still_valid(result.valid)
+    clock.set(result.valid.until)
+    assert not use_case.still_valid(result.valid)
+    clock.set(first - timedelta(hours=2))
+    assert use_case.still_valid(result.valid)
+    ready.put("/api/admin/schedule", json=WEEKDAYS_10_TO_18)  # a new data version
+    assert not use_case.still_valid(result.valid)
