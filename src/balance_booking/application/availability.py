@@ -114,6 +114,7 @@ def load_availability(uow: UnitOfWork, *, default_timezone: str) -> Availability
     return Availability(timezone=zone, weekly={}, overrides={})
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ListAvailableSlots:
     """Free slots of one service in a UTC range, from rules, busy time and appointments.
 
@@ -122,29 +123,18 @@ class ListAvailableSlots:
     The computation per (service, range) is cached here, keyed by the data version.
     """
 
-    def __init__(
-        self,
-        *,
-        uow_factory: UnitOfWorkFactory,
-        clock: Clock,
-        policy: CalendarPolicy,
-        default_timezone: str,
-        versions: DataVersionReader,
-        cache: SlotsCache,
-        metrics: Metrics,
-    ) -> None:
-        self._uow_factory = uow_factory
-        self._clock = clock
-        self._policy = policy
-        self._default_timezone = default_timezone
-        self._versions = versions
-        self._cache = cache
-        self._metrics = metrics
+    uow_factory: UnitOfWorkFactory
+    clock: Clock
+    policy: CalendarPolicy
+    default_timezone: str
+    versions: DataVersionReader
+    cache: SlotsCache
+    metrics: Metrics
 
     def execute(self, *, service_slug: str, window: Interval) -> SlotsResult:
-        now = self._clock.now()
+        now = self.clock.now()
         entry, hit = self._entry(service_slug, window, now=now)
-        calendar = self._policy.state(entry.link, now=now)
+        calendar = self.policy.state(entry.link, now=now)
         if hit:  # computed earlier: drop the slots that notice or horizon rule out since
             bookable = bookable_starts(entry.service, now)
             slots = [slot for slot in entry.slots if bookable.admits(slot.start)]
@@ -160,7 +150,7 @@ class ListAvailableSlots:
 
     def still_valid(self, valid: Validity) -> bool:
         """True if an answer with validity `valid` is still the answer now (the hot path)."""
-        return valid.holds(version=self._versions.current(), now=self._clock.now())
+        return valid.holds(version=self.versions.current(), now=self.clock.now())
 
     def _entry(
         self, service_slug: str, window: Interval, *, now: datetime
@@ -170,24 +160,24 @@ class ListAvailableSlots:
             raise InvalidRequestError("The range is too long.", field="to")
         # Read the version before computing: a change racing with us leaves an entry tagged with
         # the older version, which the next reader discards.
-        version = self._versions.current()
+        version = self.versions.current()
         key = (service_slug, window.start, window.end)
-        cached = self._cache.get(key)
+        cached = self.cache.get(key)
         if (
             cached is not None
             and cached.version == version
             and (cached.valid_until is None or now < cached.valid_until)
         ):
-            self._metrics.increment("slots_cache", {"result": "hit"})
+            self.metrics.increment("slots_cache", {"result": "hit"})
             return cached, True
-        self._metrics.increment("slots_cache", {"result": "miss"})
-        with self._uow_factory() as uow:
+        self.metrics.increment("slots_cache", {"result": "miss"})
+        with self.uow_factory() as uow:
             service = uow.services.get(service_slug)
             if service is None or not service.active:
                 raise NotFoundError(f"Unknown service {service_slug!r}.")
             link = uow.integration.calendar_link()
-            calendar = self._policy.state(link, now=now)
-            availability = load_availability(uow, default_timezone=self._default_timezone)
+            calendar = self.policy.state(link, now=now)
+            availability = load_availability(uow, default_timezone=self.default_timezone)
             context = Interval(window.start - _CONTEXT, window.end + _CONTEXT)
             busy = uow.busy.overlapping(context) if calendar.status == "ok" else []
             occupied = uow.appointments.occupied_overlapping(context, now=now)
@@ -208,7 +198,7 @@ class ListAvailableSlots:
             slots=tuple(slots),
             valid_until=valid_until,
         )
-        self._cache.put(key, entry)
+        self.cache.put(key, entry)
         return entry, False
 
     def _validity(
@@ -224,19 +214,19 @@ class ListAvailableSlots:
         if slots:  # sorted: the earliest slot is the next to fall inside the notice
             moments.append(notice_deadline(entry.service, slots[0].start))
         if calendar.status == "ok" and entry.link.last_success_at is not None:
-            moments.append(entry.link.last_success_at + self._policy.stale_after)
+            moments.append(entry.link.last_success_at + self.policy.stale_after)
         known = [moment for moment in moments if moment is not None]
         return Validity(version=entry.version, until=max(now, min(known)) if known else None)
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ListPublicServices:
     """The active services clients may book."""
 
-    def __init__(self, *, uow_factory: UnitOfWorkFactory) -> None:
-        self._uow_factory = uow_factory
+    uow_factory: UnitOfWorkFactory
 
     def execute(self) -> list[Service]:
-        with self._uow_factory() as uow:
+        with self.uow_factory() as uow:
             return uow.services.list(active_only=True)
 
 
