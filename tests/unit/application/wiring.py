@@ -209,6 +209,7 @@ class World:
     sync_interval: timedelta = timedelta(seconds=900)
     enabled_by_default: bool = True
     push_url: str | None = WEBHOOK
+    max_repairs: int = 25
 
     def __post_init__(self) -> None:
         self.db = FakeDatabase()
@@ -382,6 +383,7 @@ class World:
             drafts=self.drafts,
             clock=self.clock,
             metrics=self.metrics,
+            max_repairs=self.max_repairs,
         )
 
     @cached_property
