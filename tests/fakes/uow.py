@@ -663,6 +663,8 @@ class FakeUnitOfWork:
     def __enter__(self) -> Self:
         if self._tx is not None:
             raise RuntimeError("a unit of work is entered once")
+        # Threads take turns, as SQLite's writers do (BEGIN IMMEDIATE); one thread may nest.
+        self._database.turn.acquire()
         self._begin()
         return self
 
@@ -693,7 +695,9 @@ class FakeUnitOfWork:
     ) -> None:
         if self._tx is not None and self._tx.written:
             self._database.rollbacks += 1
-        self._tx = None
+        if self._tx is not None:
+            self._tx = None
+            self._database.turn.release()
 
     def commit(self) -> None:
         tx = self._tx
@@ -717,6 +721,7 @@ class FakeDatabase:
         self._state = state or FakeState()
         self._generation = 0
         self._lock = threading.Lock()
+        self.turn = threading.RLock()
         self.commits = 0
         self.rollbacks = 0  # units of work that wrote and were left without a commit
         self.opened = 0

@@ -143,6 +143,7 @@ __all__ = [
     "ReconcileSummary",
     "SlotUnavailableError",
     "SlotsResult",
+    "StartGoogleConnection",
     "StaticTokens",
     "SyncFailedError",
     "SyncReport",
@@ -280,15 +281,21 @@ class World:
 
     @cached_property
     def tokens(self) -> GoogleTokens:
-        return GoogleTokens(
-            uow_factory=self.db,
-            oauth=self.oauth,
-            cipher=self.cipher,
-            clock=self.clock,
-            metrics=self.metrics,
-            poll_seconds=0.001,
-            sleep=self.sleeps.append,
-        )
+        return self.make_tokens()
+
+    def make_tokens(self, **overrides: object) -> GoogleTokens:
+        """Another GoogleTokens over the same fakes (another thread or process)."""
+        arguments: dict[str, object] = {
+            "uow_factory": self.db,
+            "oauth": self.oauth,
+            "cipher": self.cipher,
+            "clock": self.clock,
+            "metrics": self.metrics,
+            "poll_seconds": 0.001,
+            "sleep": self.sleeps.append,
+        }
+        arguments.update(overrides)
+        return GoogleTokens(**arguments)  # type: ignore[arg-type]
 
     @cached_property
     def guard(self) -> SlotGuard:
