@@ -188,3 +188,16 @@ def test_verifiers_can_be_listed_and_replaced(backend: Backend) -> None:
         stored = uow.oauth_states.get_for_update("state-b")
     assert stored is not None
     assert stored.code_verifier_enc == "rotated"
+
+
+def test_the_largest_message_number_the_webhook_accepts_is_stored(backend: Backend) -> None:
+    largest = 2**63 - 1  # application/push.py MAX_MESSAGE_NUMBER
+    with backend.uow() as uow:
+        uow.integration.save(FULL, now=T0)
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.integration.advance_push_message(channel_id="channel-1", number=largest)
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.integration.get().push_last_message_number == largest
+        assert uow.integration.advance_push_message(channel_id="channel-1", number=largest) is False

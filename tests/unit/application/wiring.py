@@ -88,6 +88,7 @@ from balance_booking.application.google_connection import (
 from balance_booking.application.handlers import EventHandlers
 from balance_booking.application.ports import IntegrationRecord
 from balance_booking.application.push import (
+    MAX_MESSAGE_NUMBER,
     RENEW_BEFORE,
     EnsurePushChannel,
     HandlePushNotification,
@@ -116,6 +117,7 @@ from tests.fakes.uow import FakeDatabase, FakeDataVersion
 
 __all__ = [
     "DEFAULT_HORIZON_DAYS",
+    "MAX_MESSAGE_NUMBER",
     "MAX_RANGE",
     "RENEW_BEFORE",
     "STATE_TTL",
