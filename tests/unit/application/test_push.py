@@ -266,7 +266,7 @@ def test_a_forged_notification_is_rejected_and_spends_nothing(
 ) -> None:
     live = channel(pushed)
     with pytest.raises(PushRejectedError):
-        pushed.handle_push.execute(replace(notice(live, number="50"), **forged))  # type: ignore[arg-type]
+        pushed.handle_push.execute(replace(notice(live, number="50"), **forged))
     assert pushed.syncs.requested == 0
     assert pushed.metrics.count("push_notifications", result="rejected") == 1
     assert pushed.handle_push.execute(notice(live, number="50")).result == "sync_scheduled"
