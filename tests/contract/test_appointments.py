@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from balance_booking.application.errors import SlotTakenError
 from balance_booking.application.ports import CalendarEventState, StoredResponse
-from balance_booking.domain.appointments import AppointmentStatus
+from balance_booking.domain.appointments import Appointment, AppointmentStatus
 from balance_booking.domain.intervals import Interval
 from balance_booking.domain.slots import OccupiedTime
 from tests.contract.conftest import Backend
@@ -27,6 +27,19 @@ def _service(request: pytest.FixtureRequest) -> None:
             with store.uow() as uow:
                 uow.services.add(service())
                 uow.commit()
+
+
+def store(backend: Backend, *items: Appointment, now: datetime = T0) -> None:
+    """Add the appointments in one committed transaction."""
+    with backend.uow() as uow:
+        for item in items:
+            uow.appointments.add(item, manage_token_hash="h", now=now)
+        uow.commit()
+
+
+def count(backend: Backend) -> int:
+    with backend.uow() as uow:
+        return len(uow.appointments.listing(DAY, status=None))
 
 
 def test_an_appointment_round_trips_with_the_insert_time_as_created_at(backend: Backend) -> None:
@@ -63,10 +76,7 @@ def test_occupied_time_carries_the_buffers_and_skips_inactive_ones(backend: Back
     active = appointment(at(0), before=10, after=20)
     cancelled = appointment(at(2), status=AppointmentStatus.CANCELLED)
     expired = appointment(at(4), status=AppointmentStatus.EXPIRED)
-    with backend.uow() as uow:
-        for item in (active, cancelled, expired):
-            uow.appointments.add(item, manage_token_hash="h", now=T0)
-        uow.commit()
+    store(backend, active, cancelled, expired)
     with backend.uow() as uow:
         assert uow.appointments.occupied_overlapping(DAY) == [
             OccupiedTime(
@@ -86,9 +96,7 @@ def test_occupied_time_carries_the_buffers_and_skips_inactive_ones(backend: Back
 
 def test_a_lapsed_hold_stops_counting_when_now_is_given(backend: Backend) -> None:
     held = appointment(status=PENDING, hold_expires_at=at(-1))
-    with backend.uow() as uow:
-        uow.appointments.add(held, manage_token_hash="h", now=at(-2))
-        uow.commit()
+    store(backend, held, now=at(-2))
     with backend.uow() as uow:
         assert len(uow.appointments.occupied_overlapping(DAY)) == 1, "without now it still holds"
         assert len(uow.appointments.occupied_overlapping(DAY, now=at(-1.5))) == 1
@@ -124,10 +132,7 @@ def test_due_holds_are_pending_ones_whose_hold_ran_out(backend: Backend) -> None
     due = appointment(at(0), status=PENDING, hold_expires_at=at(-1))
     later = appointment(at(2), status=PENDING, hold_expires_at=at(1))
     confirmed = appointment(at(4))
-    with backend.uow() as uow:
-        for item in (due, later, confirmed):
-            uow.appointments.add(item, manage_token_hash="h", now=T0)
-        uow.commit()
+    store(backend, due, later, confirmed)
     with backend.uow() as uow:
         assert [a.id for a in uow.appointments.due_holds(at(-1))] == [due.id], "at expiry: due"
         assert uow.appointments.due_holds(at(-2)) == []
@@ -136,9 +141,7 @@ def test_due_holds_are_pending_ones_whose_hold_ran_out(backend: Backend) -> None
 
 def test_save_changes_the_status_and_the_hold(backend: Backend) -> None:
     held = appointment(status=PENDING, hold_expires_at=at(-1))
-    with backend.uow() as uow:
-        uow.appointments.add(held, manage_token_hash="h", now=at(-2))
-        uow.commit()
+    store(backend, held, now=at(-2))
     with backend.uow() as uow:
         current = uow.appointments.get_for_update(held.id)
         assert current is not None
@@ -153,9 +156,7 @@ def test_save_changes_the_status_and_the_hold(backend: Backend) -> None:
 
 def test_a_returned_appointment_is_a_copy(backend: Backend) -> None:
     booked = appointment()
-    with backend.uow() as uow:
-        uow.appointments.add(booked, manage_token_hash="h", now=T0)
-        uow.commit()
+    store(backend, booked)
     with backend.uow() as uow:
         first = uow.appointments.get(booked.id)
         assert first is not None
@@ -167,9 +168,7 @@ def test_a_returned_appointment_is_a_copy(backend: Backend) -> None:
 
 def test_calendar_event_state_starts_pending_and_follows_set(backend: Backend) -> None:
     booked = appointment()
-    with backend.uow() as uow:
-        uow.appointments.add(booked, manage_token_hash="h", now=T0)
-        uow.commit()
+    store(backend, booked)
     with backend.uow() as uow:
         assert uow.appointments.calendar_event(booked.id) == CalendarEventState(None, "pending")
         uow.appointments.set_calendar_event(booked.id, event_id="abc", state="created", now=T0)
@@ -187,10 +186,7 @@ def test_listing_filters_by_window_and_status_in_start_order(backend: Backend) -
     early = appointment(at(1), status=PENDING, hold_expires_at=at(2))
     cancelled = appointment(at(5), status=AppointmentStatus.CANCELLED)
     outside = appointment(at(20))
-    with backend.uow() as uow:
-        for item in (late, early, cancelled, outside):
-            uow.appointments.add(item, manage_token_hash="h", now=T0)
-        uow.commit()
+    store(backend, late, early, cancelled, outside)
     with backend.uow() as uow:
         everything = [a.id for a, _ in uow.appointments.listing(DAY, status=None)]
         confirmed = [a.id for a, _ in uow.appointments.listing(DAY, status="confirmed")]
@@ -203,9 +199,7 @@ def test_listing_filters_by_window_and_status_in_start_order(backend: Backend) -
 
 
 def test_the_guard_refuses_an_overlapping_active_appointment(guarded: Backend) -> None:
-    with guarded.uow() as uow:
-        uow.appointments.add(appointment(at(0), after=15), manage_token_hash="h", now=T0)
-        uow.commit()
+    store(guarded, appointment(at(0), after=15))
     with guarded.uow() as uow:
         with pytest.raises(SlotTakenError):
             # Starts at 10:55: inside the first one's 15-minute buffer after 10:50.
@@ -217,32 +211,20 @@ def test_the_guard_refuses_an_overlapping_active_appointment(guarded: Backend) -
             appointment(at(0) + timedelta(minutes=65)), manage_token_hash="h", now=T0
         )
         uow.commit()
-    with guarded.uow() as uow:
-        assert len(uow.appointments.listing(DAY, status=None)) == 2
+    assert count(guarded) == 2
 
 
 def test_the_guard_ignores_inactive_appointments(guarded: Backend) -> None:
-    with guarded.uow() as uow:
-        uow.appointments.add(
-            appointment(at(0), status=AppointmentStatus.CANCELLED), manage_token_hash="h", now=T0
-        )
-        uow.appointments.add(appointment(at(0)), manage_token_hash="h", now=T0)
-        uow.commit()
-    with guarded.uow() as uow:
-        assert len(uow.appointments.listing(DAY, status=None)) == 2
+    store(guarded, appointment(at(0), status=AppointmentStatus.CANCELLED), appointment(at(0)))
+    assert count(guarded) == 2
 
 
 def test_the_guard_counts_a_lapsed_but_unexpired_hold(guarded: Backend) -> None:
     # The constraint looks at the status only; BookAppointment expires due holds before inserting.
-    with guarded.uow() as uow:
-        uow.appointments.add(
-            appointment(at(0), status=PENDING, hold_expires_at=at(-5)),
-            manage_token_hash="h",
-            now=T0,
-        )
-        uow.commit()
-    with guarded.uow() as uow, pytest.raises(SlotTakenError):
-        uow.appointments.add(appointment(at(0)), manage_token_hash="h", now=T0)
+    store(guarded, appointment(at(0), status=PENDING, hold_expires_at=at(-5)))
+    with pytest.raises(SlotTakenError):
+        store(guarded, appointment(at(0)))
+    assert count(guarded) == 1
 
 
 def test_sqlite_has_no_storage_guard(sqlite_backend: Backend) -> None:
@@ -250,12 +232,8 @@ def test_sqlite_has_no_storage_guard(sqlite_backend: Backend) -> None:
     inside its write transaction, which BEGIN IMMEDIATE serialises (tests/integration proves it
     under concurrency); the fake, like PostgreSQL, refuses, so use-case tests see the stricter
     behaviour."""
-    with sqlite_backend.uow() as uow:
-        uow.appointments.add(appointment(at(0)), manage_token_hash="h", now=T0)
-        uow.appointments.add(appointment(at(0)), manage_token_hash="h", now=T0)
-        uow.commit()
-    with sqlite_backend.uow() as uow:
-        assert len(uow.appointments.listing(DAY, status=None)) == 2
+    store(sqlite_backend, appointment(at(0)), appointment(at(0)))
+    assert count(sqlite_backend) == 2
 
 
 def test_idempotency_keys_store_the_first_response(backend: Backend) -> None:

@@ -36,6 +36,12 @@ FULL = IntegrationRecord(
 )
 
 
+def store_full(backend: Backend) -> None:
+    with backend.uow() as uow:
+        uow.integration.save(FULL, now=T0)
+        uow.commit()
+
+
 def test_no_row_reads_as_a_disconnected_default(backend: Backend) -> None:
     with backend.uow() as uow:
         assert uow.integration.get() == IntegrationRecord()
@@ -46,9 +52,7 @@ def test_no_row_reads_as_a_disconnected_default(backend: Backend) -> None:
 
 
 def test_every_field_round_trips(backend: Backend) -> None:
-    with backend.uow() as uow:
-        uow.integration.save(FULL, now=T0)
-        uow.commit()
+    store_full(backend)
     with backend.uow() as uow:
         stored = uow.integration.get()
     for item in fields(IntegrationRecord):
@@ -56,9 +60,7 @@ def test_every_field_round_trips(backend: Backend) -> None:
 
 
 def test_saving_again_overwrites_and_can_clear_fields(backend: Backend) -> None:
-    with backend.uow() as uow:
-        uow.integration.save(FULL, now=T0)
-        uow.commit()
+    store_full(backend)
     cleared = replace(
         FULL,
         status="disconnected",
@@ -75,9 +77,7 @@ def test_saving_again_overwrites_and_can_clear_fields(backend: Backend) -> None:
 
 
 def test_a_read_record_is_a_copy(backend: Backend) -> None:
-    with backend.uow() as uow:
-        uow.integration.save(FULL, now=T0)
-        uow.commit()
+    store_full(backend)
     with backend.uow() as uow:
         record = uow.integration.get_for_update()
         record.status = "needs_reauth"
@@ -118,17 +118,13 @@ def test_push_message_numbers_only_go_up_on_the_stored_channel(backend: Backend)
 
 
 def test_push_bookkeeping_leaves_the_data_version_alone(backend: Backend) -> None:
-    with backend.uow() as uow:
-        uow.integration.save(FULL, now=T0)
-        uow.commit()
+    store_full(backend)
     before = backend.version()
     with backend.uow() as uow:
         assert uow.integration.advance_push_message(channel_id="channel-1", number=8)
         uow.commit()
     assert backend.version() == before
-    with backend.uow() as uow:
-        uow.integration.save(FULL, now=T0)
-        uow.commit()
+    store_full(backend)
     assert backend.version() == before + 1, "saving the row may change what is offered"
 
 
@@ -192,9 +188,7 @@ def test_verifiers_can_be_listed_and_replaced(backend: Backend) -> None:
 
 def test_the_largest_message_number_the_webhook_accepts_is_stored(backend: Backend) -> None:
     largest = 2**63 - 1  # application/push.py MAX_MESSAGE_NUMBER
-    with backend.uow() as uow:
-        uow.integration.save(FULL, now=T0)
-        uow.commit()
+    store_full(backend)
     with backend.uow() as uow:
         assert uow.integration.advance_push_message(channel_id="channel-1", number=largest)
         uow.commit()

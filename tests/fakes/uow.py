@@ -543,12 +543,7 @@ class FakeOAuthStates:
             states[state_hash] = replace(states[state_hash], used_at=at)
 
     def delete_expired(self, now: datetime) -> int:
-        expired = [h for h, s in self._tx.state.oauth_states.items() if s.expires_at <= now]
-        if expired:
-            states = self._tx.write().oauth_states
-            for state_hash in expired:
-                del states[state_hash]
-        return len(expired)
+        return _delete_expired(self._tx, "oauth_states", now)
 
     def all_verifiers(self) -> list[tuple[str, str]]:
         return [(h, s.code_verifier_enc) for h, s in self._tx.state.oauth_states.items()]
@@ -557,6 +552,17 @@ class FakeOAuthStates:
         states = self._tx.write().oauth_states
         if state_hash in states:
             states[state_hash] = replace(states[state_hash], code_verifier_enc=code_verifier_enc)
+
+
+def _delete_expired(tx: _Tx, table: str, now: datetime) -> int:
+    """Delete the rows of `table` (a dict of things with `expires_at`) expired by `now`."""
+    rows: dict[str, OAuthState | AdminSession] = getattr(tx.state, table)
+    expired = [key for key, row in rows.items() if row.expires_at <= now]
+    if expired:
+        writable: dict[str, OAuthState | AdminSession] = getattr(tx.write(), table)
+        for key in expired:
+            del writable[key]
+    return len(expired)
 
 
 def _email(value: str) -> str:
@@ -610,12 +616,7 @@ class FakeAdminSessions:
             del self._tx.write().admin_sessions[session_hash]
 
     def delete_expired(self, now: datetime) -> int:
-        expired = [h for h, s in self._tx.state.admin_sessions.items() if s.expires_at <= now]
-        if expired:
-            sessions = self._tx.write().admin_sessions
-            for session_hash in expired:
-                del sessions[session_hash]
-        return len(expired)
+        return _delete_expired(self._tx, "admin_sessions", now)
 
 
 class FakeLoginAttempts:

@@ -54,6 +54,14 @@ def create(store: FakeDatabase, hasher: FakeHasher, clock: FakeClock, **kwargs: 
     return use_case.execute(**arguments)
 
 
+def sign_in(store: FakeDatabase, hasher: FakeHasher, clock: FakeClock) -> SignedIn:
+    """The owner (created first) signs in with the right password."""
+    create(store, hasher, clock)
+    return make_login(store, hasher, clock).execute(
+        email="owner@example.com", password=PASSWORD, client_ip="10.0.0.1"
+    )
+
+
 def make_login(
     store: FakeDatabase, hasher: FakeHasher, clock: FakeClock, policy: LoginPolicy | None = None
 ) -> Login:
@@ -110,10 +118,7 @@ def test_create_admin_refuses_a_duplicate(
 def test_login_opens_a_session_with_a_hashed_id(
     store: FakeDatabase, hasher: FakeHasher, clock: FakeClock
 ) -> None:
-    create(store, hasher, clock)
-    signed_in = make_login(store, hasher, clock).execute(
-        email="owner@example.com", password=PASSWORD, client_ip="10.0.0.1"
-    )
+    signed_in = sign_in(store, hasher, clock)
     assert len(signed_in.session_id) >= 43
     assert signed_in.session_id not in repr(signed_in)
     assert list(store.state.admin_sessions) == [hash_session_id(signed_in.session_id)]
@@ -186,10 +191,7 @@ def test_outdated_hashes_are_replaced_at_login(store: FakeDatabase, clock: FakeC
 def test_sessions_expire_and_are_deleted(
     store: FakeDatabase, hasher: FakeHasher, clock: FakeClock
 ) -> None:
-    create(store, hasher, clock)
-    signed_in: SignedIn = make_login(store, hasher, clock).execute(
-        email="owner@example.com", password=PASSWORD, client_ip="10.0.0.1"
-    )
+    signed_in = sign_in(store, hasher, clock)
     authenticate = AuthenticateSession(
         uow_factory=store,
         writer_factory=store,
@@ -207,9 +209,6 @@ def test_sessions_expire_and_are_deleted(
 def test_logout_forgets_the_session(
     store: FakeDatabase, hasher: FakeHasher, clock: FakeClock
 ) -> None:
-    create(store, hasher, clock)
-    signed_in = make_login(store, hasher, clock).execute(
-        email="owner@example.com", password=PASSWORD, client_ip="10.0.0.1"
-    )
+    signed_in = sign_in(store, hasher, clock)
     Logout(uow_factory=store).execute(signed_in.session_id)
     assert not store.state.admin_sessions

@@ -20,6 +20,14 @@ def stored_access(world: World) -> str:
     return world.cipher.decrypt(record.access_token_enc)
 
 
+def leased_elsewhere(world: World) -> str:
+    """Another process holds the refresh lease for 30 seconds; the stale token in hand."""
+    stale = world.tokens.current()
+    lease = world.clock.now() + timedelta(seconds=30)
+    world.save_record(replace(world.record(), refresh_lease_until=lease))
+    return stale
+
+
 def test_the_current_token_is_the_stored_one_decrypted(connected: World) -> None:
     [grant] = connected.oauth.grants
     assert connected.tokens.current() == grant.access_tokens[-1]
@@ -74,11 +82,7 @@ def test_a_second_caller_with_the_same_stale_token_reuses_the_fresh_one(connecte
 
 
 def test_a_caller_waits_for_a_refresh_in_flight_and_reuses_its_token(connected: World) -> None:
-    stale = connected.tokens.current()
-    record = connected.record()
-    connected.save_record(
-        replace(record, refresh_lease_until=connected.clock.now() + timedelta(seconds=30))
-    )
+    stale = leased_elsewhere(connected)
     waits: list[float] = []
 
     def the_other_process_finishes(seconds: float) -> None:
@@ -96,11 +100,7 @@ def test_a_caller_waits_for_a_refresh_in_flight_and_reuses_its_token(connected: 
 
 
 def test_a_lease_that_never_frees_ends_as_google_unavailable(connected: World) -> None:
-    stale = connected.tokens.current()
-    record = connected.record()
-    connected.save_record(
-        replace(record, refresh_lease_until=connected.clock.now() + timedelta(seconds=30))
-    )
+    stale = leased_elsewhere(connected)
     tokens = connected.make_tokens(lease=timedelta(milliseconds=1))
     with pytest.raises(GoogleUnavailableError):
         tokens.refreshed(stale)
