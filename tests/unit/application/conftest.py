@@ -20,6 +20,6 @@ def ready() -> World:
 
 
 @pytest.fixture
-def connected() -> World:
+def synced() -> World:
     """As `ready`, with Google connected through OAuth and synced a moment ago."""
     return World().given().connected()

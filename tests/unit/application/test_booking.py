@@ -235,17 +235,17 @@ def test_alternatives_are_never_in_the_past() -> None:
 # --- the live check in Google -----------------------------------------------------------
 
 
-def test_busy_in_google_but_not_yet_synced_is_a_conflict(connected: World) -> None:
-    connected.calendar.add_busy(moscow(1, 12, 30), moscow(1, 13, 30))
-    assert moscow(1, 12) in connected.free_starts(1), "the mirror does not know yet"
+def test_busy_in_google_but_not_yet_synced_is_a_conflict(synced: World) -> None:
+    synced.calendar.add_busy(moscow(1, 12, 30), moscow(1, 13, 30))
+    assert moscow(1, 12) in synced.free_starts(1), "the mirror does not know yet"
     with pytest.raises(SlotUnavailableError) as refused:
-        connected.book.execute(request())
+        synced.book.execute(request())
     starts = [slot.start for slot in refused.value.alternatives]
     assert moscow(1, 12) not in starts
     assert moscow(1, 13) not in starts, "the alternatives know what Google just said"
     assert moscow(1, 11) in starts
-    assert stored_count(connected) == 0
-    assert [t.event for t in connected.db.tracked()] == ["booking_conflict"]
+    assert stored_count(synced) == 0
+    assert [t.event for t in synced.db.tracked()] == ["booking_conflict"]
 
 
 def test_the_live_check_asks_for_the_buffered_slot() -> None:
@@ -282,49 +282,47 @@ GOOGLE_FAILURES = [
 @pytest.mark.parametrize("failure", GOOGLE_FAILURES)
 @pytest.mark.parametrize("age", [0, 300], ids=["just-synced", "at-the-limit"])
 def test_google_unreachable_with_a_fresh_mirror_still_books(
-    connected: World, failure: Exception, age: int
+    synced: World, failure: Exception, age: int
 ) -> None:
-    connected.clock.advance(timedelta(seconds=age))
-    connected.calendar.fail("busy_intervals", failure)
-    assert connected.book.execute(request()).appointment.status is CONFIRMED
+    synced.clock.advance(timedelta(seconds=age))
+    synced.calendar.fail("busy_intervals", failure)
+    assert synced.book.execute(request()).appointment.status is CONFIRMED
 
 
 @pytest.mark.parametrize("failure", GOOGLE_FAILURES)
-def test_google_unreachable_with_an_older_mirror_is_503(
-    connected: World, failure: Exception
-) -> None:
-    connected.clock.advance(timedelta(seconds=301))
-    connected.calendar.fail("busy_intervals", failure)
+def test_google_unreachable_with_an_older_mirror_is_503(synced: World, failure: Exception) -> None:
+    synced.clock.advance(timedelta(seconds=301))
+    synced.calendar.fail("busy_intervals", failure)
     with pytest.raises(CalendarUnavailableError) as refused:
-        connected.book.execute(request())
+        synced.book.execute(request())
     assert refused.value.retry_after_seconds == 60
     assert refused.value.synced_at == START
-    assert stored_count(connected) == 0
+    assert stored_count(synced) == 0
 
 
-def test_after_the_outage_booking_works_again(connected: World) -> None:
-    connected.clock.advance(timedelta(seconds=301))
-    connected.calendar.fail("busy_intervals", GoogleUnavailableError("down"))
+def test_after_the_outage_booking_works_again(synced: World) -> None:
+    synced.clock.advance(timedelta(seconds=301))
+    synced.calendar.fail("busy_intervals", GoogleUnavailableError("down"))
     with pytest.raises(CalendarUnavailableError):
-        connected.book.execute(request())
-    assert connected.book.execute(request()).appointment.status is CONFIRMED
+        synced.book.execute(request())
+    assert synced.book.execute(request()).appointment.status is CONFIRMED
 
 
-def test_the_fallback_still_honours_the_mirror(connected: World) -> None:
-    connected.calendar.add_busy(moscow(1, 12), moscow(1, 13))
-    connected.sync.execute()
-    connected.calendar.outage()
+def test_the_fallback_still_honours_the_mirror(synced: World) -> None:
+    synced.calendar.add_busy(moscow(1, 12), moscow(1, 13))
+    synced.sync.execute()
+    synced.calendar.outage()
     with pytest.raises(SlotUnavailableError):
-        connected.book.execute(request())
+        synced.book.execute(request())
 
 
-def test_a_stale_mirror_is_503_without_asking_google(connected: World) -> None:
-    connected.clock.advance(timedelta(seconds=2701))
-    asked = connected.calendar.calls["busy_intervals"]
+def test_a_stale_mirror_is_503_without_asking_google(synced: World) -> None:
+    synced.clock.advance(timedelta(seconds=2701))
+    asked = synced.calendar.calls["busy_intervals"]
     with pytest.raises(CalendarUnavailableError) as refused:
-        connected.book.execute(request())
+        synced.book.execute(request())
     assert refused.value.retry_after_seconds == 300
-    assert connected.calendar.calls["busy_intervals"] == asked
+    assert synced.calendar.calls["busy_intervals"] == asked
 
 
 def test_a_connection_never_synced_is_503() -> None:
@@ -333,41 +331,41 @@ def test_a_connection_never_synced_is_503() -> None:
         world.book.execute(request())
 
 
-def test_a_switched_off_integration_ignores_google_entirely(connected: World) -> None:
-    connected.calendar.add_busy(moscow(1, 12), moscow(1, 13))
-    connected.sync.execute()
-    connected.set_enabled.execute(enabled=False)
-    asked = sum(connected.calendar.calls.values())
-    assert connected.book.execute(request()).appointment.status is CONFIRMED
-    assert sum(connected.calendar.calls.values()) == asked
+def test_a_switched_off_integration_ignores_google_entirely(synced: World) -> None:
+    synced.calendar.add_busy(moscow(1, 12), moscow(1, 13))
+    synced.sync.execute()
+    synced.set_enabled.execute(enabled=False)
+    asked = sum(synced.calendar.calls.values())
+    assert synced.book.execute(request()).appointment.status is CONFIRMED
+    assert sum(synced.calendar.calls.values()) == asked
 
 
-def test_a_slot_taken_during_the_live_check_is_refused_with_alternatives(connected: World) -> None:
+def test_a_slot_taken_during_the_live_check_is_refused_with_alternatives(synced: World) -> None:
     def someone_else_books(operation: str) -> None:
-        if operation == "busy_intervals" and stored_count(connected) == 0:
-            connected.calendar.on_call = None
-            connected.book.execute(request(client=OTHER))
+        if operation == "busy_intervals" and stored_count(synced) == 0:
+            synced.calendar.on_call = None
+            synced.book.execute(request(client=OTHER))
 
-    connected.calendar.on_call = someone_else_books
+    synced.calendar.on_call = someone_else_books
     with pytest.raises(SlotUnavailableError) as refused:
-        connected.book.execute(request())
+        synced.book.execute(request())
     assert refused.value.alternatives
-    [stored] = connected.db.state.appointments.values()
+    [stored] = synced.db.state.appointments.values()
     assert stored.appointment.client == OTHER
 
 
 # --- idempotency ------------------------------------------------------------------------
 
 
-def test_the_same_key_and_body_replays_the_first_answer(connected: World) -> None:
-    first = connected.book.execute(request(), idempotency_key="order-42")
-    asked = sum(connected.calendar.calls.values())
-    again = connected.book.execute(request(), idempotency_key="order-42")
+def test_the_same_key_and_body_replays_the_first_answer(synced: World) -> None:
+    first = synced.book.execute(request(), idempotency_key="order-42")
+    asked = sum(synced.calendar.calls.values())
+    again = synced.book.execute(request(), idempotency_key="order-42")
     assert again.replayed is True
     assert again.appointment == first.appointment
     assert again.manage_token == first.manage_token
-    assert stored_count(connected) == 1
-    assert sum(connected.calendar.calls.values()) == asked, "a replay does not ask Google"
+    assert stored_count(synced) == 1
+    assert sum(synced.calendar.calls.values()) == asked, "a replay does not ask Google"
 
 
 def test_the_same_key_with_another_body_is_refused(ready: World) -> None:
@@ -402,17 +400,17 @@ def test_different_keys_are_different_bookings(ready: World) -> None:
         ready.book.execute(request(), idempotency_key="b")
 
 
-def test_a_retry_that_landed_elsewhere_first_is_answered_as_a_replay(connected: World) -> None:
+def test_a_retry_that_landed_elsewhere_first_is_answered_as_a_replay(synced: World) -> None:
     def the_retry_arrives(operation: str) -> None:
         if operation == "busy_intervals":
-            connected.calendar.on_call = None
-            connected.book.execute(request(), idempotency_key="k")
+            synced.calendar.on_call = None
+            synced.book.execute(request(), idempotency_key="k")
 
-    connected.calendar.on_call = the_retry_arrives
-    answer = connected.book.execute(request(), idempotency_key="k")
+    synced.calendar.on_call = the_retry_arrives
+    answer = synced.book.execute(request(), idempotency_key="k")
     assert answer.replayed is True
-    assert stored_count(connected) == 1
-    assert connected.db.tracked() == [], "not a conflict"
+    assert stored_count(synced) == 1
+    assert synced.db.tracked() == [], "not a conflict"
 
 
 def test_fingerprints_are_stable() -> None:

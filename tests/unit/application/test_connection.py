@@ -261,33 +261,33 @@ def test_a_verifier_no_key_can_open_is_an_invalid_state(ready: World) -> None:
         complete(ready, state, code)
 
 
-def test_reconnecting_as_another_account_drops_the_old_busy_time(connected: World) -> None:
-    connected.calendar.add_busy(moscow(1, 13), moscow(1, 14))
-    connected.sync.execute()
-    connected.oauth.email = "someone-else@example.com"
-    connected.connected(synced=False)
-    record = connected.record()
+def test_reconnecting_as_another_account_drops_the_old_busy_time(synced: World) -> None:
+    synced.calendar.add_busy(moscow(1, 13), moscow(1, 14))
+    synced.sync.execute()
+    synced.oauth.email = "someone-else@example.com"
+    synced.connected(synced=False)
+    record = synced.record()
     assert record.account_email == "someone-else@example.com"
     assert (record.last_success_at, record.last_sync_at, record.last_sync_ok) == (None, None, None)
-    assert connected.list_busy.execute(Interval(moscow(1, 0), moscow(2, 0))) == []
+    assert synced.list_busy.execute(Interval(moscow(1, 0), moscow(2, 0))) == []
 
 
-def test_reconnecting_as_the_same_account_keeps_the_mirror(connected: World) -> None:
-    connected.calendar.add_busy(moscow(1, 13), moscow(1, 14))
-    connected.sync.execute()
-    connected.connected(synced=False)
-    assert connected.record().last_success_at == START
-    assert connected.list_busy.execute(Interval(moscow(1, 0), moscow(2, 0)))
+def test_reconnecting_as_the_same_account_keeps_the_mirror(synced: World) -> None:
+    synced.calendar.add_busy(moscow(1, 13), moscow(1, 14))
+    synced.sync.execute()
+    synced.connected(synced=False)
+    assert synced.record().last_success_at == START
+    assert synced.list_busy.execute(Interval(moscow(1, 0), moscow(2, 0)))
 
 
-def test_reconnecting_after_revocation_clears_needs_reauth(connected: World) -> None:
-    connected.oauth.revoke_everything()
-    connected.clock.advance(timedelta(hours=2))
+def test_reconnecting_after_revocation_clears_needs_reauth(synced: World) -> None:
+    synced.oauth.revoke_everything()
+    synced.clock.advance(timedelta(hours=2))
     with pytest.raises(AccessRevokedError):
-        connected.tokens.current()
-    connected.connected()
-    assert connected.record().status == "connected"
-    assert connected.record().last_sync_error is None
+        synced.tokens.current()
+    synced.connected()
+    assert synced.record().status == "connected"
+    assert synced.record().last_sync_error is None
 
 
 def test_static_tokens_cannot_be_refreshed() -> None:
@@ -300,12 +300,12 @@ def test_static_tokens_cannot_be_refreshed() -> None:
 # --- disconnect -------------------------------------------------------------------------
 
 
-def test_disconnect_revokes_at_google_and_deletes_the_tokens(connected: World) -> None:
-    [grant] = connected.oauth.grants
-    view = connected.disconnect.execute()
-    assert connected.oauth.revoke_calls == [grant.refresh_token]
-    assert connected.oauth.live_grants() == []
-    record = connected.record()
+def test_disconnect_revokes_at_google_and_deletes_the_tokens(synced: World) -> None:
+    [grant] = synced.oauth.grants
+    view = synced.disconnect.execute()
+    assert synced.oauth.revoke_calls == [grant.refresh_token]
+    assert synced.oauth.live_grants() == []
+    record = synced.record()
     assert (record.status, record.access_token_enc, record.refresh_token_enc) == (
         "disconnected",
         None,
@@ -315,28 +315,28 @@ def test_disconnect_revokes_at_google_and_deletes_the_tokens(connected: World) -
     assert view.status == "disconnected"
 
 
-def test_disconnect_keeps_the_settings(connected: World) -> None:
-    connected.set_enabled.execute(enabled=True)
-    view = connected.disconnect.execute()
+def test_disconnect_keeps_the_settings(synced: World) -> None:
+    synced.set_enabled.execute(enabled=True)
+    view = synced.disconnect.execute()
     assert (view.account_email, view.calendar_id, view.timezone) == (
         "owner@example.com",
         "primary",
         "Europe/Moscow",
     )
-    assert connected.record().enabled is True
+    assert synced.record().enabled is True
 
 
-def test_disconnect_empties_the_mirror(connected: World) -> None:
-    connected.calendar.add_busy(moscow(1, 13), moscow(1, 14))
-    connected.sync.execute()
-    assert connected.disconnect.execute().busy_intervals == 0
+def test_disconnect_empties_the_mirror(synced: World) -> None:
+    synced.calendar.add_busy(moscow(1, 13), moscow(1, 14))
+    synced.sync.execute()
+    assert synced.disconnect.execute().busy_intervals == 0
 
 
-def test_disconnect_stops_the_push_channel(connected: World) -> None:
-    assert connected.ensure_push.execute().kind == "created"
-    connected.disconnect.execute()
-    assert connected.calendar.live_channels() == []
-    record = connected.record()
+def test_disconnect_stops_the_push_channel(synced: World) -> None:
+    assert synced.ensure_push.execute().kind == "created"
+    synced.disconnect.execute()
+    assert synced.calendar.live_channels() == []
+    record = synced.record()
     assert (record.push_channel_id, record.push_resource_id, record.push_expires_at) == (
         None,
         None,
@@ -344,21 +344,21 @@ def test_disconnect_stops_the_push_channel(connected: World) -> None:
     )
 
 
-def test_disconnect_completes_even_when_google_refuses(connected: World) -> None:
-    connected.ensure_push.execute()
-    connected.calendar.unavailable("stop_channel")
-    connected.oauth.fail("revoke", GoogleUnavailableError("down"))
-    assert connected.disconnect.execute().status == "disconnected"
-    assert connected.record().refresh_token_enc is None
+def test_disconnect_completes_even_when_google_refuses(synced: World) -> None:
+    synced.ensure_push.execute()
+    synced.calendar.unavailable("stop_channel")
+    synced.oauth.fail("revoke", GoogleUnavailableError("down"))
+    assert synced.disconnect.execute().status == "disconnected"
+    assert synced.record().refresh_token_enc is None
 
 
 def test_disconnect_with_undecryptable_tokens_clears_them_without_revoking(
-    connected: World,
+    synced: World,
 ) -> None:
-    connected.cipher.keys = ["key-b"]
-    connected.disconnect.execute()
-    assert connected.oauth.calls["revoke"] == 0
-    assert connected.record().status == "disconnected"
+    synced.cipher.keys = ["key-b"]
+    synced.disconnect.execute()
+    assert synced.oauth.calls["revoke"] == 0
+    assert synced.record().status == "disconnected"
 
 
 def test_disconnect_when_never_connected_is_harmless(ready: World) -> None:
@@ -366,11 +366,11 @@ def test_disconnect_when_never_connected_is_harmless(ready: World) -> None:
     assert ready.oauth.calls["revoke"] == 0
 
 
-def test_the_feature_flag_toggles_over_the_default(connected: World) -> None:
-    assert connected.status.execute().enabled is True
-    assert connected.set_enabled.execute(enabled=False).enabled is False
-    assert connected.status.execute().enabled is False
-    assert connected.set_enabled.execute(enabled=True).enabled is True
+def test_the_feature_flag_toggles_over_the_default(synced: World) -> None:
+    assert synced.status.execute().enabled is True
+    assert synced.set_enabled.execute(enabled=False).enabled is False
+    assert synced.status.execute().enabled is False
+    assert synced.set_enabled.execute(enabled=True).enabled is True
 
 
 def test_the_default_flag_comes_from_the_environment() -> None:

@@ -47,21 +47,21 @@ def state(world: World, appointment_id: UUID) -> CalendarEventState:
         return uow.appointments.calendar_event(appointment_id)
 
 
-def test_a_confirmed_appointment_becomes_one_event_under_its_own_id(connected: World) -> None:
-    appointment_id = book(connected)
-    assert connected.create_event.execute(appointment_id) is True
-    [event] = connected.calendar.live()
+def test_a_confirmed_appointment_becomes_one_event_under_its_own_id(synced: World) -> None:
+    appointment_id = book(synced)
+    assert synced.create_event.execute(appointment_id) is True
+    [event] = synced.calendar.live()
     assert event.event_id == appointment_id.hex == event_id_for(appointment_id)
     assert event.appointment_id == appointment_id
     assert (event.start, event.end) == (moscow(1, 11), moscow(1, 11, 50))
-    assert state(connected, appointment_id) == CalendarEventState(appointment_id.hex, "created")
-    assert connected.metrics.count("google_writes", operation="insert", result="created") == 1
+    assert state(synced, appointment_id) == CalendarEventState(appointment_id.hex, "created")
+    assert synced.metrics.count("google_writes", operation="insert", result="created") == 1
 
 
-def test_the_event_names_the_service_and_a_reference_but_not_the_client(connected: World) -> None:
-    appointment_id = book(connected)
-    connected.create_event.execute(appointment_id)
-    [event] = connected.calendar.live()
+def test_the_event_names_the_service_and_a_reference_but_not_the_client(synced: World) -> None:
+    appointment_id = book(synced)
+    synced.create_event.execute(appointment_id)
+    [event] = synced.calendar.live()
     assert event.summary == f"Сессия · Balance #{appointment_id.hex[:4]}"
     assert "https://booking.example/admin/schedule/" in event.description
     visible = event.summary + event.description
@@ -80,45 +80,45 @@ def test_the_event_is_shown_in_the_owner_zone_not_the_clients() -> None:
     assert event.timezone == "Asia/Kolkata"
 
 
-def test_creating_twice_writes_once(connected: World) -> None:
-    appointment_id = book(connected)
-    connected.create_event.execute(appointment_id)
-    assert connected.create_event.execute(appointment_id) is False
-    assert connected.calendar.calls["insert_event"] == 1
+def test_creating_twice_writes_once(synced: World) -> None:
+    appointment_id = book(synced)
+    synced.create_event.execute(appointment_id)
+    assert synced.create_event.execute(appointment_id) is False
+    assert synced.calendar.calls["insert_event"] == 1
 
 
-def test_a_409_duplicate_counts_as_created(connected: World) -> None:
-    appointment_id = book(connected)
-    connected.calendar.add_busy(moscow(1, 11), moscow(1, 11, 50))
-    connected.calendar.events[appointment_id.hex] = replace(
-        connected.calendar.events.popitem()[1], event_id=appointment_id.hex
+def test_a_409_duplicate_counts_as_created(synced: World) -> None:
+    appointment_id = book(synced)
+    synced.calendar.add_busy(moscow(1, 11), moscow(1, 11, 50))
+    synced.calendar.events[appointment_id.hex] = replace(
+        synced.calendar.events.popitem()[1], event_id=appointment_id.hex
     )
-    assert connected.create_event.execute(appointment_id) is True
-    assert len(connected.calendar.live()) == 1
-    assert state(connected, appointment_id).state == "created"
-    assert connected.metrics.count("google_writes", operation="insert", result="duplicate") == 1
+    assert synced.create_event.execute(appointment_id) is True
+    assert len(synced.calendar.live()) == 1
+    assert state(synced, appointment_id).state == "created"
+    assert synced.metrics.count("google_writes", operation="insert", result="duplicate") == 1
 
 
-def test_a_lost_insert_answer_still_means_one_event(connected: World) -> None:
-    appointment_id = book(connected)
+def test_a_lost_insert_answer_still_means_one_event(synced: World) -> None:
+    appointment_id = book(synced)
 
     def commit_then_lose_the_answer(operation: str) -> None:
         if operation == "insert_event":
-            connected.calendar.on_call = None
+            synced.calendar.on_call = None
             # Google commits the write; the answer never arrives.
-            connected.calendar.events[appointment_id.hex] = FakeEvent(
+            synced.calendar.events[appointment_id.hex] = FakeEvent(
                 appointment_id.hex, moscow(1, 11), moscow(1, 11, 50), appointment_id
             )
-            connected.calendar.unavailable("insert_event")
+            synced.calendar.unavailable("insert_event")
 
-    connected.calendar.on_call = commit_then_lose_the_answer
+    synced.calendar.on_call = commit_then_lose_the_answer
     with pytest.raises(GoogleUnavailableError):
-        connected.create_event.execute(appointment_id)
-    assert state(connected, appointment_id).state == "pending"
-    assert connected.create_event.execute(appointment_id) is True, "the retry gets 409"
-    assert [e.event_id for e in connected.calendar.live()] == [appointment_id.hex]
-    assert state(connected, appointment_id).state == "created"
-    assert connected.metrics.count("google_writes", operation="insert", result="duplicate") == 1
+        synced.create_event.execute(appointment_id)
+    assert state(synced, appointment_id).state == "pending"
+    assert synced.create_event.execute(appointment_id) is True, "the retry gets 409"
+    assert [e.event_id for e in synced.calendar.live()] == [appointment_id.hex]
+    assert state(synced, appointment_id).state == "created"
+    assert synced.metrics.count("google_writes", operation="insert", result="duplicate") == 1
 
 
 @pytest.mark.parametrize(
@@ -147,101 +147,99 @@ def test_nothing_is_exported_for_an_appointment_that_is_not_confirmed(setup: str
     ],
 )
 def test_a_failed_insert_is_counted_by_kind_and_raised(
-    connected: World, failure: Exception, label: str
+    synced: World, failure: Exception, label: str
 ) -> None:
-    appointment_id = book(connected)
-    connected.calendar.fail("insert_event", failure)
+    appointment_id = book(synced)
+    synced.calendar.fail("insert_event", failure)
     with pytest.raises(type(failure)):
-        connected.create_event.execute(appointment_id)
-    assert connected.metrics.count("google_writes", operation="insert", result=label) == 1
-    assert state(connected, appointment_id).state == "pending"
-    assert connected.calendar.live() == []
+        synced.create_event.execute(appointment_id)
+    assert synced.metrics.count("google_writes", operation="insert", result=label) == 1
+    assert state(synced, appointment_id).state == "pending"
+    assert synced.calendar.live() == []
 
 
-def test_a_revoked_connection_fails_before_google_is_written(connected: World) -> None:
-    appointment_id = book(connected)
-    connected.oauth.revoke_everything()
-    connected.clock.advance(timedelta(hours=2))  # the access token needs a refresh now
+def test_a_revoked_connection_fails_before_google_is_written(synced: World) -> None:
+    appointment_id = book(synced)
+    synced.oauth.revoke_everything()
+    synced.clock.advance(timedelta(hours=2))  # the access token needs a refresh now
     with pytest.raises(AccessRevokedError):
-        connected.create_event.execute(appointment_id)
-    assert connected.calendar.calls["insert_event"] == 0
-    assert connected.record().status == "needs_reauth"
+        synced.create_event.execute(appointment_id)
+    assert synced.calendar.calls["insert_event"] == 0
+    assert synced.record().status == "needs_reauth"
 
 
-def test_a_cancel_deletes_the_same_event(connected: World) -> None:
-    appointment_id = book(connected)
-    connected.create_event.execute(appointment_id)
-    connected.cancel.execute(appointment_id, token=None)
-    assert connected.delete_event.execute(appointment_id) is True
-    assert connected.calendar.live() == []
-    assert connected.calendar.events[appointment_id.hex].cancelled
-    assert state(connected, appointment_id) == CalendarEventState(appointment_id.hex, "deleted")
+def test_a_cancel_deletes_the_same_event(synced: World) -> None:
+    appointment_id = book(synced)
+    synced.create_event.execute(appointment_id)
+    synced.cancel.execute(appointment_id, token=None)
+    assert synced.delete_event.execute(appointment_id) is True
+    assert synced.calendar.live() == []
+    assert synced.calendar.events[appointment_id.hex].cancelled
+    assert state(synced, appointment_id) == CalendarEventState(appointment_id.hex, "deleted")
 
 
-def test_a_cancel_before_export_deletes_the_derived_id_and_finds_nothing(connected: World) -> None:
-    appointment_id = book(connected)
-    connected.cancel.execute(appointment_id, token=None)
-    assert connected.create_event.execute(appointment_id) is False
-    assert connected.delete_event.execute(appointment_id) is True
-    assert [arg for op, arg in connected.calendar.log if op == "delete_event"] == [
-        appointment_id.hex
-    ]
-    assert connected.calendar.events == {}
-    assert state(connected, appointment_id).state == "deleted"
+def test_a_cancel_before_export_deletes_the_derived_id_and_finds_nothing(synced: World) -> None:
+    appointment_id = book(synced)
+    synced.cancel.execute(appointment_id, token=None)
+    assert synced.create_event.execute(appointment_id) is False
+    assert synced.delete_event.execute(appointment_id) is True
+    assert [arg for op, arg in synced.calendar.log if op == "delete_event"] == [appointment_id.hex]
+    assert synced.calendar.events == {}
+    assert state(synced, appointment_id).state == "deleted"
 
 
-def test_deleting_for_an_unknown_appointment_is_done_without_a_write(connected: World) -> None:
+def test_deleting_for_an_unknown_appointment_is_done_without_a_write(synced: World) -> None:
     unknown = uuid.uuid4()
-    commits = connected.db.commits
-    assert connected.delete_event.execute(unknown) is True
-    assert connected.calendar.calls["delete_event"] == 1
-    assert connected.db.commits == commits
+    commits = synced.db.commits
+    assert synced.delete_event.execute(unknown) is True
+    assert synced.calendar.calls["delete_event"] == 1
+    assert synced.db.commits == commits
 
 
-def test_a_replacement_event_and_the_derived_id_are_both_deleted(connected: World) -> None:
-    appointment_id = book(connected)
-    with connected.db() as uow:
+def test_a_replacement_event_and_the_derived_id_are_both_deleted(synced: World) -> None:
+    appointment_id = book(synced)
+    with synced.db() as uow:
         uow.appointments.set_calendar_event(
             appointment_id, event_id=appointment_id.hex + "r1", state="created", now=START
         )
         uow.commit()
-    connected.delete_event.execute(appointment_id)
-    deleted = [arg for op, arg in connected.calendar.log if op == "delete_event"]
+    synced.delete_event.execute(appointment_id)
+    deleted = [arg for op, arg in synced.calendar.log if op == "delete_event"]
     assert deleted == [appointment_id.hex + "r1", appointment_id.hex]
-    assert state(connected, appointment_id).event_id == appointment_id.hex + "r1"
+    assert state(synced, appointment_id).event_id == appointment_id.hex + "r1"
 
 
-def test_deleting_an_already_deleted_event_is_done(connected: World) -> None:
-    appointment_id = book(connected)
-    connected.create_event.execute(appointment_id)
-    connected.calendar.delete(appointment_id.hex)  # the owner deleted it in Google first
-    connected.cancel.execute(appointment_id, token=None)
-    assert connected.delete_event.execute(appointment_id) is True
+def test_deleting_an_already_deleted_event_is_done(synced: World) -> None:
+    appointment_id = book(synced)
+    synced.create_event.execute(appointment_id)
+    synced.calendar.delete(appointment_id.hex)  # the owner deleted it in Google first
+    synced.cancel.execute(appointment_id, token=None)
+    assert synced.delete_event.execute(appointment_id) is True
 
 
-def test_a_failed_delete_is_raised_and_the_state_kept(connected: World) -> None:
-    appointment_id = book(connected)
-    connected.create_event.execute(appointment_id)
-    connected.cancel.execute(appointment_id, token=None)
-    connected.calendar.refuse("delete_event", 403, "forbidden")
+def test_a_failed_delete_is_raised_and_the_state_kept(synced: World) -> None:
+    appointment_id = book(synced)
+    synced.create_event.execute(appointment_id)
+    synced.cancel.execute(appointment_id, token=None)
+    synced.calendar.refuse("delete_event", 403, "forbidden")
     with pytest.raises(GoogleRequestError):
-        connected.delete_event.execute(appointment_id)
-    assert state(connected, appointment_id).state == "created"
-    assert connected.metrics.count("google_writes", operation="delete", result="refused") == 1
+        synced.delete_event.execute(appointment_id)
+    assert state(synced, appointment_id).state == "created"
+    assert synced.metrics.count("google_writes", operation="delete", result="refused") == 1
 
 
-def test_the_registry_routes_confirmed_to_create(connected: World) -> None:
-    appointment_id = book(connected)
-    assert connected.handlers(AppointmentConfirmed(appointment_id, START)) is True
-    assert len(connected.calendar.live()) == 1
+def test_the_registry_routes_confirmed_to_create(synced: World) -> None:
+    appointment_id = book(synced)
+    assert synced.handlers(AppointmentConfirmed(appointment_id, START)) is True
+    assert len(synced.calendar.live()) == 1
 
 
-def test_the_registry_routes_a_confirmed_cancel_to_delete(connected: World) -> None:
-    appointment_id = book(connected)
-    connected.handlers(AppointmentConfirmed(appointment_id, START))
-    connected.cancel.execute(appointment_id, token=None)
-    assert connected.handlers(AppointmentCancelled(appointment_id, START, was_confirmed=True))
-    assert connected.calendar.live() == []
+def test_the_registry_routes_a_confirmed_cancel_to_delete(synced: World) -> None:
+    appointment_id = book(synced)
+    synced.handlers(AppointmentConfirmed(appointment_id, START))
+    synced.cancel.execute(appointment_id, token=None)
+    assert synced.handlers(AppointmentCancelled(appointment_id, START, was_confirmed=True))
+    assert synced.calendar.live() == []
 
 
 @pytest.mark.parametrize(
@@ -251,21 +249,19 @@ def test_the_registry_routes_a_confirmed_cancel_to_delete(connected: World) -> N
         pytest.param(AppointmentExpired(uuid.uuid4(), START), id="expired"),
     ],
 )
-def test_holds_never_reach_the_calendar(connected: World, event: object) -> None:
-    asked = sum(connected.calendar.calls.values())
-    assert connected.handlers(event) is False  # type: ignore[arg-type]
-    assert sum(connected.calendar.calls.values()) == asked
+def test_holds_never_reach_the_calendar(synced: World, event: object) -> None:
+    asked = sum(synced.calendar.calls.values())
+    assert synced.handlers(event) is False  # type: ignore[arg-type]
+    assert sum(synced.calendar.calls.values()) == asked
 
 
 def test_a_draft_for_a_service_that_is_gone_falls_back_to_a_neutral_title(
-    connected: World,
+    synced: World,
 ) -> None:
-    appointment_id = book(connected)
-    appointment = connected.appointment(appointment_id)
-    with connected.db() as uow:
-        draft = connected.drafts.draft(
-            uow, replace(appointment, service_slug="removed"), event_id="x"
-        )
+    appointment_id = book(synced)
+    appointment = synced.appointment(appointment_id)
+    with synced.db() as uow:
+        draft = synced.drafts.draft(uow, replace(appointment, service_slug="removed"), event_id="x")
     assert draft.summary.startswith("Консультация · Balance #")
 
 

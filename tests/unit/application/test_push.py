@@ -38,10 +38,10 @@ def notice(live: FakeChannel, *, number: str | None = "2", state: str = "exists"
 
 
 @pytest.fixture
-def pushed(connected: World) -> World:
+def pushed(synced: World) -> World:
     """Connected, with a live push channel."""
-    assert connected.ensure_push.execute().kind == "created"
-    return connected
+    assert synced.ensure_push.execute().kind == "created"
+    return synced
 
 
 # --- where Google may push ---------------------------------------------------------------
@@ -79,24 +79,24 @@ def test_no_connection_means_no_channel(ready: World) -> None:
     assert ready.calendar.calls["watch_events"] == 0
 
 
-def test_a_switched_off_integration_opens_no_channel(connected: World) -> None:
-    connected.set_enabled.execute(enabled=False)
-    assert connected.ensure_push.execute().kind == "not_connected"
+def test_a_switched_off_integration_opens_no_channel(synced: World) -> None:
+    synced.set_enabled.execute(enabled=False)
+    assert synced.ensure_push.execute().kind == "not_connected"
 
 
-def test_a_new_channel_is_stored_with_only_the_hash_of_its_token(connected: World) -> None:
-    outcome = connected.ensure_push.execute()
-    live = channel(connected)
+def test_a_new_channel_is_stored_with_only_the_hash_of_its_token(synced: World) -> None:
+    outcome = synced.ensure_push.execute()
+    live = channel(synced)
     assert (outcome.kind, outcome.expires_at) == ("created", START + timedelta(days=7))
     assert live.address == WEBHOOK
     assert len(live.token) >= 43
-    record = connected.record()
+    record = synced.record()
     assert (record.push_channel_id, record.push_resource_id) == (live.channel_id, live.resource_id)
     assert record.push_token_hash == sha256_hex(live.token)
     assert record.push_expires_at == live.expires_at
     assert record.push_last_message_number == 0
     assert live.token not in repr(record)
-    assert connected.metrics.count("push_channels", result="created") == 1
+    assert synced.metrics.count("push_channels", result="created") == 1
 
 
 def test_a_healthy_channel_is_kept(pushed: World) -> None:
@@ -135,13 +135,13 @@ def test_renew_replaces_even_a_healthy_channel(pushed: World) -> None:
     assert channel(pushed).channel_id != old.channel_id
 
 
-def test_a_refused_watch_stores_nothing(connected: World) -> None:
-    connected.calendar.refuse("watch_events", 400, "pushNotSupportedForRequestedResource")
-    outcome = connected.ensure_push.execute()
+def test_a_refused_watch_stores_nothing(synced: World) -> None:
+    synced.calendar.refuse("watch_events", 400, "pushNotSupportedForRequestedResource")
+    outcome = synced.ensure_push.execute()
     assert outcome.kind == "failed"
     assert outcome.detail
-    assert connected.record().push_channel_id is None
-    assert connected.metrics.count("push_channels", result="failed") == 1
+    assert synced.record().push_channel_id is None
+    assert synced.metrics.count("push_channels", result="failed") == 1
 
 
 def test_a_channel_opened_elsewhere_meanwhile_wins_and_ours_is_stopped(pushed: World) -> None:
@@ -165,20 +165,20 @@ def test_a_channel_opened_elsewhere_meanwhile_wins_and_ours_is_stopped(pushed: W
     assert sum(not c.stopped for c in surplus) == 1, "only the old channel, not ours, lives on"
 
 
-def test_a_disconnect_meanwhile_leaves_no_channel(connected: World) -> None:
+def test_a_disconnect_meanwhile_leaves_no_channel(synced: World) -> None:
     def admin_disconnects(operation: str) -> None:
         if operation == "watch_events":
-            connected.calendar.on_call = None
-            connected.disconnect.execute()
+            synced.calendar.on_call = None
+            synced.disconnect.execute()
 
-    connected.calendar.on_call = admin_disconnects
-    assert connected.ensure_push.execute().kind == "not_connected"
-    assert connected.record().push_channel_id is None
+    synced.calendar.on_call = admin_disconnects
+    assert synced.ensure_push.execute().kind == "not_connected"
+    assert synced.record().push_channel_id is None
     # The tokens are gone, so the surplus channel cannot be stopped: it lives until it
     # expires, and every push on it is refused as unknown meanwhile.
-    [surplus] = connected.calendar.live_channels()
+    [surplus] = synced.calendar.live_channels()
     with pytest.raises(NotFoundError):
-        connected.handle_push.execute(notice(surplus))
+        synced.handle_push.execute(notice(surplus))
 
 
 def test_the_status_shows_a_live_channel(pushed: World) -> None:

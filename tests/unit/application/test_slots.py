@@ -73,42 +73,42 @@ def test_appointments_block_and_cancelled_ones_do_not(ready: World) -> None:
     assert starts(ready) == [t for t in ALL_DAY if t != moscow(1, 12)]
 
 
-def test_the_mirror_blocks_only_while_the_calendar_is_connected_and_fresh(connected: World) -> None:
-    connected.calendar.add_busy(moscow(1, 11, 30), moscow(1, 12))
-    connected.sync.execute()
-    assert starts(connected) == [t for t in ALL_DAY if t != moscow(1, 11)]
-    connected.set_enabled.execute(enabled=False)
-    result = connected.list_slots.execute(service_slug="session", window=DAY_1)
+def test_the_mirror_blocks_only_while_the_calendar_is_connected_and_fresh(synced: World) -> None:
+    synced.calendar.add_busy(moscow(1, 11, 30), moscow(1, 12))
+    synced.sync.execute()
+    assert starts(synced) == [t for t in ALL_DAY if t != moscow(1, 11)]
+    synced.set_enabled.execute(enabled=False)
+    result = synced.list_slots.execute(service_slug="session", window=DAY_1)
     assert result.calendar.status == "disabled"
     assert [s.start for s in result.slots] == ALL_DAY
 
 
-def test_stale_busy_data_is_refused_not_ignored(connected: World) -> None:
-    connected.clock.advance(timedelta(seconds=2701))
+def test_stale_busy_data_is_refused_not_ignored(synced: World) -> None:
+    synced.clock.advance(timedelta(seconds=2701))
     with pytest.raises(CalendarUnavailableError) as refused:
-        connected.list_slots.execute(service_slug="session", window=DAY_1)
+        synced.list_slots.execute(service_slug="session", window=DAY_1)
     assert refused.value.synced_at == START
     assert refused.value.retry_after_seconds == 300
 
 
-def test_a_sync_after_staleness_brings_the_slots_back(connected: World) -> None:
-    connected.clock.advance(timedelta(seconds=2701))
-    connected.sync.execute()
-    assert starts(connected) == ALL_DAY
+def test_a_sync_after_staleness_brings_the_slots_back(synced: World) -> None:
+    synced.clock.advance(timedelta(seconds=2701))
+    synced.sync.execute()
+    assert starts(synced) == ALL_DAY
 
 
-def test_an_outage_past_the_staleness_limit_then_recovery(connected: World) -> None:
-    connected.calendar.outage()
+def test_an_outage_past_the_staleness_limit_then_recovery(synced: World) -> None:
+    synced.calendar.outage()
     for _ in range(3):  # three polls fail while Google is down
-        connected.clock.advance(timedelta(minutes=15))
+        synced.clock.advance(timedelta(minutes=15))
         with pytest.raises(SyncFailedError):
-            connected.sync.execute()
-    connected.clock.advance(timedelta(minutes=1))
+            synced.sync.execute()
+    synced.clock.advance(timedelta(minutes=1))
     with pytest.raises(CalendarUnavailableError):
-        connected.list_slots.execute(service_slug="session", window=DAY_1)
-    connected.calendar.recover()
-    connected.sync.execute()
-    assert starts(connected) == ALL_DAY
+        synced.list_slots.execute(service_slug="session", window=DAY_1)
+    synced.calendar.recover()
+    synced.sync.execute()
+    assert starts(synced) == ALL_DAY
 
 
 def test_a_range_longer_than_the_cap_is_refused(ready: World) -> None:
