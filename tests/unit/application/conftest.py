@@ -22,4 +22,4 @@ def ready() -> World:
 @pytest.fixture
 def synced() -> World:
     """As `ready`, with Google connected through OAuth and synced a moment ago."""
-    return World().given().connected()
+    return World().given().connect()

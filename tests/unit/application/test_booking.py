@@ -256,7 +256,7 @@ def test_the_live_check_asks_for_the_buffered_slot() -> None:
                 SESSION, buffer_before=timedelta(minutes=10), buffer_after=timedelta(minutes=15)
             )
         )
-        .connected()
+        .connect()
     )
     world.calendar.log.clear()
     world.book.execute(request())
@@ -267,7 +267,7 @@ def test_the_live_check_asks_for_the_buffered_slot() -> None:
 
 
 def test_busy_time_just_outside_the_buffers_does_not_block() -> None:
-    world = World().given(replace(SESSION, buffer_after=timedelta(minutes=10))).connected()
+    world = World().given(replace(SESSION, buffer_after=timedelta(minutes=10))).connect()
     world.calendar.add_busy(moscow(1, 13), moscow(1, 14))  # the buffer ends at 13:00 exactly
     assert world.book.execute(request()).appointment.status is CONFIRMED
 
@@ -326,7 +326,7 @@ def test_a_stale_mirror_is_503_without_asking_google(synced: World) -> None:
 
 
 def test_a_connection_never_synced_is_503() -> None:
-    world = World().given().connected(synced=False)
+    world = World().given().connect(synced=False)
     with pytest.raises(CalendarUnavailableError):
         world.book.execute(request())
 
@@ -508,7 +508,7 @@ def test_confirming_an_unknown_appointment_is_not_found(ready: World) -> None:
 
 
 def test_confirmation_rechecks_google_live() -> None:
-    world = World().given(PAID).connected()
+    world = World().given(PAID).connect()
     held = world.book.execute(request(service="paid")).appointment
     world.calendar.add_busy(moscow(1, 12, 30), moscow(1, 13))
     with pytest.raises(SlotUnavailableError) as refused:
@@ -519,14 +519,14 @@ def test_confirmation_rechecks_google_live() -> None:
 
 
 def test_confirmation_with_google_down_and_a_fresh_mirror_confirms() -> None:
-    world = World().given(PAID).connected()
+    world = World().given(PAID).connect()
     held = world.book.execute(request(service="paid")).appointment
     world.calendar.outage()
     assert world.confirm.execute(held.id).status is CONFIRMED
 
 
 def test_confirmation_with_google_down_and_an_old_mirror_is_503() -> None:
-    world = World().given(PAID).connected()
+    world = World().given(PAID).connect()
     held = world.book.execute(request(service="paid")).appointment
     world.clock.advance(timedelta(seconds=301))
     world.calendar.outage()

@@ -265,7 +265,7 @@ def test_reconnecting_as_another_account_drops_the_old_busy_time(synced: World) 
     synced.calendar.add_busy(moscow(1, 13), moscow(1, 14))
     synced.sync.execute()
     synced.oauth.email = "someone-else@example.com"
-    synced.connected(synced=False)
+    synced.connect(synced=False)
     record = synced.record()
     assert record.account_email == "someone-else@example.com"
     assert (record.last_success_at, record.last_sync_at, record.last_sync_ok) == (None, None, None)
@@ -275,7 +275,7 @@ def test_reconnecting_as_another_account_drops_the_old_busy_time(synced: World) 
 def test_reconnecting_as_the_same_account_keeps_the_mirror(synced: World) -> None:
     synced.calendar.add_busy(moscow(1, 13), moscow(1, 14))
     synced.sync.execute()
-    synced.connected(synced=False)
+    synced.connect(synced=False)
     assert synced.record().last_success_at == START
     assert synced.list_busy.execute(Interval(moscow(1, 0), moscow(2, 0)))
 
@@ -285,7 +285,7 @@ def test_reconnecting_after_revocation_clears_needs_reauth(synced: World) -> Non
     synced.clock.advance(timedelta(hours=2))
     with pytest.raises(AccessRevokedError):
         synced.tokens.current()
-    synced.connected()
+    synced.connect()
     assert synced.record().status == "connected"
     assert synced.record().last_sync_error is None
 

@@ -73,7 +73,7 @@ def test_the_event_is_shown_in_the_owner_zone_not_the_clients() -> None:
     kolkata = Availability(
         timezone="Asia/Kolkata", weekly={1: (LocalWindow.parse("10:00", "18:00"),)}
     )
-    world = World().given(SESSION, schedule=kolkata).connected()
+    world = World().given(SESSION, schedule=kolkata).connect()
     booked = world.book.execute(request(moscow(1, 11, 30), timezone="America/New_York"))
     world.create_event.execute(booked.appointment.id)
     [event] = world.calendar.live()
@@ -126,7 +126,7 @@ def test_a_lost_insert_answer_still_means_one_event(synced: World) -> None:
     ["cancelled", "unknown", "hold"],
 )
 def test_nothing_is_exported_for_an_appointment_that_is_not_confirmed(setup: str) -> None:
-    world = World().given(SESSION, PAID).connected()
+    world = World().given(SESSION, PAID).connect()
     if setup == "cancelled":
         appointment_id = book(world)
         world.cancel.execute(appointment_id, token=None)

@@ -69,7 +69,7 @@ def test_push_is_on_only_where_google_can_deliver(base: str, address: str | None
 
 
 def test_no_address_means_push_is_off() -> None:
-    world = World(push_url=None).given().connected()
+    world = World(push_url=None).given().connect()
     assert world.ensure_push.execute().kind == "off"
     assert world.calendar.calls["watch_events"] == 0
 

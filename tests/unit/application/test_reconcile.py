@@ -103,7 +103,7 @@ def test_google_refusing_every_id_counts_as_failed(synced: World) -> None:
 
 
 def test_at_most_max_repairs_per_run() -> None:
-    world = World(max_repairs=2).given().connected()
+    world = World(max_repairs=2).given().connect()
     ids = [exported(world, hour) for hour in (10, 11, 12)]
     for appointment_id in ids:
         world.calendar.delete(appointment_id.hex)

@@ -224,7 +224,7 @@ def test_the_owner_zone_is_remembered_per_data_version(world: World) -> None:
 def test_the_connected_calendar_zone_is_the_default_owner_zone() -> None:
     world = World().given(schedule=None)
     world.calendar.timezone = "America/New_York"
-    world.connected()
+    world.connect()
     assert world.owner_timezone.execute() == "America/New_York"
     assert world.get_schedule.execute().timezone == "America/New_York"
 

@@ -134,7 +134,7 @@ def test_a_switched_off_integration_is_refused(synced: World) -> None:
 
 def test_the_environment_default_can_switch_it_off() -> None:
     world = World(enabled_by_default=False).given()
-    world.connected(synced=False)
+    world.connect(synced=False)
     with pytest.raises(NotConnectedError):
         world.sync.execute()
     world.set_enabled.execute(enabled=True)
@@ -170,7 +170,7 @@ def test_without_services_the_default_horizon_is_used() -> None:
     with world.db() as uow:
         uow.services.delete("session")
         uow.commit()
-    world.connected()
+    world.connect()
     assert busy_window(world) == Interval(START, START + timedelta(days=DEFAULT_HORIZON_DAYS + 1))
 
 
@@ -219,7 +219,7 @@ def test_the_poll_skips_when_any_process_synced_recently(synced: World) -> None:
 
 
 def test_the_poll_syncs_when_never_synced() -> None:
-    world = World().given().connected(synced=False)
+    world = World().given().connect(synced=False)
     assert world.poll.execute() is not None
 
 

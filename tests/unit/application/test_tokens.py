@@ -191,7 +191,7 @@ def test_a_refused_refresh_does_not_undo_a_reconnect_made_meanwhile(synced: Worl
 
     def admin_reconnects_meanwhile(refresh_token: str) -> None:
         synced.oauth.on_refresh = None
-        synced.connected(synced=False)
+        synced.connect(synced=False)
 
     synced.oauth.on_refresh = admin_reconnects_meanwhile
     with pytest.raises(AccessRevokedError):

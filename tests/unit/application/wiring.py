@@ -238,7 +238,7 @@ class World:
             uow.commit()
         return self
 
-    def connected(self, *, synced: bool = True) -> World:
+    def connect(self, *, synced: bool = True) -> World:
         """Connected through the real OAuth use cases, then (by default) synced once."""
         url = self.start_connection.execute(session_hash="admin-session")
         state, code = self.oauth.consent(url)
