@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -30,6 +31,7 @@ from tests.unit.application.wiring import (
 )
 
 PASSWORD = "a long enough password"
+MOSCOW = ZoneInfo("Europe/Moscow")
 
 
 # --- schedule ---------------------------------------------------------------------------
@@ -54,11 +56,14 @@ def test_a_replaced_schedule_reads_back_and_changes_the_slots(world: World) -> N
     )
     assert world.replace_schedule.execute(schedule) == schedule
     assert world.get_schedule.execute() == schedule
-    window = Interval(moscow(30, 0) + timedelta(days=30), moscow(30, 0) + timedelta(days=32))
-    starts = [
-        s.start for s in world.list_slots.execute(service_slug="session", window=window).slots
+    last_days = Interval(moscow(1, 0) + timedelta(days=29), moscow(1, 0) + timedelta(days=31))
+    starts = world.list_slots.execute(service_slug="session", window=last_days).slots
+    # 30 December: only the override's hours; 31 December: a day off.
+    assert [s.start.astimezone(MOSCOW).strftime("%d %H:%M") for s in starts] == [
+        "30 10:00",
+        "30 11:00",
+        "30 13:00",
     ]
-    assert starts == [moscow(1, 10) + timedelta(days=29, hours=h) for h in (0, 1, 3)]
 
 
 def test_a_schedule_in_another_zone_moves_the_instants(world: World) -> None:

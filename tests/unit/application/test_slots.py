@@ -151,12 +151,11 @@ def test_minimum_notice_applies_to_cached_answers() -> None:
     assert world.metrics.count("slots_cache", result="hit") == 1
 
 
-def test_the_horizon_applies_to_cached_answers() -> None:
+def test_the_horizon_ends_max_days_ahead_of_now() -> None:
     world = World().given(replace(SESSION, max_days_ahead=2))
-    window = Interval(moscow(2, 0), moscow(3, 0))
-    assert starts(world, window) == []  # Wednesday is 48+ hours away
-    world.clock.advance(timedelta(hours=2))
-    assert starts(world, window) == [], "the cached answer never grows"
+    world.clock.set(moscow(30, 11))
+    # Now + 2 days is Wednesday 11:00: its 10:00 slot is inside, 11:00 is not.
+    assert starts(world, Interval(moscow(2, 0), moscow(3, 0))) == [moscow(2, 10)]
 
 
 def test_a_hold_running_out_ends_the_cached_answer() -> None:
