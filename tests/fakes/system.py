@@ -39,9 +39,11 @@ class FakeJobLock:
     def __init__(self) -> None:
         self.held: set[str] = set()
         self.held_elsewhere: set[str] = set()
+        self.asked: list[str] = []
         self.taken: list[str] = []
 
     def hold(self, name: str) -> AbstractContextManager[bool]:
+        self.asked.append(name)
         return self._hold(name)
 
     @contextmanager
