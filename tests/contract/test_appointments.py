@@ -9,6 +9,7 @@ import pytest
 from balance_booking.application.errors import SlotTakenError
 from balance_booking.application.ports import CalendarEventState, StoredResponse
 from balance_booking.domain.appointments import Appointment, AppointmentStatus
+from balance_booking.domain.events import AppointmentConfirmed
 from balance_booking.domain.intervals import Interval
 from balance_booking.domain.slots import OccupiedTime
 from tests.contract.conftest import Backend
@@ -247,3 +248,28 @@ def test_idempotency_keys_store_the_first_response(backend: Backend) -> None:
     with backend.uow() as uow:
         assert uow.idempotency.get("key-1") == response
         assert uow.idempotency.get("key-2") is None
+
+
+def test_appointment_writes_queue_their_domain_events_in_the_same_transaction(
+    backend: Backend,
+) -> None:
+    """The outbox port is being redesigned; only its backlog count is relied on here."""
+    confirmed = appointment(at(0))
+    confirmed.events.append(AppointmentConfirmed(confirmed.id, T0))
+    held = appointment(at(2), status=PENDING, hold_expires_at=at(1))
+    with backend.uow() as uow:
+        uow.appointments.add(confirmed, manage_token_hash="h", now=T0)
+        uow.appointments.add(held, manage_token_hash="h", now=T0)
+        assert uow.outbox.backlog() == 1, "visible inside the transaction"
+    with backend.uow() as uow:
+        assert uow.outbox.backlog() == 0, "rolled back with the appointments"
+    store(backend, confirmed, held)  # the events were pulled by the first add: none left
+    with backend.uow() as uow:
+        assert uow.outbox.backlog() == 0
+        current = uow.appointments.get_for_update(confirmed.id)
+        assert current is not None
+        current.cancel(now=at(-1))
+        uow.appointments.save(current, now=at(-1))
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.outbox.backlog() == 1
