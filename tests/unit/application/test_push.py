@@ -274,9 +274,9 @@ def test_a_forged_notification_is_rejected_and_spends_nothing(
 
 def test_a_token_one_character_off_is_rejected(pushed: World) -> None:
     live = channel(pushed)
+    # Flip the last character (a random token may already end in "A").
+    last = "B" if live.token.endswith("A") else "A"
     with pytest.raises(PushRejectedError):
-        # Flip the last character (a random token may already end in "A").
-        last = "B" if live.token.endswith("A") else "A"
         pushed.handle_push.execute(replace(notice(live), token=live.token[:-1] + last))
 
 
