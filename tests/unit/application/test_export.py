@@ -65,7 +65,7 @@ def test_the_event_names_the_service_and_a_reference_but_not_the_client(synced: 
     assert event.summary == f"Сессия · Balance #{appointment_id.hex[:4]}"
     assert "https://booking.example/admin/schedule/" in event.description
     visible = event.summary + event.description
-    for personal in ("Анна", "Петрова", CLIENT.email, "900", "панические"):
+    for personal in ("Анна", "Петрова", CLIENT.email, "+7 900 000-00-00", "панические"):
         assert personal not in visible
 
 
