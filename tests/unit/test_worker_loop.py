@@ -4,26 +4,14 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 
 from balance_booking.worker.loop import Job, WorkerLoop
+from tests.fakes.system import FakeJobLock
 
 pytestmark = pytest.mark.reliability
-
-
-class FakeLock:
-    def __init__(self, *, free: bool = True) -> None:
-        self.free = free
-        self.asked: list[str] = []
-
-    @contextmanager
-    def hold(self, name: str) -> Iterator[bool]:
-        self.asked.append(name)
-        yield self.free
 
 
 def test_runs_each_job_at_start_and_again_after_its_interval() -> None:
@@ -40,7 +28,7 @@ def test_runs_each_job_at_start_and_again_after_its_interval() -> None:
             Job(name="fast", every=timedelta(milliseconds=10), run=fast),
             Job(name="slow", every=timedelta(hours=1), run=lambda: runs.append("slow")),
         ],
-        lock=FakeLock(),
+        lock=FakeJobLock(),
     )
     loop.run(stop)
     assert runs.count("fast") == 3
@@ -58,14 +46,15 @@ def test_a_failing_job_does_not_stop_the_loop() -> None:
         raise RuntimeError("boom")
 
     WorkerLoop(
-        [Job(name="flaky", every=timedelta(milliseconds=5), run=flaky)], lock=FakeLock()
+        [Job(name="flaky", every=timedelta(milliseconds=5), run=flaky)], lock=FakeJobLock()
     ).run(stop)
     assert len(attempts) == 2
 
 
 def test_a_job_held_elsewhere_is_skipped() -> None:
     ran: list[int] = []
-    lock = FakeLock(free=False)
+    lock = FakeJobLock()
+    lock.held_elsewhere.add("sync")
     job = Job(name="sync", every=timedelta(minutes=15), run=lambda: ran.append(1))
     assert WorkerLoop([job], lock=lock).run_once(job) is False
     assert ran == []
@@ -73,7 +62,7 @@ def test_a_job_held_elsewhere_is_skipped() -> None:
 
 
 def test_jitter_stays_within_ten_percent() -> None:
-    loop = WorkerLoop([], lock=FakeLock(), rng=random.Random(7))
+    loop = WorkerLoop([], lock=FakeJobLock(), rng=random.Random(7))
     job = Job(name="sync", every=timedelta(seconds=900), run=lambda: None, jitter=0.1)
     intervals = [loop._interval(job) for _ in range(500)]
     assert min(intervals) >= 810

@@ -311,12 +311,17 @@ def _same(given: str | None, stored: str | None) -> bool:
     return hmac.compare_digest(given.encode(), stored.encode())
 
 
+# Message numbers are stored as a signed 64-bit integer (BIGINT / SQLite INTEGER); Google's stay
+# far below. A larger one is malformed, not a reason for the database to fail.
+MAX_MESSAGE_NUMBER = 2**63 - 1
+
+
 def _message_number(value: str | None) -> int:
     try:
         number = int(value or "")
     except ValueError:
         number = 0
-    if number <= 0:
+    if not 0 < number <= MAX_MESSAGE_NUMBER:
         raise InvalidRequestError(
             "X-Goog-Message-Number must be a positive integer.", field="X-Goog-Message-Number"
         )

@@ -1,0 +1,778 @@
+"""An in-memory unit of work: every repository of application/ports.py over plain Python data.
+
+Transactions are honest in the one way a single-threaded test can see: entering a unit of work
+takes a private working copy of the committed state, every repository reads and writes that
+copy, `commit()` swaps it in, and leaving without a commit throws it away. A commit that would
+silently overwrite changes another unit of work committed in the meantime raises instead
+(`LostUpdateError`): SQL would have serialised or merged the two, a dict cannot, and a use case
+that nests writers is breaking the one-transaction-per-call rule anyway.
+
+What it does NOT mimic (tests/contract names each of these): row locks and SKIP LOCKED, SQLite's
+BEGIN IMMEDIATE, PostgreSQL's exclusion constraint under real concurrency (the overlap guard here
+is a check inside one commit), and unique-constraint violations other than the overlap guard.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Self
+from uuid import UUID
+
+from balance_booking.application.errors import SlotTakenError
+from balance_booking.application.ports import (
+    AdminSession,
+    AdminSessionRepository,
+    AdminToken,
+    AdminTokenRepository,
+    AdminUser,
+    AdminUserRepository,
+    AppointmentRepository,
+    BusyRepository,
+    CalendarEventState,
+    CalendarLink,
+    IdempotencyRepository,
+    IntegrationRecord,
+    IntegrationRepository,
+    LoginAttemptRepository,
+    OAuthState,
+    OAuthStateRepository,
+    OutboxMessage,
+    OutboxRepository,
+    ScheduleRepository,
+    ServiceRepository,
+    StoredResponse,
+    TrackingSink,
+    WaitlistEntry,
+    WaitlistRepository,
+)
+from balance_booking.domain.appointments import ACTIVE_STATUSES, Appointment, AppointmentStatus
+from balance_booking.domain.availability import Availability
+from balance_booking.domain.events import DomainEvent
+from balance_booking.domain.intervals import Interval
+from balance_booking.domain.services import Service
+from balance_booking.domain.slots import OccupiedTime
+
+_CONNECTED_STATUSES = frozenset({"connected", "needs_reauth", "error"})
+
+
+class LostUpdateError(RuntimeError):
+    """Two units of work changed the fake database at once; the later commit would erase the
+    earlier one's changes."""
+
+
+@dataclass
+class StoredAppointment:
+    appointment: Appointment
+    manage_token_hash: str
+    event_id: str | None = None
+    sync_state: str = "pending"
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass
+class StoredAdmin:
+    user: AdminUser
+    created_at: datetime
+    last_login_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    email: str
+    client_ip: str
+    succeeded: bool
+    at: datetime
+
+
+@dataclass(frozen=True)
+class TrackedEvent:
+    event: str
+    properties: dict[str, str]
+    at: datetime
+
+
+@dataclass
+class OutboxRow:
+    message_id: int
+    event: DomainEvent
+    status: str = "pending"  # pending | done | parked
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    locked_until: datetime | None = None
+    last_error: str | None = None
+
+    @property
+    def event_type(self) -> str:
+        return type(self.event).__name__
+
+
+@dataclass
+class FakeState:
+    """Everything the database holds, as plain data (one committed copy per FakeDatabase)."""
+
+    services: dict[str, Service] = field(default_factory=dict)  # insertion order = position
+    schedule: Availability | None = None
+    busy: list[tuple[Interval, str]] = field(default_factory=list)
+    appointments: dict[UUID, StoredAppointment] = field(default_factory=dict)
+    idempotency: dict[str, StoredResponse] = field(default_factory=dict)
+    waitlist: list[WaitlistEntry] = field(default_factory=list)
+    tracking: list[TrackedEvent] = field(default_factory=list)
+    admin_tokens: dict[str, AdminToken] = field(default_factory=dict)  # by hash
+    integration: IntegrationRecord | None = None
+    integration_updated_at: datetime | None = None
+    oauth_states: dict[str, OAuthState] = field(default_factory=dict)
+    admin_users: dict[int, StoredAdmin] = field(default_factory=dict)
+    admin_sessions: dict[str, AdminSession] = field(default_factory=dict)
+    login_attempts: list[LoginAttempt] = field(default_factory=list)
+    outbox: list[OutboxRow] = field(default_factory=list)
+    next_id: int = 1
+    data_version: int = 1
+
+    def copy(self) -> FakeState:
+        """A copy sharing only immutable values (frozen dataclasses), like a fresh read would."""
+        return replace(
+            self,
+            services=dict(self.services),
+            busy=list(self.busy),
+            appointments={
+                key: replace(stored, appointment=_copy_appointment(stored.appointment))
+                for key, stored in self.appointments.items()
+            },
+            idempotency=dict(self.idempotency),
+            waitlist=list(self.waitlist),
+            tracking=list(self.tracking),
+            admin_tokens=dict(self.admin_tokens),
+            integration=copy.deepcopy(self.integration),
+            oauth_states=dict(self.oauth_states),
+            admin_users={key: replace(stored) for key, stored in self.admin_users.items()},
+            admin_sessions=dict(self.admin_sessions),
+            login_attempts=list(self.login_attempts),
+            outbox=[replace(row) for row in self.outbox],
+        )
+
+    def new_id(self) -> int:
+        value = self.next_id
+        self.next_id += 1
+        return value
+
+
+def _copy_appointment(appointment: Appointment) -> Appointment:
+    return replace(appointment, events=list(appointment.events))
+
+
+class _Tx:
+    """What the repositories of one unit of work share: the working copy and two flags."""
+
+    def __init__(self, state: FakeState) -> None:
+        self.state = state
+        self.written = False  # anything at all was written
+        self.changed = False  # something availability depends on: bumps the data version
+
+    def write(self, *, availability: bool = False) -> FakeState:
+        self.written = True
+        self.changed = self.changed or availability
+        return self.state
+
+
+class FakeServices:
+    def __init__(self, tx: _Tx) -> None:
+        self._tx = tx
+
+    def list(self, *, active_only: bool) -> list[Service]:
+        return [s for s in self._tx.state.services.values() if s.active or not active_only]
+
+    def get(self, slug: str) -> Service | None:
+        return self._tx.state.services.get(slug)
+
+    def add(self, service: Service) -> None:
+        self._tx.write(availability=True).services[service.slug] = service
+
+    def update(self, service: Service) -> None:
+        state = self._tx.write(availability=True)
+        if service.slug in state.services:
+            state.services[service.slug] = service
+
+    def delete(self, slug: str) -> bool:
+        state = self._tx.state
+        if any(s.appointment.service_slug == slug for s in state.appointments.values()):
+            return False
+        self._tx.write(availability=True).services.pop(slug, None)
+        return True
+
+
+class FakeSchedule:
+    def __init__(self, tx: _Tx) -> None:
+        self._tx = tx
+
+    def get(self) -> Availability | None:
+        return self._tx.state.schedule
+
+    def save(self, availability: Availability) -> None:
+        # Stored as rows, a weekday without windows is no row at all: it reads back absent.
+        weekly = {day: windows for day, windows in availability.weekly.items() if windows}
+        self._tx.write(availability=True).schedule = Availability(
+            timezone=availability.timezone,
+            weekly=weekly,
+            overrides=dict(availability.overrides),
+        )
+
+
+class FakeBusy:
+    def __init__(self, tx: _Tx) -> None:
+        self._tx = tx
+
+    def overlapping(self, window: Interval) -> list[Interval]:
+        found = [i for i, _ in self._tx.state.busy if i.overlaps(window)]
+        return sorted(found, key=lambda i: i.start)
+
+    def clear(self) -> None:
+        self._tx.write(availability=True).busy = []
+
+    def replace_all(self, intervals: list[Interval], *, source: str) -> bool:
+        current = sorted((i.start, i.end) for i, _ in self._tx.state.busy)
+        fresh = sorted((i.start, i.end) for i in intervals)
+        if current == fresh:
+            return False
+        self._tx.write(availability=True).busy = [(Interval(s, e), source) for s, e in fresh]
+        return True
+
+
+class FakeAppointments:
+    """Appointments; like PostgreSQL's exclusion constraint, `add` refuses an active overlap."""
+
+    def __init__(self, tx: _Tx, outbox: FakeOutbox) -> None:
+        self._tx = tx
+        self._outbox = outbox
+
+    def _rows(self) -> list[StoredAppointment]:
+        return sorted(self._tx.state.appointments.values(), key=lambda s: s.appointment.start)
+
+    def occupied_overlapping(
+        self, window: Interval, *, now: datetime | None = None
+    ) -> list[OccupiedTime]:
+        found = []
+        for stored in self._rows():
+            appointment = stored.appointment
+            if appointment.status not in ACTIVE_STATUSES:
+                continue
+            if now is not None and appointment.hold_expired(now):
+                continue
+            if appointment.occupied.blocked.overlaps(window):
+                found.append(appointment.occupied)
+        return sorted(found, key=lambda o: o.blocked.start)
+
+    def next_hold_expiry(self, window: Interval, *, now: datetime) -> datetime | None:
+        expiries = [
+            s.appointment.hold_expires_at
+            for s in self._rows()
+            if s.appointment.status is AppointmentStatus.PENDING_PAYMENT
+            and s.appointment.hold_expires_at is not None
+            and s.appointment.hold_expires_at > now
+            and s.appointment.occupied.blocked.overlaps(window)
+        ]
+        return min(expiries, default=None)
+
+    def add(self, appointment: Appointment, *, manage_token_hash: str, now: datetime) -> None:
+        blocked = appointment.occupied.blocked
+        if appointment.status in ACTIVE_STATUSES:
+            for stored in self._tx.state.appointments.values():
+                other = stored.appointment
+                if other.status in ACTIVE_STATUSES and other.occupied.blocked.overlaps(blocked):
+                    raise SlotTakenError("The slot was taken a moment ago.")
+        events = appointment.pull_events()
+        state = self._tx.write(availability=True)
+        state.appointments[appointment.id] = StoredAppointment(
+            # The row's created_at is the insert time, whatever the object said.
+            appointment=replace(_copy_appointment(appointment), created_at=now),
+            manage_token_hash=manage_token_hash,
+            created_at=now,
+            updated_at=now,
+        )
+        self._outbox.append(events, now=now)
+
+    def get(self, appointment_id: UUID) -> Appointment | None:
+        stored = self._tx.state.appointments.get(appointment_id)
+        return None if stored is None else _copy_appointment(stored.appointment)
+
+    def get_for_update(self, appointment_id: UUID) -> Appointment | None:
+        return self.get(appointment_id)
+
+    def save(self, appointment: Appointment, *, now: datetime) -> None:
+        events = appointment.pull_events()
+        state = self._tx.write(availability=True)
+        stored = state.appointments.get(appointment.id)
+        if stored is not None:
+            # Like the SQL UPDATE: only the status and the hold change.
+            stored.appointment = replace(
+                stored.appointment,
+                status=appointment.status,
+                hold_expires_at=appointment.hold_expires_at,
+            )
+            stored.updated_at = now
+        self._outbox.append(events, now=now)
+
+    def manage_token_hash(self, appointment_id: UUID) -> str | None:
+        stored = self._tx.state.appointments.get(appointment_id)
+        return None if stored is None else stored.manage_token_hash
+
+    def due_holds(self, now: datetime) -> list[Appointment]:
+        return [
+            _copy_appointment(s.appointment)
+            for s in self._rows()
+            if s.appointment.status is AppointmentStatus.PENDING_PAYMENT
+            and s.appointment.hold_expires_at is not None
+            and s.appointment.hold_expires_at <= now
+        ]
+
+    def calendar_event(self, appointment_id: UUID) -> CalendarEventState:
+        stored = self._tx.state.appointments[appointment_id]
+        return CalendarEventState(event_id=stored.event_id, state=stored.sync_state)
+
+    def set_calendar_event(
+        self, appointment_id: UUID, *, event_id: str | None, state: str, now: datetime
+    ) -> None:
+        stored = self._tx.write().appointments.get(appointment_id)
+        if stored is not None:
+            stored.event_id = event_id
+            stored.sync_state = str(state)
+            stored.updated_at = now
+
+    def listing(
+        self, window: Interval, *, status: str | None
+    ) -> list[tuple[Appointment, CalendarEventState]]:
+        return [
+            (
+                _copy_appointment(s.appointment),
+                CalendarEventState(event_id=s.event_id, state=s.sync_state),
+            )
+            for s in self._rows()
+            if s.appointment.start < window.end
+            and s.appointment.end > window.start
+            and (status is None or s.appointment.status == status)
+        ]
+
+    def confirmed_in(self, window: Interval) -> list[tuple[Appointment, CalendarEventState]]:
+        return self.listing(window, status=AppointmentStatus.CONFIRMED.value)
+
+
+class FakeOutbox:
+    """A list-backed outbox with today's OutboxRepository protocol (lease, order per appointment)."""
+
+    def __init__(self, tx: _Tx) -> None:
+        self._tx = tx
+
+    def append(self, events: list[DomainEvent], *, now: datetime) -> None:
+        if not events:
+            return
+        state = self._tx.write()
+        for event in events:
+            state.outbox.append(OutboxRow(state.new_id(), event, next_attempt_at=now))
+
+    def _row(self, message_id: int) -> OutboxRow:
+        return next(row for row in self._tx.write().outbox if row.message_id == message_id)
+
+    def claim_due(self, *, now: datetime, limit: int, lease: timedelta) -> list[OutboxMessage]:
+        rows = self._tx.state.outbox
+        claimed: list[OutboxRow] = []
+        for row in rows:
+            if len(claimed) >= limit:
+                break
+            if row.status != "pending" or (row.next_attempt_at or now) > now:
+                continue
+            if row.locked_until is not None and row.locked_until > now:
+                continue
+            waits = any(
+                earlier.status == "pending"
+                and earlier.message_id < row.message_id
+                and earlier.event.appointment_id == row.event.appointment_id
+                for earlier in rows
+            )
+            if not waits:
+                claimed.append(row)
+        if claimed:
+            self._tx.write()
+            for row in claimed:
+                row.locked_until = now + lease
+        return [
+            OutboxMessage(
+                row.message_id, row.event_type, row.event.appointment_id, row.attempts, row.event
+            )
+            for row in claimed
+        ]
+
+    def release(self, message_ids: list[int], *, now: datetime) -> None:  # noqa: ARG002
+        for message_id in message_ids:
+            self._row(message_id).locked_until = None
+
+    def mark_done(self, message_id: int, *, now: datetime) -> None:  # noqa: ARG002
+        row = self._row(message_id)
+        row.status, row.locked_until = "done", None
+
+    def retry_later(self, message_id: int, *, at: datetime, error: str, now: datetime) -> None:  # noqa: ARG002
+        row = self._row(message_id)
+        row.next_attempt_at, row.locked_until = at, None
+        row.last_error, row.attempts = error[:1000], row.attempts + 1
+
+    def park(self, message_id: int, *, error: str, now: datetime) -> None:  # noqa: ARG002
+        row = self._row(message_id)
+        row.status, row.locked_until = "parked", None
+        row.last_error, row.attempts = error[:1000], row.attempts + 1
+
+    def backlog(self) -> int:
+        return sum(row.status == "pending" for row in self._tx.state.outbox)
+
+    def parked(self) -> list[tuple[OutboxMessage, str | None]]:
+        return [
+            (
+                OutboxMessage(
+                    row.message_id, row.event_type, row.event.appointment_id, row.attempts
+                ),
+                row.last_error,
+            )
+            for row in self._tx.state.outbox
+            if row.status == "parked"
+        ]
+
+
+class FakeIdempotency:
+    def __init__(self, tx: _Tx) -> None:
+        self._tx = tx
+
+    def get(self, key: str) -> StoredResponse | None:
+        return self._tx.state.idempotency.get(key)
+
+    def add(self, key: str, response: StoredResponse, *, now: datetime) -> None:  # noqa: ARG002
+        self._tx.write().idempotency[key] = response
+
+
+class FakeWaitlist:
+    def __init__(self, tx: _Tx) -> None:
+        self._tx = tx
+
+    def add(self, entry: WaitlistEntry) -> None:
+        self._tx.write().waitlist.append(entry)
+
+    def list(self) -> list[WaitlistEntry]:
+        return sorted(self._tx.state.waitlist, key=lambda e: e.created_at)
+
+
+class FakeTracking:
+    def __init__(self, tx: _Tx) -> None:
+        self._tx = tx
+
+    def track(self, event: str, properties: dict[str, str], *, at: datetime) -> None:
+        self._tx.write().tracking.append(TrackedEvent(event, dict(properties), at))
+
+
+class FakeAdminTokens:
+    def __init__(self, tx: _Tx) -> None:
+        self._tx = tx
+
+    def add(self, *, name: str, token_hash: str, created_at: datetime) -> AdminToken:
+        state = self._tx.write()
+        token = AdminToken(token_id=state.new_id(), name=name, created_at=created_at)
+        state.admin_tokens[token_hash] = token
+        return token
+
+    def find_by_hash(self, token_hash: str) -> AdminToken | None:
+        return self._tx.state.admin_tokens.get(token_hash)
+
+
+class FakeIntegration:
+    """The single integration row; reads hand out copies (IntegrationRecord is mutable)."""
+
+    def __init__(self, tx: _Tx) -> None:
+        self._tx = tx
+
+    def calendar_link(self) -> CalendarLink:
+        record = self._tx.state.integration
+        if record is None:
+            return CalendarLink(connected=False, last_success_at=None, enabled_override=None)
+        return CalendarLink(
+            connected=record.status in _CONNECTED_STATUSES,
+            last_success_at=record.last_success_at,
+            enabled_override=record.enabled,
+            timezone=record.timezone,
+        )
+
+    def get(self) -> IntegrationRecord:
+        record = self._tx.state.integration
+        return IntegrationRecord() if record is None else copy.deepcopy(record)
+
+    def get_for_update(self) -> IntegrationRecord:
+        return self.get()
+
+    def save(self, record: IntegrationRecord, *, now: datetime) -> None:
+        state = self._tx.write(availability=True)
+        state.integration = copy.deepcopy(record)
+        state.integration_updated_at = now
+
+    def busy_count(self) -> int:
+        return len(self._tx.state.busy)
+
+    def advance_push_message(self, *, channel_id: str, number: int) -> bool:
+        record = self._tx.state.integration
+        if record is None or record.push_channel_id != channel_id:
+            return False
+        if (record.push_last_message_number or 0) >= number:
+            return False
+        stored = self._tx.write().integration
+        assert stored is not None
+        stored.push_last_message_number = number
+        return True
+
+
+class FakeOAuthStates:
+    def __init__(self, tx: _Tx) -> None:
+        self._tx = tx
+
+    def add(self, state: OAuthState, *, created_at: datetime) -> None:  # noqa: ARG002
+        self._tx.write().oauth_states[state.state_hash] = state
+
+    def get_for_update(self, state_hash: str) -> OAuthState | None:
+        return self._tx.state.oauth_states.get(state_hash)
+
+    def mark_used(self, state_hash: str, at: datetime) -> None:
+        states = self._tx.write().oauth_states
+        if state_hash in states:
+            states[state_hash] = replace(states[state_hash], used_at=at)
+
+    def delete_expired(self, now: datetime) -> int:
+        return _delete_expired(self._tx, "oauth_states", now)
+
+    def all_verifiers(self) -> list[tuple[str, str]]:
+        return [(h, s.code_verifier_enc) for h, s in self._tx.state.oauth_states.items()]
+
+    def set_verifier(self, state_hash: str, code_verifier_enc: str) -> None:
+        states = self._tx.write().oauth_states
+        if state_hash in states:
+            states[state_hash] = replace(states[state_hash], code_verifier_enc=code_verifier_enc)
+
+
+def _delete_expired(tx: _Tx, table: str, now: datetime) -> int:
+    """Delete the rows of `table` (a dict of things with `expires_at`) expired by `now`."""
+    rows: dict[str, OAuthState | AdminSession] = getattr(tx.state, table)
+    expired = [key for key, row in rows.items() if row.expires_at <= now]
+    if expired:
+        writable: dict[str, OAuthState | AdminSession] = getattr(tx.write(), table)
+        for key in expired:
+            del writable[key]
+    return len(expired)
+
+
+def _email(value: str) -> str:
+    return value.strip().lower()
+
+
+class FakeAdminUsers:
+    def __init__(self, tx: _Tx) -> None:
+        self._tx = tx
+
+    def add(self, *, email: str, password_hash: str, created_at: datetime) -> AdminUser:
+        state = self._tx.write()
+        user = AdminUser(admin_id=state.new_id(), email=_email(email), password_hash=password_hash)
+        state.admin_users[user.admin_id] = StoredAdmin(user, created_at)
+        return user
+
+    def by_email(self, email: str) -> AdminUser | None:
+        wanted = _email(email)
+        return next(
+            (s.user for s in self._tx.state.admin_users.values() if s.user.email == wanted), None
+        )
+
+    def set_password_hash(self, admin_id: int, password_hash: str) -> None:
+        stored = self._tx.write().admin_users.get(admin_id)
+        if stored is not None:
+            stored.user = replace(stored.user, password_hash=password_hash)
+
+    def record_login(self, admin_id: int, at: datetime) -> None:
+        stored = self._tx.write().admin_users.get(admin_id)
+        if stored is not None:
+            stored.last_login_at = at
+
+
+class FakeAdminSessions:
+    def __init__(self, tx: _Tx) -> None:
+        self._tx = tx
+
+    def add(self, session: AdminSession, *, created_at: datetime) -> None:  # noqa: ARG002
+        self._tx.write().admin_sessions[session.session_hash] = session
+
+    def get(self, session_hash: str) -> AdminSession | None:
+        session = self._tx.state.admin_sessions.get(session_hash)
+        if session is None:
+            return None
+        # Like the SQL join: the email comes from the admin's account as it is now.
+        admin = self._tx.state.admin_users.get(session.admin_id)
+        return None if admin is None else replace(session, email=admin.user.email)
+
+    def delete(self, session_hash: str) -> None:
+        if session_hash in self._tx.state.admin_sessions:
+            del self._tx.write().admin_sessions[session_hash]
+
+    def delete_expired(self, now: datetime) -> int:
+        return _delete_expired(self._tx, "admin_sessions", now)
+
+
+class FakeLoginAttempts:
+    def __init__(self, tx: _Tx) -> None:
+        self._tx = tx
+
+    def record(self, *, email: str, client_ip: str, succeeded: bool, at: datetime) -> None:
+        self._tx.write().login_attempts.append(
+            LoginAttempt(_email(email)[:320], client_ip[:64], succeeded, at)
+        )
+
+    def failures_since(self, *, email: str, client_ip: str, since: datetime) -> tuple[int, int]:
+        failed = [a for a in self._tx.state.login_attempts if not a.succeeded and a.at >= since]
+        wanted = _email(email)
+        return (
+            sum(a.email == wanted for a in failed),
+            sum(a.client_ip == client_ip for a in failed),
+        )
+
+
+class FakeUnitOfWork:
+    """`with uow: ...; uow.commit()` over a private working copy of the FakeDatabase."""
+
+    services: ServiceRepository
+    schedule: ScheduleRepository
+    busy: BusyRepository
+    appointments: AppointmentRepository
+    admin_tokens: AdminTokenRepository
+    integration: IntegrationRepository
+    oauth_states: OAuthStateRepository
+    outbox: OutboxRepository
+    idempotency: IdempotencyRepository
+    waitlist: WaitlistRepository
+    tracking: TrackingSink
+    admin_users: AdminUserRepository
+    admin_sessions: AdminSessionRepository
+    login_attempts: LoginAttemptRepository
+
+    def __init__(self, database: FakeDatabase) -> None:
+        self._database = database
+        self._tx: _Tx | None = None
+        self._generation = 0
+        self.committed = False
+
+    def __enter__(self) -> Self:
+        if self._tx is not None:
+            raise RuntimeError("a unit of work is entered once")
+        # Threads take turns, as SQLite's writers do (BEGIN IMMEDIATE); one thread may nest.
+        self._database.turn.acquire()
+        self._begin()
+        return self
+
+    def _begin(self) -> None:
+        state, self._generation = self._database.snapshot()
+        tx = self._tx = _Tx(state)
+        outbox = FakeOutbox(tx)
+        self.outbox = outbox
+        self.services = FakeServices(tx)
+        self.schedule = FakeSchedule(tx)
+        self.busy = FakeBusy(tx)
+        self.appointments = FakeAppointments(tx, outbox)
+        self.idempotency = FakeIdempotency(tx)
+        self.waitlist = FakeWaitlist(tx)
+        self.tracking = FakeTracking(tx)
+        self.admin_tokens = FakeAdminTokens(tx)
+        self.integration = FakeIntegration(tx)
+        self.oauth_states = FakeOAuthStates(tx)
+        self.admin_users = FakeAdminUsers(tx)
+        self.admin_sessions = FakeAdminSessions(tx)
+        self.login_attempts = FakeLoginAttempts(tx)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._tx is not None and self._tx.written:
+            self._database.rollbacks += 1
+        if self._tx is not None:
+            self._tx = None
+            self._database.turn.release()
+
+    def commit(self) -> None:
+        tx = self._tx
+        if tx is None:
+            raise RuntimeError("commit outside the unit of work")
+        if tx.written:
+            self._database.install(tx.state, generation=self._generation, changed=tx.changed)
+            self.committed = True
+        # Later statements start a new transaction on the committed state, as SQL does.
+        self._begin()
+
+    def rollback(self) -> None:
+        if self._tx is not None:
+            self._begin()
+
+
+class FakeDatabase:
+    """The committed state plus a factory of units of work over it (a UnitOfWorkFactory)."""
+
+    def __init__(self, state: FakeState | None = None) -> None:
+        self._state = state or FakeState()
+        self._generation = 0
+        self._lock = threading.Lock()
+        self.turn = threading.RLock()
+        self.commits = 0
+        self.rollbacks = 0  # units of work that wrote and were left without a commit
+        self.opened = 0
+
+    def __call__(self) -> FakeUnitOfWork:
+        self.opened += 1
+        return FakeUnitOfWork(self)
+
+    def snapshot(self) -> tuple[FakeState, int]:
+        with self._lock:
+            return self._state.copy(), self._generation
+
+    def install(self, state: FakeState, *, generation: int, changed: bool) -> None:
+        with self._lock:
+            if generation != self._generation:
+                raise LostUpdateError(
+                    "another unit of work committed after this one began; "
+                    "its changes would be overwritten"
+                )
+            if changed:
+                state.data_version += 1
+            self._state = state.copy()
+            self._generation += 1
+            self.commits += 1
+
+    @property
+    def state(self) -> FakeState:
+        """The committed state, for assertions (a copy: change it through a unit of work)."""
+        with self._lock:
+            return self._state.copy()
+
+    @property
+    def data_version(self) -> int:
+        with self._lock:
+            return self._state.data_version
+
+    def outbox_rows(self) -> list[OutboxRow]:
+        return self.state.outbox
+
+    def tracked(self) -> list[TrackedEvent]:
+        return self.state.tracking
+
+
+class FakeDataVersion:
+    """DataVersionReader over a FakeDatabase: the version its commits bump."""
+
+    def __init__(self, database: FakeDatabase) -> None:
+        self._database = database
+        self.reads = 0
+
+    def current(self) -> int:
+        self.reads += 1
+        return self._database.data_version

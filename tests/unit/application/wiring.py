@@ -1,0 +1,562 @@
+"""The use cases wired with fakes, the way bootstrap.py wires them with adapters.
+
+Every use-case module of the application layer is imported HERE and only here: the tests import
+the names they need from this module, so a file moved or split in application/ is one edit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from balance_booking.application.admin import (
+    AuthenticateAdminToken,
+    CreateAdminToken,
+    CreateService,
+    DeleteService,
+    GetSchedule,
+    ListServices,
+    ReplaceSchedule,
+    UpdateService,
+    hash_api_token,
+)
+from balance_booking.application.admin_auth import (
+    AuthenticateSession,
+    CreateAdmin,
+    Login,
+    LoginPolicy,
+    Logout,
+    hash_session_id,
+)
+from balance_booking.application.availability import (
+    MAX_RANGE,
+    CalendarPolicy,
+    GetOwnerTimezone,
+    ListAvailableSlots,
+    ListPublicServices,
+    SlotsResult,
+)
+from balance_booking.application.booking import (
+    TRACKING_PLAN,
+    BookAppointment,
+    Booked,
+    BookingRequest,
+    CancelAppointment,
+    ConfirmAppointment,
+    ExpireHolds,
+    GetAppointment,
+    IdempotencyMismatchError,
+    JoinWaitlist,
+    ListAppointments,
+    ListWaitlist,
+    ManageTokens,
+    SlotGuard,
+    SlotUnavailableError,
+    TrackEvent,
+    alternatives_window,
+    request_fingerprint,
+)
+from balance_booking.application.busy_view import ListBusyBlocks
+from balance_booking.application.export import (
+    CalendarState,
+    CreateCalendarEventForAppointment,
+    DeleteCalendarEventForAppointment,
+    EventDrafts,
+    ReconcileExportedEvents,
+    ReconcileSummary,
+    _is_ours,
+    _replacement_id,
+    event_id_for,
+)
+from balance_booking.application.google_connection import (
+    STATE_TTL,
+    CompleteGoogleConnection,
+    ConnectionOutcome,
+    DisconnectGoogleCalendar,
+    GetIntegrationStatus,
+    GoogleTokens,
+    RotateTokenKeys,
+    SetIntegrationEnabled,
+    StartGoogleConnection,
+    StaticTokens,
+    pkce_challenge,
+    sha256_hex,
+)
+from balance_booking.application.handlers import EventHandlers
+from balance_booking.application.ports import IntegrationRecord
+from balance_booking.application.push import (
+    MAX_MESSAGE_NUMBER,
+    RENEW_BEFORE,
+    EnsurePushChannel,
+    HandlePushNotification,
+    PollBusyTimes,
+    PushNotice,
+    PushRejectedError,
+    push_address,
+)
+from balance_booking.application.sync import (
+    DEFAULT_HORIZON_DAYS,
+    NotConnectedError,
+    SyncCalendarBusyTimes,
+    SyncFailedError,
+    SyncReport,
+)
+from balance_booking.domain.appointments import Appointment, Client
+from balance_booking.domain.availability import Availability, LocalWindow
+from balance_booking.domain.intervals import Interval
+from balance_booking.domain.services import Service
+from tests.fakes.calendar import FakeCalendar, FakeCalendarGatewayFactory
+from tests.fakes.clock import FakeClock
+from tests.fakes.crypto import FakePasswordHasher, FakeTokenCipher
+from tests.fakes.oauth import FakeOAuth
+from tests.fakes.system import FakeMetrics, FakeSlotsCache, FakeSyncRequests
+from tests.fakes.uow import FakeDatabase, FakeDataVersion
+
+__all__ = [
+    "DEFAULT_HORIZON_DAYS",
+    "MAX_MESSAGE_NUMBER",
+    "MAX_RANGE",
+    "RENEW_BEFORE",
+    "STATE_TTL",
+    "TRACKING_PLAN",
+    "Appointment",
+    "AuthenticateAdminToken",
+    "AuthenticateSession",
+    "Booked",
+    "BookingRequest",
+    "CalendarPolicy",
+    "CalendarState",
+    "ConnectionOutcome",
+    "CreateAdmin",
+    "CreateAdminToken",
+    "EventHandlers",
+    "GetAppointment",
+    "IdempotencyMismatchError",
+    "Login",
+    "LoginPolicy",
+    "Logout",
+    "ManageTokens",
+    "NotConnectedError",
+    "PushNotice",
+    "PushRejectedError",
+    "ReconcileSummary",
+    "SlotUnavailableError",
+    "SlotsResult",
+    "StartGoogleConnection",
+    "StaticTokens",
+    "SyncFailedError",
+    "SyncReport",
+    "World",
+    "_is_ours",
+    "_replacement_id",
+    "alternatives_window",
+    "event_id_for",
+    "hash_api_token",
+    "hash_session_id",
+    "pkce_challenge",
+    "push_address",
+    "request_fingerprint",
+    "sha256_hex",
+]
+
+ZONE = "Europe/Moscow"
+PUBLIC_URL = "https://booking.example"
+WEBHOOK = PUBLIC_URL + "/api/webhooks/google-calendar"
+WEEKDAYS_10_TO_18 = Availability(
+    timezone=ZONE, weekly={day: (LocalWindow.parse("10:00", "18:00"),) for day in range(5)}
+)
+SESSION = Service(
+    slug="session",
+    title="Сессия",
+    duration=timedelta(minutes=50),
+    slot_step=timedelta(minutes=60),
+)
+CLIENT = Client(name="Анна Петрова", email="anna@example.com", phone="+7 900 000-00-00")
+
+
+def moscow(day: int, hour: int, minute: int = 0) -> datetime:
+    """An instant in December 2026 (or 30 November for day=30), given in Moscow time (UTC+3)."""
+    month = 11 if day == 30 else 12
+    local = datetime(2026, month, day, hour, minute, tzinfo=ZoneInfo(ZONE))
+    return local.astimezone(UTC)
+
+
+def request(
+    start: datetime | None = None,
+    *,
+    service: str = "session",
+    client: Client = CLIENT,
+    timezone: str = "Asia/Kolkata",
+    comment: str | None = "Первый раз",
+) -> BookingRequest:
+    return BookingRequest(
+        service_slug=service,
+        start=start or moscow(1, 12),
+        timezone=timezone,
+        client=client,
+        comment=comment,
+    )
+
+
+@dataclass
+class World:
+    """Fakes for every port and the use cases over them, with the embedded default settings."""
+
+    clock: FakeClock = field(default_factory=FakeClock)
+    hold: timedelta = timedelta(minutes=15)
+    live_check_fallback: timedelta = timedelta(seconds=300)
+    stale_after: timedelta = timedelta(seconds=2700)
+    sync_interval: timedelta = timedelta(seconds=900)
+    enabled_by_default: bool = True
+    push_url: str | None = WEBHOOK
+    max_repairs: int = 25
+
+    def __post_init__(self) -> None:
+        self.db = FakeDatabase()
+        self.calendar = FakeCalendar(now=self.clock.now)
+        self.oauth = FakeOAuth(self.clock)
+        self.gateways = FakeCalendarGatewayFactory(self.calendar, accepts=self.oauth.access_valid)
+        self.cipher = FakeTokenCipher("key-a")
+        self.metrics = FakeMetrics()
+        self.versions = FakeDataVersion(self.db)
+        self.cache = FakeSlotsCache()
+        self.syncs = FakeSyncRequests()
+        self.hasher = FakePasswordHasher()
+        self.manage_tokens = ManageTokens("server-secret")
+        self.sleeps: list[float] = []
+
+    # --- state set-up -------------------------------------------------------------------
+    def given(self, *services: Service, schedule: Availability | None = WEEKDAYS_10_TO_18) -> World:
+        with self.db() as uow:
+            for service in services or (SESSION,):
+                uow.services.add(service)
+            if schedule is not None:
+                uow.schedule.save(schedule)
+            uow.commit()
+        return self
+
+    def connect(self, *, synced: bool = True) -> World:
+        """Connected through the real OAuth use cases, then (by default) synced once."""
+        url = self.start_connection.execute(session_hash="admin-session")
+        state, code = self.oauth.consent(url)
+        outcome = self.complete_connection.execute(
+            state=state, code=code, error=None, session_hash="admin-session"
+        )
+        assert outcome.kind == "connected", outcome
+        if synced:
+            self.sync.execute()
+        return self
+
+    def record(self) -> IntegrationRecord:
+        with self.db() as uow:
+            return uow.integration.get()
+
+    def save_record(self, record: IntegrationRecord) -> None:
+        with self.db() as uow:
+            uow.integration.save(record, now=self.clock.now())
+            uow.commit()
+
+    def appointment(self, appointment_id: UUID) -> Appointment:
+        with self.db() as uow:
+            found = uow.appointments.get(appointment_id)
+        assert found is not None
+        return found
+
+    def free_starts(self, day: int, service: str = "session") -> list[datetime]:
+        window = Interval(moscow(day, 0), moscow(day, 0) + timedelta(days=1))
+        return [
+            slot.start
+            for slot in self.list_slots.execute(service_slug=service, window=window).slots
+        ]
+
+    # --- use cases, wired as bootstrap.py wires them --------------------------------------
+    @cached_property
+    def policy(self) -> CalendarPolicy:
+        return CalendarPolicy(
+            enabled_by_default=self.enabled_by_default,
+            stale_after=self.stale_after,
+            retry_after_seconds=300,
+        )
+
+    @cached_property
+    def tokens(self) -> GoogleTokens:
+        return self.make_tokens()
+
+    def make_tokens(self, **overrides: object) -> GoogleTokens:
+        """Another GoogleTokens over the same fakes (another thread or process)."""
+        arguments: dict[str, object] = {
+            "uow_factory": self.db,
+            "oauth": self.oauth,
+            "cipher": self.cipher,
+            "clock": self.clock,
+            "metrics": self.metrics,
+            "poll_seconds": 0.001,
+            "sleep": self.sleeps.append,
+        }
+        arguments.update(overrides)
+        return GoogleTokens(**arguments)  # type: ignore[arg-type]
+
+    @cached_property
+    def guard(self) -> SlotGuard:
+        return SlotGuard(
+            readers=self.db,
+            writers=self.db,
+            gateways=self.gateways,
+            tokens=self.tokens,
+            policy=self.policy,
+            default_timezone=ZONE,
+            live_check_fallback=self.live_check_fallback,
+            metrics=self.metrics,
+        )
+
+    @cached_property
+    def book(self) -> BookAppointment:
+        return BookAppointment(
+            guard=self.guard,
+            readers=self.db,
+            writers=self.db,
+            clock=self.clock,
+            hold=self.hold,
+            manage_tokens=self.manage_tokens,
+            metrics=self.metrics,
+        )
+
+    @cached_property
+    def confirm(self) -> ConfirmAppointment:
+        return ConfirmAppointment(
+            guard=self.guard, readers=self.db, writers=self.db, clock=self.clock
+        )
+
+    @cached_property
+    def cancel(self) -> CancelAppointment:
+        return CancelAppointment(
+            writers=self.db, clock=self.clock, manage_tokens=self.manage_tokens
+        )
+
+    @cached_property
+    def get_appointment(self) -> GetAppointment:
+        return GetAppointment(readers=self.db, manage_tokens=self.manage_tokens)
+
+    @cached_property
+    def expire_holds(self) -> ExpireHolds:
+        return ExpireHolds(writers=self.db, clock=self.clock)
+
+    @cached_property
+    def list_appointments(self) -> ListAppointments:
+        return ListAppointments(readers=self.db)
+
+    @cached_property
+    def join_waitlist(self) -> JoinWaitlist:
+        return JoinWaitlist(writers=self.db, clock=self.clock)
+
+    @cached_property
+    def list_waitlist(self) -> ListWaitlist:
+        return ListWaitlist(readers=self.db)
+
+    @cached_property
+    def track(self) -> TrackEvent:
+        return TrackEvent(writers=self.db, clock=self.clock)
+
+    @cached_property
+    def list_slots(self) -> ListAvailableSlots:
+        return ListAvailableSlots(
+            uow_factory=self.db,
+            clock=self.clock,
+            policy=self.policy,
+            default_timezone=ZONE,
+            versions=self.versions,
+            cache=self.cache,
+            metrics=self.metrics,
+        )
+
+    @cached_property
+    def public_services(self) -> ListPublicServices:
+        return ListPublicServices(uow_factory=self.db)
+
+    @cached_property
+    def owner_timezone(self) -> GetOwnerTimezone:
+        return GetOwnerTimezone(uow_factory=self.db, default_timezone=ZONE, versions=self.versions)
+
+    @cached_property
+    def drafts(self) -> EventDrafts:
+        return EventDrafts(public_base_url=PUBLIC_URL, default_timezone=ZONE)
+
+    @cached_property
+    def reconcile(self) -> ReconcileExportedEvents:
+        return ReconcileExportedEvents(
+            readers=self.db,
+            writers=self.db,
+            drafts=self.drafts,
+            clock=self.clock,
+            metrics=self.metrics,
+            max_repairs=self.max_repairs,
+        )
+
+    @cached_property
+    def sync(self) -> SyncCalendarBusyTimes:
+        return SyncCalendarBusyTimes(
+            readers=self.db,
+            writers=self.db,
+            gateways=self.gateways,
+            tokens=self.tokens,
+            clock=self.clock,
+            metrics=self.metrics,
+            enabled_by_default=self.enabled_by_default,
+            reconcile=self.reconcile,
+        )
+
+    @cached_property
+    def poll(self) -> PollBusyTimes:
+        return PollBusyTimes(
+            sync=self.sync, readers=self.db, clock=self.clock, min_age=self.sync_interval * 0.9
+        )
+
+    @cached_property
+    def create_event(self) -> CreateCalendarEventForAppointment:
+        return CreateCalendarEventForAppointment(
+            readers=self.db,
+            writers=self.db,
+            gateways=self.gateways,
+            tokens=self.tokens,
+            drafts=self.drafts,
+            clock=self.clock,
+            metrics=self.metrics,
+        )
+
+    @cached_property
+    def delete_event(self) -> DeleteCalendarEventForAppointment:
+        return DeleteCalendarEventForAppointment(
+            readers=self.db,
+            writers=self.db,
+            gateways=self.gateways,
+            tokens=self.tokens,
+            clock=self.clock,
+            metrics=self.metrics,
+        )
+
+    @cached_property
+    def handlers(self) -> EventHandlers:
+        return EventHandlers(create_event=self.create_event, delete_event=self.delete_event)
+
+    @cached_property
+    def status(self) -> GetIntegrationStatus:
+        return GetIntegrationStatus(
+            uow_factory=self.db,
+            clock=self.clock,
+            enabled_by_default=self.enabled_by_default,
+            sync_interval=self.sync_interval,
+        )
+
+    @cached_property
+    def start_connection(self) -> StartGoogleConnection:
+        return StartGoogleConnection(
+            uow_factory=self.db, oauth=self.oauth, cipher=self.cipher, clock=self.clock
+        )
+
+    @cached_property
+    def complete_connection(self) -> CompleteGoogleConnection:
+        return CompleteGoogleConnection(
+            uow_factory=self.db,
+            oauth=self.oauth,
+            gateways=self.gateways,
+            cipher=self.cipher,
+            clock=self.clock,
+            metrics=self.metrics,
+        )
+
+    @cached_property
+    def disconnect(self) -> DisconnectGoogleCalendar:
+        return DisconnectGoogleCalendar(
+            uow_factory=self.db,
+            oauth=self.oauth,
+            gateways=self.gateways,
+            cipher=self.cipher,
+            clock=self.clock,
+            status=self.status,
+        )
+
+    @cached_property
+    def set_enabled(self) -> SetIntegrationEnabled:
+        return SetIntegrationEnabled(uow_factory=self.db, clock=self.clock, status=self.status)
+
+    def rotate_keys(self, *keys: str) -> RotateTokenKeys:
+        return RotateTokenKeys(uow_factory=self.db, cipher=FakeTokenCipher(*keys), clock=self.clock)
+
+    @cached_property
+    def ensure_push(self) -> EnsurePushChannel:
+        return EnsurePushChannel(
+            readers=self.db,
+            writers=self.db,
+            gateways=self.gateways,
+            tokens=self.tokens,
+            clock=self.clock,
+            metrics=self.metrics,
+            address=self.push_url,
+            enabled_by_default=self.enabled_by_default,
+        )
+
+    @cached_property
+    def handle_push(self) -> HandlePushNotification:
+        return HandlePushNotification(
+            readers=self.db,
+            writers=self.db,
+            clock=self.clock,
+            metrics=self.metrics,
+            syncs=self.syncs,
+            enabled_by_default=self.enabled_by_default,
+        )
+
+    @cached_property
+    def list_busy(self) -> ListBusyBlocks:
+        return ListBusyBlocks(uow_factory=self.db)
+
+    @cached_property
+    def get_schedule(self) -> GetSchedule:
+        return GetSchedule(uow_factory=self.db, default_timezone=ZONE)
+
+    @cached_property
+    def replace_schedule(self) -> ReplaceSchedule:
+        return ReplaceSchedule(uow_factory=self.db)
+
+    @cached_property
+    def list_services(self) -> ListServices:
+        return ListServices(uow_factory=self.db)
+
+    @cached_property
+    def create_service(self) -> CreateService:
+        return CreateService(uow_factory=self.db)
+
+    @cached_property
+    def update_service(self) -> UpdateService:
+        return UpdateService(uow_factory=self.db)
+
+    @cached_property
+    def delete_service(self) -> DeleteService:
+        return DeleteService(uow_factory=self.db)
+
+    @cached_property
+    def create_token(self) -> CreateAdminToken:
+        return CreateAdminToken(uow_factory=self.db, clock=self.clock)
+
+    @cached_property
+    def authenticate_token(self) -> AuthenticateAdminToken:
+        return AuthenticateAdminToken(uow_factory=self.db)
+
+    @cached_property
+    def create_admin(self) -> CreateAdmin:
+        return CreateAdmin(uow_factory=self.db, hasher=self.hasher, clock=self.clock)
+
+    @cached_property
+    def login(self) -> Login:
+        return Login(uow_factory=self.db, hasher=self.hasher, clock=self.clock)
+
+    @cached_property
+    def logout(self) -> Logout:
+        return Logout(uow_factory=self.db)
+
+    @cached_property
+    def authenticate_session(self) -> AuthenticateSession:
+        return AuthenticateSession(uow_factory=self.db, writer_factory=self.db, clock=self.clock)
