@@ -167,47 +167,27 @@ def test_a_hold_running_out_ends_the_cached_answer() -> None:
     assert world.metrics.count("slots_cache", result="hit") == 0
 
 
-def test_a_rendered_answer_is_reused_until_something_changes(ready: World) -> None:
-    rendered: list[int] = []
-
-    def render(result: object) -> bytes:
-        rendered.append(1)
-        return f"{len(result.slots)}".encode()  # type: ignore[attr-defined]
-
-    def ask() -> bytes:
-        return ready.list_slots.execute_rendered(
-            service_slug="session", window=DAY_1, variant="UTC", render=render
-        )
-
-    assert ask() == b"8"
-    assert ask() == b"8"
-    assert len(rendered) == 1
+def test_an_answer_stays_valid_until_something_changes(ready: World) -> None:
+    first = ready.list_slots.execute(service_slug="session", window=DAY_1)
+    assert len(first.slots) == 8
+    assert ready.list_slots.still_valid(first.valid)
     ready.book.execute(request(moscow(1, 12)))
-    assert ask() == b"7"
-    assert len(rendered) == 2
+    assert not ready.list_slots.still_valid(first.valid), "a booking ends the answer"
+    again = ready.list_slots.execute(service_slug="session", window=DAY_1)
+    assert len(again.slots) == 7
+    assert ready.list_slots.still_valid(again.valid)
 
 
-def test_a_rendering_expires_when_the_first_slot_falls_inside_the_notice() -> None:
+def test_an_answer_expires_when_the_first_slot_falls_inside_the_notice() -> None:
     world = World().given(replace(SESSION, min_notice=timedelta(minutes=30)))
     today = Interval(moscow(30, 0), moscow(1, 0))
-    calls: list[int] = []
-
-    def render(result: object) -> bytes:
-        calls.append(1)
-        return str(result.slots[0].start).encode()  # type: ignore[attr-defined]
-
-    def ask() -> bytes:
-        return world.list_slots.execute_rendered(
-            service_slug="session", window=today, variant="x", render=render
-        )
-
-    first = ask()
+    first = world.list_slots.execute(service_slug="session", window=today)
     world.clock.advance(timedelta(minutes=29))
-    assert ask() == first
-    assert len(calls) == 1, "reused while 10:00 is still outside the notice"
+    assert world.list_slots.still_valid(first.valid), "10:00 is still outside the notice"
     world.clock.advance(timedelta(minutes=2))  # 09:31: 10:00 is inside the 30 minutes
-    assert ask() != first
-    assert len(calls) == 2
+    assert not world.list_slots.still_valid(first.valid)
+    later = world.list_slots.execute(service_slug="session", window=today)
+    assert later.slots[0].start != first.slots[0].start
 
 
 def test_the_owner_zone_is_remembered_per_data_version(world: World) -> None:
