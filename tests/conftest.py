@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import warnings
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,28 +21,26 @@ from balance_booking.adapters.db.engine import build_engine
 from balance_booking.adapters.db.migrate import migrate
 from balance_booking.bootstrap import Container, build_app, build_container, create_admin_token
 from balance_booking.config import Settings
+from tests.fakes.clock import START, FakeClock
 from tests.support.databases import require_postgres, scratch_postgres_database, truncate_all
-from tests.support.google import NO_WAIT, Emulator, running_emulator
+from tests.support.google import (
+    NO_WAIT,
+    Emulator,
+    connect_calendar,
+    google_settings,
+    running_emulator,
+)
+from tests.support.push import Sink, register_client, running_sink
 
+__all__ = ["START", "FakeClock"]
 
-class FakeClock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: datetime) -> None:
-        self._now = now
-
-    def now(self) -> datetime:
-        return self._now
-
-    def set(self, now: datetime) -> None:
-        self._now = now
-
-    def advance(self, delta: timedelta) -> None:
-        self._now += delta
-
-
-# Monday 30 November 2026, 09:00 Moscow time.
-START = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
+WEEKDAYS_10_TO_18 = {
+    "timezone": "Europe/Moscow",
+    "weekly": {day: [["10:00", "18:00"]] for day in ("mon", "tue", "wed", "thu", "fri")},
+    "overrides": [],
+}
+# The service `connected` creates; `@pytest.mark.google(service={...})` changes fields of it.
+SESSION = {"slug": "session", "title": "Сессия", "duration_minutes": 50, "slot_step_minutes": 60}
 
 
 @pytest.fixture
@@ -61,26 +59,90 @@ def postgres_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`database_url` is SQLite; tests marked `both_databases` (what depends on the database:
+    guards, locks, SKIP LOCKED, migrations) run once on SQLite and once on PostgreSQL."""
+    if "database_url" not in metafunc.fixturenames:
+        return
+    params: list[object] = ["sqlite"]
+    if metafunc.definition.get_closest_marker("both_databases") is not None:
+        params.append(pytest.param("postgres", marks=pytest.mark.postgres))
+    metafunc.parametrize("database_url", params, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file per session (and xdist worker); each test copies it."""
+    path = tmp_path_factory.mktemp("template") / "balance.db"
+    engine = build_engine(f"sqlite:///{path}")
+    migrate(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Each test using this runs once on SQLite and once on PostgreSQL."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'balance.db'}"
+    if getattr(request, "param", "sqlite") == "sqlite":
+        copy = tmp_path / "balance.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), copy)
+        return f"sqlite:///{copy}"
     url: str = request.getfixturevalue("postgres_url")
     truncate_all(url)
     return url
 
 
+@pytest.fixture(scope="module")
+def sink() -> Iterator[Sink]:
+    """A loopback receiver as the app's public base URL, so connecting opens a push channel."""
+    with running_sink() as running:
+        yield running
+
+
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=database_url, var_dir=tmp_path / "var", _env_file=None)  # type: ignore[call-arg]
+def settings(
+    request: pytest.FixtureRequest, database_url: str, tmp_path: Path
+) -> Iterator[Settings]:
+    """Plain settings; `@pytest.mark.google(...)` wires the product to the session's Google
+    emulator (reset per test) with these overrides (`sink=True`: the sink is the public base)."""
+    marker = request.node.get_closest_marker("google")
+    if marker is None:
+        yield Settings(database_url=database_url, var_dir=tmp_path / "var", _env_file=None)  # type: ignore[call-arg]
+        return
+    emulator: Emulator = request.getfixturevalue("emulator")
+    emulator.reset()
+    overrides = {k: v for k, v in marker.kwargs.items() if k not in {"sink", "service"}}
+    built = google_settings(database_url, tmp_path, emulator)
+    if marker.kwargs.get("sink"):
+        sink: Sink = request.getfixturevalue("sink")
+        register_client(emulator, sink.base)
+        sink.received.clear()
+        overrides["public_base_url"] = sink.base
+    yield built.model_copy(update=overrides)
+    emulator.reset()  # faults and a moved emulator clock must not reach the next test
+
+
+@pytest.fixture
+def connected(request: pytest.FixtureRequest, admin: TestClient) -> TestClient:
+    """The admin client with weekday hours, the `session` service and Google connected, synced."""
+    from tests.support.push import connect_as  # noqa: PLC0415 - only where a test connects
+
+    marker = request.node.get_closest_marker("google")
+    service = SESSION | (marker.kwargs.get("service", {}) if marker else {})
+    assert admin.put("/api/admin/schedule", json=WEEKDAYS_10_TO_18).status_code == 200
+    created = admin.post("/api/admin/services", json=service)
+    assert created.status_code == 201, created.text
+    if marker is not None and marker.kwargs.get("sink"):
+        redirect = connect_as(admin, request.getfixturevalue("sink").base)
+    else:
+        redirect = connect_calendar(admin)
+    assert redirect.endswith("result=connected"), redirect
+    assert admin.post("/api/admin/integrations/google-calendar/sync").status_code == 200
+    return admin
 
 
 @pytest.fixture
 def container(settings: Settings, clock: FakeClock) -> Iterator[Container]:
     built = build_container(settings, clock=clock, retry=NO_WAIT)
-    if built.is_sqlite():
-        migrate(built.engine)
     yield built
     built.close()
 

@@ -24,20 +24,14 @@ from balance_booking.bootstrap import (
 )
 from balance_booking.config import Settings
 from tests.conftest import FakeClock
-from tests.support.google import INTEGRATION_API, NO_WAIT, OWNER, Emulator, google_settings
+from tests.support.google import INTEGRATION_API, NO_WAIT, OWNER, Emulator
 
 PASSWORD = "correct horse battery staple"
 PAGE = "/admin/settings/integrations"
 KEY_A = Fernet.generate_key().decode()
+
+pytestmark = pytest.mark.google(token_encryption_keys=SecretStr(KEY_A))
 KEY_B = Fernet.generate_key().decode()
-
-
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path, emulator: Emulator) -> Settings:
-    emulator.reset()
-    return google_settings(database_url, tmp_path, emulator).model_copy(
-        update={"token_encryption_keys": SecretStr(KEY_A)}
-    )
 
 
 def sign_in(container: Container, email: str = "admin@example.com") -> TestClient:

@@ -29,32 +29,27 @@ from balance_booking.adapters.db import tables as t
 from balance_booking.adapters.db.migrate import migrate
 from balance_booking.bootstrap import Container, build_container
 from balance_booking.config import Settings
-from tests.integration.helpers import WEEKDAYS_10_TO_18
 from tests.support.google import (
     CLIENT_ID,
     CLIENT_SECRET,
-    INTEGRATION_API,
     NO_WAIT,
     OWNER,
     PUBLIC_BASE,
     Emulator,
-    connect_calendar,
-    google_settings,
 )
 
-pytestmark = pytest.mark.reliability
+pytestmark = [
+    pytest.mark.google(),
+    pytest.mark.reliability,
+    pytest.mark.slow,
+    pytest.mark.both_databases,
+]
 
 CLI = [sys.executable, "-m", "balance_booking.cli"]
 EVENTS = "/calendar/v3/calendars/primary/events"
 BOOK = "/api/public/booking/appointments"
 MOSCOW = ZoneInfo("Europe/Moscow")
 LATENCY_MS = 10_000
-
-
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path, emulator: Emulator) -> Settings:
-    emulator.reset()
-    return google_settings(database_url, tmp_path, emulator)
 
 
 @pytest.fixture
@@ -65,23 +60,6 @@ def container(settings: Settings) -> Iterator[Container]:
         migrate(built.engine)
     yield built
     built.close()
-
-
-@pytest.fixture
-def connected(admin: TestClient) -> TestClient:
-    admin.put("/api/admin/schedule", json=WEEKDAYS_10_TO_18)
-    admin.post(
-        "/api/admin/services",
-        json={
-            "slug": "session",
-            "title": "Сессия",
-            "duration_minutes": 50,
-            "slot_step_minutes": 60,
-        },
-    )
-    assert connect_calendar(admin).endswith("result=connected")
-    assert admin.post(f"{INTEGRATION_API}/sync").status_code == 200
-    return admin
 
 
 def working_day(after_days: int) -> date:

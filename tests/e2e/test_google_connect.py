@@ -2,32 +2,25 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from balance_booking.adapters.db import tables as t
 from balance_booking.bootstrap import Container
-from balance_booking.config import Settings
 from tests.support.google import (
     CLIENT_ID,
     OWNER,
     Emulator,
     connect_calendar,
     consent,
-    google_settings,
     query_of,
 )
 
+pytestmark = pytest.mark.google()
+
+
 API = "/api/admin/integrations/google-calendar"
-
-
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path, emulator: Emulator) -> Settings:
-    emulator.reset()
-    return google_settings(database_url, tmp_path, emulator)
 
 
 def test_authorization_url_asks_for_the_minimum(admin: TestClient, emulator: Emulator) -> None:

@@ -55,7 +55,7 @@ from tests.support.push import (
     wait_for,
 )
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 INTERVAL = 10  # BALANCE_SYNC_INTERVAL_SECONDS: the Settings minimum
 # Observed after everything else has settled: polls alone, 0.9-1.1 intervals apart (up to about

@@ -22,7 +22,7 @@ from tests.support.google import (
 from tests.support.processes import balance_env, cli_processes, read_logs
 from tests.support.push import FreeBusyLog, counted_emulator, wait_for
 
-pytestmark = [pytest.mark.postgres, pytest.mark.reliability]
+pytestmark = [pytest.mark.postgres, pytest.mark.reliability, pytest.mark.slow]
 
 INTERVAL = 10  # the Settings minimum
 # Observed once both workers run: polls come due 0.9-1.1 intervals apart, so this window holds

@@ -13,11 +13,12 @@ from fastapi.testclient import TestClient
 from balance_booking.bootstrap import Container, build_app
 from tests.integration.helpers import WEEKDAYS_10_TO_18
 from tests.support.live_server import serve_app
+from tests.support.scale import full_or_short
 
-pytestmark = pytest.mark.reliability
+pytestmark = [pytest.mark.reliability, pytest.mark.slow, pytest.mark.both_databases]
 
 CLIENTS = 50
-ROUNDS = 20
+ROUNDS = full_or_short(20, 4)
 
 
 def _race(base: str, start: str, round_no: int) -> Counter[int]:

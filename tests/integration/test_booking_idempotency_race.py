@@ -18,6 +18,8 @@ from balance_booking.bootstrap import Container, build_web_services
 from balance_booking.domain.appointments import Client
 from tests.integration.helpers import WEEKDAYS_10_TO_18
 
+pytestmark = pytest.mark.both_databases
+
 KEY = "order-7"
 
 

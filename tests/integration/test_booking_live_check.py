@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,32 +10,12 @@ from sqlalchemy import select
 
 from balance_booking.adapters.db import tables as t
 from balance_booking.bootstrap import Container
-from balance_booking.config import Settings
 from tests.conftest import FakeClock
-from tests.integration.helpers import WEEKDAYS_10_TO_18
-from tests.support.google import INTEGRATION_API, Emulator, connect_calendar, google_settings
+from tests.support.google import Emulator
 
-pytestmark = pytest.mark.reliability
+pytestmark = [pytest.mark.google(), pytest.mark.reliability]
 
 BOOK = "/api/public/booking/appointments"
-
-
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path, emulator: Emulator) -> Settings:
-    emulator.reset()
-    return google_settings(database_url, tmp_path, emulator)
-
-
-@pytest.fixture
-def connected(admin: TestClient) -> TestClient:
-    admin.put("/api/admin/schedule", json=WEEKDAYS_10_TO_18)
-    admin.post(
-        "/api/admin/services",
-        json={"slug": "session", "title": "S", "duration_minutes": 50, "slot_step_minutes": 60},
-    )
-    assert connect_calendar(admin).endswith("result=connected")
-    assert admin.post(f"{INTEGRATION_API}/sync").status_code == 200
-    return admin
 
 
 def booking(start: str = "2026-12-01T12:00:00+03:00") -> dict[str, object]:

@@ -35,16 +35,15 @@ from balance_booking.bootstrap import (
     build_web_services,
     create_admin_token,
 )
-from balance_booking.config import Settings
 from balance_booking.domain.appointments import AppointmentStatus, Client
 from balance_booking.domain.availability import Availability, LocalWindow
 from balance_booking.domain.intervals import Interval
 from balance_booking.domain.services import Service
 from tests.conftest import START, FakeClock
 from tests.support.databases import truncate_all
-from tests.support.google import Emulator, connect_calendar, google_settings
+from tests.support.google import Emulator, connect_calendar
 
-pytestmark = pytest.mark.reliability
+pytestmark = [pytest.mark.google(), pytest.mark.reliability, pytest.mark.both_databases]
 
 SERVICES = (
     Service(
@@ -199,8 +198,3 @@ def test_booking_state_machine(
             suppress_health_check=[HealthCheck.too_slow],
         ),
     )
-
-
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path, emulator: Emulator) -> Settings:
-    return google_settings(database_url, tmp_path, emulator)

@@ -3,52 +3,24 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from balance_booking.config import Settings
 from tests.conftest import FakeClock
-from tests.integration.helpers import WEEKDAYS_10_TO_18
 from tests.support.google import (
     INTEGRATION_API,
     OWNER,
     Emulator,
-    connect_calendar,
-    google_settings,
 )
 
-pytestmark = pytest.mark.reliability
+pytestmark = [pytest.mark.google(service={"buffer_after_minutes": 10}), pytest.mark.reliability]
 
 SLOTS = "/api/public/booking/slots"
 SYNC = f"{INTEGRATION_API}/sync"
 # Tuesday 1 December 2026 (the FakeClock starts on Monday 30 November, 09:00 Moscow).
 DAY = {"service_slug": "session", "from": "2026-12-01", "to": "2026-12-01"}
-
-
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path, emulator: Emulator) -> Settings:
-    emulator.reset()
-    return google_settings(database_url, tmp_path, emulator)
-
-
-@pytest.fixture
-def connected(admin: TestClient) -> TestClient:
-    admin.put("/api/admin/schedule", json=WEEKDAYS_10_TO_18)
-    admin.post(
-        "/api/admin/services",
-        json={
-            "slug": "session",
-            "title": "Сессия",
-            "duration_minutes": 50,
-            "slot_step_minutes": 60,
-            "buffer_after_minutes": 10,
-        },
-    )
-    assert connect_calendar(admin).endswith("result=connected")
-    return admin
 
 
 def seed(emulator: Emulator, start: str, end: str, **extra: Any) -> str:

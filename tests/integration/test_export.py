@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -22,18 +21,15 @@ from balance_booking.adapters.db import tables as t
 from balance_booking.application.export import Backoff, OutboxDispatcher
 from balance_booking.application.ports import CalendarEventState
 from balance_booking.bootstrap import Container, build_outbox_dispatcher
-from balance_booking.config import Settings
 from tests.conftest import FakeClock
-from tests.integration.helpers import WEEKDAYS_10_TO_18
 from tests.support.google import (
     INTEGRATION_API,
     OWNER,
     Emulator,
     connect_calendar,
-    google_settings,
 )
 
-pytestmark = pytest.mark.reliability
+pytestmark = [pytest.mark.google(), pytest.mark.reliability]
 
 SYNC = f"{INTEGRATION_API}/sync"
 BOOK = "/api/public/booking/appointments"
@@ -42,30 +38,6 @@ JITTER = 0.25
 CLIENT = {"name": "Мария Иванова", "email": "maria@example.com", "phone": "+7 900 000-00-00"}
 # Tuesday 1 December 2026, 11:00 Moscow (the FakeClock starts on Monday 30 November, 09:00).
 TUESDAY_11 = datetime.fromisoformat("2026-12-01T11:00:00+03:00")
-
-
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path, emulator: Emulator) -> Settings:
-    emulator.reset()
-    return google_settings(database_url, tmp_path, emulator)
-
-
-@pytest.fixture
-def connected(admin: TestClient) -> TestClient:
-    admin.put("/api/admin/schedule", json=WEEKDAYS_10_TO_18)
-    created = admin.post(
-        "/api/admin/services",
-        json={
-            "slug": "session",
-            "title": "Сессия",
-            "duration_minutes": 50,
-            "slot_step_minutes": 60,
-        },
-    )
-    assert created.status_code == 201, created.text
-    assert connect_calendar(admin).endswith("result=connected")
-    assert admin.post(SYNC).status_code == 200  # booking needs fresh busy time
-    return admin
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ exactly and no test waits for real.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,9 +16,9 @@ from balance_booking.bootstrap import Container, build_container
 from balance_booking.config import Settings
 from tests.conftest import FakeClock
 from tests.integration.helpers import WEEKDAYS_10_TO_18
-from tests.support.google import INTEGRATION_API, Emulator, connect_calendar, google_settings
+from tests.support.google import INTEGRATION_API, Emulator, connect_calendar
 
-pytestmark = pytest.mark.reliability
+pytestmark = [pytest.mark.google(), pytest.mark.reliability]
 
 SYNC = f"{INTEGRATION_API}/sync"
 FREEBUSY = "/calendar/v3/freeBusy"
@@ -29,12 +28,6 @@ JITTER = 0.25
 @pytest.fixture
 def delays() -> list[float]:
     return []
-
-
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path, emulator: Emulator) -> Settings:
-    emulator.reset()
-    return google_settings(database_url, tmp_path, emulator)
 
 
 @pytest.fixture
@@ -50,7 +43,7 @@ def container(settings: Settings, clock: FakeClock, delays: list[float]) -> Iter
 
 
 @pytest.fixture
-def connected(admin: TestClient, emulator: Emulator) -> TestClient:
+def connected_with_busy_block(admin: TestClient, emulator: Emulator) -> TestClient:
     admin.put("/api/admin/schedule", json=WEEKDAYS_10_TO_18)
     admin.post("/api/admin/services", json={"slug": "s", "title": "S", "duration_minutes": 60})
     assert connect_calendar(admin).endswith("result=connected")
@@ -74,32 +67,32 @@ def fault(emulator: Emulator, **spec: object) -> None:
 
 
 def test_three_503s_then_success_backs_off_by_the_formula(
-    connected: TestClient, emulator: Emulator, delays: list[float]
+    connected_with_busy_block: TestClient, emulator: Emulator, delays: list[float]
 ) -> None:
     delays.clear()
     fault(emulator, status=503, reason="backendError", count=3)
-    response = connected.post(SYNC)
+    response = connected_with_busy_block.post(SYNC)
     assert response.status_code == 200
     # Google's truncated exponential backoff: min(2**n + random, max) for n = 0, 1, 2.
     assert delays == [1 + JITTER, 2 + JITTER, 4 + JITTER]
-    assert connected.get(INTEGRATION_API).json()["last_sync_ok"] is True
+    assert connected_with_busy_block.get(INTEGRATION_API).json()["last_sync_ok"] is True
 
 
 def test_429_retry_after_is_honoured(
-    connected: TestClient, emulator: Emulator, delays: list[float]
+    connected_with_busy_block: TestClient, emulator: Emulator, delays: list[float]
 ) -> None:
     delays.clear()
     fault(emulator, status=429, reason="rateLimitExceeded", retry_after=7, count=1)
-    assert connected.post(SYNC).status_code == 200
+    assert connected_with_busy_block.post(SYNC).status_code == 200
     assert delays == [7.0]
 
 
 def test_rate_limit_403_is_retried(
-    connected: TestClient, emulator: Emulator, delays: list[float]
+    connected_with_busy_block: TestClient, emulator: Emulator, delays: list[float]
 ) -> None:
     delays.clear()
     fault(emulator, status=403, reason="userRateLimitExceeded", count=1)
-    assert connected.post(SYNC).status_code == 200
+    assert connected_with_busy_block.post(SYNC).status_code == 200
     assert delays == [1 + JITTER]
 
 
@@ -108,11 +101,15 @@ def test_rate_limit_403_is_retried(
     [(400, "badRequest"), (403, "forbidden"), (404, "notFound")],
 )
 def test_permanent_errors_are_not_retried(
-    connected: TestClient, emulator: Emulator, delays: list[float], status: int, reason: str
+    connected_with_busy_block: TestClient,
+    emulator: Emulator,
+    delays: list[float],
+    status: int,
+    reason: str,
 ) -> None:
     delays.clear()
     fault(emulator, status=status, reason=reason, count=2)
-    response = connected.post(SYNC)
+    response = connected_with_busy_block.post(SYNC)
     assert response.status_code == 502
     assert delays == []
     remaining = emulator.control.get("/_emulator/faults").json()
@@ -121,7 +118,7 @@ def test_permanent_errors_are_not_retried(
 
 
 def test_dropped_responses_leave_the_previous_mirror_intact(
-    connected: TestClient, emulator: Emulator
+    connected_with_busy_block: TestClient, emulator: Emulator
 ) -> None:
     fault(emulator, status=503, drop_response=True, count=5)
     emulator.control.post(
@@ -133,18 +130,18 @@ def test_dropped_responses_leave_the_previous_mirror_intact(
             }
         },
     ).raise_for_status()
-    assert connected.post(SYNC).status_code == 502
-    status = connected.get(INTEGRATION_API).json()
+    assert connected_with_busy_block.post(SYNC).status_code == 502
+    status = connected_with_busy_block.get(INTEGRATION_API).json()
     assert status["busy_intervals"] == 1
     assert status["last_sync_ok"] is False
-    assert connected.post(SYNC).json()["busy_intervals"] == 2
+    assert connected_with_busy_block.post(SYNC).json()["busy_intervals"] == 2
 
 
 def test_retries_stop_at_the_attempt_limit(
-    connected: TestClient, emulator: Emulator, delays: list[float]
+    connected_with_busy_block: TestClient, emulator: Emulator, delays: list[float]
 ) -> None:
     delays.clear()
     fault(emulator, status=500, reason="backendError", count=10)
-    assert connected.post(SYNC).status_code == 502
+    assert connected_with_busy_block.post(SYNC).status_code == 502
     assert len(delays) == 4  # five attempts, four waits
     emulator.control.delete("/_emulator/faults")

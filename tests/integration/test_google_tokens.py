@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,27 +24,12 @@ from tests.support.google import (
     OWNER,
     Emulator,
     connect_calendar,
-    google_settings,
 )
 
-pytestmark = pytest.mark.reliability
-
 KEY_A = Fernet.generate_key().decode()
+
+pytestmark = [pytest.mark.google(token_encryption_keys=SecretStr(KEY_A)), pytest.mark.reliability]
 KEY_B = Fernet.generate_key().decode()
-
-
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path, emulator: Emulator) -> Settings:
-    emulator.reset()
-    return google_settings(database_url, tmp_path, emulator).model_copy(
-        update={"token_encryption_keys": SecretStr(KEY_A)}
-    )
-
-
-@pytest.fixture
-def connected(admin: TestClient) -> TestClient:
-    assert connect_calendar(admin).endswith("result=connected")
-    return admin
 
 
 def stored(container: Container) -> tuple[str | None, str | None, str]:
@@ -96,6 +80,7 @@ def test_401_refreshes_once_and_retries(
     assert container.tokens.current() != before
 
 
+@pytest.mark.both_databases
 def test_concurrent_refreshes_make_one_call_to_google(
     connected: TestClient, settings: Settings, clock: FakeClock, emulator: Emulator
 ) -> None:

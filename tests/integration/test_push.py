@@ -6,7 +6,7 @@ import hashlib
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,21 +28,18 @@ from balance_booking.bootstrap import (
     build_sync,
     create_admin_token,
 )
-from balance_booking.config import Settings
 from balance_booking.web.deps import WebServices
 from balance_booking.web.paths import WEBHOOK_PATH
 from tests.conftest import FakeClock
 from tests.support.google import (
-    CLIENT_ID,
-    CLIENT_SECRET,
     INTEGRATION_API,
     Emulator,
     connect_calendar,
     google_settings,
 )
-from tests.support.push import Sink, channels, connect_as, register_client, running_sink, wait_for
+from tests.support.push import Sink, channels, connect_as, wait_for
 
-pytestmark = pytest.mark.reliability
+pytestmark = [pytest.mark.google(sink=True), pytest.mark.reliability]
 
 GOOG_HEADERS = (
     "x-goog-channel-id",
@@ -57,35 +54,6 @@ GOOG_HEADERS = (
 def clock() -> FakeClock:
     # Channel expiry comes from the emulator's wall clock, so this clock starts at the real time.
     return FakeClock(datetime.now(UTC).replace(microsecond=0))
-
-
-@pytest.fixture(scope="module")
-def sink() -> Iterator[Sink]:
-    """The app's public base URL: the emulator's own deliveries land here, not in the app."""
-    with running_sink() as running:
-        yield running
-
-
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path, emulator: Emulator, sink: Sink) -> Settings:
-    emulator.reset()
-    register_client(emulator, sink.base)
-    sink.received.clear()
-    return Settings(
-        database_url=database_url,
-        var_dir=tmp_path / "var",
-        public_base_url=sink.base,
-        google_emulator_url=emulator.base,
-        google_client_id=CLIENT_ID,
-        google_client_secret=CLIENT_SECRET,
-        _env_file=None,  # type: ignore[call-arg]
-    )
-
-
-@pytest.fixture
-def connected(admin: TestClient, sink: Sink) -> TestClient:
-    assert connect_as(admin, sink.base).endswith("result=connected")
-    return admin
 
 
 def services(client: TestClient) -> WebServices:

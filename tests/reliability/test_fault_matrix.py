@@ -6,9 +6,7 @@ sync tokens, and a horizon longer than Google's freeBusy limit.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -21,53 +19,22 @@ from balance_booking.adapters.google_calendar.transport import GoogleTransport, 
 from balance_booking.application.errors import GoogleUnavailableError
 from balance_booking.application.export import OutboxDispatcher
 from balance_booking.bootstrap import Container, build_outbox_dispatcher
-from balance_booking.config import Settings
 from balance_booking.domain.intervals import Interval
 from tests.conftest import START
-from tests.integration.helpers import WEEKDAYS_10_TO_18
 from tests.support.google import (
     INTEGRATION_API,
     NO_WAIT,
     OWNER,
     Emulator,
-    connect_calendar,
-    google_settings,
 )
 
-pytestmark = pytest.mark.reliability
+pytestmark = [pytest.mark.google(service={"max_days_ahead": 150}), pytest.mark.reliability]
 
 SYNC = f"{INTEGRATION_API}/sync"
 BOOK = "/api/public/booking/appointments"
 EVENTS = "/calendar/v3/calendars/primary/events"
 FREEBUSY = "/calendar/v3/freeBusy"
 WEEK = Interval(START, START + timedelta(days=7))
-
-
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path, emulator: Emulator) -> Iterator[Settings]:
-    emulator.reset()
-    yield google_settings(database_url, tmp_path, emulator)
-    # Faults and a moved emulator clock must not reach the next test.
-    emulator.reset()
-
-
-@pytest.fixture
-def connected(admin: TestClient) -> TestClient:
-    admin.put("/api/admin/schedule", json=WEEKDAYS_10_TO_18)
-    created = admin.post(
-        "/api/admin/services",
-        json={
-            "slug": "session",
-            "title": "Сессия",
-            "duration_minutes": 50,
-            "slot_step_minutes": 60,
-            "max_days_ahead": 150,
-        },
-    )
-    assert created.status_code == 201, created.text
-    assert connect_calendar(admin).endswith("result=connected")
-    assert admin.post(SYNC).status_code == 200
-    return admin
 
 
 @pytest.fixture

@@ -24,7 +24,6 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,13 +32,12 @@ import schemathesis
 from fastapi.testclient import TestClient
 from schemathesis import BaseSchema, Case, Config, HookContext
 
-from balance_booking.config import Settings
 from balance_booking.web.paths import WEBHOOK_PATH
 from tests.conftest import FakeClock
-from tests.support.google import CLIENT_ID, CLIENT_SECRET, INTEGRATION_API, Emulator, query_of
-from tests.support.push import Sink, channels, connect_as, register_client, running_sink
+from tests.support.google import INTEGRATION_API, Emulator, query_of
+from tests.support.push import Sink, channels, connect_as
 
-pytestmark = pytest.mark.reliability
+pytestmark = [pytest.mark.google(sink=True), pytest.mark.reliability]
 
 FULL = os.environ.get("BALANCE_RELIABILITY") == "full"
 # Generated requests per operation; the examples and coverage phases add their fixed ones.
@@ -89,28 +87,6 @@ SERVICES = [
 def clock() -> FakeClock:
     # Push channel expiry comes from the emulator's wall clock, so this clock starts at real time.
     return FakeClock(datetime.now(UTC).replace(microsecond=0))
-
-
-@pytest.fixture(scope="module")
-def sink() -> Iterator[Sink]:
-    """The app's public base URL: a loopback receiver, so connecting opens a push channel."""
-    with running_sink() as running:
-        yield running
-
-
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path, emulator: Emulator, sink: Sink) -> Settings:
-    emulator.reset()
-    register_client(emulator, sink.base)
-    return Settings(
-        database_url=database_url,
-        var_dir=tmp_path / "var",
-        public_base_url=sink.base,
-        google_emulator_url=emulator.base,
-        google_client_id=CLIENT_ID,
-        google_client_secret=CLIENT_SECRET,
-        _env_file=None,  # type: ignore[call-arg]
-    )
 
 
 @dataclass(frozen=True)

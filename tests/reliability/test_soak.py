@@ -51,10 +51,10 @@ from tests.support.live_server import free_port
 from tests.support.processes import balance_env, cli_processes, run_cli, wait_until_up
 from tests.support.push import connect_as, register_client
 
-pytestmark = [pytest.mark.reliability, pytest.mark.postgres]
+pytestmark = [pytest.mark.reliability, pytest.mark.postgres, pytest.mark.slow]
 
 FULL = os.environ.get("BALANCE_RELIABILITY") == "full"
-SOAK_SECONDS = float(os.environ.get("BALANCE_SOAK_SECONDS") or (600 if FULL else 40))
+SOAK_SECONDS = float(os.environ.get("BALANCE_SOAK_SECONDS") or (600 if FULL else 15))
 SEED = int(os.environ.get("BALANCE_SOAK_SEED") or time.time_ns() % 2**32)
 
 # Budgets of the issue: per process, resident memory.
