@@ -24,6 +24,7 @@ from balance_booking.application.errors import (
     NotFoundError,
     SlotTakenError,
 )
+from balance_booking.application.messages import add_appointment, save_appointment
 from balance_booking.application.ports import (
     AccessTokenSource,
     CalendarEventState,
@@ -326,7 +327,7 @@ class BookAppointment:
                 raise SlotTakenError("The slot was taken a moment ago.")
             for lapsed in uow.appointments.due_holds(now):
                 lapsed.expire(now=now)
-                uow.appointments.save(lapsed, now=now)
+                save_appointment(uow, lapsed, now=now)
             appointment = Appointment.book(
                 appointment_id=uuid.uuid4(),
                 service=snapshot.service,
@@ -338,8 +339,8 @@ class BookAppointment:
                 hold=self._hold,
             )
             token = self._manage_tokens.token(appointment.id)
-            uow.appointments.add(
-                appointment, manage_token_hash=self._manage_tokens.hash(token), now=now
+            add_appointment(
+                uow, appointment, manage_token_hash=self._manage_tokens.hash(token), now=now
             )
             if idempotency_key is not None:
                 uow.idempotency.add(
@@ -446,7 +447,7 @@ class ConfirmAppointment:
                 current.confirm(now=now)
             except InvalidTransition as exc:
                 raise ConflictError(str(exc)) from exc
-            uow.appointments.save(current, now=now)
+            save_appointment(uow, current, now=now)
             uow.commit()
         return current
 
@@ -478,7 +479,7 @@ class CancelAppointment:
                 appointment.cancel(now=now)
             except InvalidTransition as exc:
                 raise ConflictError(str(exc)) from exc
-            uow.appointments.save(appointment, now=now)
+            save_appointment(uow, appointment, now=now)
             uow.commit()
         return appointment
 
@@ -512,7 +513,7 @@ class ExpireHolds:
             due = uow.appointments.due_holds(now)
             for appointment in due:
                 appointment.expire(now=now)
-                uow.appointments.save(appointment, now=now)
+                save_appointment(uow, appointment, now=now)
             uow.commit()
         return len(due)
 

@@ -22,7 +22,6 @@ from balance_booking.application.errors import (
     OAuthExchangeError,
     UndecryptableTokenError,
 )
-from balance_booking.application.export import ReconcileSummary
 from balance_booking.application.ports import (
     CalendarGatewayFactory,
     Clock,
@@ -34,6 +33,7 @@ from balance_booking.application.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from balance_booking.application.reconcile import ReconcileSummary
 from balance_booking.domain.calendar_account import IntegrationStatus
 
 _log = logging.getLogger(__name__)

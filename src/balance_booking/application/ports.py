@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
 
 from balance_booking.domain.appointments import Appointment
 from balance_booking.domain.availability import Availability
-from balance_booking.domain.events import DomainEvent
 from balance_booking.domain.intervals import Interval
 from balance_booking.domain.services import Service
 from balance_booking.domain.slots import OccupiedTime, TimeSlot
@@ -68,7 +69,7 @@ class BusyRepository(Protocol):
 
 
 class AppointmentRepository(Protocol):
-    """Appointments. Writes also queue the entity's domain events in the outbox (same transaction)."""
+    """Appointments (their domain events reach the outbox through application/messages.py)."""
 
     def occupied_overlapping(
         self, window: Interval, *, now: datetime | None = None
@@ -108,23 +109,76 @@ class CalendarEventState:
     state: str
 
 
-@dataclass(frozen=True, slots=True)
+class OutboxKind(StrEnum):
+    """Who delivers an outbox message: each kind has one handler (application/handlers.py)."""
+
+    GOOGLE_CALENDAR = "google_calendar"
+
+
+# A message's payload: flat JSON, written and read by the application (application/messages.py).
+JsonScalar = str | int | float | bool | None
+Payload = Mapping[str, JsonScalar]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewMessage:
+    """A message to queue, in the same transaction as the change that calls for it."""
+
+    kind: str  # an OutboxKind value
+    topic: str  # what the message is about, e.g. the domain event's name: "AppointmentConfirmed"
+    payload: Payload
+    appointment_id: UUID | None = None
+    waitlist_entry_id: UUID | None = None
+    # At most one message per key, ever (e.g. one reminder per appointment); None: no limit.
+    dedup_key: str | None = None
+    not_before: datetime | None = None  # not delivered before then (reminders); None: at once
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OutboxMessage:
-    """One domain event waiting for delivery."""
+    """One queued message as the dispatcher claims it.
+
+    `kind` is a plain str rather than an OutboxKind so that the dispatcher stays generic and a row
+    of a kind this version does not know (written by a newer one) can still be listed.
+    """
 
     message_id: int
-    event_type: str
-    appointment_id: UUID
+    kind: str
+    topic: str
     attempts: int
-    event: DomainEvent | None = None  # rebuilt from the stored payload; None if unreadable
+    appointment_id: UUID | None = None
+    waitlist_entry_id: UUID | None = None
+    payload: Payload | None = None  # None if the stored payload cannot be read
+    first_failed_at: datetime | None = None  # the first transient failure since (re)queued
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParkedMessage:
+    """A message given up on, for the admin: what it was, why, and since when."""
+
+    message: OutboxMessage
+    reason: str | None
+    parked_at: datetime
 
 
 class OutboxRepository(Protocol):
-    """Domain events to deliver; claimed with a lease so each is handled by one worker."""
+    """Messages to deliver after commit; claimed with a lease so each is handled by one worker."""
 
-    def claim_due(self, *, now: datetime, limit: int, lease: timedelta) -> list[OutboxMessage]:
-        """Lease up to `limit` due rows; a row waits while an older one of its appointment is
-        pending, so each appointment's events reach Google in the order they happened."""
+    def append(self, messages: Sequence[NewMessage], *, now: datetime) -> int:
+        """Queue `messages`; one whose dedup_key is already in the outbox is dropped.
+
+        Returns how many were queued.
+        """
+        ...
+
+    def claim_due(
+        self, *, kinds: Collection[str], now: datetime, limit: int, lease: timedelta
+    ) -> list[OutboxMessage]:
+        """Lease up to `limit` due rows of `kinds`, oldest first.
+
+        A row waits while an older row of the same kind and the same appointment is pending and
+        due, so an appointment's Google writes happen in order; other kinds never wait for it.
+        """
         ...
 
     def release(self, message_ids: list[int], *, now: datetime) -> None:
@@ -132,10 +186,20 @@ class OutboxRepository(Protocol):
         ...
 
     def mark_done(self, message_id: int, *, now: datetime) -> None: ...
-    def retry_later(self, message_id: int, *, at: datetime, error: str, now: datetime) -> None: ...
+    def retry_later(self, message_id: int, *, at: datetime, error: str, now: datetime) -> None:
+        """Count a failed attempt and make the row due again at `at`."""
+        ...
+
     def park(self, message_id: int, *, error: str, now: datetime) -> None: ...
-    def backlog(self) -> int: ...
-    def parked(self) -> list[tuple[OutboxMessage, str | None]]: ...
+    def requeue(self, message_id: int, *, now: datetime) -> bool:
+        """A parked row is pending and due again (the admin retries it); False if not parked."""
+        ...
+
+    def backlog(self) -> int:
+        """Pending rows, of every kind."""
+        ...
+
+    def parked(self) -> list[ParkedMessage]: ...
 
 
 @dataclass(frozen=True, slots=True)

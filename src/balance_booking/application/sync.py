@@ -15,7 +15,6 @@ from balance_booking.application.errors import (
     GoogleRequestError,
     GoogleUnavailableError,
 )
-from balance_booking.application.export import ReconcileExportedEvents, ReconcileSummary
 from balance_booking.application.ports import (
     AccessTokenSource,
     CalendarGatewayFactory,
@@ -23,6 +22,7 @@ from balance_booking.application.ports import (
     Metrics,
     UnitOfWorkFactory,
 )
+from balance_booking.application.reconcile import ReconcileExportedEvents, ReconcileSummary
 from balance_booking.domain.calendar_account import IntegrationStatus
 from balance_booking.domain.intervals import Interval
 

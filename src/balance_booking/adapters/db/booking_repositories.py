@@ -1,4 +1,4 @@
-"""Repositories for appointments, the outbox, idempotency keys, the waitlist and tracking."""
+"""Repositories for appointments, idempotency keys, the waitlist and tracking."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Row, and_, func, insert, not_, or_, select, update
+from sqlalchemy import Connection, Row, and_, func, insert, not_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from balance_booking.adapters.db import tables as t
@@ -16,7 +16,6 @@ from balance_booking.adapters.db.types import UtcDateTime
 from balance_booking.application.errors import SlotTakenError
 from balance_booking.application.ports import (
     CalendarEventState,
-    OutboxMessage,
     StoredResponse,
     WaitlistEntry,
 )
@@ -25,12 +24,6 @@ from balance_booking.domain.appointments import (
     Appointment,
     AppointmentStatus,
     Client,
-)
-from balance_booking.domain.events import (
-    AppointmentCancelled,
-    AppointmentConfirmed,
-    AppointmentExpired,
-    DomainEvent,
 )
 from balance_booking.domain.intervals import Interval
 from balance_booking.domain.slots import OccupiedTime
@@ -63,148 +56,12 @@ def _event_state(row: Any) -> CalendarEventState:  # any row with the two column
     return CalendarEventState(event_id=row.google_event_id, state=row.calendar_sync_state)
 
 
-class SqlOutbox:
-    """The transactional outbox (DESIGN.md section 6)."""
-
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
-
-    def append(self, events: list[DomainEvent], *, now: datetime) -> None:
-        rows = []
-        for event in events:
-            payload: dict[str, Any] = {
-                "appointment_id": str(event.appointment_id),
-                "occurred_at": event.occurred_at.isoformat(),
-            }
-            if isinstance(event, AppointmentCancelled):
-                payload["was_confirmed"] = event.was_confirmed
-            rows.append(
-                {
-                    "event_type": type(event).__name__,
-                    "appointment_id": event.appointment_id,
-                    "payload": json.dumps(payload),
-                    "status": "pending",
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
-        if rows:
-            self._connection.execute(insert(t.outbox), rows)
-
-    def claim_due(self, *, now: datetime, limit: int, lease: timedelta) -> list[OutboxMessage]:
-        c = t.outbox.c
-        earlier = t.outbox.alias("earlier")
-        # A cancel must not overtake the create of the same appointment (in this worker or
-        # another): a row waits while an older row of its appointment is still pending.
-        waits = (
-            select(earlier.c.id)
-            .where(
-                earlier.c.appointment_id == c.appointment_id,
-                earlier.c.status == "pending",
-                earlier.c.id < c.id,
-            )
-            .exists()
-        )
-        query = (
-            select(c.id, c.event_type, c.appointment_id, c.attempts, c.payload)
-            .where(
-                c.status == "pending",
-                c.next_attempt_at <= now,
-                or_(c.locked_until.is_(None), c.locked_until <= now),
-                not_(waits),
-            )
-            .order_by(c.id)
-            .limit(limit)
-        )
-        if self._connection.dialect.name == "postgresql":
-            # Several workers: each claims different rows without waiting for the others.
-            query = query.with_for_update(skip_locked=True)
-        rows = list(self._connection.execute(query))
-        if rows:
-            self._connection.execute(
-                update(t.outbox)
-                .where(c.id.in_([row.id for row in rows]))
-                .values(locked_until=now + lease, updated_at=now)
-            )
-        return [
-            OutboxMessage(
-                row.id,
-                row.event_type,
-                row.appointment_id,
-                row.attempts,
-                _domain_event(row.event_type, row.payload),
-            )
-            for row in rows
-        ]
-
-    def release(self, message_ids: list[int], *, now: datetime) -> None:
-        if message_ids:
-            self._connection.execute(
-                update(t.outbox)
-                .where(t.outbox.c.id.in_(message_ids))
-                .values(locked_until=None, updated_at=now)
-            )
-
-    def mark_done(self, message_id: int, *, now: datetime) -> None:
-        self._set(message_id, now=now, status="done", locked_until=None)
-
-    def retry_later(self, message_id: int, *, at: datetime, error: str, now: datetime) -> None:
-        self._set(
-            message_id,
-            now=now,
-            next_attempt_at=at,
-            locked_until=None,
-            last_error=error[:1000],
-            attempts=t.outbox.c.attempts + 1,
-        )
-
-    def park(self, message_id: int, *, error: str, now: datetime) -> None:
-        self._set(
-            message_id,
-            now=now,
-            status="parked",
-            locked_until=None,
-            last_error=error[:1000],
-            attempts=t.outbox.c.attempts + 1,
-        )
-
-    def _set(self, message_id: int, *, now: datetime, **values: Any) -> None:
-        self._connection.execute(
-            update(t.outbox).where(t.outbox.c.id == message_id).values(updated_at=now, **values)
-        )
-
-    def backlog(self) -> int:
-        return int(
-            self._connection.execute(
-                select(func.count()).select_from(t.outbox).where(t.outbox.c.status == "pending")
-            ).scalar_one()
-        )
-
-    def parked(self) -> list[tuple[OutboxMessage, str | None]]:
-        c = t.outbox.c
-        rows = self._connection.execute(
-            select(c.id, c.event_type, c.appointment_id, c.attempts, c.last_error)
-            .where(c.status == "parked")
-            .order_by(c.id)
-        )
-        return [
-            (
-                OutboxMessage(row.id, row.event_type, row.appointment_id, row.attempts),
-                row.last_error,
-            )
-            for row in rows
-        ]
-
-
 class SqlAppointments:
-    """Appointments; every write queues the entity's pending domain events in the outbox."""
+    """Appointments (their domain events reach the outbox through application/messages.py)."""
 
-    def __init__(self, connection: Connection, changes: ChangeTracker, outbox: SqlOutbox) -> None:
+    def __init__(self, connection: Connection, changes: ChangeTracker) -> None:
         self._connection = connection
         self._changes = changes
-        self._outbox = outbox
 
     def occupied_overlapping(
         self, window: Interval, *, now: datetime | None = None
@@ -286,7 +143,6 @@ class SqlAppointments:
                 raise SlotTakenError("The slot was taken a moment ago.") from exc
             raise
         self._changes.mark()
-        self._outbox.append(appointment.pull_events(), now=now)
 
     def get(self, appointment_id: UUID) -> Appointment | None:
         row = self._connection.execute(
@@ -312,7 +168,6 @@ class SqlAppointments:
             )
         )
         self._changes.mark()
-        self._outbox.append(appointment.pull_events(), now=now)
 
     def manage_token_hash(self, appointment_id: UUID) -> str | None:
         value: str | None = self._connection.execute(
@@ -445,27 +300,3 @@ class SqlTracking:
                 event=event, properties=json.dumps(properties, ensure_ascii=False), occurred_at=at
             )
         )
-
-
-EVENT_TYPES: dict[str, type[DomainEvent]] = {
-    cls.__name__: cls for cls in (AppointmentConfirmed, AppointmentCancelled, AppointmentExpired)
-}
-
-
-def _domain_event(event_type: str, payload: str) -> DomainEvent | None:
-    """The outbox row as the domain event it was written from; None if it cannot be read."""
-    try:
-        data = json.loads(payload)
-        appointment_id = UUID(data["appointment_id"])
-        occurred_at = datetime.fromisoformat(data["occurred_at"])
-        if event_type == AppointmentCancelled.__name__:
-            return AppointmentCancelled(
-                appointment_id, occurred_at, was_confirmed=bool(data["was_confirmed"])
-            )
-        if event_type == AppointmentConfirmed.__name__:
-            return AppointmentConfirmed(appointment_id, occurred_at)
-        if event_type == AppointmentExpired.__name__:
-            return AppointmentExpired(appointment_id, occurred_at)
-    except (ValueError, KeyError, TypeError):
-        return None
-    return None

@@ -18,11 +18,11 @@ from balance_booking.adapters.db.admin_repositories import (
 from balance_booking.adapters.db.booking_repositories import (
     SqlAppointments,
     SqlIdempotencyKeys,
-    SqlOutbox,
     SqlTracking,
     SqlWaitlist,
 )
 from balance_booking.adapters.db.changes import ChangeTracker
+from balance_booking.adapters.db.outbox import SqlOutbox
 from balance_booking.adapters.db.repositories import (
     SqlAdminTokens,
     SqlBusy,
@@ -91,9 +91,8 @@ class SqlUnitOfWork:
         self.services = SqlServices(connection, changes)
         self.schedule = SqlSchedule(connection, changes)
         self.busy = SqlBusy(connection, changes)
-        outbox = SqlOutbox(connection)
-        self.outbox = outbox
-        self.appointments = SqlAppointments(connection, changes, outbox)
+        self.outbox = SqlOutbox(connection)
+        self.appointments = SqlAppointments(connection, changes)
         self.idempotency = SqlIdempotencyKeys(connection)
         self.waitlist = SqlWaitlist(connection)
         self.tracking = SqlTracking(connection)

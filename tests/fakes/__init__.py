@@ -1,0 +1,1 @@
+"""In-memory doubles of the ports, owned by the tests (STYLE.md: fakes, not mocks)."""
