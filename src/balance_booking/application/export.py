@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from enum import StrEnum
 from functools import partial
 from typing import TypeVar, assert_never
 from uuid import UUID
@@ -27,6 +26,7 @@ from balance_booking.application.outbox import Failure, UndeliverableMessageErro
 from balance_booking.application.ports import (
     AccessTokenSource,
     CalendarGatewayFactory,
+    CalendarState,
     Clock,
     EventDraft,
     Metrics,
@@ -47,15 +47,6 @@ _log = logging.getLogger(__name__)
 
 ADMIN_SCHEDULE_PATH = "/admin/schedule/"
 _T = TypeVar("_T")
-
-
-class CalendarState(StrEnum):
-    """Where an appointment's Google event stands (API.md `calendar_event.state`)."""
-
-    PENDING = "pending"  # not exported yet (or never will be: holds, cancelled before export)
-    CREATED = "created"
-    FAILED = "failed"  # Google refused for good; the outbox row is parked
-    DELETED = "deleted"
 
 
 def event_id_for(appointment_id: UUID) -> str:

@@ -368,7 +368,7 @@ class IntegrationStatusView:
     """GET /api/admin/integrations/google-calendar."""
 
     enabled: bool
-    status: str
+    status: IntegrationStatus
     account_email: str | None
     calendar_id: str | None
     timezone: str | None

@@ -13,7 +13,6 @@ from balance_booking.application.errors import (
     GoogleUnavailableError,
 )
 from balance_booking.application.export import (
-    CalendarState,
     EventDrafts,
     is_ours,
     replacement_id,
@@ -21,6 +20,7 @@ from balance_booking.application.export import (
 from balance_booking.application.ports import (
     CalendarEventState,
     CalendarGateway,
+    CalendarState,
     Clock,
     EventDraft,
     Metrics,

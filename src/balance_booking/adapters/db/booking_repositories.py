@@ -16,6 +16,7 @@ from balance_booking.adapters.db.types import UtcDateTime
 from balance_booking.application.errors import SlotTakenError
 from balance_booking.application.ports import (
     CalendarEventState,
+    CalendarState,
     StoredResponse,
     WaitlistEntry,
 )
@@ -53,7 +54,9 @@ def _appointment(row: Row[Any]) -> Appointment:
 
 
 def _event_state(row: Any) -> CalendarEventState:  # any row with the two columns
-    return CalendarEventState(event_id=row.google_event_id, state=row.calendar_sync_state)
+    return CalendarEventState(
+        event_id=row.google_event_id, state=CalendarState(row.calendar_sync_state)
+    )
 
 
 class SqlAppointments:
@@ -130,7 +133,7 @@ class SqlAppointments:
             "status": appointment.status.value,
             "hold_expires_at": appointment.hold_expires_at,
             "manage_token_hash": manage_token_hash,
-            "calendar_sync_state": "pending",
+            "calendar_sync_state": CalendarState.PENDING.value,
             "created_at": now,
             "updated_at": now,
         }
@@ -192,12 +195,12 @@ class SqlAppointments:
         return _event_state(row)
 
     def set_calendar_event(
-        self, appointment_id: UUID, *, event_id: str | None, state: str, now: datetime
+        self, appointment_id: UUID, *, event_id: str | None, state: CalendarState, now: datetime
     ) -> None:
         self._connection.execute(
             update(t.appointments)
             .where(t.appointments.c.id == appointment_id)
-            .values(google_event_id=event_id, calendar_sync_state=state, updated_at=now)
+            .values(google_event_id=event_id, calendar_sync_state=state.value, updated_at=now)
         )
 
     def listing(

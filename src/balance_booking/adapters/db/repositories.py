@@ -12,6 +12,7 @@ from balance_booking.adapters.db import tables as t
 from balance_booking.adapters.db.changes import ChangeTracker
 from balance_booking.application.ports import AdminToken, CalendarLink, IntegrationRecord
 from balance_booking.domain.availability import Availability, LocalWindow
+from balance_booking.domain.calendar_account import IntegrationStatus
 from balance_booking.domain.intervals import Interval
 from balance_booking.domain.services import Service
 
@@ -271,12 +272,14 @@ class SqlIntegration:
         values = row._asdict()
         scopes = values.pop("granted_scopes") or ""
         kept = {name: values[name] for name in _RECORD_FIELDS if name in values}
+        kept["status"] = IntegrationStatus(kept["status"])
         return IntegrationRecord(granted_scopes=frozenset(scopes.split()), **kept)
 
     def save(self, record: IntegrationRecord, *, now: datetime) -> None:
         # Status, the flag and the last successful sync all change what slots may be offered.
         self._changes.mark()
         values = {name: getattr(record, name) for name in _RECORD_FIELDS}
+        values["status"] = record.status.value
         values["granted_scopes"] = " ".join(sorted(record.granted_scopes)) or None
         values["updated_at"] = now
         table = t.integrations_google_calendar
