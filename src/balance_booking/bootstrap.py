@@ -52,31 +52,23 @@ from balance_booking.application.booking import (
     ConfirmAppointment,
     ExpireHolds,
     GetAppointment,
-    JoinWaitlist,
     ListAppointments,
-    ListWaitlist,
     ManageTokens,
-    SlotGuard,
-    TrackEvent,
 )
 from balance_booking.application.busy_view import ListBusyBlocks
+from balance_booking.application.connect import CompleteGoogleConnection, StartGoogleConnection
 from balance_booking.application.export import (
     CreateCalendarEventForAppointment,
     DeleteCalendarEventForAppointment,
     EventDrafts,
     GoogleCalendarMessages,
 )
-from balance_booking.application.google_connection import (
-    CompleteGoogleConnection,
+from balance_booking.application.handlers import OutboxHandlers
+from balance_booking.application.integration import (
     DisconnectGoogleCalendar,
     GetIntegrationStatus,
-    GoogleTokens,
-    RotateTokenKeys,
-    RotationReport,
     SetIntegrationEnabled,
-    StartGoogleConnection,
 )
-from balance_booking.application.handlers import OutboxHandlers
 from balance_booking.application.outbox import Backoff, OutboxDispatcher
 from balance_booking.application.ports import (
     AccessTokenSource,
@@ -85,15 +77,14 @@ from balance_booking.application.ports import (
     CalendarGatewayFactory,
     Clock,
 )
-from balance_booking.application.push import (
-    EnsurePushChannel,
-    HandlePushNotification,
-    PollBusyTimes,
-    SyncCoalescer,
-    push_address,
-)
+from balance_booking.application.push import EnsurePushChannel, HandlePushNotification, push_address
 from balance_booking.application.reconcile import ReconcileExportedEvents
+from balance_booking.application.slot_guard import SlotGuard
 from balance_booking.application.sync import SyncCalendarBusyTimes
+from balance_booking.application.sync_triggers import PollBusyTimes, SyncCoalescer
+from balance_booking.application.tokens import GoogleTokens, RotateTokenKeys, RotationReport
+from balance_booking.application.tracking import TrackEvent
+from balance_booking.application.waitlist import JoinWaitlist, ListWaitlist
 from balance_booking.config import Settings
 from balance_booking.web.paths import WEBHOOK_PATH
 from balance_booking.worker.jobs import FRESH_ENOUGH, schedule

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StringConstraints
 
-from balance_booking.application.booking import BookingRequest, SlotUnavailableError
 from balance_booking.application.ports import CalendarEventState
+from balance_booking.application.slot_guard import BookingRequest, SlotUnavailableError
 from balance_booking.domain.appointments import Appointment, Client
 from balance_booking.domain.intervals import Interval
 from balance_booking.web.deps import AdminDep, ServicesDep

@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, StrictBool
 
 from balance_booking.application.errors import InvalidOAuthStateError
-from balance_booking.application.google_connection import IntegrationStatusView
+from balance_booking.application.integration import IntegrationStatusView
 from balance_booking.application.reconcile import ReconcileSummary
 from balance_booking.application.sync import NotConnectedError, SyncFailedError
 from balance_booking.web.auth import AdminPrincipal

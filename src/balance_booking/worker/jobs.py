@@ -7,7 +7,8 @@ from datetime import timedelta
 from balance_booking.application.booking import ExpireHolds
 from balance_booking.application.errors import ApplicationError
 from balance_booking.application.outbox import OutboxDispatcher
-from balance_booking.application.push import EnsurePushChannel, PollBusyTimes
+from balance_booking.application.push import EnsurePushChannel
+from balance_booking.application.sync_triggers import PollBusyTimes
 from balance_booking.worker.loop import Job
 
 SYNC_JITTER = 0.10  # ±10 % so several installations do not poll Google in lockstep

@@ -1,0 +1,66 @@
+"""The waitlist: clients asking to hear when a slot frees up, and the admin's list of them."""
+
+from __future__ import annotations
+
+import uuid
+from uuid import UUID
+
+from balance_booking.application.errors import (
+    NotFoundError,
+)
+from balance_booking.application.ports import (
+    Clock,
+    UnitOfWorkFactory,
+    WaitlistEntry,
+)
+from balance_booking.domain.appointments import Client
+from balance_booking.domain.availability import load_zone
+from balance_booking.domain.intervals import Interval
+
+
+class JoinWaitlist:
+    """A client asks to hear when a slot frees up (offered when Google cannot be reached)."""
+
+    def __init__(self, *, writers: UnitOfWorkFactory, clock: Clock) -> None:
+        self._writers = writers
+        self._clock = clock
+
+    def execute(
+        self,
+        *,
+        service_slug: str,
+        client: Client,
+        timezone: str,
+        preferred: Interval | None,
+        comment: str | None,
+    ) -> UUID:
+        load_zone(timezone)
+        entry = WaitlistEntry(
+            entry_id=uuid.uuid4(),
+            service_slug=service_slug,
+            name=client.name,
+            email=client.email,
+            phone=client.phone,
+            timezone=timezone,
+            preferred_from=None if preferred is None else preferred.start,
+            preferred_to=None if preferred is None else preferred.end,
+            comment=comment,
+            created_at=self._clock.now(),
+        )
+        with self._writers() as uow:
+            if uow.services.get(service_slug) is None:
+                raise NotFoundError(f"Unknown service {service_slug!r}.")
+            uow.waitlist.add(entry)
+            uow.commit()
+        return entry.entry_id
+
+
+class ListWaitlist:
+    """The waitlist for the admin."""
+
+    def __init__(self, *, readers: UnitOfWorkFactory) -> None:
+        self._readers = readers
+
+    def execute(self) -> list[WaitlistEntry]:
+        with self._readers() as uow:
+            return uow.waitlist.list()
