@@ -93,74 +93,62 @@ def request_fingerprint(request: BookingRequest) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class BookAppointment:
     """Check the slot locally, then live in Google, then insert under the database guard."""
 
-    def __init__(
-        self,
-        *,
-        guard: SlotGuard,
-        readers: UnitOfWorkFactory,
-        writers: UnitOfWorkFactory,
-        clock: Clock,
-        hold: timedelta,
-        manage_tokens: ManageTokens,
-        metrics: Metrics,
-    ) -> None:
-        self._guard = guard
-        self._readers = readers
-        self._writers = writers
-        self._clock = clock
-        self._hold = hold
-        self._manage_tokens = manage_tokens
-        self._metrics = metrics
+    guard: SlotGuard
+    readers: UnitOfWorkFactory
+    writers: UnitOfWorkFactory
+    clock: Clock
+    hold: timedelta
+    manage_tokens: ManageTokens
+    metrics: Metrics
 
     def execute(self, request: BookingRequest, *, idempotency_key: str | None = None) -> Booked:
         try:
             return self._book(request, idempotency_key=idempotency_key)
         except SlotUnavailableError:
             # Recorded after every read transaction has closed: one connection per request.
-            record_conflict(
-                self._writers, self._metrics, request.service_slug, now=self._clock.now()
-            )
+            record_conflict(self.writers, self.metrics, request.service_slug, now=self.clock.now())
             raise
 
     def _book(self, request: BookingRequest, *, idempotency_key: str | None) -> Booked:
         load_zone(request.timezone)
         fingerprint = request_fingerprint(request)
         if idempotency_key is not None:
-            with self._readers() as uow:
+            with self.readers() as uow:
                 replay = self._replay(uow, idempotency_key, fingerprint)
             if replay is not None:
                 return replay
-        now = self._clock.now()
-        snapshot = self._guard.snapshot(request.service_slug, now=now)
+        now = self.clock.now()
+        snapshot = self.guard.snapshot(request.service_slug, now=now)
         service = snapshot.service
         slot = Interval(request.start, request.start + service.duration)
         buffered = slot.expanded(before=service.buffer_before, after=service.buffer_after)
-        with self._readers() as uow:
-            if not self._guard.offered(uow, snapshot, slot.start, now=now, extra_busy=[]):
+        with self.readers() as uow:
+            if not self.guard.offered(uow, snapshot, slot.start, now=now, extra_busy=[]):
                 # A request with the same key (a retry that reached another thread or process)
                 # may have booked this slot since the replay check above: answer as it did.
                 if idempotency_key is not None:
                     replay = self._replay(uow, idempotency_key, fingerprint)
                     if replay is not None:
                         return replay
-                raise self._guard.conflict(uow, snapshot, request, now=now, extra_busy=[])
-        live_busy = self._guard.live_busy(snapshot, buffered, now=now)
+                raise self.guard.conflict(uow, snapshot, request, now=now, extra_busy=[])
+        live_busy = self.guard.live_busy(snapshot, buffered, now=now)
         if any(busy.overlaps(buffered) for busy in live_busy):
-            with self._readers() as uow:
-                raise self._guard.conflict(uow, snapshot, request, now=now, extra_busy=live_busy)
+            with self.readers() as uow:
+                raise self.guard.conflict(uow, snapshot, request, now=now, extra_busy=live_busy)
         try:
             return self._insert(request, snapshot, fingerprint, idempotency_key, now=now)
         except SlotTakenError:
             if idempotency_key is not None:
-                with self._readers() as uow:
+                with self.readers() as uow:
                     replay = self._replay(uow, idempotency_key, fingerprint)
                 if replay is not None:
                     return replay
-            with self._readers() as uow:
-                raise self._guard.conflict(uow, snapshot, request, now=now, extra_busy=[]) from None
+            with self.readers() as uow:
+                raise self.guard.conflict(uow, snapshot, request, now=now, extra_busy=[]) from None
 
     def _insert(
         self,
@@ -171,14 +159,14 @@ class BookAppointment:
         *,
         now: datetime,
     ) -> Booked:
-        with self._writers() as uow:
+        with self.writers() as uow:
             # SQLite: BEGIN IMMEDIATE serialises writers, so this re-check and the insert are one
             # step. PostgreSQL: the exclusion constraint catches what a concurrent writer slipped in.
             if idempotency_key is not None:
                 replay = self._replay(uow, idempotency_key, fingerprint)
                 if replay is not None:
                     return replay
-            if not self._guard.offered(uow, snapshot, request.start, now=now, extra_busy=[]):
+            if not self.guard.offered(uow, snapshot, request.start, now=now, extra_busy=[]):
                 raise SlotTakenError("The slot was taken a moment ago.")
             for lapsed in uow.appointments.due_holds(now):
                 lapsed.expire(now=now)
@@ -191,11 +179,11 @@ class BookAppointment:
                 client_timezone=request.timezone,
                 comment=request.comment,
                 now=now,
-                hold=self._hold,
+                hold=self.hold,
             )
-            token = self._manage_tokens.token(appointment.id)
+            token = self.manage_tokens.token(appointment.id)
             add_appointment(
-                uow, appointment, manage_token_hash=self._manage_tokens.hash(token), now=now
+                uow, appointment, manage_token_hash=self.manage_tokens.hash(token), now=now
             )
             if idempotency_key is not None:
                 uow.idempotency.add(
@@ -215,7 +203,7 @@ class BookAppointment:
                     now=now,
                 )
             uow.commit()
-        self._metrics.increment("bookings", {"status": appointment.status.value})
+        self.metrics.increment("bookings", {"status": appointment.status.value})
         _log.info("appointment_booked", extra={"appointment_id": str(appointment.id)})
         return Booked(appointment=appointment, manage_token=token, replayed=False)
 
@@ -234,30 +222,23 @@ class BookAppointment:
         answered = appointment.as_booked(
             hold_expires_at=None if hold is None else datetime.fromisoformat(hold)
         )
-        token = self._manage_tokens.token(appointment.id)
+        token = self.manage_tokens.token(appointment.id)
         return Booked(appointment=answered, manage_token=token, replayed=True)
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ConfirmAppointment:
     """Admin/payment confirmation of a held appointment, re-checked live in Google."""
 
-    def __init__(
-        self,
-        *,
-        guard: SlotGuard,
-        readers: UnitOfWorkFactory,
-        writers: UnitOfWorkFactory,
-        clock: Clock,
-    ) -> None:
-        self._guard = guard
-        self._readers = readers
-        self._writers = writers
-        self._clock = clock
+    guard: SlotGuard
+    readers: UnitOfWorkFactory
+    writers: UnitOfWorkFactory
+    clock: Clock
 
     def execute(self, appointment_id: UUID) -> Appointment:
-        now = self._clock.now()
-        guard = self._guard
-        with self._readers() as uow:
+        now = self.clock.now()
+        guard = self.guard
+        with self.readers() as uow:
             appointment = uow.appointments.get(appointment_id)
         if appointment is None:
             raise NotFoundError("Unknown appointment.")
@@ -274,11 +255,11 @@ class ConfirmAppointment:
                 client=appointment.client,
                 comment=appointment.comment,
             )
-            with self._readers() as uow:
+            with self.readers() as uow:
                 conflict = guard.conflict(uow, snapshot, request, now=now, extra_busy=live)
-            record_conflict(self._writers, guard.metrics, appointment.service_slug, now=now)
+            record_conflict(self.writers, guard.metrics, appointment.service_slug, now=now)
             raise conflict
-        with self._writers() as uow:
+        with self.writers() as uow:
             current = uow.appointments.get_for_update(appointment_id)
             if current is None:
                 raise NotFoundError("Unknown appointment.")
@@ -291,23 +272,21 @@ class ConfirmAppointment:
         return current
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class CancelAppointment:
     """Cancel by the client (manage token) or by the admin; the Google event follows via the outbox."""
 
-    def __init__(
-        self, *, writers: UnitOfWorkFactory, clock: Clock, manage_tokens: ManageTokens
-    ) -> None:
-        self._writers = writers
-        self._clock = clock
-        self._manage_tokens = manage_tokens
+    writers: UnitOfWorkFactory
+    clock: Clock
+    manage_tokens: ManageTokens
 
     def execute(self, appointment_id: UUID, *, token: str | None) -> Appointment:
         """`token=None` means the admin; a wrong token looks exactly like an unknown id (404)."""
-        now = self._clock.now()
-        with self._writers() as uow:
+        now = self.clock.now()
+        with self.writers() as uow:
             if token is not None:
                 stored = uow.appointments.manage_token_hash(appointment_id)
-                if not self._manage_tokens.matches(stored, token):
+                if not self.manage_tokens.matches(stored, token):
                     raise NotFoundError("Unknown appointment.")
             appointment = uow.appointments.get_for_update(appointment_id)
             if appointment is None:
@@ -323,32 +302,32 @@ class CancelAppointment:
         return appointment
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class GetAppointment:
     """The client's view of their appointment (manage token required)."""
 
-    def __init__(self, *, readers: UnitOfWorkFactory, manage_tokens: ManageTokens) -> None:
-        self._readers = readers
-        self._manage_tokens = manage_tokens
+    readers: UnitOfWorkFactory
+    manage_tokens: ManageTokens
 
     def execute(self, appointment_id: UUID, *, token: str) -> Appointment:
-        with self._readers() as uow:
+        with self.readers() as uow:
             stored = uow.appointments.manage_token_hash(appointment_id)
             appointment = uow.appointments.get(appointment_id)
-        if appointment is None or not self._manage_tokens.matches(stored, token):
+        if appointment is None or not self.manage_tokens.matches(stored, token):
             raise NotFoundError("Unknown appointment.")
         return appointment
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ExpireHolds:
     """Release payment holds that ran out (the slot frees up)."""
 
-    def __init__(self, *, writers: UnitOfWorkFactory, clock: Clock) -> None:
-        self._writers = writers
-        self._clock = clock
+    writers: UnitOfWorkFactory
+    clock: Clock
 
     def execute(self) -> int:
-        now = self._clock.now()
-        with self._writers() as uow:
+        now = self.clock.now()
+        with self.writers() as uow:
             due = uow.appointments.due_holds(now)
             for appointment in due:
                 appointment.expire(now=now)
@@ -357,14 +336,14 @@ class ExpireHolds:
         return len(due)
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ListAppointments:
     """The admin's list of appointments with their Google event state."""
 
-    def __init__(self, *, readers: UnitOfWorkFactory) -> None:
-        self._readers = readers
+    readers: UnitOfWorkFactory
 
     def execute(
         self, window: Interval, *, status: str | None
     ) -> list[tuple[Appointment, CalendarEventState]]:
-        with self._readers() as uow:
+        with self.readers() as uow:
             return uow.appointments.listing(window, status=status)

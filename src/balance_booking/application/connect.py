@@ -47,42 +47,35 @@ def pkce_challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class StartGoogleConnection:
     """Begin OAuth: a single-use state bound to the admin session, PKCE S256, Google's URL."""
 
-    def __init__(
-        self,
-        *,
-        uow_factory: UnitOfWorkFactory,
-        oauth: OAuthClient | None,
-        cipher: TokenCipher,
-        clock: Clock,
-    ) -> None:
-        self._uow_factory = uow_factory
-        self._oauth = oauth
-        self._cipher = cipher
-        self._clock = clock
+    uow_factory: UnitOfWorkFactory
+    oauth: OAuthClient | None
+    cipher: TokenCipher
+    clock: Clock
 
     def execute(self, *, session_hash: str | None) -> str:
-        if self._oauth is None:
+        if self.oauth is None:
             raise ConflictError("Google OAuth client is not configured (BALANCE_GOOGLE_CLIENT_ID).")
         state = secrets.token_urlsafe(32)
         verifier = secrets.token_urlsafe(64)  # 86 chars of [A-Za-z0-9_-]: within RFC 7636's 43..128
-        now = self._clock.now()
-        with self._uow_factory() as uow:
+        now = self.clock.now()
+        with self.uow_factory() as uow:
             uow.oauth_states.delete_expired(now)
             uow.oauth_states.add(
                 OAuthState(
                     state_hash=sha256_hex(state),
                     session_hash=session_hash,
-                    code_verifier_enc=self._cipher.encrypt(verifier),
+                    code_verifier_enc=self.cipher.encrypt(verifier),
                     expires_at=now + STATE_TTL,
                     used_at=None,
                 ),
                 created_at=now,
             )
             uow.commit()
-        return self._oauth.authorization_url(state=state, code_challenge=pkce_challenge(verifier))
+        return self.oauth.authorization_url(state=state, code_challenge=pkce_challenge(verifier))
 
 
 OutcomeKind = Literal["connected", "denied", "partial", "failed"]
@@ -96,25 +89,16 @@ class ConnectionOutcome:
     detail: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class CompleteGoogleConnection:
     """The OAuth callback: check state, exchange the code, check scopes, store tokens encrypted."""
 
-    def __init__(
-        self,
-        *,
-        uow_factory: UnitOfWorkFactory,
-        oauth: OAuthClient | None,
-        gateways: CalendarGatewayFactory,
-        cipher: TokenCipher,
-        clock: Clock,
-        metrics: Metrics,
-    ) -> None:
-        self._uow_factory = uow_factory
-        self._oauth = oauth
-        self._gateways = gateways
-        self._cipher = cipher
-        self._clock = clock
-        self._metrics = metrics
+    uow_factory: UnitOfWorkFactory
+    oauth: OAuthClient | None
+    gateways: CalendarGatewayFactory
+    cipher: TokenCipher
+    clock: Clock
+    metrics: Metrics
 
     def execute(
         self, *, state: str | None, code: str | None, error: str | None, session_hash: str | None
@@ -122,26 +106,26 @@ class CompleteGoogleConnection:
         verifier = self._consume_state(state, session_hash=session_hash)
         if error is not None:
             return ConnectionOutcome("denied", error)
-        if self._oauth is None or not code:
+        if self.oauth is None or not code:
             return ConnectionOutcome("failed", "no authorization code")
         try:
-            grant = self._oauth.exchange_code(code=code, code_verifier=verifier)
+            grant = self.oauth.exchange_code(code=code, code_verifier=verifier)
         except (OAuthExchangeError, GoogleRequestError, GoogleUnavailableError) as exc:
             _log.warning("google_connect_exchange_failed", extra={"error": type(exc).__name__})
             return ConnectionOutcome("failed", str(exc))
-        missing = self._oauth.missing_scopes(grant.scopes)
+        missing = self.oauth.missing_scopes(grant.scopes)
         if missing:
             self._revoke_quietly(grant.refresh_token or grant.access_token)
             return ConnectionOutcome("partial", " ".join(sorted(missing)))
         if grant.refresh_token is None:
             return ConnectionOutcome("failed", "Google returned no refresh token")
         try:
-            email = self._oauth.account_email(grant.access_token)
-            calendar = self._gateways(StaticTokens(grant.access_token)).primary_calendar()
+            email = self.oauth.account_email(grant.access_token)
+            calendar = self.gateways(StaticTokens(grant.access_token)).primary_calendar()
         except (GoogleRequestError, GoogleUnavailableError, AccessRevokedError) as exc:
             return ConnectionOutcome("failed", str(exc))
-        now = self._clock.now()
-        with self._uow_factory() as uow:
+        now = self.clock.now()
+        with self.uow_factory() as uow:
             record = uow.integration.get_for_update()
             if record.account_email != email:
                 # Another account's busy time must not linger in the mirror.
@@ -153,23 +137,23 @@ class CompleteGoogleConnection:
             record.account_email = email
             record.calendar_id = calendar.calendar_id
             record.timezone = calendar.timezone
-            record.access_token_enc = self._cipher.encrypt(grant.access_token)
-            record.refresh_token_enc = self._cipher.encrypt(grant.refresh_token)
+            record.access_token_enc = self.cipher.encrypt(grant.access_token)
+            record.refresh_token_enc = self.cipher.encrypt(grant.refresh_token)
             record.token_expires_at = grant.expires_at
             record.granted_scopes = grant.scopes
             record.last_sync_error = None
             record.refresh_lease_until = None
             uow.integration.save(record, now=now)
             uow.commit()
-        self._metrics.increment("google_connected")
+        self.metrics.increment("google_connected")
         _log.info("google_calendar_connected", extra={"account": email})
         return ConnectionOutcome("connected")
 
     def _consume_state(self, state: str | None, *, session_hash: str | None) -> str:
         if not state:
             raise InvalidOAuthStateError("The sign-in link is missing its state.")
-        now = self._clock.now()
-        with self._uow_factory() as uow:
+        now = self.clock.now()
+        with self.uow_factory() as uow:
             stored = uow.oauth_states.get_for_update(sha256_hex(state))
             if stored is None or stored.used_at is not None or stored.expires_at <= now:
                 raise InvalidOAuthStateError("This sign-in link is unknown, used or expired.")
@@ -179,14 +163,14 @@ class CompleteGoogleConnection:
             uow.oauth_states.mark_used(stored.state_hash, now)
             uow.commit()
         try:
-            return self._cipher.decrypt(stored.code_verifier_enc)
+            return self.cipher.decrypt(stored.code_verifier_enc)
         except UndecryptableTokenError as exc:
             raise InvalidOAuthStateError("This sign-in link can no longer be verified.") from exc
 
     def _revoke_quietly(self, token: str) -> None:
-        if self._oauth is None:
+        if self.oauth is None:
             return
         try:
-            self._oauth.revoke(token)
+            self.oauth.revoke(token)
         except ApplicationError:
             _log.warning("google_revoke_failed")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from typing import TypeVar, assert_never
@@ -70,6 +71,7 @@ def is_ours(event_id: str, appointment_id: UUID) -> bool:
     )
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class EventDrafts:
     """What an appointment's event says: the service and a short reference, never the client.
 
@@ -77,50 +79,40 @@ class EventDrafts:
     4-character reference, the description links to the admin page, and nothing else leaves.
     """
 
-    def __init__(self, *, public_base_url: str, default_timezone: str) -> None:
-        self._admin_url = public_base_url.rstrip("/") + ADMIN_SCHEDULE_PATH
-        self._default_timezone = default_timezone
+    public_base_url: str
+    default_timezone: str
 
     def draft(self, uow: UnitOfWork, appointment: Appointment, *, event_id: str) -> EventDraft:
         service = uow.services.get(appointment.service_slug)
         title = service.title if service is not None else "Консультация"
-        zone = load_availability(uow, default_timezone=self._default_timezone).timezone
+        zone = load_availability(uow, default_timezone=self.default_timezone).timezone
+        admin_url = self.public_base_url.rstrip("/") + ADMIN_SCHEDULE_PATH
         return EventDraft(
             event_id=event_id,
             appointment_id=appointment.id,
             summary=f"{title} · Balance #{appointment.id.hex[:4]}",
-            description=f"Запись Balance. Подробности — на странице администратора: {self._admin_url}",
+            description=f"Запись Balance. Подробности — на странице администратора: {admin_url}",
             start=appointment.start,
             end=appointment.end,
             timezone=zone,
         )
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class CreateCalendarEventForAppointment:
     """AppointmentConfirmed -> the event in the owner's calendar, exactly once."""
 
-    def __init__(
-        self,
-        *,
-        readers: UnitOfWorkFactory,
-        writers: UnitOfWorkFactory,
-        gateways: CalendarGatewayFactory,
-        tokens: AccessTokenSource,
-        drafts: EventDrafts,
-        clock: Clock,
-        metrics: Metrics,
-    ) -> None:
-        self._readers = readers
-        self._writers = writers
-        self._gateways = gateways
-        self._tokens = tokens
-        self._drafts = drafts
-        self._clock = clock
-        self._metrics = metrics
+    readers: UnitOfWorkFactory
+    writers: UnitOfWorkFactory
+    gateways: CalendarGatewayFactory
+    tokens: AccessTokenSource
+    drafts: EventDrafts
+    clock: Clock
+    metrics: Metrics
 
     def execute(self, appointment_id: UUID) -> bool:
         """True when Google was written to; False when there was nothing to do."""
-        with self._readers() as uow:
+        with self.readers() as uow:
             appointment = uow.appointments.get(appointment_id)
             if appointment is None or appointment.status is not AppointmentStatus.CONFIRMED:
                 # Cancelled (its cancel follows in the outbox) or gone: nothing to show.
@@ -128,19 +120,19 @@ class CreateCalendarEventForAppointment:
                 return False
             if uow.appointments.calendar_event(appointment_id).state == CalendarState.CREATED:
                 return False
-            draft = self._drafts.draft(uow, appointment, event_id=event_id_for(appointment_id))
-        gateway = self._gateways(self._tokens)
-        created = _counted(self._metrics, "insert", partial(gateway.insert_event, draft))
-        self._metrics.increment(
+            draft = self.drafts.draft(uow, appointment, event_id=event_id_for(appointment_id))
+        gateway = self.gateways(self.tokens)
+        created = _counted(self.metrics, "insert", partial(gateway.insert_event, draft))
+        self.metrics.increment(
             "google_writes",
             {"operation": "insert", "result": "created" if created else "duplicate"},
         )
-        with self._writers() as uow:
+        with self.writers() as uow:
             uow.appointments.set_calendar_event(
                 appointment_id,
                 event_id=draft.event_id,
                 state=CalendarState.CREATED,
-                now=self._clock.now(),
+                now=self.clock.now(),
             )
             uow.commit()
         _log.info(
@@ -155,44 +147,35 @@ class CreateCalendarEventForAppointment:
         return True
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class DeleteCalendarEventForAppointment:
     """A confirmed appointment was cancelled -> its event goes; unknown or deleted = done."""
 
-    def __init__(
-        self,
-        *,
-        readers: UnitOfWorkFactory,
-        writers: UnitOfWorkFactory,
-        gateways: CalendarGatewayFactory,
-        tokens: AccessTokenSource,
-        clock: Clock,
-        metrics: Metrics,
-    ) -> None:
-        self._readers = readers
-        self._writers = writers
-        self._gateways = gateways
-        self._tokens = tokens
-        self._clock = clock
-        self._metrics = metrics
+    readers: UnitOfWorkFactory
+    writers: UnitOfWorkFactory
+    gateways: CalendarGatewayFactory
+    tokens: AccessTokenSource
+    clock: Clock
+    metrics: Metrics
 
     def execute(self, appointment_id: UUID) -> bool:
         derived = event_id_for(appointment_id)
-        with self._readers() as uow:
+        with self.readers() as uow:
             known = uow.appointments.get(appointment_id) is not None
             stored = uow.appointments.calendar_event(appointment_id).event_id if known else None
-        gateway = self._gateways(self._tokens)
+        gateway = self.gateways(self.tokens)
         # The derived id is deleted even when nothing was recorded: a create whose answer was
         # lost may still have made the event.
         for event_id in dict.fromkeys(filter(None, (stored, derived))):
-            _counted(self._metrics, "delete", partial(gateway.delete_event, event_id))
-            self._metrics.increment("google_writes", {"operation": "delete", "result": "deleted"})
+            _counted(self.metrics, "delete", partial(gateway.delete_event, event_id))
+            self.metrics.increment("google_writes", {"operation": "delete", "result": "deleted"})
         if known:
-            with self._writers() as uow:
+            with self.writers() as uow:
                 uow.appointments.set_calendar_event(
                     appointment_id,
                     event_id=stored or derived,
                     state=CalendarState.DELETED,
-                    now=self._clock.now(),
+                    now=self.clock.now(),
                 )
                 uow.commit()
         _log.info(
@@ -217,6 +200,7 @@ def _counted(metrics: Metrics, operation: str, call: Callable[[], _T]) -> _T:
         raise
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class GoogleCalendarMessages:
     """The google_calendar kind of the outbox: appointment events -> the owner's calendar.
 
@@ -228,22 +212,14 @@ class GoogleCalendarMessages:
     kind = OutboxKind.GOOGLE_CALENDAR
     give_up_after: timedelta | None = None
 
-    def __init__(
-        self,
-        *,
-        create_event: CreateCalendarEventForAppointment,
-        delete_event: DeleteCalendarEventForAppointment,
-        resync: Callable[[], object],
-        enabled_by_default: bool,
-    ) -> None:
-        self._create_event = create_event
-        self._delete_event = delete_event
-        self._resync = resync
-        self._enabled_by_default = enabled_by_default
+    create_event: CreateCalendarEventForAppointment
+    delete_event: DeleteCalendarEventForAppointment
+    resync: Callable[[], object]
+    enabled_by_default: bool
 
     def can_run(self, uow: UnitOfWork) -> bool:
         record = uow.integration.get()
-        enabled = self._enabled_by_default if record.enabled is None else record.enabled
+        enabled = self.enabled_by_default if record.enabled is None else record.enabled
         return enabled and record.status == IntegrationStatus.CONNECTED
 
     def handle(self, message: OutboxMessage) -> bool:
@@ -251,11 +227,11 @@ class GoogleCalendarMessages:
         event = event_of(message)
         match event:
             case AppointmentConfirmed():
-                return self._create_event.execute(event.appointment_id)
+                return self.create_event.execute(event.appointment_id)
             case AppointmentCancelled():
                 if not event.was_confirmed:
                     return False  # a payment hold never reached the calendar
-                return self._delete_event.execute(event.appointment_id)
+                return self.delete_event.execute(event.appointment_id)
             case AppointmentExpired():
                 return False  # likewise: only confirmed appointments are exported
             case None:
@@ -280,6 +256,6 @@ class GoogleCalendarMessages:
     def after_batch(self) -> None:
         # Our own writes change Google's busy time: refresh the mirror and reconcile now.
         try:
-            self._resync()
+            self.resync()
         except ApplicationError as exc:
             _log.info("resync_after_export_refused", extra={"error": str(exc)[:200]})

@@ -45,34 +45,27 @@ class IntegrationStatusView:
     reconcile: ReconcileSummary | None = None  # what the last sync did to our exported events
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class GetIntegrationStatus:
     """The integration status the admin sees."""
 
-    def __init__(
-        self,
-        *,
-        uow_factory: UnitOfWorkFactory,
-        clock: Clock,
-        enabled_by_default: bool,
-        sync_interval: timedelta,
-    ) -> None:
-        self._uow_factory = uow_factory
-        self._clock = clock
-        self._enabled_by_default = enabled_by_default
-        self._sync_interval = sync_interval
+    uow_factory: UnitOfWorkFactory
+    clock: Clock
+    enabled_by_default: bool
+    sync_interval: timedelta
 
     def execute(self) -> IntegrationStatusView:
-        with self._uow_factory() as uow:
+        with self.uow_factory() as uow:
             return self.view(uow)
 
     def view(self, uow: UnitOfWork) -> IntegrationStatusView:
         record = uow.integration.get()
-        now = self._clock.now()
+        now = self.clock.now()
         connected = record.status == IntegrationStatus.CONNECTED
         next_sync = None
         if connected:
             next_sync = (
-                now if record.last_sync_at is None else record.last_sync_at + self._sync_interval
+                now if record.last_sync_at is None else record.last_sync_at + self.sync_interval
             )
         push_active = (
             record.push_channel_id is not None
@@ -80,7 +73,7 @@ class GetIntegrationStatus:
             and record.push_expires_at > now
         )
         return IntegrationStatusView(
-            enabled=self._enabled_by_default if record.enabled is None else record.enabled,
+            enabled=self.enabled_by_default if record.enabled is None else record.enabled,
             status=record.status,
             account_email=record.account_email,
             calendar_id=record.calendar_id,
@@ -97,64 +90,53 @@ class GetIntegrationStatus:
         )
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class SetIntegrationEnabled:
     """The gcal_integration_enabled flag (admin toggle over the environment default)."""
 
-    def __init__(
-        self, *, uow_factory: UnitOfWorkFactory, clock: Clock, status: GetIntegrationStatus
-    ) -> None:
-        self._uow_factory = uow_factory
-        self._clock = clock
-        self._status = status
+    uow_factory: UnitOfWorkFactory
+    clock: Clock
+    status: GetIntegrationStatus
 
     def execute(self, *, enabled: bool) -> IntegrationStatusView:
-        with self._uow_factory() as uow:
+        with self.uow_factory() as uow:
             record = uow.integration.get_for_update()
             record.enabled = enabled
-            uow.integration.save(record, now=self._clock.now())
+            uow.integration.save(record, now=self.clock.now())
             uow.commit()
-            return self._status.view(uow)
+            return self.status.view(uow)
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class DisconnectGoogleCalendar:
     """Revoke at Google, stop the push channel, delete the tokens; keep the settings."""
 
-    def __init__(
-        self,
-        *,
-        uow_factory: UnitOfWorkFactory,
-        oauth: OAuthClient | None,
-        gateways: CalendarGatewayFactory,
-        cipher: TokenCipher,
-        clock: Clock,
-        status: GetIntegrationStatus,
-    ) -> None:
-        self._uow_factory = uow_factory
-        self._oauth = oauth
-        self._gateways = gateways
-        self._cipher = cipher
-        self._clock = clock
-        self._status = status
+    uow_factory: UnitOfWorkFactory
+    oauth: OAuthClient | None
+    gateways: CalendarGatewayFactory
+    cipher: TokenCipher
+    clock: Clock
+    status: GetIntegrationStatus
 
     def execute(self) -> IntegrationStatusView:
-        with self._uow_factory() as uow:
+        with self.uow_factory() as uow:
             record = uow.integration.get()
         access = self._plain(record.access_token_enc)
         refresh = self._plain(record.refresh_token_enc)
         if access and record.push_channel_id and record.push_resource_id:
             try:
-                self._gateways(StaticTokens(access)).stop_channel(
+                self.gateways(StaticTokens(access)).stop_channel(
                     channel_id=record.push_channel_id, resource_id=record.push_resource_id
                 )
             except ApplicationError:
                 _log.warning("google_channel_stop_failed")
-        if self._oauth is not None and (refresh or access):
+        if self.oauth is not None and (refresh or access):
             try:
-                self._oauth.revoke(refresh or access or "")
+                self.oauth.revoke(refresh or access or "")
             except ApplicationError:
                 # The tokens are deleted below anyway; the admin can also revoke in Google.
                 _log.warning("google_revoke_failed")
-        with self._uow_factory() as uow:
+        with self.uow_factory() as uow:
             record = uow.integration.get_for_update()
             record.status = IntegrationStatus.DISCONNECTED
             record.access_token_enc = None
@@ -166,14 +148,14 @@ class DisconnectGoogleCalendar:
             record.push_expires_at = None
             record.last_success_at = None
             uow.busy.clear()
-            uow.integration.save(record, now=self._clock.now())
+            uow.integration.save(record, now=self.clock.now())
             uow.commit()
-            return self._status.view(uow)
+            return self.status.view(uow)
 
     def _plain(self, value: str | None) -> str | None:
         if value is None:
             return None
         try:
-            return self._cipher.decrypt(value)
+            return self.cipher.decrypt(value)
         except UndecryptableTokenError:
             return None  # nothing to revoke with; the row is cleared below anyway

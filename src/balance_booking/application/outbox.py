@@ -106,6 +106,7 @@ class _Outcome(StrEnum):
     PARKED = "parked"
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class OutboxDispatcher:
     """Claims due rows of the kinds that can run (with a lease), delivers, marks, retries, parks.
 
@@ -115,60 +116,47 @@ class OutboxDispatcher:
     `outbox_parked`. No transaction is open while a handler runs.
     """
 
-    def __init__(
-        self,
-        *,
-        readers: UnitOfWorkFactory,
-        writers: UnitOfWorkFactory,
-        handlers: Mapping[str, OutboxKindHandler],
-        clock: Clock,
-        metrics: Metrics,
-        batch_size: int = 20,
-        lease: timedelta = timedelta(minutes=5),
-        backoff: Backoff | None = None,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._readers = readers
-        self._writers = writers
-        self._handlers = handlers
-        self._clock = clock
-        self._metrics = metrics
-        self._batch_size = batch_size
-        self._lease = lease
-        self._backoff = backoff or Backoff()
-        self._monotonic = monotonic
+    readers: UnitOfWorkFactory
+    writers: UnitOfWorkFactory
+    handlers: Mapping[str, OutboxKindHandler]
+    clock: Clock
+    metrics: Metrics
+    batch_size: int = 20
+    lease: timedelta = timedelta(minutes=5)
+    backoff: Backoff | None = None  # None: Backoff() with random jitter
+    monotonic: Callable[[], float] = time.monotonic
 
     def execute(self) -> DispatchReport:
-        with self._readers() as uow:
+        with self.readers() as uow:
             backlog = uow.outbox.backlog()
             runnable = (
-                [kind for kind, handler in self._handlers.items() if handler.can_run(uow)]
+                [kind for kind, handler in self.handlers.items() if handler.can_run(uow)]
                 if backlog
                 else []
             )
-        self._metrics.gauge("outbox_backlog", backlog)
+        self.metrics.gauge("outbox_backlog", backlog)
         if not runnable:
             # Nothing due, or e.g. Google disconnected: those rows wait, spending no attempts.
             return DispatchReport()
-        with self._writers() as uow:
+        with self.writers() as uow:
             claimed = uow.outbox.claim_due(
-                kinds=runnable, now=self._clock.now(), limit=self._batch_size, lease=self._lease
+                kinds=runnable, now=self.clock.now(), limit=self.batch_size, lease=self.lease
             )
             uow.commit()
-        started = self._monotonic()
+        started = self.monotonic()
         done = retried = parked = 0
         wrote: set[str] = set()
         stopped: set[str] = set()
         untried: list[OutboxMessage] = []
         for index, message in enumerate(claimed):
             # Stop well inside the lease so no other worker takes a row we are still working on.
-            if self._monotonic() - started > self._lease.total_seconds() / 2:
+            if self.monotonic() - started > self.lease.total_seconds() / 2:
                 untried.extend(claimed[index:])
                 break
             if message.kind in stopped:
                 untried.append(message)
                 continue
-            handler = self._handlers[message.kind]
+            handler = self.handlers[message.kind]
             outcome = self._deliver(handler, message)
             if outcome is _Outcome.RETRY:
                 retried += 1
@@ -180,12 +168,12 @@ class OutboxDispatcher:
                 if outcome is _Outcome.WROTE:
                     wrote.add(message.kind)
         if untried:
-            with self._writers() as uow:
-                uow.outbox.release([m.message_id for m in untried], now=self._clock.now())
+            with self.writers() as uow:
+                uow.outbox.release([m.message_id for m in untried], now=self.clock.now())
                 uow.commit()
         for kind in sorted(wrote):
             try:
-                self._handlers[kind].after_batch()
+                self.handlers[kind].after_batch()
             except ApplicationError as exc:
                 _log.info(
                     "outbox_after_batch_refused", extra={"kind": kind, "error": str(exc)[:200]}
@@ -210,21 +198,21 @@ class OutboxDispatcher:
                 self._park(handler, message, str(exc))
                 return _Outcome.PARKED
             return self._retry(handler, message, exc)
-        with self._writers() as uow:
-            uow.outbox.mark_done(message.message_id, now=self._clock.now())
+        with self.writers() as uow:
+            uow.outbox.mark_done(message.message_id, now=self.clock.now())
             uow.commit()
         return _Outcome.WROTE if wrote else _Outcome.NOTHING
 
     def _retry(
         self, handler: OutboxKindHandler, message: OutboxMessage, exc: ApplicationError
     ) -> _Outcome:
-        now = self._clock.now()
+        now = self.clock.now()
         limit, since = handler.give_up_after, message.first_failed_at
         if limit is not None and since is not None and now - since >= limit:
             self._park(handler, message, f"still failing after {limit}: {exc}")
             return _Outcome.PARKED
-        at = now + self._backoff.delay(message.attempts)
-        with self._writers() as uow:
+        at = now + (self.backoff or Backoff()).delay(message.attempts)
+        with self.writers() as uow:
             uow.outbox.retry_later(message.message_id, at=at, error=str(exc), now=now)
             uow.commit()
         _log.warning(
@@ -241,12 +229,12 @@ class OutboxDispatcher:
         return _Outcome.RETRY
 
     def _park(self, handler: OutboxKindHandler, message: OutboxMessage, error: str) -> None:
-        now = self._clock.now()
-        with self._writers() as uow:
+        now = self.clock.now()
+        with self.writers() as uow:
             uow.outbox.park(message.message_id, error=error, now=now)
             handler.on_park(uow, message, now=now)
             uow.commit()
-        self._metrics.increment("outbox_parked", {"event": message.topic})
+        self.metrics.increment("outbox_parked", {"event": message.topic})
         _log.error(
             "outbox_parked",
             extra={

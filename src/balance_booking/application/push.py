@@ -92,65 +92,52 @@ class ChannelOutcome:
     detail: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class EnsurePushChannel:
     """Keep one live events.watch channel: open it when missing, replace it before it expires."""
 
-    def __init__(
-        self,
-        *,
-        readers: UnitOfWorkFactory,
-        writers: UnitOfWorkFactory,
-        gateways: CalendarGatewayFactory,
-        tokens: AccessTokenSource,
-        clock: Clock,
-        metrics: Metrics,
-        address: str | None,
-        enabled_by_default: bool,
-        ttl: timedelta = CHANNEL_TTL,
-        renew_before: timedelta = RENEW_BEFORE,
-    ) -> None:
-        self._readers = readers
-        self._writers = writers
-        self._gateways = gateways
-        self._tokens = tokens
-        self._clock = clock
-        self._metrics = metrics
-        self._address = address
-        self._enabled_by_default = enabled_by_default
-        self._ttl = ttl
-        self._renew_before = renew_before
+    readers: UnitOfWorkFactory
+    writers: UnitOfWorkFactory
+    gateways: CalendarGatewayFactory
+    tokens: AccessTokenSource
+    clock: Clock
+    metrics: Metrics
+    address: str | None
+    enabled_by_default: bool
+    ttl: timedelta = CHANNEL_TTL
+    renew_before: timedelta = RENEW_BEFORE
 
     def execute(self, *, renew: bool = False) -> ChannelOutcome:
         """`renew` replaces even a healthy channel (after a reconnect, possibly as another
         account, the old channel may watch the wrong calendar)."""
-        if self._address is None:
+        if self.address is None:
             return ChannelOutcome("off")
-        now = self._clock.now()
-        with self._readers() as uow:
+        now = self.clock.now()
+        with self.readers() as uow:
             seen = uow.integration.get()
         if (
-            not _integration_enabled(seen, default=self._enabled_by_default)
+            not _integration_enabled(seen, default=self.enabled_by_default)
             or seen.status != IntegrationStatus.CONNECTED
         ):
             return ChannelOutcome("not_connected")
         expires_at = seen.push_expires_at
         healthy = (
-            _channel_live(seen, now=now) and expires_at and expires_at - now > self._renew_before
+            _channel_live(seen, now=now) and expires_at and expires_at - now > self.renew_before
         )
         if healthy and not renew:
             return ChannelOutcome("kept", expires_at=expires_at)
-        gateway = self._gateways(self._tokens)
+        gateway = self.gateways(self.tokens)
         token = secrets.token_urlsafe(32)  # 256 bits; Google echoes it in X-Goog-Channel-Token
         try:
             channel = gateway.watch_events(
                 channel_id=uuid.uuid4().hex,
-                address=self._address,
+                address=self.address,
                 token=token,
-                ttl_seconds=int(self._ttl.total_seconds()),
+                ttl_seconds=int(self.ttl.total_seconds()),
             )
         except (GoogleRequestError, GoogleUnavailableError, AccessRevokedError) as exc:
             # Polling still runs; the hourly job tries again.
-            self._metrics.increment("push_channels", {"result": "failed"})
+            self.metrics.increment("push_channels", {"result": "failed"})
             _log.warning("push_channel_failed", extra={"error": str(exc)[:500]})
             return ChannelOutcome("failed", detail=str(exc)[:500])
         old = (
@@ -158,7 +145,7 @@ class EnsurePushChannel:
             if seen.push_channel_id and seen.push_resource_id
             else None
         )
-        with self._writers() as uow:
+        with self.writers() as uow:
             latest = uow.integration.get_for_update()
             # Compare-and-swap: if another process replaced the channel (or the calendar was
             # disconnected) while we talked to Google, ours is surplus and is stopped below.
@@ -172,7 +159,7 @@ class EnsurePushChannel:
                 latest.push_token_hash = sha256_hex(token)
                 latest.push_expires_at = channel.expires_at
                 latest.push_last_message_number = 0
-                uow.integration.save(latest, now=self._clock.now())
+                uow.integration.save(latest, now=self.clock.now())
                 uow.commit()
         if not won:
             _stop_quietly(gateway, channel.channel_id, channel.resource_id)
@@ -183,7 +170,7 @@ class EnsurePushChannel:
             # The successor is stored first, so no change goes unannounced in between.
             _stop_quietly(gateway, *old)
         kind: ChannelOutcomeKind = "renewed" if old is not None else "created"
-        self._metrics.increment("push_channels", {"result": kind})
+        self.metrics.increment("push_channels", {"result": kind})
         _log.info(
             "push_channel_opened",
             extra={"kind": kind, "expires_at": channel.expires_at.isoformat()},
@@ -231,35 +218,26 @@ class SyncRequests(Protocol):
     def request(self) -> bool: ...
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class HandlePushNotification:
     """Verify a Google push (channel, resource, token, message number) and schedule one sync."""
 
-    def __init__(
-        self,
-        *,
-        readers: UnitOfWorkFactory,
-        writers: UnitOfWorkFactory,
-        clock: Clock,
-        metrics: Metrics,
-        syncs: SyncRequests,
-        enabled_by_default: bool,
-    ) -> None:
-        self._readers = readers
-        self._writers = writers
-        self._clock = clock
-        self._metrics = metrics
-        self._syncs = syncs
-        self._enabled_by_default = enabled_by_default
+    readers: UnitOfWorkFactory
+    writers: UnitOfWorkFactory
+    clock: Clock
+    metrics: Metrics
+    syncs: SyncRequests
+    enabled_by_default: bool
 
     def execute(self, notice: PushNotice) -> PushAck:
         # Verification reads only: a flood of forged pushes never takes the write lock.
-        with self._readers() as uow:
+        with self.readers() as uow:
             record = uow.integration.get()
         channel_id = notice.channel_id
         if (
             not channel_id
             or channel_id != record.push_channel_id
-            or not _channel_live(record, now=self._clock.now())
+            or not _channel_live(record, now=self.clock.now())
         ):
             self._count("unknown_channel")
             raise NotFoundError("No live push channel has this id.")
@@ -274,15 +252,15 @@ class HandlePushNotification:
             # `sync` only confirms a new channel; Calendar sends nothing else but `exists`.
             return self._ignored("sync_message" if notice.resource_state == "sync" else "no_change")
         number = _message_number(notice.message_number)
-        if not _integration_enabled(record, default=self._enabled_by_default):
+        if not _integration_enabled(record, default=self.enabled_by_default):
             return self._ignored("switched_off")
-        with self._writers() as uow:
+        with self.writers() as uow:
             advanced = uow.integration.advance_push_message(channel_id=channel_id, number=number)
             uow.commit()
         if not advanced:
             # A replay, an out-of-order older message, or a channel replaced in the meantime.
             return self._ignored("stale_message_number")
-        self._syncs.request()
+        self.syncs.request()
         self._count("sync_scheduled")
         return PushAck("sync_scheduled")
 
@@ -291,7 +269,7 @@ class HandlePushNotification:
         return PushAck("ignored", reason)
 
     def _count(self, result: str) -> None:
-        self._metrics.increment("push_notifications", {"result": result})
+        self.metrics.increment("push_notifications", {"result": result})
 
 
 def _same(given: str | None, stored: str | None) -> bool:

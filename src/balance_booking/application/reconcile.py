@@ -84,6 +84,7 @@ class _Repair:
     event_id: str
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ReconcileExportedEvents:
     """Our exported events against confirmed appointments: the product wins.
 
@@ -92,22 +93,12 @@ class ReconcileExportedEvents:
     or expired is removed. At most `max_repairs` writes per run; the rest waits for the next.
     """
 
-    def __init__(
-        self,
-        *,
-        readers: UnitOfWorkFactory,
-        writers: UnitOfWorkFactory,
-        drafts: EventDrafts,
-        clock: Clock,
-        metrics: Metrics,
-        max_repairs: int = 25,
-    ) -> None:
-        self._readers = readers
-        self._writers = writers
-        self._drafts = drafts
-        self._clock = clock
-        self._metrics = metrics
-        self._max_repairs = max_repairs
+    readers: UnitOfWorkFactory
+    writers: UnitOfWorkFactory
+    drafts: EventDrafts
+    clock: Clock
+    metrics: Metrics
+    max_repairs: int = 25
 
     def execute(self, gateway: CalendarGateway, window: Interval) -> ReconcileSummary:
         try:
@@ -115,12 +106,12 @@ class ReconcileExportedEvents:
         except _GOOGLE_FAILURES as exc:
             _log.warning("calendar_reconcile_failed", extra={"error": str(exc)[:500]})
             return ReconcileSummary(error=str(exc)[:500])
-        with self._readers() as uow:
+        with self.readers() as uow:
             confirmed = uow.appointments.confirmed_in(window)
             repairs = self._plan(uow, events, confirmed)
         restored = moved_back = removed = failed = 0
         error: str | None = None
-        for repair in repairs[: self._max_repairs]:
+        for repair in repairs[: self.max_repairs]:
             try:
                 done = self._apply(gateway, repair)
             except (GoogleUnavailableError, AccessRevokedError) as exc:
@@ -130,7 +121,7 @@ class ReconcileExportedEvents:
             except GoogleRequestError as exc:
                 failed += 1
                 error = str(exc)[:500]
-                self._metrics.increment("calendar_reconciled", {"action": "failed"})
+                self.metrics.increment("calendar_reconciled", {"action": "failed"})
                 _log.warning(
                     "calendar_reconcile_refused",
                     extra={"appointment_id": str(repair.appointment_id), "error": error},
@@ -192,7 +183,7 @@ class ReconcileExportedEvents:
 
     def _apply(self, gateway: CalendarGateway, repair: _Repair) -> bool:
         """Re-check the appointment (it may have changed since the plan), then write."""
-        with self._readers() as uow:
+        with self.readers() as uow:
             appointment = uow.appointments.get(repair.appointment_id)
             if appointment is None:
                 return False
@@ -208,25 +199,25 @@ class ReconcileExportedEvents:
                     and state.state == CalendarState.CREATED
                     and state.event_id == repair.event_id
                 )
-                draft = self._drafts.draft(uow, appointment, event_id=repair.event_id)
+                draft = self.drafts.draft(uow, appointment, event_id=repair.event_id)
         if not still:
             return False
         if draft is None:
             gateway.delete_event(repair.event_id)
-            self._metrics.increment("google_writes", {"operation": "delete", "result": "deleted"})
+            self.metrics.increment("google_writes", {"operation": "delete", "result": "deleted"})
             event_id = repair.event_id
         else:
             event_id = self._put_back(gateway, draft)
             if event_id != repair.event_id:
-                with self._writers() as uow:
+                with self.writers() as uow:
                     uow.appointments.set_calendar_event(
                         repair.appointment_id,
                         event_id=event_id,
                         state=CalendarState.CREATED,
-                        now=self._clock.now(),
+                        now=self.clock.now(),
                     )
                     uow.commit()
-        self._metrics.increment("calendar_reconciled", {"action": repair.action})
+        self.metrics.increment("calendar_reconciled", {"action": repair.action})
         _log.info(
             f"calendar_event_{repair.action}",
             extra={
@@ -241,10 +232,10 @@ class ReconcileExportedEvents:
         """Patch the event back (undeleting it); if Google has no such event, insert it again,
         under a new id when Google will not reuse the old one. Returns the id it now has."""
         if gateway.patch_event(draft.event_id, draft):
-            self._metrics.increment("google_writes", {"operation": "patch", "result": "restored"})
+            self.metrics.increment("google_writes", {"operation": "patch", "result": "restored"})
             return draft.event_id
         if gateway.insert_event(draft):
-            self._metrics.increment("google_writes", {"operation": "insert", "result": "created"})
+            self.metrics.increment("google_writes", {"operation": "insert", "result": "created"})
             return draft.event_id
         # 404 on patch but 409 on insert: Google remembers the id and refuses it.
         fresh = replace(draft, event_id=replacement_id(draft.appointment_id, draft.event_id))
@@ -254,5 +245,5 @@ class ReconcileExportedEvents:
                 status=409,
                 reason="duplicate",
             )
-        self._metrics.increment("google_writes", {"operation": "insert", "result": "created"})
+        self.metrics.increment("google_writes", {"operation": "insert", "result": "created"})
         return fresh.event_id

@@ -62,37 +62,26 @@ class SlotSnapshot:
     use_busy: bool
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class SlotGuard:
     """The checks shared by booking and confirmation: offered locally, free live in Google."""
 
-    def __init__(
-        self,
-        *,
-        readers: UnitOfWorkFactory,
-        writers: UnitOfWorkFactory,
-        gateways: CalendarGatewayFactory,
-        tokens: AccessTokenSource,
-        policy: CalendarPolicy,
-        default_timezone: str,
-        live_check_fallback: timedelta,
-        metrics: Metrics,
-    ) -> None:
-        self._readers = readers
-        self._writers = writers
-        self._gateways = gateways
-        self._tokens = tokens
-        self._policy = policy
-        self._default_timezone = default_timezone
-        self._fallback = live_check_fallback
-        self.metrics = metrics
+    readers: UnitOfWorkFactory
+    writers: UnitOfWorkFactory
+    gateways: CalendarGatewayFactory
+    tokens: AccessTokenSource
+    policy: CalendarPolicy
+    default_timezone: str
+    live_check_fallback: timedelta
+    metrics: Metrics
 
     def snapshot(self, service_slug: str, *, now: datetime) -> SlotSnapshot:
-        with self._readers() as uow:
+        with self.readers() as uow:
             service = uow.services.get(service_slug)
             if service is None or not service.active:
                 raise NotFoundError(f"Unknown service {service_slug!r}.")
             link = uow.integration.calendar_link()
-        calendar = self._policy.state(link, now=now)  # 503 when busy data is too old
+        calendar = self.policy.state(link, now=now)  # 503 when busy data is too old
         return SlotSnapshot(service=service, link=link, use_busy=calendar.status == "ok")
 
     def slots_around(
@@ -108,7 +97,7 @@ class SlotGuard:
         busy = uow.busy.overlapping(context) if snapshot.use_busy else []
         return available_slots(
             service=snapshot.service,
-            availability=load_availability(uow, default_timezone=self._default_timezone),
+            availability=load_availability(uow, default_timezone=self.default_timezone),
             busy=[*busy, *extra_busy],
             appointments=uow.appointments.occupied_overlapping(context, now=now),
             window=window,
@@ -139,10 +128,10 @@ class SlotGuard:
         around = alternatives_window(buffered.start, now=now)
         asked = Interval(min(buffered.start, around.start), max(buffered.end, around.end))
         try:
-            return self._gateways(self._tokens).busy_intervals(asked)
+            return self.gateways(self.tokens).busy_intervals(asked)
         except (GoogleUnavailableError, GoogleRequestError, AccessRevokedError) as exc:
             synced = snapshot.link.last_success_at
-            if synced is not None and now - synced <= self._fallback:
+            if synced is not None and now - synced <= self.live_check_fallback:
                 _log.warning("live_check_fallback_to_mirror", extra={"error": type(exc).__name__})
                 return []
             raise CalendarUnavailableError(

@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from balance_booking.application.errors import (
@@ -132,6 +133,7 @@ class SyncCoalescer:
         self.wait_idle(timeout)
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class PollBusyTimes:
     """The periodic trigger: sync unless some process synced within `min_age`.
 
@@ -139,24 +141,16 @@ class PollBusyTimes:
     first syncs and the others see a fresh `last_sync_at` and skip: one sync per interval.
     """
 
-    def __init__(
-        self,
-        *,
-        sync: SyncCalendarBusyTimes,
-        readers: UnitOfWorkFactory,
-        clock: Clock,
-        min_age: timedelta,
-    ) -> None:
-        self._sync = sync
-        self._readers = readers
-        self._clock = clock
-        self._min_age = min_age
+    sync: SyncCalendarBusyTimes
+    readers: UnitOfWorkFactory
+    clock: Clock
+    min_age: timedelta
 
     def execute(self) -> SyncReport | None:
         """The sync's report, or None when a recent sync made this one unnecessary."""
-        with self._readers() as uow:
+        with self.readers() as uow:
             last = uow.integration.get().last_sync_at
-        if last is not None and self._clock.now() - last < self._min_age:
+        if last is not None and self.clock.now() - last < self.min_age:
             _log.debug("busy_sync_skipped", extra={"last_sync_at": last.isoformat()})
             return None
-        return self._sync.execute()
+        return self.sync.execute()

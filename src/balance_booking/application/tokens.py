@@ -42,6 +42,7 @@ class StaticTokens:
         raise AccessRevokedError("a fresh token was refused")
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class GoogleTokens:
     """AccessTokenSource over the stored, encrypted tokens; one refresher at a time everywhere.
 
@@ -50,43 +51,31 @@ class GoogleTokens:
     processes wait for the lease and then reuse the token it produced.
     """
 
-    def __init__(
-        self,
-        *,
-        uow_factory: UnitOfWorkFactory,
-        oauth: OAuthClient | None,
-        cipher: TokenCipher,
-        clock: Clock,
-        metrics: Metrics,
-        lease: timedelta = timedelta(seconds=30),
-        poll_seconds: float = 0.1,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self._uow_factory = uow_factory
-        self._oauth = oauth
-        self._cipher = cipher
-        self._clock = clock
-        self._metrics = metrics
-        self._lease = lease
-        self._poll_seconds = poll_seconds
-        self._sleep = sleep
+    uow_factory: UnitOfWorkFactory
+    oauth: OAuthClient | None
+    cipher: TokenCipher
+    clock: Clock
+    metrics: Metrics
+    lease: timedelta = timedelta(seconds=30)
+    poll_seconds: float = 0.1
+    sleep: Callable[[float], None] = time.sleep
 
     def current(self) -> str:
-        with self._uow_factory() as uow:
+        with self.uow_factory() as uow:
             record = uow.integration.get()
         if record.access_token_enc is None:
             # Disconnected, or already marked needs_reauth (alerted once, when it happened):
             # fail fast without rewriting the row, re-alerting or invalidating every cache.
             raise AccessRevokedError("Google Calendar is not connected.")
         access = self._decrypt_or_revoke(record.access_token_enc)
-        if _expiring(record.token_expires_at, now=self._clock.now()):
+        if _expiring(record.token_expires_at, now=self.clock.now()):
             return self.refreshed(access)
         return access
 
     def refreshed(self, stale: str) -> str:
-        if self._oauth is None:
+        if self.oauth is None:
             raise AccessRevokedError("Google OAuth client is not configured.")
-        deadline = time.monotonic() + self._lease.total_seconds() * 2
+        deadline = time.monotonic() + self.lease.total_seconds() * 2
         while True:
             claimed, record = self._claim_or_reuse(stale)
             if claimed and record is not None:
@@ -95,33 +84,33 @@ class GoogleTokens:
                 return self._decrypt_or_revoke(record.access_token_enc)
             if time.monotonic() > deadline:
                 raise GoogleUnavailableError("Another process is still refreshing the token.")
-            self._sleep(self._poll_seconds)
+            self.sleep(self.poll_seconds)
         refresh_token = self._decrypt_or_revoke(record.refresh_token_enc)
         try:
-            grant = self._oauth.refresh(refresh_token)
+            grant = self.oauth.refresh(refresh_token)
         except AccessRevokedError:
             self._mark_needs_reauth("invalid_grant", refused=record.refresh_token_enc)
             raise
         except ApplicationError:
             self._release_lease()
             raise
-        with self._uow_factory() as uow:
+        with self.uow_factory() as uow:
             latest = uow.integration.get_for_update()
-            latest.access_token_enc = self._cipher.encrypt(grant.access_token)
+            latest.access_token_enc = self.cipher.encrypt(grant.access_token)
             if grant.refresh_token is not None:
-                latest.refresh_token_enc = self._cipher.encrypt(grant.refresh_token)
+                latest.refresh_token_enc = self.cipher.encrypt(grant.refresh_token)
             latest.token_expires_at = grant.expires_at
             latest.refresh_lease_until = None
-            uow.integration.save(latest, now=self._clock.now())
+            uow.integration.save(latest, now=self.clock.now())
             uow.commit()
-        self._metrics.increment("google_token_refreshed")
+        self.metrics.increment("google_token_refreshed")
         return grant.access_token
 
     def _claim_or_reuse(self, stale: str) -> tuple[bool, IntegrationRecord | None]:
         """(True, row) when we hold the lease; (False, row) when a fresh token exists already;
         (False, None) when someone else holds the lease."""
-        now = self._clock.now()
-        with self._uow_factory() as uow:
+        now = self.clock.now()
+        with self.uow_factory() as uow:
             record = uow.integration.get_for_update()
             if record.status != IntegrationStatus.CONNECTED or record.refresh_token_enc is None:
                 raise AccessRevokedError("Google Calendar is not connected.")
@@ -136,7 +125,7 @@ class GoogleTokens:
                 return False, record
             if record.refresh_lease_until is not None and record.refresh_lease_until > now:
                 return False, None
-            record.refresh_lease_until = now + self._lease
+            record.refresh_lease_until = now + self.lease
             uow.integration.save(record, now=now)
             uow.commit()
             return True, record
@@ -146,7 +135,7 @@ class GoogleTokens:
         if value is None:
             return None
         try:
-            return self._cipher.decrypt(value)
+            return self.cipher.decrypt(value)
         except UndecryptableTokenError:
             return None
 
@@ -160,25 +149,25 @@ class GoogleTokens:
     def _mark_needs_reauth(self, why: str, *, refused: str | None = None) -> None:
         """`refused`: the stored refresh token Google refused; if the row holds another one by
         now (the admin reconnected while the refresh was in flight), the new grant stands."""
-        with self._uow_factory() as uow:
+        with self.uow_factory() as uow:
             record = uow.integration.get_for_update()
             if refused is not None and record.refresh_token_enc != refused:
                 return
             needs_reauth(record)
             record.last_sync_error = "Google access was revoked: reconnect the calendar."
-            uow.integration.save(record, now=self._clock.now())
+            uow.integration.save(record, now=self.clock.now())
             uow.commit()
         self._alert(why)
 
     def _alert(self, why: str) -> None:
-        self._metrics.increment("google_access_revoked", {"reason": why})
+        self.metrics.increment("google_access_revoked", {"reason": why})
         _log.error("google_access_revoked", extra={"reason": why})
 
     def _release_lease(self) -> None:
-        with self._uow_factory() as uow:
+        with self.uow_factory() as uow:
             record = uow.integration.get_for_update()
             record.refresh_lease_until = None
-            uow.integration.save(record, now=self._clock.now())
+            uow.integration.save(record, now=self.clock.now())
             uow.commit()
 
 
@@ -203,27 +192,25 @@ class RotationReport:
     undecryptable: int
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class RotateTokenKeys:
     """Re-encrypt every stored secret under the first key; unreadable tokens -> needs_reauth."""
 
-    def __init__(
-        self, *, uow_factory: UnitOfWorkFactory, cipher: TokenCipher, clock: Clock
-    ) -> None:
-        self._uow_factory = uow_factory
-        self._cipher = cipher
-        self._clock = clock
+    uow_factory: UnitOfWorkFactory
+    cipher: TokenCipher
+    clock: Clock
 
     def execute(self) -> RotationReport:
         rotated = undecryptable = 0
-        now = self._clock.now()
-        with self._uow_factory() as uow:
+        now = self.clock.now()
+        with self.uow_factory() as uow:
             record = uow.integration.get_for_update()
             try:
                 if record.access_token_enc is not None:
-                    record.access_token_enc = self._cipher.rotate(record.access_token_enc)
+                    record.access_token_enc = self.cipher.rotate(record.access_token_enc)
                     rotated += 1
                 if record.refresh_token_enc is not None:
-                    record.refresh_token_enc = self._cipher.rotate(record.refresh_token_enc)
+                    record.refresh_token_enc = self.cipher.rotate(record.refresh_token_enc)
                     rotated += 1
             except UndecryptableTokenError:
                 undecryptable += 1
@@ -231,7 +218,7 @@ class RotateTokenKeys:
             uow.integration.save(record, now=now)
             for state_hash, verifier in uow.oauth_states.all_verifiers():
                 try:
-                    uow.oauth_states.set_verifier(state_hash, self._cipher.rotate(verifier))
+                    uow.oauth_states.set_verifier(state_hash, self.cipher.rotate(verifier))
                     rotated += 1
                 except UndecryptableTokenError:
                     undecryptable += 1

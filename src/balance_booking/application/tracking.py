@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from balance_booking.application.errors import (
     InvalidRequestError,
@@ -21,12 +22,12 @@ TRACKING_PLAN: dict[str, frozenset[str]] = {
 }
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class TrackEvent:
     """Store a product-analytics event if the tracking plan knows it."""
 
-    def __init__(self, *, writers: UnitOfWorkFactory, clock: Clock) -> None:
-        self._writers = writers
-        self._clock = clock
+    writers: UnitOfWorkFactory
+    clock: Clock
 
     def execute(self, event: str, properties: dict[str, str]) -> None:
         required = TRACKING_PLAN.get(event)
@@ -37,9 +38,9 @@ class TrackEvent:
             raise InvalidRequestError(
                 f"Missing properties: {', '.join(missing)}.", field="properties"
             )
-        with self._writers() as uow:
+        with self.writers() as uow:
             uow.tracking.track(
-                event, {key: properties[key] for key in sorted(required)}, at=self._clock.now()
+                event, {key: properties[key] for key in sorted(required)}, at=self.clock.now()
             )
             uow.commit()
         _log.info("tracking_event", extra={"event": event})

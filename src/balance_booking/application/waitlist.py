@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from uuid import UUID
 
 from balance_booking.application.errors import (
@@ -18,12 +19,12 @@ from balance_booking.domain.availability import load_zone
 from balance_booking.domain.intervals import Interval
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class JoinWaitlist:
     """A client asks to hear when a slot frees up (offered when Google cannot be reached)."""
 
-    def __init__(self, *, writers: UnitOfWorkFactory, clock: Clock) -> None:
-        self._writers = writers
-        self._clock = clock
+    writers: UnitOfWorkFactory
+    clock: Clock
 
     def execute(
         self,
@@ -45,9 +46,9 @@ class JoinWaitlist:
             preferred_from=None if preferred is None else preferred.start,
             preferred_to=None if preferred is None else preferred.end,
             comment=comment,
-            created_at=self._clock.now(),
+            created_at=self.clock.now(),
         )
-        with self._writers() as uow:
+        with self.writers() as uow:
             if uow.services.get(service_slug) is None:
                 raise NotFoundError(f"Unknown service {service_slug!r}.")
             uow.waitlist.add(entry)
@@ -55,12 +56,12 @@ class JoinWaitlist:
         return entry.entry_id
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ListWaitlist:
     """The waitlist for the admin."""
 
-    def __init__(self, *, readers: UnitOfWorkFactory) -> None:
-        self._readers = readers
+    readers: UnitOfWorkFactory
 
     def execute(self) -> list[WaitlistEntry]:
-        with self._readers() as uow:
+        with self.readers() as uow:
             return uow.waitlist.list()
