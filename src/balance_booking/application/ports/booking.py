@@ -1,4 +1,4 @@
-"""Ports of booking: services, the schedule, appointments, idempotency keys, the waitlist, tracking."""
+"""Ports of booking: services, schedule, appointments, idempotency keys, waitlist, tracking."""
 
 from __future__ import annotations
 

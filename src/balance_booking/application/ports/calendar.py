@@ -1,4 +1,4 @@
-"""Ports of Google Calendar itself: the gateway (the spec's IGoogleCalendarService) and busy time."""
+"""Ports of Google Calendar itself: the gateway (the spec's IGoogleCalendarService), busy time."""
 
 from __future__ import annotations
 

@@ -18,6 +18,28 @@ _DONE = "done"
 _PARKED = "parked"
 
 
+def _message(row: Row[Any]) -> OutboxMessage:
+    return OutboxMessage(
+        message_id=row.id,
+        kind=row.kind,
+        topic=row.topic,
+        attempts=row.attempts,
+        appointment_id=row.appointment_id,
+        waitlist_entry_id=row.waitlist_entry_id,
+        payload=_payload(row.payload),
+        first_failed_at=row.first_failed_at,
+    )
+
+
+def _payload(text: str) -> Payload | None:
+    """The stored JSON object; None when it is not one (the dispatcher parks such a row)."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
 class SqlOutbox:
     """Outbox rows: appended in the change's transaction, claimed with a lease by the worker."""
 
@@ -168,25 +190,3 @@ class SqlOutbox:
             ParkedMessage(message=_message(row), reason=row.last_error, parked_at=row.updated_at)
             for row in rows
         ]
-
-
-def _message(row: Row[Any]) -> OutboxMessage:
-    return OutboxMessage(
-        message_id=row.id,
-        kind=row.kind,
-        topic=row.topic,
-        attempts=row.attempts,
-        appointment_id=row.appointment_id,
-        waitlist_entry_id=row.waitlist_entry_id,
-        payload=_payload(row.payload),
-        first_failed_at=row.first_failed_at,
-    )
-
-
-def _payload(text: str) -> Payload | None:
-    """The stored JSON object; None when it is not one (the dispatcher parks such a row)."""
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None

@@ -1,8 +1,7 @@
-"""Repositories for appointments, idempotency keys, the waitlist and tracking."""
+"""Appointments and the Idempotency-Key store: SQL rows in, domain objects out."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -18,7 +17,6 @@ from balance_booking.application.ports import (
     CalendarEventState,
     CalendarState,
     StoredResponse,
-    WaitlistEntry,
 )
 from balance_booking.domain.appointments import (
     ACTIVE_STATUSES,
@@ -245,61 +243,5 @@ class SqlIdempotencyKeys:
                 appointment_id=response.appointment_id,
                 response=response.body,
                 created_at=now,
-            )
-        )
-
-
-class SqlWaitlist:
-    """Waitlist entries, newest last."""
-
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
-
-    def add(self, entry: WaitlistEntry) -> None:
-        self._connection.execute(
-            insert(t.waitlist_entries).values(
-                id=entry.entry_id,
-                service_slug=entry.service_slug,
-                name=entry.name,
-                email=entry.email,
-                phone=entry.phone,
-                timezone=entry.timezone,
-                preferred_from=entry.preferred_from,
-                preferred_to=entry.preferred_to,
-                comment=entry.comment,
-                created_at=entry.created_at,
-            )
-        )
-
-    def list(self) -> list[WaitlistEntry]:
-        c = t.waitlist_entries.c
-        rows = self._connection.execute(select(t.waitlist_entries).order_by(c.created_at))
-        return [
-            WaitlistEntry(
-                entry_id=row.id,
-                service_slug=row.service_slug,
-                name=row.name,
-                email=row.email,
-                phone=row.phone,
-                timezone=row.timezone,
-                preferred_from=row.preferred_from,
-                preferred_to=row.preferred_to,
-                comment=row.comment,
-                created_at=row.created_at,
-            )
-            for row in rows
-        ]
-
-
-class SqlTracking:
-    """Tracking events stored for the product team."""
-
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
-
-    def track(self, event: str, properties: dict[str, str], *, at: datetime) -> None:
-        self._connection.execute(
-            insert(t.tracking_events).values(
-                event=event, properties=json.dumps(properties, ensure_ascii=False), occurred_at=at
             )
         )
