@@ -210,12 +210,13 @@ class GoogleCalendarMessages:
     """
 
     kind = OutboxKind.GOOGLE_CALENDAR
-    give_up_after: timedelta | None = None
 
     create_event: CreateCalendarEventForAppointment
     delete_event: DeleteCalendarEventForAppointment
     resync: Callable[[], object]
     enabled_by_default: bool
+    # Never given up on: every write is idempotent, and the admin sees a pending event meanwhile.
+    give_up_after: timedelta | None = None
 
     def can_run(self, uow: UnitOfWork) -> bool:
         record = uow.integration.get()
