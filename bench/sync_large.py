@@ -49,10 +49,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from balance_booking.application.admin import CreateService
-from balance_booking.application.google_connection import (
-    CompleteGoogleConnection,
-    StartGoogleConnection,
-)
+from balance_booking.application.connect import CompleteGoogleConnection, StartGoogleConnection
 from balance_booking.bootstrap import Container, build_container, build_sync, migrate_database
 from balance_booking.config import Settings
 from balance_booking.domain.intervals import Interval, merge

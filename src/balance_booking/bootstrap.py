@@ -52,33 +52,24 @@ from balance_booking.application.booking import (
     ConfirmAppointment,
     ExpireHolds,
     GetAppointment,
-    JoinWaitlist,
     ListAppointments,
-    ListWaitlist,
     ManageTokens,
-    SlotGuard,
-    TrackEvent,
 )
 from balance_booking.application.busy_view import ListBusyBlocks
+from balance_booking.application.connect import CompleteGoogleConnection, StartGoogleConnection
 from balance_booking.application.export import (
-    Backoff,
     CreateCalendarEventForAppointment,
     DeleteCalendarEventForAppointment,
     EventDrafts,
-    OutboxDispatcher,
-    ReconcileExportedEvents,
+    GoogleCalendarMessages,
 )
-from balance_booking.application.google_connection import (
-    CompleteGoogleConnection,
+from balance_booking.application.handlers import OutboxHandlers
+from balance_booking.application.integration import (
     DisconnectGoogleCalendar,
     GetIntegrationStatus,
-    GoogleTokens,
-    RotateTokenKeys,
-    RotationReport,
     SetIntegrationEnabled,
-    StartGoogleConnection,
 )
-from balance_booking.application.handlers import EventHandlers
+from balance_booking.application.outbox import Backoff, OutboxDispatcher
 from balance_booking.application.ports import (
     AccessTokenSource,
     AdminUser,
@@ -86,14 +77,14 @@ from balance_booking.application.ports import (
     CalendarGatewayFactory,
     Clock,
 )
-from balance_booking.application.push import (
-    EnsurePushChannel,
-    HandlePushNotification,
-    PollBusyTimes,
-    SyncCoalescer,
-    push_address,
-)
+from balance_booking.application.push import EnsurePushChannel, HandlePushNotification, push_address
+from balance_booking.application.reconcile import ReconcileExportedEvents
+from balance_booking.application.slot_guard import SlotGuard
 from balance_booking.application.sync import SyncCalendarBusyTimes
+from balance_booking.application.sync_triggers import PollBusyTimes, SyncCoalescer
+from balance_booking.application.tokens import GoogleTokens, RotateTokenKeys, RotationReport
+from balance_booking.application.tracking import TrackEvent
+from balance_booking.application.waitlist import JoinWaitlist, ListWaitlist
 from balance_booking.config import Settings
 from balance_booking.web.paths import WEBHOOK_PATH
 from balance_booking.worker.jobs import FRESH_ENOUGH, schedule
@@ -383,38 +374,46 @@ def build_event_drafts(container: Container) -> EventDrafts:
     )
 
 
+def build_outbox_handlers(container: Container) -> OutboxHandlers:
+    """Every kind of outbox message and who delivers it."""
+    c = container
+    return OutboxHandlers(
+        # Each batch that wrote to Google re-syncs busy time.
+        google_calendar=GoogleCalendarMessages(
+            create_event=CreateCalendarEventForAppointment(
+                readers=c.readers,
+                writers=c.writers,
+                gateways=c.gateways,
+                tokens=c.tokens,
+                drafts=build_event_drafts(c),
+                clock=c.clock,
+                metrics=c.metrics,
+            ),
+            delete_event=DeleteCalendarEventForAppointment(
+                readers=c.readers,
+                writers=c.writers,
+                gateways=c.gateways,
+                tokens=c.tokens,
+                clock=c.clock,
+                metrics=c.metrics,
+            ),
+            resync=build_sync(c).execute,
+            enabled_by_default=c.settings.gcal_integration_enabled,
+        ),
+    )
+
+
 def build_outbox_dispatcher(
     container: Container, *, backoff: Backoff | None = None
 ) -> OutboxDispatcher:
-    """Outbox -> Google Calendar; each batch that wrote to Google re-syncs busy time."""
+    """The outbox, every kind: Google Calendar writes (and, next, e-mail)."""
     c = container
-    handlers = EventHandlers(
-        create_event=CreateCalendarEventForAppointment(
-            readers=c.readers,
-            writers=c.writers,
-            gateways=c.gateways,
-            tokens=c.tokens,
-            drafts=build_event_drafts(c),
-            clock=c.clock,
-            metrics=c.metrics,
-        ),
-        delete_event=DeleteCalendarEventForAppointment(
-            readers=c.readers,
-            writers=c.writers,
-            gateways=c.gateways,
-            tokens=c.tokens,
-            clock=c.clock,
-            metrics=c.metrics,
-        ),
-    )
     return OutboxDispatcher(
         readers=c.readers,
         writers=c.writers,
-        handle=handlers,
-        resync=build_sync(c).execute,
+        handlers=build_outbox_handlers(c).by_kind(),
         clock=c.clock,
         metrics=c.metrics,
-        enabled_by_default=c.settings.gcal_integration_enabled,
         backoff=backoff,
     )
 

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from balance_booking.application.errors import SlotTakenError
-from balance_booking.application.ports import CalendarEventState, StoredResponse
+from balance_booking.application.messages import add_appointment, save_appointment
+from balance_booking.application.ports import CalendarEventState, CalendarState, StoredResponse
 from balance_booking.domain.appointments import Appointment, AppointmentStatus
 from balance_booking.domain.events import AppointmentConfirmed
 from balance_booking.domain.intervals import Interval
@@ -172,7 +173,9 @@ def test_calendar_event_state_starts_pending_and_follows_set(backend: Backend) -
     store(backend, booked)
     with backend.uow() as uow:
         assert uow.appointments.calendar_event(booked.id) == CalendarEventState(None, "pending")
-        uow.appointments.set_calendar_event(booked.id, event_id="abc", state="created", now=T0)
+        uow.appointments.set_calendar_event(
+            booked.id, event_id="abc", state=CalendarState.CREATED, now=T0
+        )
         uow.commit()
     with backend.uow() as uow:
         assert uow.appointments.calendar_event(booked.id) == CalendarEventState("abc", "created")
@@ -250,17 +253,17 @@ def test_idempotency_keys_store_the_first_response(backend: Backend) -> None:
         assert uow.idempotency.get("key-2") is None
 
 
-def test_appointment_writes_queue_their_domain_events_in_the_same_transaction(
+def test_appointment_writes_queue_their_messages_in_the_same_transaction(
     backend: Backend,
 ) -> None:
-    """The outbox port is being redesigned; only its backlog count is relied on here."""
+    """The outbox shares the appointments' transaction: rolled back with them, kept with them."""
     confirmed = appointment(at(0))
     confirmed.events.append(AppointmentConfirmed(confirmed.id, T0))
     held = appointment(at(2), status=PENDING, hold_expires_at=at(1))
     with backend.uow() as uow:
-        uow.appointments.add(confirmed, manage_token_hash="h", now=T0)
-        uow.appointments.add(held, manage_token_hash="h", now=T0)
-        assert uow.outbox.backlog() == 1, "visible inside the transaction"
+        add_appointment(uow, confirmed, manage_token_hash="h", now=T0)
+        add_appointment(uow, held, manage_token_hash="h", now=T0)
+        assert uow.outbox.backlog() == 1, "visible inside the transaction; a hold queues nothing"
     with backend.uow() as uow:
         assert uow.outbox.backlog() == 0, "rolled back with the appointments"
     store(backend, confirmed, held)  # the events were pulled by the first add: none left
@@ -269,7 +272,7 @@ def test_appointment_writes_queue_their_domain_events_in_the_same_transaction(
         current = uow.appointments.get_for_update(confirmed.id)
         assert current is not None
         current.cancel(now=at(-1))
-        uow.appointments.save(current, now=at(-1))
+        save_appointment(uow, current, now=at(-1))
         uow.commit()
     with backend.uow() as uow:
         assert uow.outbox.backlog() == 1

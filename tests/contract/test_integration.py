@@ -8,11 +8,12 @@ from datetime import timedelta
 import pytest
 
 from balance_booking.application.ports import CalendarLink, IntegrationRecord, OAuthState
+from balance_booking.domain.calendar_account import IntegrationStatus
 from tests.contract.conftest import Backend
 from tests.contract.data import T0, at
 
 FULL = IntegrationRecord(
-    status="connected",
+    status=IntegrationStatus.CONNECTED,
     enabled=False,
     calendar_id="primary",
     account_email="owner@example.com",
@@ -63,7 +64,7 @@ def test_saving_again_overwrites_and_can_clear_fields(backend: Backend) -> None:
     store_full(backend)
     cleared = replace(
         FULL,
-        status="disconnected",
+        status=IntegrationStatus.DISCONNECTED,
         access_token_enc=None,
         refresh_token_enc=None,
         granted_scopes=frozenset(),
@@ -80,7 +81,7 @@ def test_a_read_record_is_a_copy(backend: Backend) -> None:
     store_full(backend)
     with backend.uow() as uow:
         record = uow.integration.get_for_update()
-        record.status = "needs_reauth"
+        record.status = IntegrationStatus.NEEDS_REAUTH
         assert uow.integration.get().status == "connected", "only save() writes"
 
 
@@ -90,7 +91,7 @@ def test_a_read_record_is_a_copy(backend: Backend) -> None:
 )
 def test_calendar_link_reflects_the_row(backend: Backend, status: str, connected: bool) -> None:
     with backend.uow() as uow:
-        uow.integration.save(replace(FULL, status=status), now=T0)
+        uow.integration.save(replace(FULL, status=IntegrationStatus(status)), now=T0)
         uow.commit()
     with backend.uow() as uow:
         assert uow.integration.calendar_link() == CalendarLink(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 import threading
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from types import TracebackType
 from typing import Self
 from uuid import UUID
@@ -40,7 +40,6 @@ from balance_booking.application.ports import (
     LoginAttemptRepository,
     OAuthState,
     OAuthStateRepository,
-    OutboxMessage,
     OutboxRepository,
     ScheduleRepository,
     ServiceRepository,
@@ -51,10 +50,10 @@ from balance_booking.application.ports import (
 )
 from balance_booking.domain.appointments import ACTIVE_STATUSES, Appointment, AppointmentStatus
 from balance_booking.domain.availability import Availability
-from balance_booking.domain.events import DomainEvent
 from balance_booking.domain.intervals import Interval
 from balance_booking.domain.services import Service
 from balance_booking.domain.slots import OccupiedTime
+from tests.fakes.outbox import FakeOutbox, FakeOutboxRow
 
 _CONNECTED_STATUSES = frozenset({"connected", "needs_reauth", "error"})
 
@@ -97,21 +96,6 @@ class TrackedEvent:
 
 
 @dataclass
-class OutboxRow:
-    message_id: int
-    event: DomainEvent
-    status: str = "pending"  # pending | done | parked
-    attempts: int = 0
-    next_attempt_at: datetime | None = None
-    locked_until: datetime | None = None
-    last_error: str | None = None
-
-    @property
-    def event_type(self) -> str:
-        return type(self.event).__name__
-
-
-@dataclass
 class FakeState:
     """Everything the database holds, as plain data (one committed copy per FakeDatabase)."""
 
@@ -129,7 +113,7 @@ class FakeState:
     admin_users: dict[int, StoredAdmin] = field(default_factory=dict)
     admin_sessions: dict[str, AdminSession] = field(default_factory=dict)
     login_attempts: list[LoginAttempt] = field(default_factory=list)
-    outbox: list[OutboxRow] = field(default_factory=list)
+    outbox: dict[int, FakeOutboxRow] = field(default_factory=dict)
     next_id: int = 1
     data_version: int = 1
 
@@ -152,7 +136,7 @@ class FakeState:
             admin_users={key: replace(stored) for key, stored in self.admin_users.items()},
             admin_sessions=dict(self.admin_sessions),
             login_attempts=list(self.login_attempts),
-            outbox=[replace(row) for row in self.outbox],
+            outbox=dict(self.outbox),  # rows are frozen
         )
 
     def new_id(self) -> int:
@@ -245,9 +229,8 @@ class FakeBusy:
 class FakeAppointments:
     """Appointments; like PostgreSQL's exclusion constraint, `add` refuses an active overlap."""
 
-    def __init__(self, tx: _Tx, outbox: FakeOutbox) -> None:
+    def __init__(self, tx: _Tx) -> None:
         self._tx = tx
-        self._outbox = outbox
 
     def _rows(self) -> list[StoredAppointment]:
         return sorted(self._tx.state.appointments.values(), key=lambda s: s.appointment.start)
@@ -284,7 +267,6 @@ class FakeAppointments:
                 other = stored.appointment
                 if other.status in ACTIVE_STATUSES and other.occupied.blocked.overlaps(blocked):
                     raise SlotTakenError("The slot was taken a moment ago.")
-        events = appointment.pull_events()
         state = self._tx.write(availability=True)
         state.appointments[appointment.id] = StoredAppointment(
             # The row's created_at is the insert time, whatever the object said.
@@ -293,7 +275,6 @@ class FakeAppointments:
             created_at=now,
             updated_at=now,
         )
-        self._outbox.append(events, now=now)
 
     def get(self, appointment_id: UUID) -> Appointment | None:
         stored = self._tx.state.appointments.get(appointment_id)
@@ -303,7 +284,6 @@ class FakeAppointments:
         return self.get(appointment_id)
 
     def save(self, appointment: Appointment, *, now: datetime) -> None:
-        events = appointment.pull_events()
         state = self._tx.write(availability=True)
         stored = state.appointments.get(appointment.id)
         if stored is not None:
@@ -314,7 +294,6 @@ class FakeAppointments:
                 hold_expires_at=appointment.hold_expires_at,
             )
             stored.updated_at = now
-        self._outbox.append(events, now=now)
 
     def manage_token_hash(self, appointment_id: UUID) -> str | None:
         stored = self._tx.state.appointments.get(appointment_id)
@@ -358,85 +337,6 @@ class FakeAppointments:
 
     def confirmed_in(self, window: Interval) -> list[tuple[Appointment, CalendarEventState]]:
         return self.listing(window, status=AppointmentStatus.CONFIRMED.value)
-
-
-class FakeOutbox:
-    """A list-backed outbox with today's OutboxRepository protocol (lease, order per appointment)."""
-
-    def __init__(self, tx: _Tx) -> None:
-        self._tx = tx
-
-    def append(self, events: list[DomainEvent], *, now: datetime) -> None:
-        if not events:
-            return
-        state = self._tx.write()
-        for event in events:
-            state.outbox.append(OutboxRow(state.new_id(), event, next_attempt_at=now))
-
-    def _row(self, message_id: int) -> OutboxRow:
-        return next(row for row in self._tx.write().outbox if row.message_id == message_id)
-
-    def claim_due(self, *, now: datetime, limit: int, lease: timedelta) -> list[OutboxMessage]:
-        rows = self._tx.state.outbox
-        claimed: list[OutboxRow] = []
-        for row in rows:
-            if len(claimed) >= limit:
-                break
-            if row.status != "pending" or (row.next_attempt_at or now) > now:
-                continue
-            if row.locked_until is not None and row.locked_until > now:
-                continue
-            waits = any(
-                earlier.status == "pending"
-                and earlier.message_id < row.message_id
-                and earlier.event.appointment_id == row.event.appointment_id
-                for earlier in rows
-            )
-            if not waits:
-                claimed.append(row)
-        if claimed:
-            self._tx.write()
-            for row in claimed:
-                row.locked_until = now + lease
-        return [
-            OutboxMessage(
-                row.message_id, row.event_type, row.event.appointment_id, row.attempts, row.event
-            )
-            for row in claimed
-        ]
-
-    def release(self, message_ids: list[int], *, now: datetime) -> None:  # noqa: ARG002
-        for message_id in message_ids:
-            self._row(message_id).locked_until = None
-
-    def mark_done(self, message_id: int, *, now: datetime) -> None:  # noqa: ARG002
-        row = self._row(message_id)
-        row.status, row.locked_until = "done", None
-
-    def retry_later(self, message_id: int, *, at: datetime, error: str, now: datetime) -> None:  # noqa: ARG002
-        row = self._row(message_id)
-        row.next_attempt_at, row.locked_until = at, None
-        row.last_error, row.attempts = error[:1000], row.attempts + 1
-
-    def park(self, message_id: int, *, error: str, now: datetime) -> None:  # noqa: ARG002
-        row = self._row(message_id)
-        row.status, row.locked_until = "parked", None
-        row.last_error, row.attempts = error[:1000], row.attempts + 1
-
-    def backlog(self) -> int:
-        return sum(row.status == "pending" for row in self._tx.state.outbox)
-
-    def parked(self) -> list[tuple[OutboxMessage, str | None]]:
-        return [
-            (
-                OutboxMessage(
-                    row.message_id, row.event_type, row.event.appointment_id, row.attempts
-                ),
-                row.last_error,
-            )
-            for row in self._tx.state.outbox
-            if row.status == "parked"
-        ]
 
 
 class FakeIdempotency:
@@ -672,12 +572,11 @@ class FakeUnitOfWork:
     def _begin(self) -> None:
         state, self._generation = self._database.snapshot()
         tx = self._tx = _Tx(state)
-        outbox = FakeOutbox(tx)
-        self.outbox = outbox
+        self.outbox = FakeOutbox(tx.state.outbox, new_id=tx.state.new_id, touch=tx.write)
         self.services = FakeServices(tx)
         self.schedule = FakeSchedule(tx)
         self.busy = FakeBusy(tx)
-        self.appointments = FakeAppointments(tx, outbox)
+        self.appointments = FakeAppointments(tx)
         self.idempotency = FakeIdempotency(tx)
         self.waitlist = FakeWaitlist(tx)
         self.tracking = FakeTracking(tx)
@@ -759,8 +658,8 @@ class FakeDatabase:
         with self._lock:
             return self._state.data_version
 
-    def outbox_rows(self) -> list[OutboxRow]:
-        return self.state.outbox
+    def outbox_rows(self) -> list[FakeOutboxRow]:
+        return sorted(self.state.outbox.values(), key=lambda row: row.message_id)
 
     def tracked(self) -> list[TrackedEvent]:
         return self.state.tracking

@@ -12,7 +12,7 @@ from datetime import datetime
 import pytest
 from fastapi.testclient import TestClient
 
-from balance_booking.application.booking import Booked, BookingRequest
+from balance_booking.application.booking import BookAppointment, Booked, BookingRequest
 from balance_booking.application.ports import UnitOfWork
 from balance_booking.bootstrap import Container, build_web_services
 from balance_booking.domain.appointments import Client
@@ -42,19 +42,20 @@ def test_a_retry_finding_its_first_attempt_just_committed_replays_it(
     # Two processes: the retry's and the first attempt's.
     retry = build_web_services(container).book
     first_attempt = build_web_services(container).book
-    original = retry._replay
+    original = BookAppointment._replay
     first: list[Booked] = []
 
     def first_attempt_commits_meanwhile(
-        uow: UnitOfWork, key: str, fingerprint: str
+        self: BookAppointment, uow: UnitOfWork, key: str, fingerprint: str
     ) -> Booked | None:
-        found = original(uow, key, fingerprint)
-        if not first:
+        found = original(self, uow, key, fingerprint)
+        if self is retry and not first:
             # Nothing to replay yet; the first attempt commits right after this look.
             first.append(first_attempt.execute(request, idempotency_key=KEY))
         return found
 
-    monkeypatch.setattr(retry, "_replay", first_attempt_commits_meanwhile)
+    # Use cases are frozen: the class is patched, and only the retry takes the detour.
+    monkeypatch.setattr(BookAppointment, "_replay", first_attempt_commits_meanwhile)
     answer = retry.execute(request, idempotency_key=KEY)
 
     assert first, "the interleaving under test did not happen"

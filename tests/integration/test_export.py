@@ -18,7 +18,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from balance_booking.adapters.db import tables as t
-from balance_booking.application.export import Backoff, OutboxDispatcher
+from balance_booking.application.outbox import Backoff, OutboxDispatcher
 from balance_booking.application.ports import CalendarEventState
 from balance_booking.bootstrap import Container, build_outbox_dispatcher
 from tests.conftest import FakeClock
@@ -48,6 +48,7 @@ def dispatcher(container: Container, connected: TestClient) -> OutboxDispatcher:
 @pytest.fixture
 def export_log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     caplog.set_level(logging.INFO, logger="balance_booking.application.export")
+    caplog.set_level(logging.INFO, logger="balance_booking.application.reconcile")
     return caplog
 
 
@@ -268,10 +269,11 @@ def test_permanent_400_parks_the_row_and_marks_the_appointment_failed(
     assert "400" in row.last_error
     assert calendar_state(container, appointment_id).state == "failed"
     with container.readers() as uow:
-        [(message, error)] = uow.outbox.parked()
-    assert message.appointment_id == appointment_id
-    assert error is not None
-    assert "badRequest" in error
+        [parked] = uow.outbox.parked()
+    assert parked.message.appointment_id == appointment_id
+    assert parked.message.kind == "google_calendar"
+    assert parked.reason is not None
+    assert "badRequest" in parked.reason
     errors = [r for r in export_log.records if r.levelno == logging.ERROR]
     assert [r.getMessage() for r in errors] == ["outbox_parked"]
     after = counter("balance_outbox_parked_total", event="AppointmentConfirmed")

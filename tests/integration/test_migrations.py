@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -9,9 +10,10 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
+from balance_booking.adapters.db import tables as t
 from balance_booking.adapters.db.engine import build_engine
 from balance_booking.adapters.db.migrate import downgrade, migrate
 from balance_booking.adapters.db.tables import metadata
@@ -52,6 +54,57 @@ def test_downgrade_to_base_and_up_again(empty_engine: Engine) -> None:
     assert {"services", "appointments", "calendar_busy_intervals"} <= set(
         inspect(empty_engine).get_table_names()
     )
+
+
+def test_0006_makes_existing_outbox_rows_google_calendar_writes(empty_engine: Engine) -> None:
+    migrate(empty_engine, revision="0005")
+    appointment_id = uuid.uuid4()
+    created = datetime(2026, 12, 1, 9, tzinfo=UTC)
+    with empty_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO outbox (event_type, appointment_id, payload, status, attempts,"
+                " next_attempt_at, created_at, updated_at) VALUES ('AppointmentConfirmed', :a,"
+                " '{}', 'pending', 2, :due, :created, :created)"
+            ),
+            {
+                "a": appointment_id
+                if empty_engine.dialect.name == "postgresql"
+                else appointment_id.hex,
+                "due": created + timedelta(minutes=1),
+                "created": created,
+            },
+        )
+    migrate(empty_engine)
+    with empty_engine.connect() as connection:
+        [row] = connection.execute(select(t.outbox)).all()
+    assert (row.kind, row.topic, row.appointment_id, row.attempts) == (
+        "google_calendar",
+        "AppointmentConfirmed",
+        appointment_id,
+        2,
+    )
+    assert (row.not_before, row.next_attempt_at) == (created, created + timedelta(minutes=1))
+    assert (row.waitlist_entry_id, row.dedup_key, row.first_failed_at) == (None, None, None)
+    # And back: release 1's outbox keeps the Google row and drops what it could not hold.
+    with empty_engine.begin() as connection:
+        connection.execute(
+            insert(t.outbox).values(
+                kind="email",
+                topic="Reminder",
+                payload="{}",
+                status="pending",
+                attempts=0,
+                not_before=created,
+                next_attempt_at=created,
+                created_at=created,
+                updated_at=created,
+            )
+        )
+    downgrade(empty_engine, revision="0005")
+    with empty_engine.connect() as connection:
+        rows = connection.execute(text("SELECT event_type, status FROM outbox")).all()
+    assert [tuple(r) for r in rows] == [("AppointmentConfirmed", "pending")]
 
 
 @pytest.mark.postgres

@@ -19,8 +19,8 @@ from sqlalchemy import select
 
 from balance_booking.adapters.db import tables as t
 from balance_booking.adapters.db.migrate import migrate
-from balance_booking.application.push import PUSH_MAX_WAIT_SECONDS, PollBusyTimes
 from balance_booking.application.sync import SyncCalendarBusyTimes
+from balance_booking.application.sync_triggers import PUSH_MAX_WAIT_SECONDS, PollBusyTimes
 from balance_booking.bootstrap import (
     Container,
     build_app,

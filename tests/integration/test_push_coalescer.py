@@ -8,7 +8,8 @@ import time
 import pytest
 
 from balance_booking.application.errors import GoogleUnavailableError
-from balance_booking.application.push import SyncCoalescer, push_address
+from balance_booking.application.push import push_address
+from balance_booking.application.sync_triggers import SyncCoalescer
 from tests.support.push import wait_for
 
 pytestmark = pytest.mark.reliability

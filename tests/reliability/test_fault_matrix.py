@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from balance_booking.adapters.google_calendar.gateway import GoogleCalendarHttpGateway
 from balance_booking.adapters.google_calendar.transport import GoogleTransport, RetryPolicy
 from balance_booking.application.errors import GoogleUnavailableError
-from balance_booking.application.export import OutboxDispatcher
+from balance_booking.application.outbox import OutboxDispatcher
 from balance_booking.bootstrap import Container, build_outbox_dispatcher
 from balance_booking.domain.intervals import Interval
 from tests.conftest import START

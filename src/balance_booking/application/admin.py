@@ -14,50 +14,50 @@ from balance_booking.domain.availability import Availability
 from balance_booking.domain.services import Service
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class GetSchedule:
     """The owner's weekly hours and date overrides."""
 
-    def __init__(self, *, uow_factory: UnitOfWorkFactory, default_timezone: str) -> None:
-        self._uow_factory = uow_factory
-        self._default_timezone = default_timezone
+    uow_factory: UnitOfWorkFactory
+    default_timezone: str
 
     def execute(self) -> Availability:
-        with self._uow_factory() as uow:
-            return load_availability(uow, default_timezone=self._default_timezone)
+        with self.uow_factory() as uow:
+            return load_availability(uow, default_timezone=self.default_timezone)
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ReplaceSchedule:
     """Replace the weekly hours and overrides as a whole (PUT semantics)."""
 
-    def __init__(self, *, uow_factory: UnitOfWorkFactory) -> None:
-        self._uow_factory = uow_factory
+    uow_factory: UnitOfWorkFactory
 
     def execute(self, availability: Availability) -> Availability:
-        with self._uow_factory() as uow:
+        with self.uow_factory() as uow:
             uow.schedule.save(availability)
             uow.commit()
         return availability
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ListServices:
     """Every service, active or not, for the admin."""
 
-    def __init__(self, *, uow_factory: UnitOfWorkFactory) -> None:
-        self._uow_factory = uow_factory
+    uow_factory: UnitOfWorkFactory
 
     def execute(self) -> list[Service]:
-        with self._uow_factory() as uow:
+        with self.uow_factory() as uow:
             return uow.services.list(active_only=False)
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class CreateService:
     """Add a service; its slug must be new."""
 
-    def __init__(self, *, uow_factory: UnitOfWorkFactory) -> None:
-        self._uow_factory = uow_factory
+    uow_factory: UnitOfWorkFactory
 
     def execute(self, service: Service) -> Service:
-        with self._uow_factory() as uow:
+        with self.uow_factory() as uow:
             if uow.services.get(service.slug) is not None:
                 raise ConflictError(f"A service with slug {service.slug!r} exists already.")
             uow.services.add(service)
@@ -65,14 +65,14 @@ class CreateService:
         return service
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class UpdateService:
     """Change some fields of a service; the domain re-validates the whole result."""
 
-    def __init__(self, *, uow_factory: UnitOfWorkFactory) -> None:
-        self._uow_factory = uow_factory
+    uow_factory: UnitOfWorkFactory
 
     def execute(self, slug: str, changes: dict[str, Any]) -> Service:
-        with self._uow_factory() as uow:
+        with self.uow_factory() as uow:
             current = uow.services.get(slug)
             if current is None:
                 raise NotFoundError(f"Unknown service {slug!r}.")
@@ -82,14 +82,14 @@ class UpdateService:
         return updated
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class DeleteService:
     """Remove a service that has never been booked; booked ones are deactivated instead."""
 
-    def __init__(self, *, uow_factory: UnitOfWorkFactory) -> None:
-        self._uow_factory = uow_factory
+    uow_factory: UnitOfWorkFactory
 
     def execute(self, slug: str) -> None:
-        with self._uow_factory() as uow:
+        with self.uow_factory() as uow:
             current = uow.services.get(slug)
             if current is None:
                 raise NotFoundError(f"Unknown service {slug!r}.")
@@ -112,30 +112,30 @@ class IssuedToken:
     secret: str
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class CreateAdminToken:
     """Issue an admin API token (stored hashed)."""
 
-    def __init__(self, *, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
-        self._uow_factory = uow_factory
-        self._clock = clock
+    uow_factory: UnitOfWorkFactory
+    clock: Clock
 
     def execute(self, *, name: str) -> IssuedToken:
         secret = "bb_" + secrets.token_urlsafe(32)
-        with self._uow_factory() as uow:
+        with self.uow_factory() as uow:
             token = uow.admin_tokens.add(
-                name=name, token_hash=hash_api_token(secret), created_at=self._clock.now()
+                name=name, token_hash=hash_api_token(secret), created_at=self.clock.now()
             )
             uow.commit()
         return IssuedToken(token=token, secret=secret)
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class AuthenticateAdminToken:
     """Resolve a bearer token to the admin token it was issued as, or None."""
 
-    def __init__(self, *, uow_factory: UnitOfWorkFactory) -> None:
-        self._uow_factory = uow_factory
+    uow_factory: UnitOfWorkFactory
 
     def execute(self, presented: str) -> AdminToken | None:
         # Lookup by hash: the hash is the index, so no secret is ever compared byte by byte.
-        with self._uow_factory() as uow:
+        with self.uow_factory() as uow:
             return uow.admin_tokens.find_by_hash(hash_api_token(presented))

@@ -59,15 +59,13 @@ class SignedIn:
     session: AdminSession
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class CreateAdmin:
     """Create an admin account with an argon2id-hashed password."""
 
-    def __init__(
-        self, *, uow_factory: UnitOfWorkFactory, hasher: PasswordHasher, clock: Clock
-    ) -> None:
-        self._uow_factory = uow_factory
-        self._hasher = hasher
-        self._clock = clock
+    uow_factory: UnitOfWorkFactory
+    hasher: PasswordHasher
+    clock: Clock
 
     def execute(self, *, email: str, password: str) -> AdminUser:
         email = normalise_email(email)
@@ -84,12 +82,12 @@ class CreateAdmin:
                 field="password",
             )
         # Hash before the transaction: the slow part must not hold the write lock.
-        password_hash = self._hasher.hash(password)
-        with self._uow_factory() as uow:
+        password_hash = self.hasher.hash(password)
+        with self.uow_factory() as uow:
             if uow.admin_users.by_email(email) is not None:
                 raise ConflictError(f"An admin with email {email!r} exists already.")
             admin = uow.admin_users.add(
-                email=email, password_hash=password_hash, created_at=self._clock.now()
+                email=email, password_hash=password_hash, created_at=self.clock.now()
             )
             uow.commit()
         return admin
@@ -188,15 +186,13 @@ class Login:
         return self._dummy_hash
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class AuthenticateSession:
     """Resolve a session cookie to its live session, or None; expired sessions are removed."""
 
-    def __init__(
-        self, *, uow_factory: UnitOfWorkFactory, writer_factory: UnitOfWorkFactory, clock: Clock
-    ) -> None:
-        self._uow_factory = uow_factory
-        self._writer_factory = writer_factory
-        self._clock = clock
+    uow_factory: UnitOfWorkFactory
+    writer_factory: UnitOfWorkFactory
+    clock: Clock
 
     def execute(self, session_id: str) -> AdminSession | None:
         if not session_id or len(session_id) > _MAX_SESSION_ID_LENGTH:
@@ -204,27 +200,27 @@ class AuthenticateSession:
         session_hash = hash_session_id(session_id)
         # Every admin request passes here, so the usual path is a read-only transaction; only
         # an expired session needs the writer.
-        with self._uow_factory() as uow:
+        with self.uow_factory() as uow:
             session = uow.admin_sessions.get(session_hash)
         if session is None:
             return None
-        if session.expires_at > self._clock.now():
+        if session.expires_at > self.clock.now():
             return session
-        with self._writer_factory() as uow:
+        with self.writer_factory() as uow:
             uow.admin_sessions.delete(session_hash)
             uow.commit()
         return None
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Logout:
     """End a session (unknown or expired ids are ignored: the outcome is the same)."""
 
-    def __init__(self, *, uow_factory: UnitOfWorkFactory) -> None:
-        self._uow_factory = uow_factory
+    uow_factory: UnitOfWorkFactory
 
     def execute(self, session_id: str) -> None:
         if not session_id or len(session_id) > _MAX_SESSION_ID_LENGTH:
             return
-        with self._uow_factory() as uow:
+        with self.uow_factory() as uow:
             uow.admin_sessions.delete(hash_session_id(session_id))
             uow.commit()

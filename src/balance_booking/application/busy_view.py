@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from balance_booking.application.ports import UnitOfWorkFactory
 from balance_booking.domain.intervals import Interval
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ListBusyBlocks:
     """Busy intervals of the mirror that overlap a UTC range (as of the last sync)."""
 
-    def __init__(self, *, uow_factory: UnitOfWorkFactory) -> None:
-        self._uow_factory = uow_factory
+    uow_factory: UnitOfWorkFactory
 
     def execute(self, window: Interval) -> list[Interval]:
-        with self._uow_factory() as uow:
+        with self.uow_factory() as uow:
             return uow.busy.overlapping(window)

@@ -1,45 +1,32 @@
-"""The one event -> handler registry: what the worker does with each domain event of the outbox.
+"""The one outbox kind -> handler registry: who delivers each kind of message the worker claims.
 
-Read it top to bottom; mypy checks that every kind of DomainEvent has a line here.
+Read it top to bottom; mypy checks that every OutboxKind has a line here. Which messages a domain
+event calls for is the other registry, application/messages.py.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import assert_never
 
-from balance_booking.application.export import (
-    CreateCalendarEventForAppointment,
-    DeleteCalendarEventForAppointment,
-)
-from balance_booking.domain.events import (
-    AppointmentCancelled,
-    AppointmentConfirmed,
-    AppointmentExpired,
-    DomainEvent,
-)
+from balance_booking.application.export import GoogleCalendarMessages
+from balance_booking.application.outbox import OutboxKindHandler
+from balance_booking.application.ports import OutboxKind
 
 
-class EventHandlers:
-    """Routes one outbox event to its use case; True when Google was written to."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutboxHandlers:
+    """One handler per kind of outbox message, built by bootstrap."""
 
-    def __init__(
-        self,
-        *,
-        create_event: CreateCalendarEventForAppointment,
-        delete_event: DeleteCalendarEventForAppointment,
-    ) -> None:
-        self._create_event = create_event
-        self._delete_event = delete_event
+    google_calendar: GoogleCalendarMessages
 
-    def __call__(self, event: DomainEvent) -> bool:
-        match event:
-            case AppointmentConfirmed():
-                return self._create_event.execute(event.appointment_id)
-            case AppointmentCancelled():
-                if not event.was_confirmed:
-                    return False  # a payment hold never reached the calendar
-                return self._delete_event.execute(event.appointment_id)
-            case AppointmentExpired():
-                return False  # likewise: only confirmed appointments are exported
+    def for_kind(self, kind: OutboxKind) -> OutboxKindHandler:
+        match kind:
+            case OutboxKind.GOOGLE_CALENDAR:
+                return self.google_calendar
             case _:
-                assert_never(event)
+                assert_never(kind)
+
+    def by_kind(self) -> dict[str, OutboxKindHandler]:
+        """Every kind with its handler, as the dispatcher takes them."""
+        return {kind.value: self.for_kind(kind) for kind in OutboxKind}

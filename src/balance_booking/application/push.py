@@ -1,4 +1,4 @@
-"""Sync triggers besides the manual one: push channels, push notifications, coalescing, polling."""
+"""Push: the channel Google notifies us on, and each notification it sends (verified)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,13 @@ import hmac
 import ipaddress
 import logging
 import secrets
-import threading
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 from urllib.parse import urlsplit
 
+from balance_booking.application.connect import sha256_hex
 from balance_booking.application.errors import (
     AccessRevokedError,
     ApplicationError,
@@ -24,7 +22,6 @@ from balance_booking.application.errors import (
     NotFoundError,
     UnauthorizedError,
 )
-from balance_booking.application.google_connection import sha256_hex
 from balance_booking.application.ports import (
     AccessTokenSource,
     CalendarGateway,
@@ -34,7 +31,6 @@ from balance_booking.application.ports import (
     Metrics,
     UnitOfWorkFactory,
 )
-from balance_booking.application.sync import SyncCalendarBusyTimes, SyncReport
 from balance_booking.domain.calendar_account import IntegrationStatus
 
 _log = logging.getLogger(__name__)
@@ -43,12 +39,6 @@ _log = logging.getLogger(__name__)
 CHANNEL_TTL = timedelta(days=7)
 # A channel is replaced once it has less than this left, so an hourly job has 24 chances.
 RENEW_BEFORE = timedelta(hours=24)
-# Push-triggered syncs per process: at most one start per second (2 freeBusy calls/s stays
-# far below Google's per-user rate), and pushes arriving during a sync wait for a pause of
-# half a second (5 s at most) so a whole burst is picked up by one more sync.
-PUSH_SYNC_SPACING_SECONDS = 1.0
-PUSH_QUIET_SECONDS = 0.5
-PUSH_MAX_WAIT_SECONDS = 5.0
 
 
 def push_address(public_base_url: str, path: str) -> str | None:
@@ -102,65 +92,52 @@ class ChannelOutcome:
     detail: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class EnsurePushChannel:
     """Keep one live events.watch channel: open it when missing, replace it before it expires."""
 
-    def __init__(
-        self,
-        *,
-        readers: UnitOfWorkFactory,
-        writers: UnitOfWorkFactory,
-        gateways: CalendarGatewayFactory,
-        tokens: AccessTokenSource,
-        clock: Clock,
-        metrics: Metrics,
-        address: str | None,
-        enabled_by_default: bool,
-        ttl: timedelta = CHANNEL_TTL,
-        renew_before: timedelta = RENEW_BEFORE,
-    ) -> None:
-        self._readers = readers
-        self._writers = writers
-        self._gateways = gateways
-        self._tokens = tokens
-        self._clock = clock
-        self._metrics = metrics
-        self._address = address
-        self._enabled_by_default = enabled_by_default
-        self._ttl = ttl
-        self._renew_before = renew_before
+    readers: UnitOfWorkFactory
+    writers: UnitOfWorkFactory
+    gateways: CalendarGatewayFactory
+    tokens: AccessTokenSource
+    clock: Clock
+    metrics: Metrics
+    address: str | None
+    enabled_by_default: bool
+    ttl: timedelta = CHANNEL_TTL
+    renew_before: timedelta = RENEW_BEFORE
 
     def execute(self, *, renew: bool = False) -> ChannelOutcome:
         """`renew` replaces even a healthy channel (after a reconnect, possibly as another
         account, the old channel may watch the wrong calendar)."""
-        if self._address is None:
+        if self.address is None:
             return ChannelOutcome("off")
-        now = self._clock.now()
-        with self._readers() as uow:
+        now = self.clock.now()
+        with self.readers() as uow:
             seen = uow.integration.get()
         if (
-            not _integration_enabled(seen, default=self._enabled_by_default)
+            not _integration_enabled(seen, default=self.enabled_by_default)
             or seen.status != IntegrationStatus.CONNECTED
         ):
             return ChannelOutcome("not_connected")
         expires_at = seen.push_expires_at
         healthy = (
-            _channel_live(seen, now=now) and expires_at and expires_at - now > self._renew_before
+            _channel_live(seen, now=now) and expires_at and expires_at - now > self.renew_before
         )
         if healthy and not renew:
             return ChannelOutcome("kept", expires_at=expires_at)
-        gateway = self._gateways(self._tokens)
+        gateway = self.gateways(self.tokens)
         token = secrets.token_urlsafe(32)  # 256 bits; Google echoes it in X-Goog-Channel-Token
         try:
             channel = gateway.watch_events(
                 channel_id=uuid.uuid4().hex,
-                address=self._address,
+                address=self.address,
                 token=token,
-                ttl_seconds=int(self._ttl.total_seconds()),
+                ttl_seconds=int(self.ttl.total_seconds()),
             )
         except (GoogleRequestError, GoogleUnavailableError, AccessRevokedError) as exc:
             # Polling still runs; the hourly job tries again.
-            self._metrics.increment("push_channels", {"result": "failed"})
+            self.metrics.increment("push_channels", {"result": "failed"})
             _log.warning("push_channel_failed", extra={"error": str(exc)[:500]})
             return ChannelOutcome("failed", detail=str(exc)[:500])
         old = (
@@ -168,7 +145,7 @@ class EnsurePushChannel:
             if seen.push_channel_id and seen.push_resource_id
             else None
         )
-        with self._writers() as uow:
+        with self.writers() as uow:
             latest = uow.integration.get_for_update()
             # Compare-and-swap: if another process replaced the channel (or the calendar was
             # disconnected) while we talked to Google, ours is surplus and is stopped below.
@@ -182,7 +159,7 @@ class EnsurePushChannel:
                 latest.push_token_hash = sha256_hex(token)
                 latest.push_expires_at = channel.expires_at
                 latest.push_last_message_number = 0
-                uow.integration.save(latest, now=self._clock.now())
+                uow.integration.save(latest, now=self.clock.now())
                 uow.commit()
         if not won:
             _stop_quietly(gateway, channel.channel_id, channel.resource_id)
@@ -193,7 +170,7 @@ class EnsurePushChannel:
             # The successor is stored first, so no change goes unannounced in between.
             _stop_quietly(gateway, *old)
         kind: ChannelOutcomeKind = "renewed" if old is not None else "created"
-        self._metrics.increment("push_channels", {"result": kind})
+        self.metrics.increment("push_channels", {"result": kind})
         _log.info(
             "push_channel_opened",
             extra={"kind": kind, "expires_at": channel.expires_at.isoformat()},
@@ -241,35 +218,26 @@ class SyncRequests(Protocol):
     def request(self) -> bool: ...
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class HandlePushNotification:
     """Verify a Google push (channel, resource, token, message number) and schedule one sync."""
 
-    def __init__(
-        self,
-        *,
-        readers: UnitOfWorkFactory,
-        writers: UnitOfWorkFactory,
-        clock: Clock,
-        metrics: Metrics,
-        syncs: SyncRequests,
-        enabled_by_default: bool,
-    ) -> None:
-        self._readers = readers
-        self._writers = writers
-        self._clock = clock
-        self._metrics = metrics
-        self._syncs = syncs
-        self._enabled_by_default = enabled_by_default
+    readers: UnitOfWorkFactory
+    writers: UnitOfWorkFactory
+    clock: Clock
+    metrics: Metrics
+    syncs: SyncRequests
+    enabled_by_default: bool
 
     def execute(self, notice: PushNotice) -> PushAck:
         # Verification reads only: a flood of forged pushes never takes the write lock.
-        with self._readers() as uow:
+        with self.readers() as uow:
             record = uow.integration.get()
         channel_id = notice.channel_id
         if (
             not channel_id
             or channel_id != record.push_channel_id
-            or not _channel_live(record, now=self._clock.now())
+            or not _channel_live(record, now=self.clock.now())
         ):
             self._count("unknown_channel")
             raise NotFoundError("No live push channel has this id.")
@@ -284,15 +252,15 @@ class HandlePushNotification:
             # `sync` only confirms a new channel; Calendar sends nothing else but `exists`.
             return self._ignored("sync_message" if notice.resource_state == "sync" else "no_change")
         number = _message_number(notice.message_number)
-        if not _integration_enabled(record, default=self._enabled_by_default):
+        if not _integration_enabled(record, default=self.enabled_by_default):
             return self._ignored("switched_off")
-        with self._writers() as uow:
+        with self.writers() as uow:
             advanced = uow.integration.advance_push_message(channel_id=channel_id, number=number)
             uow.commit()
         if not advanced:
             # A replay, an out-of-order older message, or a channel replaced in the meantime.
             return self._ignored("stale_message_number")
-        self._syncs.request()
+        self.syncs.request()
         self._count("sync_scheduled")
         return PushAck("sync_scheduled")
 
@@ -301,7 +269,7 @@ class HandlePushNotification:
         return PushAck("ignored", reason)
 
     def _count(self, result: str) -> None:
-        self._metrics.increment("push_notifications", {"result": result})
+        self.metrics.increment("push_notifications", {"result": result})
 
 
 def _same(given: str | None, stored: str | None) -> bool:
@@ -326,138 +294,3 @@ def _message_number(value: str | None) -> int:
             "X-Goog-Message-Number must be a positive integer.", field="X-Goog-Message-Number"
         )
     return number
-
-
-class SyncCoalescer:
-    """At most one running and one pending sync per process; asking never blocks.
-
-    A request after `quiet_seconds` of calm syncs at once. Any other request folds into one
-    pending run, which starts once requests pause for `quiet_seconds` (or at the latest
-    `max_wait_seconds` after the first of them), and never sooner than `min_spacing_seconds`
-    after the previous start. So a burst of pushes without such a pause,
-    up to `max_wait_seconds` long, costs at most two syncs: one for its start, one for the rest.
-    The worker thread exists only while there is work.
-    """
-
-    def __init__(
-        self,
-        sync: Callable[[], object],
-        *,
-        min_spacing_seconds: float = PUSH_SYNC_SPACING_SECONDS,
-        quiet_seconds: float = PUSH_QUIET_SECONDS,
-        max_wait_seconds: float = PUSH_MAX_WAIT_SECONDS,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._sync = sync
-        self._spacing = min_spacing_seconds
-        self._quiet = quiet_seconds
-        self._max_wait = max_wait_seconds
-        self._monotonic = monotonic
-        self._cond = threading.Condition()
-        self._running = False
-        self._pending = False
-        self._leading = False
-        self._closed = False
-        self._pending_since = 0.0
-        self._last_request: float | None = None
-        self._last_start: float | None = None
-        self._thread: threading.Thread | None = None
-
-    def request(self) -> bool:
-        """Ask for a sync soon; True when this started the worker, False when folded in."""
-        with self._cond:
-            if self._closed:
-                return False
-            now = self._monotonic()
-            calm = self._last_request is None or now - self._last_request >= self._quiet
-            if not self._pending:
-                self._pending_since = now
-                self._leading = calm
-            self._pending = True
-            self._last_request = now
-            if self._running:
-                self._cond.notify_all()
-                return False
-            self._running = True
-            self._thread = threading.Thread(
-                target=self._work, name="balance-push-sync", daemon=True
-            )
-            self._thread.start()
-            return True
-
-    def _delay(self, now: float) -> float:
-        """Seconds until the pending run may start (0 or less: now)."""
-        spacing = 0.0 if self._last_start is None else self._last_start + self._spacing - now
-        if self._leading or self._last_request is None:
-            return spacing
-        settled = min(self._last_request + self._quiet, self._pending_since + self._max_wait)
-        return max(spacing, settled - now)
-
-    def _work(self) -> None:
-        while True:
-            with self._cond:
-                if not self._pending or self._closed:
-                    self._running = False
-                    self._cond.notify_all()
-                    return
-                delay = self._delay(self._monotonic())
-                if delay > 0:
-                    self._cond.wait(delay)
-                    continue
-                self._pending = False
-                self._leading = False
-                self._last_start = self._monotonic()
-            try:
-                self._sync()
-            except ApplicationError:
-                pass  # not connected or Google down: the sync use case recorded and logged it
-            except Exception:  # noqa: BLE001 - the worker thread must survive any one failure
-                _log.exception("push_sync_failed")
-
-    def wait_idle(self, timeout: float) -> bool:
-        """Block until no sync runs or waits; False on timeout."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while self._running:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._cond.wait(remaining)
-            return True
-
-    def close(self, timeout: float = 30.0) -> None:
-        """Drop any pending run, let a running one finish, refuse new requests."""
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-        self.wait_idle(timeout)
-
-
-class PollBusyTimes:
-    """The periodic trigger: sync unless some process synced within `min_age`.
-
-    Run under the job's cluster-wide lock, so of several workers due at about the same time the
-    first syncs and the others see a fresh `last_sync_at` and skip: one sync per interval.
-    """
-
-    def __init__(
-        self,
-        *,
-        sync: SyncCalendarBusyTimes,
-        readers: UnitOfWorkFactory,
-        clock: Clock,
-        min_age: timedelta,
-    ) -> None:
-        self._sync = sync
-        self._readers = readers
-        self._clock = clock
-        self._min_age = min_age
-
-    def execute(self) -> SyncReport | None:
-        """The sync's report, or None when a recent sync made this one unnecessary."""
-        with self._readers() as uow:
-            last = uow.integration.get().last_sync_at
-        if last is not None and self._clock.now() - last < self._min_age:
-            _log.debug("busy_sync_skipped", extra={"last_sync_at": last.isoformat()})
-            return None
-        return self._sync.execute()

@@ -15,7 +15,6 @@ from balance_booking.application.errors import (
     GoogleRequestError,
     GoogleUnavailableError,
 )
-from balance_booking.application.export import ReconcileExportedEvents, ReconcileSummary
 from balance_booking.application.ports import (
     AccessTokenSource,
     CalendarGatewayFactory,
@@ -23,6 +22,7 @@ from balance_booking.application.ports import (
     Metrics,
     UnitOfWorkFactory,
 )
+from balance_booking.application.reconcile import ReconcileExportedEvents, ReconcileSummary
 from balance_booking.domain.calendar_account import IntegrationStatus
 from balance_booking.domain.intervals import Interval
 
@@ -49,37 +49,26 @@ class SyncReport:
     reconcile: ReconcileSummary | None = None
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class SyncCalendarBusyTimes:
     """freeBusy over now .. the furthest bookable day, swapped into the mirror atomically."""
 
-    def __init__(
-        self,
-        *,
-        readers: UnitOfWorkFactory,
-        writers: UnitOfWorkFactory,
-        gateways: CalendarGatewayFactory,
-        tokens: AccessTokenSource,
-        clock: Clock,
-        metrics: Metrics,
-        enabled_by_default: bool,
-        reconcile: ReconcileExportedEvents | None = None,
-    ) -> None:
-        self._readers = readers
-        self._writers = writers
-        self._gateways = gateways
-        self._tokens = tokens
-        self._clock = clock
-        self._metrics = metrics
-        self._enabled_by_default = enabled_by_default
-        self._reconcile = reconcile
+    readers: UnitOfWorkFactory
+    writers: UnitOfWorkFactory
+    gateways: CalendarGatewayFactory
+    tokens: AccessTokenSource
+    clock: Clock
+    metrics: Metrics
+    enabled_by_default: bool
+    reconcile: ReconcileExportedEvents | None = None
 
     def execute(self) -> SyncReport:
         started = time.perf_counter()
-        now = self._clock.now()
-        with self._readers() as uow:
+        now = self.clock.now()
+        with self.readers() as uow:
             record = uow.integration.get()
             services = uow.services.list(active_only=True)
-        enabled = self._enabled_by_default if record.enabled is None else record.enabled
+        enabled = self.enabled_by_default if record.enabled is None else record.enabled
         if not enabled:
             raise NotConnectedError("The Google Calendar integration is switched off.")
         if record.status != IntegrationStatus.CONNECTED:
@@ -87,7 +76,7 @@ class SyncCalendarBusyTimes:
         days = max((service.max_days_ahead for service in services), default=DEFAULT_HORIZON_DAYS)
         # One extra day so the last bookable day's buffers are covered too.
         window = Interval(now, now + timedelta(days=days + 1))
-        gateway = self._gateways(self._tokens)
+        gateway = self.gateways(self.tokens)
         try:
             busy = gateway.busy_intervals(window)
         except (GoogleUnavailableError, GoogleRequestError, AccessRevokedError) as exc:
@@ -95,8 +84,8 @@ class SyncCalendarBusyTimes:
             raise SyncFailedError(f"Google Calendar could not be read: {exc}") from exc
         # Bounded (one listing, a capped number of repairs) and never fails the sync: busy time
         # was read, and a failed reconciliation is recorded in its summary instead.
-        summary = None if self._reconcile is None else self._reconcile.execute(gateway, window)
-        with self._writers() as uow:
+        summary = None if self.reconcile is None else self.reconcile.execute(gateway, window)
+        with self.writers() as uow:
             changed = uow.busy.replace_all(busy, source="google_freebusy")
             record = uow.integration.get_for_update()
             record.last_sync_at = now
@@ -109,7 +98,7 @@ class SyncCalendarBusyTimes:
             uow.integration.save(record, now=now)
             uow.commit()
         duration_ms = int((time.perf_counter() - started) * 1000)
-        self._metrics.increment("sync_runs", {"result": "ok"})
+        self.metrics.increment("sync_runs", {"result": "ok"})
         _log.info(
             "busy_sync_done",
             extra={"busy_intervals": len(busy), "changed": changed, "duration_ms": duration_ms},
@@ -119,13 +108,13 @@ class SyncCalendarBusyTimes:
         )
 
     def _record_failure(self, error: str) -> None:
-        now = self._clock.now()
-        with self._writers() as uow:
+        now = self.clock.now()
+        with self.writers() as uow:
             record = uow.integration.get_for_update()
             record.last_sync_at = now
             record.last_sync_ok = False
             record.last_sync_error = error[:500]
             uow.integration.save(record, now=now)
             uow.commit()
-        self._metrics.increment("sync_runs", {"result": "failed"})
+        self.metrics.increment("sync_runs", {"result": "failed"})
         _log.error("busy_sync_failed", extra={"error": error[:500]})

@@ -11,7 +11,7 @@ the unit of work moves them to the outbox in the same transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
@@ -191,6 +191,18 @@ class Appointment:
             )
         self.status = AppointmentStatus.EXPIRED
         self.events.append(AppointmentExpired(self.id, now))
+
+    def as_booked(self, *, hold_expires_at: datetime | None) -> Appointment:
+        """A copy showing how the booking was answered (an Idempotency-Key replay), not a change.
+
+        As `book` decides: a payment hold until `hold_expires_at`, else confirmed at once.
+        """
+        status = (
+            AppointmentStatus.CONFIRMED
+            if hold_expires_at is None
+            else AppointmentStatus.PENDING_PAYMENT
+        )
+        return replace(self, status=status, hold_expires_at=hold_expires_at, events=[])
 
     def pull_events(self) -> list[DomainEvent]:
         """Hand the recorded events to the caller (the unit of work) and forget them."""

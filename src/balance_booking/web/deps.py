@@ -27,26 +27,21 @@ from balance_booking.application.booking import (
     CancelAppointment,
     ConfirmAppointment,
     GetAppointment,
-    JoinWaitlist,
     ListAppointments,
-    ListWaitlist,
-    TrackEvent,
 )
 from balance_booking.application.busy_view import ListBusyBlocks
-from balance_booking.application.google_connection import (
-    CompleteGoogleConnection,
+from balance_booking.application.connect import CompleteGoogleConnection, StartGoogleConnection
+from balance_booking.application.integration import (
     DisconnectGoogleCalendar,
     GetIntegrationStatus,
     SetIntegrationEnabled,
-    StartGoogleConnection,
 )
 from balance_booking.application.ports import Clock
-from balance_booking.application.push import (
-    EnsurePushChannel,
-    HandlePushNotification,
-    SyncCoalescer,
-)
+from balance_booking.application.push import EnsurePushChannel, HandlePushNotification
 from balance_booking.application.sync import SyncCalendarBusyTimes
+from balance_booking.application.sync_triggers import SyncCoalescer
+from balance_booking.application.tracking import TrackEvent
+from balance_booking.application.waitlist import JoinWaitlist, ListWaitlist
 from balance_booking.web.auth import AdminAuthServices, AdminDep, PageAdminDep
 from balance_booking.web.slots_cache import RenderedSlots
 

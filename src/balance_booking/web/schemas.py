@@ -19,10 +19,10 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from balance_booking.application.booking import SlotUnavailableError
-from balance_booking.application.export import ReconcileSummary
-from balance_booking.application.google_connection import IntegrationStatusView
+from balance_booking.application.integration import IntegrationStatusView
 from balance_booking.application.ports import CalendarEventState, WaitlistEntry
+from balance_booking.application.reconcile import ReconcileSummary
+from balance_booking.application.slot_guard import SlotUnavailableError
 from balance_booking.domain.appointments import Appointment
 from balance_booking.domain.availability import Availability, LocalWindow
 from balance_booking.domain.services import Service

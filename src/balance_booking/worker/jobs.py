@@ -6,8 +6,9 @@ from datetime import timedelta
 
 from balance_booking.application.booking import ExpireHolds
 from balance_booking.application.errors import ApplicationError
-from balance_booking.application.export import OutboxDispatcher
-from balance_booking.application.push import EnsurePushChannel, PollBusyTimes
+from balance_booking.application.outbox import OutboxDispatcher
+from balance_booking.application.push import EnsurePushChannel
+from balance_booking.application.sync_triggers import PollBusyTimes
 from balance_booking.worker.loop import Job
 
 SYNC_JITTER = 0.10  # ±10 % so several installations do not poll Google in lockstep
@@ -48,8 +49,8 @@ def schedule(
         Job(name="renew_push_channel", every=PUSH_RENEWAL_CHECK, run=renew_push_channel),
         # Payment holds free their slot by themselves once BALANCE_HOLD_MINUTES pass.
         Job(name="expire_holds", every=HOLD_EXPIRY_CHECK, run=expire_holds.execute),
-        # Domain events -> Google Calendar. Rows are claimed with SKIP LOCKED and a lease, so
-        # every worker may dispatch at once: no cluster-wide lock.
+        # Every kind of outbox message (Google Calendar writes today). Rows are claimed with
+        # SKIP LOCKED and a lease, so every worker may dispatch at once: no cluster-wide lock.
         Job(
             name="dispatch_outbox",
             every=OUTBOX_DISPATCH,

@@ -1,0 +1,1 @@
+"""Use cases against fakes: no database, no emulator, no network."""

@@ -28,10 +28,10 @@ from tests.unit.application.wiring import (
     CLIENT,
     SESSION,
     World,
-    _is_ours,
-    _replacement_id,
     event_id_for,
+    is_ours,
     moscow,
+    replacement_id,
     request,
 )
 
@@ -278,9 +278,7 @@ def test_a_draft_for_a_service_that_is_gone_falls_back_to_a_neutral_title(
 def test_replacement_ids_count_up(current: str, expected: str) -> None:
     appointment_id = uuid.uuid4()
     hex_id = appointment_id.hex
-    assert _replacement_id(appointment_id, current.format(hex=hex_id)) == expected.format(
-        hex=hex_id
-    )
+    assert replacement_id(appointment_id, current.format(hex=hex_id)) == expected.format(hex=hex_id)
 
 
 @pytest.mark.parametrize(
@@ -297,4 +295,4 @@ def test_replacement_ids_count_up(current: str, expected: str) -> None:
 def test_only_the_ids_this_product_chooses_are_ours(event_id: str, ours: bool) -> None:
     appointment_id = uuid.uuid4()
     text = event_id.format(hex=appointment_id.hex, other=uuid.uuid4().hex)
-    assert _is_ours(text, appointment_id) is ours
+    assert is_ours(text, appointment_id) is ours

@@ -40,62 +40,57 @@ from balance_booking.application.availability import (
     SlotsResult,
 )
 from balance_booking.application.booking import (
-    TRACKING_PLAN,
     BookAppointment,
     Booked,
-    BookingRequest,
     CancelAppointment,
     ConfirmAppointment,
     ExpireHolds,
     GetAppointment,
     IdempotencyMismatchError,
-    JoinWaitlist,
     ListAppointments,
-    ListWaitlist,
     ManageTokens,
-    SlotGuard,
-    SlotUnavailableError,
-    TrackEvent,
-    alternatives_window,
     request_fingerprint,
 )
 from balance_booking.application.busy_view import ListBusyBlocks
-from balance_booking.application.export import (
-    CalendarState,
-    CreateCalendarEventForAppointment,
-    DeleteCalendarEventForAppointment,
-    EventDrafts,
-    ReconcileExportedEvents,
-    ReconcileSummary,
-    _is_ours,
-    _replacement_id,
-    event_id_for,
-)
-from balance_booking.application.google_connection import (
+from balance_booking.application.connect import (
     STATE_TTL,
     CompleteGoogleConnection,
     ConnectionOutcome,
-    DisconnectGoogleCalendar,
-    GetIntegrationStatus,
-    GoogleTokens,
-    RotateTokenKeys,
-    SetIntegrationEnabled,
     StartGoogleConnection,
-    StaticTokens,
     pkce_challenge,
     sha256_hex,
 )
-from balance_booking.application.handlers import EventHandlers
-from balance_booking.application.ports import IntegrationRecord
+from balance_booking.application.export import (
+    CreateCalendarEventForAppointment,
+    DeleteCalendarEventForAppointment,
+    EventDrafts,
+    GoogleCalendarMessages,
+    event_id_for,
+    is_ours,
+    replacement_id,
+)
+from balance_booking.application.integration import (
+    DisconnectGoogleCalendar,
+    GetIntegrationStatus,
+    SetIntegrationEnabled,
+)
+from balance_booking.application.messages import event_of, messages_for
+from balance_booking.application.ports import CalendarState, IntegrationRecord, OutboxMessage
 from balance_booking.application.push import (
     MAX_MESSAGE_NUMBER,
     RENEW_BEFORE,
     EnsurePushChannel,
     HandlePushNotification,
-    PollBusyTimes,
     PushNotice,
     PushRejectedError,
     push_address,
+)
+from balance_booking.application.reconcile import ReconcileExportedEvents, ReconcileSummary
+from balance_booking.application.slot_guard import (
+    BookingRequest,
+    SlotGuard,
+    SlotUnavailableError,
+    alternatives_window,
 )
 from balance_booking.application.sync import (
     DEFAULT_HORIZON_DAYS,
@@ -104,8 +99,13 @@ from balance_booking.application.sync import (
     SyncFailedError,
     SyncReport,
 )
+from balance_booking.application.sync_triggers import PollBusyTimes
+from balance_booking.application.tokens import GoogleTokens, RotateTokenKeys, StaticTokens
+from balance_booking.application.tracking import TRACKING_PLAN, TrackEvent
+from balance_booking.application.waitlist import JoinWaitlist, ListWaitlist
 from balance_booking.domain.appointments import Appointment, Client
 from balance_booking.domain.availability import Availability, LocalWindow
+from balance_booking.domain.events import DomainEvent
 from balance_booking.domain.intervals import Interval
 from balance_booking.domain.services import Service
 from tests.fakes.calendar import FakeCalendar, FakeCalendarGatewayFactory
@@ -132,7 +132,6 @@ __all__ = [
     "ConnectionOutcome",
     "CreateAdmin",
     "CreateAdminToken",
-    "EventHandlers",
     "GetAppointment",
     "IdempotencyMismatchError",
     "Login",
@@ -150,14 +149,15 @@ __all__ = [
     "SyncFailedError",
     "SyncReport",
     "World",
-    "_is_ours",
-    "_replacement_id",
     "alternatives_window",
     "event_id_for",
+    "event_of",
     "hash_api_token",
     "hash_session_id",
+    "is_ours",
     "pkce_challenge",
     "push_address",
+    "replacement_id",
     "request_fingerprint",
     "sha256_hex",
 ]
@@ -438,8 +438,29 @@ class World:
         )
 
     @cached_property
-    def handlers(self) -> EventHandlers:
-        return EventHandlers(create_event=self.create_event, delete_event=self.delete_event)
+    def google_messages(self) -> GoogleCalendarMessages:
+        return GoogleCalendarMessages(
+            create_event=self.create_event,
+            delete_event=self.delete_event,
+            resync=self.sync.execute,
+            enabled_by_default=self.enabled_by_default,
+        )
+
+    def handlers(self, event: DomainEvent) -> bool:
+        """Deliver `event` as the worker would: its outbox messages (the real registry) through
+        the google_calendar kind's handler; True when Google was written to."""
+        wrote = False
+        for number, new in enumerate(messages_for(event), start=1):
+            message = OutboxMessage(
+                message_id=number,
+                kind=new.kind,
+                topic=new.topic,
+                attempts=0,
+                appointment_id=new.appointment_id,
+                payload=new.payload,
+            )
+            wrote = self.google_messages.handle(message) or wrote
+        return wrote
 
     @cached_property
     def status(self) -> GetIntegrationStatus:

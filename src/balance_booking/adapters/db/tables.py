@@ -208,17 +208,24 @@ outbox = Table(
     "outbox",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("event_type", String(64), nullable=False),
-    Column("appointment_id", Uuid, nullable=False),
+    Column("kind", String(32), nullable=False),  # OutboxKind: who delivers it
+    Column("topic", String(64), nullable=False),  # e.g. the domain event's name
+    # What it belongs to: an appointment, a waitlist entry, or nothing.
+    Column("appointment_id", Uuid),
+    Column("waitlist_entry_id", Uuid),
+    Column("dedup_key", String(200), unique=True),  # at most one message per key, ever
     Column("payload", Text, nullable=False),
     Column("status", String(16), nullable=False),  # pending | done | parked
     Column("attempts", Integer, nullable=False),
+    Column("not_before", UtcDateTime, nullable=False),  # scheduled for (reminders)
     Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("first_failed_at", UtcDateTime),  # for a kind's give_up_after
     Column("locked_until", UtcDateTime),
     Column("last_error", Text),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Index("ix_outbox_due", "status", "next_attempt_at"),
+    Index("ix_outbox_appointment", "appointment_id", "kind"),  # the ordering guard of claims
 )
 
 idempotency_keys = Table(

@@ -9,27 +9,26 @@ from typing import Self
 from sqlalchemy import Connection, Engine, RootTransaction, update
 
 from balance_booking.adapters.db import tables as t
-from balance_booking.adapters.db.admin_repositories import (
+from balance_booking.adapters.db.changes import ChangeTracker
+from balance_booking.adapters.db.repositories.admin import (
     SqlAdminSessions,
+    SqlAdminTokens,
     SqlAdminUsers,
     SqlLoginAttempts,
-    SqlOAuthStates,
 )
-from balance_booking.adapters.db.booking_repositories import (
+from balance_booking.adapters.db.repositories.appointments import (
     SqlAppointments,
     SqlIdempotencyKeys,
-    SqlOutbox,
-    SqlTracking,
-    SqlWaitlist,
 )
-from balance_booking.adapters.db.changes import ChangeTracker
-from balance_booking.adapters.db.repositories import (
-    SqlAdminTokens,
+from balance_booking.adapters.db.repositories.calendar import (
     SqlBusy,
     SqlIntegration,
-    SqlSchedule,
-    SqlServices,
+    SqlOAuthStates,
 )
+from balance_booking.adapters.db.repositories.outbox import SqlOutbox
+from balance_booking.adapters.db.repositories.schedule import SqlSchedule, SqlServices
+from balance_booking.adapters.db.repositories.tracking import SqlTracking
+from balance_booking.adapters.db.repositories.waitlist import SqlWaitlist
 from balance_booking.application.ports import (
     AdminSessionRepository,
     AdminTokenRepository,
@@ -91,9 +90,8 @@ class SqlUnitOfWork:
         self.services = SqlServices(connection, changes)
         self.schedule = SqlSchedule(connection, changes)
         self.busy = SqlBusy(connection, changes)
-        outbox = SqlOutbox(connection)
-        self.outbox = outbox
-        self.appointments = SqlAppointments(connection, changes, outbox)
+        self.outbox = SqlOutbox(connection)
+        self.appointments = SqlAppointments(connection, changes)
         self.idempotency = SqlIdempotencyKeys(connection)
         self.waitlist = SqlWaitlist(connection)
         self.tracking = SqlTracking(connection)

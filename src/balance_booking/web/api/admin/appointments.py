@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from balance_booking.application.booking import SlotUnavailableError
+from balance_booking.application.slot_guard import SlotUnavailableError
 from balance_booking.web.deps import AdminDep, ServicesDep
 from balance_booking.web.schemas import (
     AdminAppointmentOut,

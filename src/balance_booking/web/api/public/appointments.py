@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
 
-from balance_booking.application.booking import BookingRequest, SlotUnavailableError
+from balance_booking.application.slot_guard import BookingRequest, SlotUnavailableError
 from balance_booking.domain.appointments import Client
 from balance_booking.web.deps import ServicesDep
 from balance_booking.web.schemas import (

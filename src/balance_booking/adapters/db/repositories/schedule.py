@@ -1,22 +1,19 @@
-"""Repositories: SQL rows in, domain objects out. Nothing here commits."""
+"""Session types and the owner's weekly hours with date overrides."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
 from balance_booking.adapters.db import tables as t
 from balance_booking.adapters.db.changes import ChangeTracker
-from balance_booking.application.ports import AdminToken, CalendarLink, IntegrationRecord
 from balance_booking.domain.availability import Availability, LocalWindow
-from balance_booking.domain.intervals import Interval
 from balance_booking.domain.services import Service
 
 _TIMEZONE_KEY = "owner_timezone"
-_CONNECTED_STATUSES = ("connected", "needs_reauth", "error")
 
 
 def _minutes(value: timedelta) -> int:
@@ -166,146 +163,3 @@ class SqlSchedule:
             )
         if overrides:
             connection.execute(insert(t.availability_overrides), overrides)
-
-
-class SqlBusy:
-    """The busy mirror imported from Google Calendar."""
-
-    def __init__(self, connection: Connection, changes: ChangeTracker) -> None:
-        self._connection = connection
-        self._changes = changes
-
-    def overlapping(self, window: Interval) -> list[Interval]:
-        c = t.calendar_busy_intervals.c
-        rows = self._connection.execute(
-            select(c.start_at, c.end_at)
-            .where(c.start_at < window.end, c.end_at > window.start)
-            .order_by(c.start_at)
-        )
-        return [Interval(row.start_at, row.end_at) for row in rows]
-
-    def clear(self) -> None:
-        self._changes.mark()
-        self._connection.execute(delete(t.calendar_busy_intervals))
-
-    def replace_all(self, intervals: list[Interval], *, source: str) -> bool:
-        """Swap the whole mirror in this transaction; True when its content changed."""
-        c = t.calendar_busy_intervals.c
-        current = [
-            (row.start_at, row.end_at)
-            for row in self._connection.execute(
-                select(c.start_at, c.end_at).order_by(c.start_at, c.end_at)
-            )
-        ]
-        fresh = sorted((i.start, i.end) for i in intervals)
-        if current == fresh:
-            return False
-        self._changes.mark()
-        self._connection.execute(delete(t.calendar_busy_intervals))
-        if fresh:
-            self._connection.execute(
-                insert(t.calendar_busy_intervals),
-                [{"start_at": s, "end_at": e, "source": source} for s, e in fresh],
-            )
-        return True
-
-
-class SqlAdminTokens:
-    """Hashed admin API tokens."""
-
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
-
-    def add(self, *, name: str, token_hash: str, created_at: datetime) -> AdminToken:
-        token_id = self._connection.execute(
-            insert(t.admin_api_tokens)
-            .values(name=name, token_hash=token_hash, created_at=created_at)
-            .returning(t.admin_api_tokens.c.id)
-        ).scalar_one()
-        return AdminToken(token_id=token_id, name=name, created_at=created_at)
-
-    def find_by_hash(self, token_hash: str) -> AdminToken | None:
-        c = t.admin_api_tokens.c
-        row = self._connection.execute(
-            select(c.id, c.name, c.created_at).where(c.token_hash == token_hash)
-        ).first()
-        return None if row is None else AdminToken(row.id, row.name, row.created_at)
-
-
-class SqlIntegration:
-    """The single Google Calendar integration row (one owner in release 1)."""
-
-    def __init__(self, connection: Connection, changes: ChangeTracker) -> None:
-        self._connection = connection
-        self._changes = changes
-
-    def calendar_link(self) -> CalendarLink:
-        c = t.integrations_google_calendar.c
-        row = self._connection.execute(
-            select(c.status, c.last_success_at, c.enabled, c.timezone).where(c.id == _ROW_ID)
-        ).first()
-        if row is None:
-            return CalendarLink(connected=False, last_success_at=None, enabled_override=None)
-        return CalendarLink(
-            connected=row.status in _CONNECTED_STATUSES,
-            last_success_at=row.last_success_at,
-            enabled_override=row.enabled,
-            timezone=row.timezone,
-        )
-
-    def get(self) -> IntegrationRecord:
-        return self._read(lock=False)
-
-    def get_for_update(self) -> IntegrationRecord:
-        return self._read(lock=True)
-
-    def _read(self, *, lock: bool) -> IntegrationRecord:
-        query = select(t.integrations_google_calendar).where(
-            t.integrations_google_calendar.c.id == _ROW_ID
-        )
-        if lock and self._connection.dialect.name == "postgresql":
-            query = query.with_for_update()
-        row = self._connection.execute(query).first()
-        if row is None:
-            return IntegrationRecord()
-        values = row._asdict()
-        scopes = values.pop("granted_scopes") or ""
-        kept = {name: values[name] for name in _RECORD_FIELDS if name in values}
-        return IntegrationRecord(granted_scopes=frozenset(scopes.split()), **kept)
-
-    def save(self, record: IntegrationRecord, *, now: datetime) -> None:
-        # Status, the flag and the last successful sync all change what slots may be offered.
-        self._changes.mark()
-        values = {name: getattr(record, name) for name in _RECORD_FIELDS}
-        values["granted_scopes"] = " ".join(sorted(record.granted_scopes)) or None
-        values["updated_at"] = now
-        table = t.integrations_google_calendar
-        updated = self._connection.execute(
-            update(table).where(table.c.id == _ROW_ID).values(**values)
-        )
-        if updated.rowcount == 0:
-            self._connection.execute(insert(table).values(id=_ROW_ID, **values))
-
-    def busy_count(self) -> int:
-        return int(
-            self._connection.execute(
-                select(func.count()).select_from(t.calendar_busy_intervals)
-            ).scalar_one()
-        )
-
-    def advance_push_message(self, *, channel_id: str, number: int) -> bool:
-        # One conditional UPDATE: concurrent deliveries (threads or processes) cannot both win.
-        c = t.integrations_google_calendar.c
-        last = func.coalesce(c.push_last_message_number, 0)
-        updated = self._connection.execute(
-            update(t.integrations_google_calendar)
-            .where(c.id == _ROW_ID, c.push_channel_id == channel_id, last < number)
-            .values(push_last_message_number=number)
-        )
-        return updated.rowcount == 1
-
-
-_ROW_ID = 1
-_RECORD_FIELDS = tuple(
-    name for name in IntegrationRecord.__dataclass_fields__ if name != "granted_scopes"
-)

@@ -1,4 +1,4 @@
-"""Repositories for admin accounts, sessions, login attempts and pending OAuth states."""
+"""Admin accounts: users, sessions, login attempts, API tokens."""
 
 from __future__ import annotations
 
@@ -7,7 +7,33 @@ from datetime import datetime
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from balance_booking.adapters.db import tables as t
-from balance_booking.application.ports import AdminSession, AdminUser, OAuthState
+from balance_booking.application.ports import (
+    AdminSession,
+    AdminToken,
+    AdminUser,
+)
+
+
+class SqlAdminTokens:
+    """Hashed admin API tokens."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def add(self, *, name: str, token_hash: str, created_at: datetime) -> AdminToken:
+        token_id = self._connection.execute(
+            insert(t.admin_api_tokens)
+            .values(name=name, token_hash=token_hash, created_at=created_at)
+            .returning(t.admin_api_tokens.c.id)
+        ).scalar_one()
+        return AdminToken(token_id=token_id, name=name, created_at=created_at)
+
+    def find_by_hash(self, token_hash: str) -> AdminToken | None:
+        c = t.admin_api_tokens.c
+        row = self._connection.execute(
+            select(c.id, c.name, c.created_at).where(c.token_hash == token_hash)
+        ).first()
+        return None if row is None else AdminToken(row.id, row.name, row.created_at)
 
 
 class SqlAdminUsers:
@@ -117,62 +143,3 @@ class SqlLoginAttempts:
             select(func.count()).where(failed, c.client_ip == client_ip)
         ).scalar_one()
         return by_email, by_ip
-
-
-class SqlOAuthStates:
-    """Pending OAuth authorizations (state hash -> encrypted PKCE verifier)."""
-
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
-
-    def add(self, state: OAuthState, *, created_at: datetime) -> None:
-        self._connection.execute(
-            insert(t.oauth_states).values(
-                state_hash=state.state_hash,
-                session_hash=state.session_hash,
-                code_verifier_enc=state.code_verifier_enc,
-                created_at=created_at,
-                expires_at=state.expires_at,
-            )
-        )
-
-    def get_for_update(self, state_hash: str) -> OAuthState | None:
-        c = t.oauth_states.c
-        query = select(t.oauth_states).where(c.state_hash == state_hash)
-        if self._connection.dialect.name == "postgresql":
-            query = query.with_for_update()
-        row = self._connection.execute(query).first()
-        if row is None:
-            return None
-        return OAuthState(
-            state_hash=row.state_hash,
-            session_hash=row.session_hash,
-            code_verifier_enc=row.code_verifier_enc,
-            expires_at=row.expires_at,
-            used_at=row.used_at,
-        )
-
-    def mark_used(self, state_hash: str, at: datetime) -> None:
-        self._connection.execute(
-            update(t.oauth_states)
-            .where(t.oauth_states.c.state_hash == state_hash)
-            .values(used_at=at)
-        )
-
-    def delete_expired(self, now: datetime) -> int:
-        result = self._connection.execute(
-            delete(t.oauth_states).where(t.oauth_states.c.expires_at <= now)
-        )
-        return result.rowcount
-
-    def all_verifiers(self) -> list[tuple[str, str]]:
-        c = t.oauth_states.c
-        rows = self._connection.execute(select(c.state_hash, c.code_verifier_enc))
-        return [(row.state_hash, row.code_verifier_enc) for row in rows]
-
-    def set_verifier(self, state_hash: str, code_verifier_enc: str) -> None:
-        self._connection.execute(
-            update(t.oauth_states)
-            .where(t.oauth_states.c.state_hash == state_hash)
-            .values(code_verifier_enc=code_verifier_enc)
-        )

@@ -1,0 +1,1 @@
+"""Repositories grouped by aggregate: SQL rows in, domain objects out. Nothing here commits."""

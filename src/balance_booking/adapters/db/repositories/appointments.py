@@ -1,0 +1,247 @@
+"""Appointments and the Idempotency-Key store: SQL rows in, domain objects out."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, Row, and_, func, insert, not_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from balance_booking.adapters.db import tables as t
+from balance_booking.adapters.db.changes import ChangeTracker
+from balance_booking.adapters.db.types import UtcDateTime
+from balance_booking.application.errors import SlotTakenError
+from balance_booking.application.ports import (
+    CalendarEventState,
+    CalendarState,
+    StoredResponse,
+)
+from balance_booking.domain.appointments import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    Client,
+)
+from balance_booking.domain.intervals import Interval
+from balance_booking.domain.slots import OccupiedTime
+
+_ACTIVE = [status.value for status in ACTIVE_STATUSES]
+
+
+def _minutes(value: timedelta) -> int:
+    return int(value.total_seconds() // 60)
+
+
+def _appointment(row: Row[Any]) -> Appointment:
+    return Appointment(
+        id=row.id,
+        service_slug=row.service_slug,
+        start=row.start_at,
+        end=row.end_at,
+        buffer_before=timedelta(minutes=row.buffer_before_minutes),
+        buffer_after=timedelta(minutes=row.buffer_after_minutes),
+        client=Client(name=row.client_name, email=row.client_email, phone=row.client_phone),
+        client_timezone=row.client_timezone,
+        comment=row.comment,
+        status=AppointmentStatus(row.status),
+        hold_expires_at=row.hold_expires_at,
+        created_at=row.created_at,
+    )
+
+
+def _event_state(row: Any) -> CalendarEventState:  # any row with the two columns
+    return CalendarEventState(
+        event_id=row.google_event_id, state=CalendarState(row.calendar_sync_state)
+    )
+
+
+class SqlAppointments:
+    """Appointments (their domain events reach the outbox through application/messages.py)."""
+
+    def __init__(self, connection: Connection, changes: ChangeTracker) -> None:
+        self._connection = connection
+        self._changes = changes
+
+    def occupied_overlapping(
+        self, window: Interval, *, now: datetime | None = None
+    ) -> list[OccupiedTime]:
+        c = t.appointments.c
+        conditions = [
+            c.status.in_(_ACTIVE),
+            c.blocked_start_at < window.end,
+            c.blocked_end_at > window.start,
+        ]
+        if now is not None:
+            lapsed = and_(
+                c.status == AppointmentStatus.PENDING_PAYMENT.value, c.hold_expires_at <= now
+            )
+            conditions.append(not_(lapsed))
+        rows = self._connection.execute(
+            select(
+                c.start_at,
+                c.end_at,
+                c.buffer_before_minutes,
+                c.buffer_after_minutes,
+                c.service_slug,
+            )
+            .where(*conditions)
+            .order_by(c.blocked_start_at)
+        )
+        return [
+            OccupiedTime(
+                start=row.start_at,
+                end=row.end_at,
+                buffer_before=timedelta(minutes=row.buffer_before_minutes),
+                buffer_after=timedelta(minutes=row.buffer_after_minutes),
+                service_slug=row.service_slug,
+            )
+            for row in rows
+        ]
+
+    def next_hold_expiry(self, window: Interval, *, now: datetime) -> datetime | None:
+        c = t.appointments.c
+        value: datetime | None = self._connection.execute(
+            select(func.min(c.hold_expires_at, type_=UtcDateTime)).where(
+                c.status == AppointmentStatus.PENDING_PAYMENT.value,
+                c.hold_expires_at > now,
+                c.blocked_start_at < window.end,
+                c.blocked_end_at > window.start,
+            )
+        ).scalar_one_or_none()
+        return value
+
+    def add(self, appointment: Appointment, *, manage_token_hash: str, now: datetime) -> None:
+        blocked = appointment.occupied.blocked
+        values = {
+            "id": appointment.id,
+            "service_slug": appointment.service_slug,
+            "start_at": appointment.start,
+            "end_at": appointment.end,
+            "blocked_start_at": blocked.start,
+            "blocked_end_at": blocked.end,
+            "buffer_before_minutes": _minutes(appointment.buffer_before),
+            "buffer_after_minutes": _minutes(appointment.buffer_after),
+            "client_timezone": appointment.client_timezone,
+            "client_name": appointment.client.name,
+            "client_email": appointment.client.email,
+            "client_phone": appointment.client.phone,
+            "comment": appointment.comment,
+            "status": appointment.status.value,
+            "hold_expires_at": appointment.hold_expires_at,
+            "manage_token_hash": manage_token_hash,
+            "calendar_sync_state": CalendarState.PENDING.value,
+            "created_at": now,
+            "updated_at": now,
+        }
+        # A savepoint keeps the surrounding transaction usable if the guard refuses the row.
+        try:
+            with self._connection.begin_nested():
+                self._connection.execute(insert(t.appointments).values(**values))
+        except IntegrityError as exc:
+            if "ex_appointments_no_overlap" in str(exc.orig):
+                raise SlotTakenError("The slot was taken a moment ago.") from exc
+            raise
+        self._changes.mark()
+
+    def get(self, appointment_id: UUID) -> Appointment | None:
+        row = self._connection.execute(
+            select(t.appointments).where(t.appointments.c.id == appointment_id)
+        ).first()
+        return None if row is None else _appointment(row)
+
+    def get_for_update(self, appointment_id: UUID) -> Appointment | None:
+        query = select(t.appointments).where(t.appointments.c.id == appointment_id)
+        if self._connection.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = self._connection.execute(query).first()
+        return None if row is None else _appointment(row)
+
+    def save(self, appointment: Appointment, *, now: datetime) -> None:
+        self._connection.execute(
+            update(t.appointments)
+            .where(t.appointments.c.id == appointment.id)
+            .values(
+                status=appointment.status.value,
+                hold_expires_at=appointment.hold_expires_at,
+                updated_at=now,
+            )
+        )
+        self._changes.mark()
+
+    def manage_token_hash(self, appointment_id: UUID) -> str | None:
+        value: str | None = self._connection.execute(
+            select(t.appointments.c.manage_token_hash).where(t.appointments.c.id == appointment_id)
+        ).scalar_one_or_none()
+        return value
+
+    def due_holds(self, now: datetime) -> list[Appointment]:
+        c = t.appointments.c
+        rows = self._connection.execute(
+            select(t.appointments).where(
+                c.status == AppointmentStatus.PENDING_PAYMENT.value, c.hold_expires_at <= now
+            )
+        )
+        return [_appointment(row) for row in rows]
+
+    def calendar_event(self, appointment_id: UUID) -> CalendarEventState:
+        c = t.appointments.c
+        row = self._connection.execute(
+            select(c.google_event_id, c.calendar_sync_state).where(c.id == appointment_id)
+        ).one()
+        return _event_state(row)
+
+    def set_calendar_event(
+        self, appointment_id: UUID, *, event_id: str | None, state: CalendarState, now: datetime
+    ) -> None:
+        self._connection.execute(
+            update(t.appointments)
+            .where(t.appointments.c.id == appointment_id)
+            .values(google_event_id=event_id, calendar_sync_state=state.value, updated_at=now)
+        )
+
+    def listing(
+        self, window: Interval, *, status: str | None
+    ) -> list[tuple[Appointment, CalendarEventState]]:
+        c = t.appointments.c
+        query = (
+            select(t.appointments)
+            .where(c.start_at < window.end, c.end_at > window.start)
+            .order_by(c.start_at)
+        )
+        if status is not None:
+            query = query.where(c.status == status)
+        return [(_appointment(row), _event_state(row)) for row in self._connection.execute(query)]
+
+    def confirmed_in(self, window: Interval) -> list[tuple[Appointment, CalendarEventState]]:
+        return self.listing(window, status=AppointmentStatus.CONFIRMED.value)
+
+
+class SqlIdempotencyKeys:
+    """Idempotency-Key -> the first successful booking response."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def get(self, key: str) -> StoredResponse | None:
+        c = t.idempotency_keys.c
+        row = self._connection.execute(
+            select(c.request_hash, c.appointment_id, c.response).where(c.key == key)
+        ).first()
+        return (
+            None
+            if row is None
+            else StoredResponse(row.request_hash, row.appointment_id, row.response)
+        )
+
+    def add(self, key: str, response: StoredResponse, *, now: datetime) -> None:
+        self._connection.execute(
+            insert(t.idempotency_keys).values(
+                key=key,
+                request_hash=response.request_hash,
+                appointment_id=response.appointment_id,
+                response=response.body,
+                created_at=now,
+            )
+        )

@@ -1,0 +1,161 @@
+"""The Google Calendar integration for the admin: its status, the on/off switch, disconnecting."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from balance_booking.application.errors import (
+    ApplicationError,
+    UndecryptableTokenError,
+)
+from balance_booking.application.ports import (
+    CalendarGatewayFactory,
+    Clock,
+    OAuthClient,
+    TokenCipher,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from balance_booking.application.reconcile import ReconcileSummary
+from balance_booking.application.tokens import StaticTokens
+from balance_booking.domain.calendar_account import IntegrationStatus
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class IntegrationStatusView:
+    """GET /api/admin/integrations/google-calendar."""
+
+    enabled: bool
+    status: IntegrationStatus
+    account_email: str | None
+    calendar_id: str | None
+    timezone: str | None
+    last_sync_at: datetime | None
+    last_sync_ok: bool | None
+    last_error: str | None
+    next_sync_at: datetime | None
+    busy_intervals: int
+    push_active: bool
+    push_expires_at: datetime | None
+    last_reconcile_at: datetime | None = None
+    reconcile: ReconcileSummary | None = None  # what the last sync did to our exported events
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GetIntegrationStatus:
+    """The integration status the admin sees."""
+
+    uow_factory: UnitOfWorkFactory
+    clock: Clock
+    enabled_by_default: bool
+    sync_interval: timedelta
+
+    def execute(self) -> IntegrationStatusView:
+        with self.uow_factory() as uow:
+            return self.view(uow)
+
+    def view(self, uow: UnitOfWork) -> IntegrationStatusView:
+        record = uow.integration.get()
+        now = self.clock.now()
+        connected = record.status == IntegrationStatus.CONNECTED
+        next_sync = None
+        if connected:
+            next_sync = (
+                now if record.last_sync_at is None else record.last_sync_at + self.sync_interval
+            )
+        push_active = (
+            record.push_channel_id is not None
+            and record.push_expires_at is not None
+            and record.push_expires_at > now
+        )
+        return IntegrationStatusView(
+            enabled=self.enabled_by_default if record.enabled is None else record.enabled,
+            status=record.status,
+            account_email=record.account_email,
+            calendar_id=record.calendar_id,
+            timezone=record.timezone,
+            last_sync_at=record.last_sync_at,
+            last_sync_ok=record.last_sync_ok,
+            last_error=record.last_sync_error,
+            next_sync_at=next_sync,
+            busy_intervals=uow.integration.busy_count(),
+            push_active=push_active,
+            push_expires_at=record.push_expires_at if push_active else None,
+            last_reconcile_at=record.last_reconcile_at,
+            reconcile=ReconcileSummary.from_json(record.last_reconcile_summary),
+        )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SetIntegrationEnabled:
+    """The gcal_integration_enabled flag (admin toggle over the environment default)."""
+
+    uow_factory: UnitOfWorkFactory
+    clock: Clock
+    status: GetIntegrationStatus
+
+    def execute(self, *, enabled: bool) -> IntegrationStatusView:
+        with self.uow_factory() as uow:
+            record = uow.integration.get_for_update()
+            record.enabled = enabled
+            uow.integration.save(record, now=self.clock.now())
+            uow.commit()
+            return self.status.view(uow)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DisconnectGoogleCalendar:
+    """Revoke at Google, stop the push channel, delete the tokens; keep the settings."""
+
+    uow_factory: UnitOfWorkFactory
+    oauth: OAuthClient | None
+    gateways: CalendarGatewayFactory
+    cipher: TokenCipher
+    clock: Clock
+    status: GetIntegrationStatus
+
+    def execute(self) -> IntegrationStatusView:
+        with self.uow_factory() as uow:
+            record = uow.integration.get()
+        access = self._plain(record.access_token_enc)
+        refresh = self._plain(record.refresh_token_enc)
+        if access and record.push_channel_id and record.push_resource_id:
+            try:
+                self.gateways(StaticTokens(access)).stop_channel(
+                    channel_id=record.push_channel_id, resource_id=record.push_resource_id
+                )
+            except ApplicationError:
+                _log.warning("google_channel_stop_failed")
+        if self.oauth is not None and (refresh or access):
+            try:
+                self.oauth.revoke(refresh or access or "")
+            except ApplicationError:
+                # The tokens are deleted below anyway; the admin can also revoke in Google.
+                _log.warning("google_revoke_failed")
+        with self.uow_factory() as uow:
+            record = uow.integration.get_for_update()
+            record.status = IntegrationStatus.DISCONNECTED
+            record.access_token_enc = None
+            record.refresh_token_enc = None
+            record.token_expires_at = None
+            record.refresh_lease_until = None
+            record.push_channel_id = None
+            record.push_resource_id = None
+            record.push_expires_at = None
+            record.last_success_at = None
+            uow.busy.clear()
+            uow.integration.save(record, now=self.clock.now())
+            uow.commit()
+            return self.status.view(uow)
+
+    def _plain(self, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return self.cipher.decrypt(value)
+        except UndecryptableTokenError:
+            return None  # nothing to revoke with; the row is cleared below anyway

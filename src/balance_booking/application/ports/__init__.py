@@ -1,0 +1,121 @@
+"""Ports: the roles the use cases need from the outside world, as small Protocols, by feature.
+
+Every name is re-exported here, so `from balance_booking.application.ports import X` works for
+all of them; new code may import from the feature module.
+"""
+
+from balance_booking.application.ports.admin import (
+    AdminSession,
+    AdminSessionRepository,
+    AdminToken,
+    AdminTokenRepository,
+    AdminUser,
+    AdminUserRepository,
+    LoginAttemptRepository,
+    PasswordHasher,
+)
+from balance_booking.application.ports.availability import (
+    CachedAvailability,
+    SlotsCache,
+)
+from balance_booking.application.ports.booking import (
+    AppointmentRepository,
+    CalendarEventState,
+    CalendarState,
+    IdempotencyRepository,
+    ScheduleRepository,
+    ServiceRepository,
+    StoredResponse,
+    TrackingSink,
+    WaitlistEntry,
+    WaitlistRepository,
+)
+from balance_booking.application.ports.calendar import (
+    AccessTokenSource,
+    BusyRepository,
+    CalendarGateway,
+    CalendarGatewayFactory,
+    CalendarInfo,
+    EventDraft,
+    OwnEvent,
+    PushChannel,
+)
+from balance_booking.application.ports.integration import (
+    CalendarLink,
+    IntegrationRecord,
+    IntegrationRepository,
+    OAuthClient,
+    OAuthState,
+    OAuthStateRepository,
+    TokenCipher,
+    TokenGrant,
+)
+from balance_booking.application.ports.outbox import (
+    JsonScalar,
+    NewMessage,
+    OutboxKind,
+    OutboxMessage,
+    OutboxRepository,
+    ParkedMessage,
+    Payload,
+)
+from balance_booking.application.ports.system import (
+    Clock,
+    DataVersionReader,
+    JobLock,
+    Metrics,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+
+__all__ = [
+    "AccessTokenSource",
+    "AdminSession",
+    "AdminSessionRepository",
+    "AdminToken",
+    "AdminTokenRepository",
+    "AdminUser",
+    "AdminUserRepository",
+    "AppointmentRepository",
+    "BusyRepository",
+    "CachedAvailability",
+    "CalendarEventState",
+    "CalendarGateway",
+    "CalendarGatewayFactory",
+    "CalendarInfo",
+    "CalendarLink",
+    "CalendarState",
+    "Clock",
+    "DataVersionReader",
+    "EventDraft",
+    "IdempotencyRepository",
+    "IntegrationRecord",
+    "IntegrationRepository",
+    "JobLock",
+    "JsonScalar",
+    "LoginAttemptRepository",
+    "Metrics",
+    "NewMessage",
+    "OAuthClient",
+    "OAuthState",
+    "OAuthStateRepository",
+    "OutboxKind",
+    "OutboxMessage",
+    "OutboxRepository",
+    "OwnEvent",
+    "ParkedMessage",
+    "PasswordHasher",
+    "Payload",
+    "PushChannel",
+    "ScheduleRepository",
+    "ServiceRepository",
+    "SlotsCache",
+    "StoredResponse",
+    "TokenCipher",
+    "TokenGrant",
+    "TrackingSink",
+    "UnitOfWork",
+    "UnitOfWorkFactory",
+    "WaitlistEntry",
+    "WaitlistRepository",
+]

@@ -1,0 +1,78 @@
+"""Ports of admin accounts: users, sessions, login attempts, API tokens, password hashing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class AdminToken:
+    """An admin API token as stored: only its hash is kept."""
+
+    token_id: int
+    name: str
+    created_at: datetime
+
+
+class AdminTokenRepository(Protocol):
+    """Hashed admin API tokens."""
+
+    def add(self, *, name: str, token_hash: str, created_at: datetime) -> AdminToken: ...
+    def find_by_hash(self, token_hash: str) -> AdminToken | None: ...
+
+
+class PasswordHasher(Protocol):
+    """A slow, salted password hash (argon2id in production)."""
+
+    def hash(self, password: str) -> str: ...
+    def verify(self, password_hash: str, password: str) -> bool: ...
+    def needs_rehash(self, password_hash: str) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AdminUser:
+    """An admin account."""
+
+    admin_id: int
+    email: str
+    password_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class AdminSession:
+    """A signed-in admin: the cookie holds a random id, storage only its hash."""
+
+    session_hash: str
+    admin_id: int
+    email: str
+    csrf_token: str
+    expires_at: datetime
+
+
+class AdminUserRepository(Protocol):
+    """Admin accounts."""
+
+    def add(self, *, email: str, password_hash: str, created_at: datetime) -> AdminUser: ...
+    def by_email(self, email: str) -> AdminUser | None: ...
+    def set_password_hash(self, admin_id: int, password_hash: str) -> None: ...
+    def record_login(self, admin_id: int, at: datetime) -> None: ...
+
+
+class AdminSessionRepository(Protocol):
+    """Server-side admin sessions."""
+
+    def add(self, session: AdminSession, *, created_at: datetime) -> None: ...
+    def get(self, session_hash: str) -> AdminSession | None: ...
+    def delete(self, session_hash: str) -> None: ...
+    def delete_expired(self, now: datetime) -> int: ...
+
+
+class LoginAttemptRepository(Protocol):
+    """Login attempts, for rate limiting."""
+
+    def record(self, *, email: str, client_ip: str, succeeded: bool, at: datetime) -> None: ...
+    def failures_since(self, *, email: str, client_ip: str, since: datetime) -> tuple[int, int]:
+        """Failed attempts since `since`: (for this email, from this address)."""
+        ...

@@ -1,0 +1,176 @@
+"""The slot checks shared by booking and confirmation: offered locally, free live in Google."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from balance_booking.application.availability import CalendarPolicy, load_availability
+from balance_booking.application.errors import (
+    AccessRevokedError,
+    ApplicationError,
+    CalendarUnavailableError,
+    GoogleRequestError,
+    GoogleUnavailableError,
+    NotFoundError,
+)
+from balance_booking.application.ports import (
+    AccessTokenSource,
+    CalendarGatewayFactory,
+    CalendarLink,
+    Metrics,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from balance_booking.domain.appointments import Client
+from balance_booking.domain.intervals import Interval
+from balance_booking.domain.services import Service
+from balance_booking.domain.slots import TimeSlot, available_slots, nearest_slots
+
+_log = logging.getLogger(__name__)
+
+# How far around the asked time alternatives are looked for.
+_ALTERNATIVES_BEFORE = timedelta(days=7)
+_ALTERNATIVES_AFTER = timedelta(days=21)
+_DAY = timedelta(days=1)
+
+
+class SlotUnavailableError(ApplicationError):
+    """The slot cannot be booked (taken, busy in Google, or not offered); here are others."""
+
+    def __init__(self, message: str, *, alternatives: list[TimeSlot]) -> None:
+        super().__init__(message)
+        self.alternatives = alternatives
+
+
+@dataclass(frozen=True, slots=True)
+class BookingRequest:
+    """What a client asks for; `start` is an aware instant."""
+
+    service_slug: str
+    start: datetime
+    timezone: str
+    client: Client
+    comment: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SlotSnapshot:
+    service: Service
+    link: CalendarLink
+    use_busy: bool
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SlotGuard:
+    """The checks shared by booking and confirmation: offered locally, free live in Google."""
+
+    readers: UnitOfWorkFactory
+    writers: UnitOfWorkFactory
+    gateways: CalendarGatewayFactory
+    tokens: AccessTokenSource
+    policy: CalendarPolicy
+    default_timezone: str
+    live_check_fallback: timedelta
+    metrics: Metrics
+
+    def snapshot(self, service_slug: str, *, now: datetime) -> SlotSnapshot:
+        with self.readers() as uow:
+            service = uow.services.get(service_slug)
+            if service is None or not service.active:
+                raise NotFoundError(f"Unknown service {service_slug!r}.")
+            link = uow.integration.calendar_link()
+        calendar = self.policy.state(link, now=now)  # 503 when busy data is too old
+        return SlotSnapshot(service=service, link=link, use_busy=calendar.status == "ok")
+
+    def slots_around(
+        self,
+        uow: UnitOfWork,
+        snapshot: SlotSnapshot,
+        window: Interval,
+        *,
+        now: datetime,
+        extra_busy: list[Interval],
+    ) -> list[TimeSlot]:
+        context = Interval(window.start - 2 * _DAY, window.end + 2 * _DAY)
+        busy = uow.busy.overlapping(context) if snapshot.use_busy else []
+        return available_slots(
+            service=snapshot.service,
+            availability=load_availability(uow, default_timezone=self.default_timezone),
+            busy=[*busy, *extra_busy],
+            appointments=uow.appointments.occupied_overlapping(context, now=now),
+            window=window,
+            now=now,
+        )
+
+    def offered(
+        self,
+        uow: UnitOfWork,
+        snapshot: SlotSnapshot,
+        start: datetime,
+        *,
+        now: datetime,
+        extra_busy: list[Interval],
+    ) -> bool:
+        window = Interval(start - _DAY, start + _DAY)
+        slots = self.slots_around(uow, snapshot, window, now=now, extra_busy=extra_busy)
+        return any(slot.start == start for slot in slots)
+
+    def live_busy(
+        self, snapshot: SlotSnapshot, buffered: Interval, *, now: datetime
+    ) -> list[Interval]:
+        """Google's busy time for the buffered slot right now; the mirror may stand in briefly."""
+        if not snapshot.use_busy:
+            return []
+        # One call covers the slot and the alternatives around it, so a conflict's
+        # alternatives already know what Google just said.
+        around = alternatives_window(buffered.start, now=now)
+        asked = Interval(min(buffered.start, around.start), max(buffered.end, around.end))
+        try:
+            return self.gateways(self.tokens).busy_intervals(asked)
+        except (GoogleUnavailableError, GoogleRequestError, AccessRevokedError) as exc:
+            synced = snapshot.link.last_success_at
+            if synced is not None and now - synced <= self.live_check_fallback:
+                _log.warning("live_check_fallback_to_mirror", extra={"error": type(exc).__name__})
+                return []
+            raise CalendarUnavailableError(
+                "Google Calendar cannot confirm this time right now; please check again later.",
+                retry_after_seconds=60,
+                synced_at=synced,
+            ) from exc
+
+    def conflict(
+        self,
+        uow: UnitOfWork,
+        snapshot: SlotSnapshot,
+        request: BookingRequest,
+        *,
+        now: datetime,
+        extra_busy: list[Interval],
+    ) -> SlotUnavailableError:
+        window = alternatives_window(request.start, now=now)
+        slots = [
+            slot
+            for slot in self.slots_around(uow, snapshot, window, now=now, extra_busy=extra_busy)
+            if slot.start != request.start
+        ]
+        return SlotUnavailableError(
+            "This time is no longer available.", alternatives=nearest_slots(slots, request.start)
+        )
+
+
+def alternatives_window(start: datetime, *, now: datetime) -> Interval:
+    """Where alternatives to `start` are looked for (never in the past)."""
+    return Interval(max(now, start - _ALTERNATIVES_BEFORE), start + _ALTERNATIVES_AFTER)
+
+
+def record_conflict(
+    writers: UnitOfWorkFactory, metrics: Metrics, service_slug: str, *, now: datetime
+) -> None:
+    """booking_conflict (tracking plan): stored, counted and logged on every 409."""
+    with writers() as uow:
+        uow.tracking.track("booking_conflict", {"service_slug": service_slug}, at=now)
+        uow.commit()
+    metrics.increment("booking_conflicts")
+    _log.info("booking_conflict", extra={"service_slug": service_slug})
