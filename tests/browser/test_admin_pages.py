@@ -10,6 +10,7 @@ from uuid import UUID
 
 from playwright.sync_api import Page, expect
 
+from balance_booking.application.ports import CalendarState
 from tests.browser.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Live, fits_width, shoot
 
 INTEGRATIONS = "/admin/settings/integrations"
@@ -151,7 +152,7 @@ def test_admin_handles_bookings_services_waitlist_and_problem_banners(
     # The outbox could not write Anna's event to Google: it is parked (the worker would do this).
     with live.container.writers() as uow:
         uow.appointments.set_calendar_event(
-            UUID(anna), event_id=None, state="failed", now=datetime.now(UTC)
+            UUID(anna), event_id=None, state=CalendarState.FAILED, now=datetime.now(UTC)
         )
         uow.commit()
     assert (

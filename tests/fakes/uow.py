@@ -34,6 +34,7 @@ from balance_booking.application.ports import (
     BusyRepository,
     CalendarEventState,
     CalendarLink,
+    CalendarState,
     IdempotencyRepository,
     IntegrationRecord,
     IntegrationRepository,
@@ -68,7 +69,7 @@ class StoredAppointment:
     appointment: Appointment
     manage_token_hash: str
     event_id: str | None = None
-    sync_state: str = "pending"
+    sync_state: CalendarState = CalendarState.PENDING
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
@@ -313,12 +314,15 @@ class FakeAppointments:
         return CalendarEventState(event_id=stored.event_id, state=stored.sync_state)
 
     def set_calendar_event(
-        self, appointment_id: UUID, *, event_id: str | None, state: str, now: datetime
+        self, appointment_id: UUID, *, event_id: str | None, state: CalendarState, now: datetime
     ) -> None:
+        # As strict as the SQL adapter, which stores `state.value`: a plain string is a bug.
+        if not isinstance(state, CalendarState):
+            raise TypeError(f"state must be a CalendarState, not {type(state).__name__}")
         stored = self._tx.write().appointments.get(appointment_id)
         if stored is not None:
             stored.event_id = event_id
-            stored.sync_state = str(state)
+            stored.sync_state = state
             stored.updated_at = now
 
     def listing(

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from balance_booking.adapters.db import tables as t
 from balance_booking.application.outbox import Backoff, OutboxDispatcher
-from balance_booking.application.ports import CalendarEventState
+from balance_booking.application.ports import CalendarEventState, CalendarState
 from balance_booking.bootstrap import Container, build_outbox_dispatcher
 from tests.conftest import FakeClock
 from tests.support.google import (
@@ -125,7 +125,7 @@ def test_confirmed_appointment_becomes_exactly_one_private_event(
     }
     assert event.get("transparency", "opaque") == "opaque"
     assert calendar_state(container, appointment_id) == CalendarEventState(
-        event_id=appointment_id.hex, state="created"
+        event_id=appointment_id.hex, state=CalendarState.CREATED
     )
     assert [row.status for row in outbox_rows(container)] == ["done"]
     # The write triggered a busy re-sync: our own event is now in the mirror.

@@ -41,7 +41,7 @@ CalendarStatus = Literal["ok", "not_connected", "disabled"]
 
 
 @dataclass(frozen=True, slots=True)
-class CalendarState:
+class CalendarFreshness:
     """How far the busy mirror can be trusted right now."""
 
     status: CalendarStatus
@@ -50,28 +50,28 @@ class CalendarState:
 
 @dataclass(frozen=True, slots=True)
 class CalendarPolicy:
-    """The rules that turn the integration row into a CalendarState."""
+    """The rules that turn the integration row into a CalendarFreshness."""
 
     enabled_by_default: bool
     stale_after: timedelta
     retry_after_seconds: int
 
-    def state(self, link: CalendarLink, *, now: datetime) -> CalendarState:
+    def state(self, link: CalendarLink, *, now: datetime) -> CalendarFreshness:
         """Decide whether busy data is usable; refuse (503) rather than silently ignore it."""
         enabled = (
             self.enabled_by_default if link.enabled_override is None else link.enabled_override
         )
         if not enabled:
-            return CalendarState(status="disabled", synced_at=None)
+            return CalendarFreshness(status="disabled", synced_at=None)
         if not link.connected:
-            return CalendarState(status="not_connected", synced_at=None)
+            return CalendarFreshness(status="not_connected", synced_at=None)
         if link.last_success_at is None or now - link.last_success_at > self.stale_after:
             raise CalendarUnavailableError(
                 "Calendar data is out of date; please check again later.",
                 retry_after_seconds=self.retry_after_seconds,
                 synced_at=link.last_success_at,
             )
-        return CalendarState(status="ok", synced_at=link.last_success_at)
+        return CalendarFreshness(status="ok", synced_at=link.last_success_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +98,7 @@ class SlotsResult:
     service: Service
     availability: Availability
     slots: list[TimeSlot]
-    calendar: CalendarState
+    calendar: CalendarFreshness
     valid: Validity
 
 
@@ -205,7 +205,7 @@ class ListAvailableSlots:
         self,
         entry: CachedAvailability,
         slots: list[TimeSlot],
-        calendar: CalendarState,
+        calendar: CalendarFreshness,
         *,
         now: datetime,
     ) -> Validity:

@@ -15,7 +15,7 @@ from balance_booking.application.errors import (
     GoogleRequestError,
     GoogleUnavailableError,
 )
-from balance_booking.application.ports import CalendarEventState
+from balance_booking.application.ports import CalendarEventState, CalendarState
 from balance_booking.domain.availability import Availability, LocalWindow
 from balance_booking.domain.events import (
     AppointmentCancelled,
@@ -200,7 +200,10 @@ def test_a_replacement_event_and_the_derived_id_are_both_deleted(synced: World) 
     appointment_id = book(synced)
     with synced.db() as uow:
         uow.appointments.set_calendar_event(
-            appointment_id, event_id=appointment_id.hex + "r1", state="created", now=START
+            appointment_id,
+            event_id=appointment_id.hex + "r1",
+            state=CalendarState.CREATED,
+            now=START,
         )
         uow.commit()
     synced.delete_event.execute(appointment_id)

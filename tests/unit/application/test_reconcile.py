@@ -9,6 +9,7 @@ from uuid import UUID
 import pytest
 
 from balance_booking.application.errors import GoogleRequestError, GoogleUnavailableError
+from balance_booking.application.ports import CalendarState
 from tests.fakes.calendar import FakeEvent
 from tests.unit.application.wiring import ReconcileSummary, World, moscow, request
 
@@ -153,7 +154,10 @@ def test_a_parked_export_is_not_repaired(synced: World) -> None:
     appointment_id = exported(synced)
     with synced.db() as uow:
         uow.appointments.set_calendar_event(
-            appointment_id, event_id=appointment_id.hex, state="failed", now=synced.clock.now()
+            appointment_id,
+            event_id=appointment_id.hex,
+            state=CalendarState.FAILED,
+            now=synced.clock.now(),
         )
         uow.commit()
     synced.calendar.delete(appointment_id.hex)
