@@ -29,10 +29,10 @@ $(STAMP): uv.lock pyproject.toml | $(UV)
 run: $(STAMP) ## start the embedded default (SQLite + in-process worker + demo data)
 	$(BIN)/balance-booking demo
 
-test: $(STAMP) ## lint, type-check and run the whole test suite (slow scenarios in their short form)
+test: $(STAMP) ## lint, type-check and run the test suite but the slow scenarios (`make slow`)
 	@start=$$(date +%s); \
 	$(MAKE) --no-print-directory lint typecheck && \
-	$(BIN)/python -m pytest -n $(XDIST) --durations=20 $(PYTEST_ARGS); status=$$?; \
+	$(BIN)/python -m pytest -n $(XDIST) --durations=20 -m "not slow" $(PYTEST_ARGS); status=$$?; \
 	echo "make test: wall time $$(( $$(date +%s) - start )) s"; exit $$status
 
 lint: $(STAMP) ## ruff (lint + format check) and import-linter (the layer rule)
