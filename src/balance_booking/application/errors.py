@@ -83,3 +83,11 @@ class OAuthExchangeError(ApplicationError):
 
 class SlotTakenError(ApplicationError):
     """The database guard refused an overlapping active appointment."""
+
+
+class MailUnavailableError(ApplicationError):
+    """The SMTP server could not take the message now (refused, timed out, 4xx): retry later."""
+
+
+class MailRejectedError(ApplicationError):
+    """The SMTP server refused the message for good (a 5xx for the recipient): park it."""
