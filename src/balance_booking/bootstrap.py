@@ -69,6 +69,7 @@ from balance_booking.application.integration import (
     GetIntegrationStatus,
     SetIntegrationEnabled,
 )
+from balance_booking.application.messages import MailPolicy, Messages
 from balance_booking.application.outbox import Backoff, OutboxDispatcher
 from balance_booking.application.ports import (
     AccessTokenSource,
@@ -117,6 +118,7 @@ class Container:
     tokens: GoogleTokens
     versions: CachedDataVersion
     slots_cache: InMemorySlotsCache
+    messages: Messages  # which outbox rows a change queues (e-mail per the settings)
 
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
@@ -179,6 +181,13 @@ def build_container(
         tokens=tokens,
         versions=versions,
         slots_cache=InMemorySlotsCache(ttl_seconds=settings.cache_ttl_seconds),
+        messages=Messages(
+            mail=MailPolicy(
+                enabled=settings.smtp_url is not None,
+                practitioner=settings.practitioner_email is not None,
+                reminders=settings.reminder_leads(),
+            )
+        ),
     )
 
 
@@ -236,12 +245,13 @@ def build_web_services(container: Container) -> WebServices:
             hold=timedelta(minutes=settings.hold_minutes),
             manage_tokens=manage_tokens,
             metrics=c.metrics,
+            messages=c.messages,
         ),
         confirm_appointment=ConfirmAppointment(
-            guard=guard, readers=c.readers, writers=c.writers, clock=c.clock
+            guard=guard, readers=c.readers, writers=c.writers, clock=c.clock, messages=c.messages
         ),
         cancel_appointment=CancelAppointment(
-            writers=c.writers, clock=c.clock, manage_tokens=manage_tokens
+            writers=c.writers, clock=c.clock, manage_tokens=manage_tokens, messages=c.messages
         ),
         get_appointment=GetAppointment(readers=c.readers, manage_tokens=manage_tokens),
         list_appointments=ListAppointments(readers=c.readers),
@@ -443,7 +453,9 @@ def build_worker(container: Container) -> WorkerLoop:
     jobs = schedule(
         poll=poll,
         ensure_push=build_ensure_push(container),
-        expire_holds=ExpireHolds(writers=container.writers, clock=container.clock),
+        expire_holds=ExpireHolds(
+            writers=container.writers, clock=container.clock, messages=container.messages
+        ),
         dispatch_outbox=build_outbox_dispatcher(container),
         sync_interval=interval,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -55,10 +56,41 @@ class Settings(BaseSettings):
     worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
     worker_metrics_host: str = "127.0.0.1"
 
+    # E-mail (API.md "E-mail"): off while SMTP_URL is unset.
+    smtp_url: SecretStr | None = None  # smtp://[user:pass@]host:port or smtps://...
+    mail_from: str = "Эмоциональный баланс <booking@localhost>"
+    practitioner_email: str | None = None
+    reminders: str = "24h,2h"  # lead times before the start; empty: no reminders
+
     @field_validator("public_base_url", "google_emulator_url")
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
+
+    @field_validator("smtp_url", mode="after")
+    @classmethod
+    def _smtp_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if not value.get_secret_value().startswith(("smtp://", "smtps://")):
+            # The message names the setting, never its value (it may hold a password).
+            raise ValueError("BALANCE_SMTP_URL must start with smtp:// or smtps://")
+        return value
+
+    @field_validator("practitioner_email", mode="after")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+    @field_validator("reminders", mode="after")
+    @classmethod
+    def _reminders_parse(cls, value: str) -> str:
+        parse_leads(value)
+        return value
+
+    def reminder_leads(self) -> tuple[timedelta, ...]:
+        """REMINDERS as lead times, longest first."""
+        return parse_leads(self.reminders)
 
     @model_validator(mode="after")
     def _point_at_emulator(self) -> Settings:
@@ -99,6 +131,20 @@ class Settings(BaseSettings):
             keys = self.token_encryption_keys.get_secret_value().split(",")
             return [key.strip() for key in keys if key.strip()]
         return [_generated_secret(self.var_dir / "token_keys", Fernet.generate_key().decode())]
+
+
+def parse_leads(text: str) -> tuple[timedelta, ...]:
+    """`24h,2h,30m` -> lead times, longest first; empty -> none. Each is whole minutes, > 0."""
+    leads: set[timedelta] = set()
+    for part in (piece.strip().lower() for piece in text.split(",")):
+        if not part:
+            continue
+        number, unit = part[:-1], part[-1:]
+        if not number.isdigit() or unit not in {"h", "m", "d"} or int(number) == 0:
+            raise ValueError(f"BALANCE_REMINDERS: {part!r} is not a lead time like 24h, 2h or 30m")
+        minutes = int(number) * {"m": 1, "h": 60, "d": 1440}[unit]
+        leads.add(timedelta(minutes=minutes))
+    return tuple(sorted(leads, reverse=True))
 
 
 def _generated_secret(path: Path, fresh: str) -> str:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from balance_booking.application.errors import SlotTakenError
-from balance_booking.application.messages import add_appointment, save_appointment
+from balance_booking.application.messages import Messages
 from balance_booking.application.ports import CalendarEventState, CalendarState, StoredResponse
 from balance_booking.domain.appointments import Appointment, AppointmentStatus
 from balance_booking.domain.events import AppointmentConfirmed
@@ -16,6 +16,7 @@ from balance_booking.domain.slots import OccupiedTime
 from tests.contract.conftest import Backend
 from tests.contract.data import T0, appointment, at, service
 
+MESSAGES = Messages()  # e-mail off: the Google Calendar rows only
 PENDING = AppointmentStatus.PENDING_PAYMENT
 DAY = Interval(at(-12), at(12))
 
@@ -261,8 +262,8 @@ def test_appointment_writes_queue_their_messages_in_the_same_transaction(
     confirmed.events.append(AppointmentConfirmed(confirmed.id, T0))
     held = appointment(at(2), status=PENDING, hold_expires_at=at(1))
     with backend.uow() as uow:
-        add_appointment(uow, confirmed, manage_token_hash="h", now=T0)
-        add_appointment(uow, held, manage_token_hash="h", now=T0)
+        MESSAGES.add_appointment(uow, confirmed, manage_token_hash="h", now=T0)
+        MESSAGES.add_appointment(uow, held, manage_token_hash="h", now=T0)
         assert uow.outbox.backlog() == 1, "visible inside the transaction; a hold queues nothing"
     with backend.uow() as uow:
         assert uow.outbox.backlog() == 0, "rolled back with the appointments"
@@ -272,7 +273,7 @@ def test_appointment_writes_queue_their_messages_in_the_same_transaction(
         current = uow.appointments.get_for_update(confirmed.id)
         assert current is not None
         current.cancel(now=at(-1))
-        save_appointment(uow, current, now=at(-1))
+        MESSAGES.save_appointment(uow, current, now=at(-1))
         uow.commit()
     with backend.uow() as uow:
         assert uow.outbox.backlog() == 1

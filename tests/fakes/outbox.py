@@ -176,6 +176,19 @@ class FakeOutbox:
         )
         return True
 
+    def discard(self, *, appointment_id: UUID, kind: str, topic: str) -> int:
+        gone = [
+            row.message_id
+            for row in self.rows.values()
+            if (row.appointment_id, row.kind, row.topic, row.status, row.locked_until)
+            == (appointment_id, kind, topic, "pending", None)
+        ]
+        if gone:
+            self._touch()
+        for message_id in gone:
+            del self.rows[message_id]
+        return len(gone)
+
     def backlog(self) -> int:
         return sum(row.status == "pending" for row in self.rows.values())
 

@@ -164,7 +164,12 @@ def test_payment_hold_blocks_then_expires_by_itself(
     assert "12:00" in free_hours(api, "paid"), "a lapsed hold stops blocking at once"
     from balance_booking.application.booking import ExpireHolds  # noqa: PLC0415
 
-    assert ExpireHolds(writers=container.writers, clock=container.clock).execute() == 1
+    assert (
+        ExpireHolds(
+            writers=container.writers, clock=container.clock, messages=container.messages
+        ).execute()
+        == 1
+    )
     confirm = api.post(f"/api/admin/appointments/{held['id']}/confirm")
     assert confirm.status_code == 409
     assert api.post(BOOK, json=booking(service_slug="paid")).status_code == 201

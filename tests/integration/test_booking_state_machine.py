@@ -72,7 +72,9 @@ STARTS = [START.replace(day=1, month=12, hour=7) + timedelta(minutes=30 * i) for
 def make_machine(container: Container, emulator: Emulator, clock: FakeClock, reset: Any) -> type:
     web = build_web_services(container)
     dispatcher = build_outbox_dispatcher(container)
-    expire = ExpireHolds(writers=container.writers, clock=container.clock)
+    expire = ExpireHolds(
+        writers=container.writers, clock=container.clock, messages=container.messages
+    )
 
     class Booking(RuleBasedStateMachine):
         @initialize()

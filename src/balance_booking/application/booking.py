@@ -18,7 +18,7 @@ from balance_booking.application.errors import (
     NotFoundError,
     SlotTakenError,
 )
-from balance_booking.application.messages import add_appointment, save_appointment
+from balance_booking.application.messages import Messages
 from balance_booking.application.ports import (
     CalendarEventState,
     Clock,
@@ -101,6 +101,7 @@ class BookAppointment:
     readers: UnitOfWorkFactory
     writers: UnitOfWorkFactory
     clock: Clock
+    messages: Messages
     hold: timedelta
     manage_tokens: ManageTokens
     metrics: Metrics
@@ -170,7 +171,7 @@ class BookAppointment:
                 raise SlotTakenError("The slot was taken a moment ago.")
             for lapsed in uow.appointments.due_holds(now):
                 lapsed.expire(now=now)
-                save_appointment(uow, lapsed, now=now)
+                self.messages.save_appointment(uow, lapsed, now=now)
             appointment = Appointment.book(
                 appointment_id=uuid.uuid4(),
                 service=snapshot.service,
@@ -180,9 +181,10 @@ class BookAppointment:
                 comment=request.comment,
                 now=now,
                 hold=self.hold,
+                language=request.language,
             )
             token = self.manage_tokens.token(appointment.id)
-            add_appointment(
+            self.messages.add_appointment(
                 uow, appointment, manage_token_hash=self.manage_tokens.hash(token), now=now
             )
             if idempotency_key is not None:
@@ -234,6 +236,7 @@ class ConfirmAppointment:
     readers: UnitOfWorkFactory
     writers: UnitOfWorkFactory
     clock: Clock
+    messages: Messages
 
     def execute(self, appointment_id: UUID) -> Appointment:
         now = self.clock.now()
@@ -267,7 +270,7 @@ class ConfirmAppointment:
                 current.confirm(now=now)
             except InvalidTransition as exc:
                 raise ConflictError(str(exc)) from exc
-            save_appointment(uow, current, now=now)
+            self.messages.save_appointment(uow, current, now=now)
             uow.commit()
         return current
 
@@ -278,6 +281,7 @@ class CancelAppointment:
 
     writers: UnitOfWorkFactory
     clock: Clock
+    messages: Messages
     manage_tokens: ManageTokens
 
     def execute(self, appointment_id: UUID, *, token: str | None) -> Appointment:
@@ -297,7 +301,7 @@ class CancelAppointment:
                 appointment.cancel(now=now)
             except InvalidTransition as exc:
                 raise ConflictError(str(exc)) from exc
-            save_appointment(uow, appointment, now=now)
+            self.messages.save_appointment(uow, appointment, now=now)
             uow.commit()
         return appointment
 
@@ -324,6 +328,7 @@ class ExpireHolds:
 
     writers: UnitOfWorkFactory
     clock: Clock
+    messages: Messages
 
     def execute(self) -> int:
         now = self.clock.now()
@@ -331,7 +336,7 @@ class ExpireHolds:
             due = uow.appointments.due_holds(now)
             for appointment in due:
                 appointment.expire(now=now)
-                save_appointment(uow, appointment, now=now)
+                self.messages.save_appointment(uow, appointment, now=now)
             uow.commit()
         return len(due)
 

@@ -42,6 +42,7 @@ from balance_booking.domain.events import (
     AppointmentCancelled,
     AppointmentConfirmed,
     AppointmentExpired,
+    AppointmentHeld,
 )
 
 _log = logging.getLogger(__name__)
@@ -233,7 +234,7 @@ class GoogleCalendarMessages:
                 if not event.was_confirmed:
                     return False  # a payment hold never reached the calendar
                 return self.delete_event.execute(event.appointment_id)
-            case AppointmentExpired():
+            case AppointmentExpired() | AppointmentHeld():
                 return False  # likewise: only confirmed appointments are exported
             case None:
                 raise UndeliverableMessageError(f"unreadable outbox row of type {message.topic}")

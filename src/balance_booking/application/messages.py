@@ -1,22 +1,31 @@
 """The one domain event -> outbox messages registry: what each fact asks to be delivered.
 
-Read it top to bottom; mypy checks that every kind of DomainEvent has a line here. Use cases
-store an appointment through `add_appointment` / `save_appointment`, which queue the messages of
-its new events in the same transaction (DESIGN.md section 6: side effects after commit).
+Read `Messages.for_event` top to bottom; mypy checks that every kind of DomainEvent has a line
+there. Use cases store an appointment through `Messages.add_appointment` /
+`Messages.save_appointment`, which queue the messages of its new events in the same transaction
+(DESIGN.md section 6: side effects after commit).
+
+An e-mail row carries only ids, the kind and (for reminders) the lead and the start it was planned
+for: the words are written when it is sent, from the appointment as it is then, so no client data
+is copied into the outbox.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import assert_never
 from uuid import UUID
 
 from balance_booking.application.ports import (
+    JsonScalar,
+    MailKind,
     NewMessage,
     OutboxKind,
     OutboxMessage,
     Payload,
+    PractitionerNotice,
     UnitOfWork,
 )
 from balance_booking.domain.appointments import Appointment
@@ -24,48 +33,183 @@ from balance_booking.domain.events import (
     AppointmentCancelled,
     AppointmentConfirmed,
     AppointmentExpired,
+    AppointmentHeld,
     DomainEvent,
 )
 
 
-def messages_for(event: DomainEvent) -> list[NewMessage]:
-    """The outbox messages one domain event calls for."""
-    match event:
-        case AppointmentConfirmed():
-            return [calendar_message(event)]  # the event appears in the owner's calendar
-        case AppointmentCancelled():
-            # A payment hold never reached the calendar: only a confirmed one has an event to go.
-            return [calendar_message(event)] if event.was_confirmed else []
-        case AppointmentExpired():
-            return []  # likewise: only confirmed appointments are exported
-        case _:
-            assert_never(event)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MailPolicy:
+    """Which e-mails the practice sends (settings SMTP_URL, PRACTITIONER_EMAIL, REMINDERS)."""
+
+    enabled: bool = False  # SMTP_URL is set
+    practitioner: bool = False  # PRACTITIONER_EMAIL is set
+    reminders: tuple[timedelta, ...] = field(default=())  # lead times before the start
 
 
-def queue_messages(uow: UnitOfWork, events: Iterable[DomainEvent], *, now: datetime) -> None:
-    """Queue the messages of `events` in the outbox of this unit of work (not committed)."""
-    messages = [message for event in events for message in messages_for(event)]
-    if messages:
-        uow.outbox.append(messages, now=now)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Messages:
+    """Turns an appointment's domain events into outbox rows, in the caller's transaction."""
+
+    mail: MailPolicy = field(default_factory=MailPolicy)
+
+    def add_appointment(
+        self, uow: UnitOfWork, appointment: Appointment, *, manage_token_hash: str, now: datetime
+    ) -> None:
+        """Insert a new appointment and queue the messages of its events, in one transaction."""
+        events = appointment.pull_events()
+        uow.appointments.add(appointment, manage_token_hash=manage_token_hash, now=now)
+        self._queue(uow, appointment, events, now=now)
+
+    def save_appointment(self, uow: UnitOfWork, appointment: Appointment, *, now: datetime) -> None:
+        """Store an appointment's new state and queue the messages of its events."""
+        events = appointment.pull_events()
+        uow.appointments.save(appointment, now=now)
+        self._queue(uow, appointment, events, now=now)
+
+    def _queue(
+        self,
+        uow: UnitOfWork,
+        appointment: Appointment,
+        events: Iterable[DomainEvent],
+        *,
+        now: datetime,
+    ) -> None:
+        messages: list[NewMessage] = []
+        for event in events:
+            if isinstance(event, AppointmentCancelled | AppointmentExpired):
+                # Reminders of an appointment that will not happen are dropped, never sent.
+                uow.outbox.discard(
+                    appointment_id=appointment.id,
+                    kind=OutboxKind.EMAIL,
+                    topic=MailKind.REMINDER,
+                )
+            messages.extend(self.for_event(event, appointment, now=now))
+        if messages:
+            uow.outbox.append(messages, now=now)
+
+    def for_event(
+        self, event: DomainEvent, appointment: Appointment, *, now: datetime
+    ) -> list[NewMessage]:
+        """The outbox messages one domain event of `appointment` calls for."""
+        match event:
+            case AppointmentHeld():
+                return [
+                    *self._client(MailKind.PENDING_PAYMENT, appointment),
+                    *self._practitioner(PractitionerNotice.HELD, appointment),
+                ]
+            case AppointmentConfirmed():
+                return [
+                    calendar_message(event),  # the event appears in the owner's calendar
+                    *self._client(MailKind.CONFIRMED, appointment),
+                    *self._reminders(appointment, now=now),
+                    *self._practitioner(
+                        PractitionerNotice.CONFIRMED
+                        if event.was_held
+                        else PractitionerNotice.BOOKED,
+                        appointment,
+                    ),
+                ]
+            case AppointmentCancelled():
+                # A payment hold never reached the calendar: only a confirmed one has an event.
+                calendar = [calendar_message(event)] if event.was_confirmed else []
+                return [
+                    *calendar,
+                    *self._client(MailKind.CANCELLED, appointment),
+                    *self._practitioner(PractitionerNotice.CANCELLED, appointment),
+                ]
+            case AppointmentExpired():
+                # Only confirmed appointments are exported; the client hears the hold lapsed.
+                return [
+                    *self._client(MailKind.CANCELLED, appointment, lapsed=True),
+                    *self._practitioner(PractitionerNotice.LAPSED, appointment),
+                ]
+            case _:
+                assert_never(event)
+
+    def _client(
+        self, kind: MailKind, appointment: Appointment, *, lapsed: bool = False
+    ) -> list[NewMessage]:
+        if not self.mail.enabled:
+            return []
+        payload: dict[str, JsonScalar] = {"appointment_id": str(appointment.id)}
+        if lapsed:
+            payload["lapsed"] = True
+        return [_mail(kind, appointment.id, payload, suffix=None)]
+
+    def _practitioner(
+        self, notice: PractitionerNotice, appointment: Appointment
+    ) -> list[NewMessage]:
+        if not (self.mail.enabled and self.mail.practitioner):
+            return []
+        payload = {"appointment_id": str(appointment.id), "notice": notice.value}
+        return [_mail(MailKind.PRACTITIONER, appointment.id, payload, suffix=notice.value)]
+
+    def _reminders(self, appointment: Appointment, *, now: datetime) -> list[NewMessage]:
+        """One reminder per lead time, unless that moment had already passed at booking."""
+        if not self.mail.enabled:
+            return []
+        planned = []
+        for lead in self.mail.reminders:
+            at = appointment.start - lead
+            if at <= now:
+                continue
+            payload: dict[str, JsonScalar] = {
+                "appointment_id": str(appointment.id),
+                "lead_minutes": lead_minutes(lead),
+                "start": appointment.start.isoformat(),
+            }
+            planned.append(
+                _mail(
+                    MailKind.REMINDER,
+                    appointment.id,
+                    payload,
+                    suffix=lead_label(lead),
+                    # Re-planned after a move: a new start makes a new key.
+                    dedup_extra=str(int(appointment.start.timestamp())),
+                    not_before=at,
+                )
+            )
+        return planned
 
 
-def add_appointment(
-    uow: UnitOfWork, appointment: Appointment, *, manage_token_hash: str, now: datetime
-) -> None:
-    """Insert a new appointment and queue the messages of its events, in one transaction."""
-    events = appointment.pull_events()
-    uow.appointments.add(appointment, manage_token_hash=manage_token_hash, now=now)
-    queue_messages(uow, events, now=now)
+def lead_minutes(lead: timedelta) -> int:
+    return int(lead.total_seconds() // 60)
 
 
-def save_appointment(uow: UnitOfWork, appointment: Appointment, *, now: datetime) -> None:
-    """Store an appointment's new state and queue the messages of its events, in one transaction."""
-    events = appointment.pull_events()
-    uow.appointments.save(appointment, now=now)
-    queue_messages(uow, events, now=now)
+def lead_label(lead: timedelta) -> str:
+    """`24h`, `2h`, `90m`: how a lead time reads in a Message-ID and in settings."""
+    minutes = lead_minutes(lead)
+    return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
 
 
-def calendar_message(event: DomainEvent) -> NewMessage:
+def mail_reference(kind: MailKind, appointment_id: UUID, suffix: str | None) -> str:
+    """The left part of a message's Message-ID: `KIND.APPOINTMENT_ID[.SUFFIX]` (API.md)."""
+    return f"{kind.value}.{appointment_id}" + ("" if suffix is None else f".{suffix}")
+
+
+def _mail(
+    kind: MailKind,
+    appointment_id: UUID,
+    payload: Payload,
+    *,
+    suffix: str | None,
+    dedup_extra: str | None = None,
+    not_before: datetime | None = None,
+) -> NewMessage:
+    reference = mail_reference(kind, appointment_id, suffix)
+    return NewMessage(
+        kind=OutboxKind.EMAIL,
+        topic=kind.value,
+        payload={**payload, "reference": reference},
+        appointment_id=appointment_id,
+        # At most one message per (appointment, kind, lead), ever.
+        dedup_key=f"email:{reference}" + ("" if dedup_extra is None else f"@{dedup_extra}"),
+        not_before=not_before,
+    )
+
+
+def calendar_message(event: AppointmentConfirmed | AppointmentCancelled) -> NewMessage:
     """A google_calendar message carries the domain event itself (its id and time, no client)."""
     payload: dict[str, str | bool] = {
         "appointment_id": str(event.appointment_id),
@@ -82,7 +226,10 @@ def calendar_message(event: DomainEvent) -> NewMessage:
 
 
 def event_of(message: OutboxMessage) -> DomainEvent | None:
-    """The domain event a google_calendar message was written from; None if it cannot be read."""
+    """The domain event a google_calendar message was written from; None if it cannot be read.
+
+    Rows written by release 1 may also name AppointmentExpired (nothing to do in Google).
+    """
     if message.payload is None:
         return None
     return _event(message.topic, message.payload)

@@ -23,7 +23,7 @@ from balance_booking.application.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from balance_booking.domain.appointments import Client
+from balance_booking.domain.appointments import LANGUAGES, Client
 from balance_booking.domain.intervals import Interval
 from balance_booking.domain.services import Service
 from balance_booking.domain.slots import TimeSlot, available_slots, nearest_slots
@@ -53,6 +53,7 @@ class BookingRequest:
     timezone: str
     client: Client
     comment: str | None
+    language: str = LANGUAGES[0]  # what the client reads our messages in
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,11 +22,15 @@ from balance_booking.domain.events import (
     AppointmentCancelled,
     AppointmentConfirmed,
     AppointmentExpired,
+    AppointmentHeld,
     DomainEvent,
 )
 from balance_booking.domain.intervals import to_utc
 from balance_booking.domain.services import Service
 from balance_booking.domain.slots import OccupiedTime
+
+# The languages messages to a client are written in; the first is the default.
+LANGUAGES: tuple[str, ...] = ("ru", "en")
 
 
 class AppointmentStatus(StrEnum):
@@ -75,6 +79,7 @@ class Appointment:
     status: AppointmentStatus
     hold_expires_at: datetime | None
     created_at: datetime
+    language: str = "ru"  # the client's language for messages (LANGUAGES)
     events: list[DomainEvent] = field(default_factory=list, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -88,6 +93,8 @@ class Appointment:
         if self.end <= self.start:
             raise InvalidInterval("appointment end must be after its start")
         self.status = AppointmentStatus(self.status)
+        if self.language not in LANGUAGES:
+            raise InvalidClient(f"language must be one of {', '.join(LANGUAGES)}")
 
     @classmethod
     def book(
@@ -101,6 +108,7 @@ class Appointment:
         comment: str | None,
         now: datetime,
         hold: timedelta,
+        language: str = LANGUAGES[0],
     ) -> Appointment:
         """A new appointment: a payment hold for paid services, else confirmed at once."""
         load_zone(client_timezone)
@@ -125,9 +133,12 @@ class Appointment:
             status=status,
             hold_expires_at=hold_expires_at,
             created_at=now,
+            language=language,
         )
         if status is AppointmentStatus.CONFIRMED:
             appointment.events.append(AppointmentConfirmed(appointment_id, now))
+        else:
+            appointment.events.append(AppointmentHeld(appointment_id, now))
         return appointment
 
     @property
@@ -166,7 +177,7 @@ class Appointment:
             raise InvalidTransition("cannot confirm: the payment hold has expired")
         self.status = AppointmentStatus.CONFIRMED
         self.hold_expires_at = None
-        self.events.append(AppointmentConfirmed(self.id, now))
+        self.events.append(AppointmentConfirmed(self.id, now, was_held=True))
 
     def cancel(self, *, now: datetime) -> None:
         """Pending payment or confirmed -> cancelled."""

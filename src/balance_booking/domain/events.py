@@ -8,11 +8,23 @@ from uuid import UUID
 
 
 @dataclass(frozen=True, slots=True)
-class AppointmentConfirmed:
-    """The appointment is confirmed: it should now appear in the owner's calendar."""
+class AppointmentHeld:
+    """A new appointment waits for payment: its time is held until the hold runs out."""
 
     appointment_id: UUID
     occurred_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentConfirmed:
+    """The appointment is confirmed: it should now appear in the owner's calendar.
+
+    ``was_held`` tells a confirmed payment hold from an appointment confirmed at booking.
+    """
+
+    appointment_id: UUID
+    occurred_at: datetime
+    was_held: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,4 +44,4 @@ class AppointmentExpired:
     occurred_at: datetime
 
 
-DomainEvent = AppointmentConfirmed | AppointmentCancelled | AppointmentExpired
+DomainEvent = AppointmentHeld | AppointmentConfirmed | AppointmentCancelled | AppointmentExpired

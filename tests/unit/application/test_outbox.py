@@ -22,7 +22,7 @@ from balance_booking.application.errors import (
     GoogleUnavailableError,
 )
 from balance_booking.application.export import GoogleCalendarMessages
-from balance_booking.application.messages import calendar_message, event_of, messages_for
+from balance_booking.application.messages import Messages, calendar_message, event_of
 from balance_booking.application.outbox import (
     Backoff,
     Failure,
@@ -36,14 +36,17 @@ from balance_booking.application.ports import (
     OutboxMessage,
     UnitOfWork,
 )
+from balance_booking.domain.appointments import Appointment, Client
 from balance_booking.domain.calendar_account import IntegrationStatus
 from balance_booking.domain.events import (
     AppointmentCancelled,
     AppointmentConfirmed,
     AppointmentExpired,
+    AppointmentHeld,
 )
 from tests.conftest import START, FakeClock
 from tests.fakes.outbox import FakeOutbox
+from tests.unit.domain.builders import service
 
 NOTICE = "notice"
 JITTER = 0.5
@@ -203,7 +206,7 @@ class World:
         return max(self.outbox.rows)
 
     def google_message(self, event: AppointmentConfirmed | AppointmentCancelled) -> int:
-        [message] = messages_for(event)
+        message = calendar_message(event)
         assert self.outbox.append([message], now=self.clock.now()) == 1
         return max(self.outbox.rows)
 
@@ -581,21 +584,42 @@ def test_the_google_kind_parks_a_payload_it_cannot_read(world: World) -> None:
 # --- the registry: domain event -> messages ----------------------------------------------------
 
 
+def _appointment(*, paid: bool = False) -> Appointment:
+    return Appointment.book(
+        appointment_id=uuid.uuid4(),
+        service=service(requires_payment=paid),
+        start=START + timedelta(days=3),
+        client=Client(name="Anna", email="anna@example.org"),
+        client_timezone="Europe/Moscow",
+        comment=None,
+        now=START,
+        hold=timedelta(minutes=15),
+    )
+
+
 def test_each_domain_event_calls_for_its_messages() -> None:
-    appointment = uuid.uuid4()
-    confirmation = AppointmentConfirmed(appointment, START)
-    [message] = messages_for(confirmation)
+    messages = Messages()  # e-mail off: only the Google Calendar rows
+    booked = _appointment()
+    confirmation = AppointmentConfirmed(booked.id, START)
+    [message] = messages.for_event(confirmation, booked, now=START)
     assert (message.kind, message.topic, message.appointment_id) == (
         GOOGLE,
         "AppointmentConfirmed",
-        appointment,
+        booked.id,
     )
     assert (message.not_before, message.dedup_key, message.waitlist_entry_id) == (None, None, None)
-    cancellation = AppointmentCancelled(appointment, START, was_confirmed=True)
-    assert [m.topic for m in messages_for(cancellation)] == ["AppointmentCancelled"]
+    cancellation = AppointmentCancelled(booked.id, START, was_confirmed=True)
+    assert [m.topic for m in messages.for_event(cancellation, booked, now=START)] == [
+        "AppointmentCancelled"
+    ]
     # A payment hold never reached Google: nothing to delete, nothing to send.
-    assert messages_for(AppointmentCancelled(appointment, START, was_confirmed=False)) == []
-    assert messages_for(AppointmentExpired(appointment, START)) == []
+    held = _appointment(paid=True)
+    for event in (
+        AppointmentHeld(held.id, START),
+        AppointmentCancelled(held.id, START, was_confirmed=False),
+        AppointmentExpired(held.id, START),
+    ):
+        assert messages.for_event(event, held, now=START) == []
 
 
 def test_a_calendar_message_carries_its_event_and_nothing_about_the_client() -> None:

@@ -74,8 +74,13 @@ from balance_booking.application.integration import (
     GetIntegrationStatus,
     SetIntegrationEnabled,
 )
-from balance_booking.application.messages import event_of, messages_for
-from balance_booking.application.ports import CalendarState, IntegrationRecord, OutboxMessage
+from balance_booking.application.messages import MailPolicy, Messages, event_of
+from balance_booking.application.ports import (
+    CalendarState,
+    IntegrationRecord,
+    OutboxKind,
+    OutboxMessage,
+)
 from balance_booking.application.push import (
     MAX_MESSAGE_NUMBER,
     RENEW_BEFORE,
@@ -213,6 +218,7 @@ class World:
     enabled_by_default: bool = True
     push_url: str | None = WEBHOOK
     max_repairs: int = 25
+    mail: MailPolicy = field(default_factory=MailPolicy)  # e-mail off
 
     def __post_init__(self) -> None:
         self.db = FakeDatabase()
@@ -322,18 +328,31 @@ class World:
             hold=self.hold,
             manage_tokens=self.manage_tokens,
             metrics=self.metrics,
+            messages=self.messages,
         )
+
+    @cached_property
+    def messages(self) -> Messages:
+        """The real registry; e-mail off unless a test passes `mail=MailPolicy(...)`."""
+        return Messages(mail=self.mail)
 
     @cached_property
     def confirm(self) -> ConfirmAppointment:
         return ConfirmAppointment(
-            guard=self.guard, readers=self.db, writers=self.db, clock=self.clock
+            guard=self.guard,
+            readers=self.db,
+            writers=self.db,
+            clock=self.clock,
+            messages=self.messages,
         )
 
     @cached_property
     def cancel(self) -> CancelAppointment:
         return CancelAppointment(
-            writers=self.db, clock=self.clock, manage_tokens=self.manage_tokens
+            writers=self.db,
+            clock=self.clock,
+            manage_tokens=self.manage_tokens,
+            messages=self.messages,
         )
 
     @cached_property
@@ -342,7 +361,7 @@ class World:
 
     @cached_property
     def expire_holds(self) -> ExpireHolds:
-        return ExpireHolds(writers=self.db, clock=self.clock)
+        return ExpireHolds(writers=self.db, clock=self.clock, messages=self.messages)
 
     @cached_property
     def list_appointments(self) -> ListAppointments:
@@ -450,7 +469,22 @@ class World:
         """Deliver `event` as the worker would: its outbox messages (the real registry) through
         the google_calendar kind's handler; True when Google was written to."""
         wrote = False
-        for number, new in enumerate(messages_for(event), start=1):
+        with self.db() as uow:
+            appointment = uow.appointments.get(event.appointment_id)
+        if appointment is None:  # an event made up by the test: any appointment will do
+            appointment = Appointment.book(
+                appointment_id=event.appointment_id,
+                service=SESSION,
+                start=self.clock.now() + timedelta(days=1),
+                client=CLIENT,
+                client_timezone=ZONE,
+                comment=None,
+                now=self.clock.now(),
+                hold=self.hold,
+            )
+        messages = self.messages.for_event(event, appointment, now=self.clock.now())
+        calendar = [new for new in messages if new.kind == OutboxKind.GOOGLE_CALENDAR]
+        for number, new in enumerate(calendar, start=1):
             message = OutboxMessage(
                 message_id=number,
                 kind=new.kind,

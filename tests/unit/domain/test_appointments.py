@@ -23,6 +23,7 @@ from balance_booking.domain.events import (
     AppointmentCancelled,
     AppointmentConfirmed,
     AppointmentExpired,
+    AppointmentHeld,
     DomainEvent,
 )
 from balance_booking.domain.services import Service
@@ -53,7 +54,9 @@ def book(of: Service = FREE, *, start: datetime = START, now: datetime = NOW) ->
 
 
 def pending() -> Appointment:
-    return book(PAID)
+    appointment = book(PAID)
+    appointment.pull_events()
+    return appointment
 
 
 def confirmed() -> Appointment:
@@ -91,7 +94,7 @@ def test_booking_a_paid_service_holds_the_slot() -> None:
     appointment = book(PAID)
     assert appointment.status is S.PENDING_PAYMENT
     assert appointment.hold_expires_at == NOW + HOLD
-    assert appointment.events == []
+    assert appointment.events == [AppointmentHeld(APPOINTMENT_ID, NOW)]
 
 
 def test_booking_normalises_instants_to_utc() -> None:
@@ -165,7 +168,7 @@ def expire(appointment: Appointment, now: datetime) -> None:
             confirm,
             minutes(5),
             S.CONFIRMED,
-            [AppointmentConfirmed(APPOINTMENT_ID, NOW + minutes(5))],
+            [AppointmentConfirmed(APPOINTMENT_ID, NOW + minutes(5), was_held=True)],
             id="pending-confirm",
         ),
         pytest.param(

@@ -126,6 +126,7 @@ appointments = Table(
     Column("buffer_before_minutes", Integer, nullable=False),
     Column("buffer_after_minutes", Integer, nullable=False),
     Column("client_timezone", String(64), nullable=False),
+    Column("language", String(8), nullable=False, server_default="ru"),
     Column("client_name", String(200), nullable=False),
     Column("client_email", String(320), nullable=False),
     Column("client_phone", String(40)),

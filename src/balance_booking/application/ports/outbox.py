@@ -14,6 +14,7 @@ class OutboxKind(StrEnum):
     """Who delivers an outbox message: each kind has one handler (application/handlers.py)."""
 
     GOOGLE_CALENDAR = "google_calendar"
+    EMAIL = "email"
 
 
 # A message's payload: flat JSON, written and read by the application (application/messages.py).
@@ -94,6 +95,11 @@ class OutboxRepository(Protocol):
     def park(self, message_id: int, *, error: str, now: datetime) -> None: ...
     def requeue(self, message_id: int, *, now: datetime) -> bool:
         """A parked row is pending and due again (the admin retries it); False if not parked."""
+        ...
+
+    def discard(self, *, appointment_id: UUID, kind: str, topic: str) -> int:
+        """Delete the pending rows of `kind` and `topic` of one appointment (e.g. its reminders
+        once it is cancelled); returns how many. Rows done, parked or leased stay."""
         ...
 
     def backlog(self) -> int:

@@ -48,6 +48,7 @@ def _appointment(row: Row[Any]) -> Appointment:
         status=AppointmentStatus(row.status),
         hold_expires_at=row.hold_expires_at,
         created_at=row.created_at,
+        language=row.language,
     )
 
 
@@ -124,6 +125,7 @@ class SqlAppointments:
             "buffer_before_minutes": _minutes(appointment.buffer_before),
             "buffer_after_minutes": _minutes(appointment.buffer_after),
             "client_timezone": appointment.client_timezone,
+            "language": appointment.language,
             "client_name": appointment.client.name,
             "client_email": appointment.client.email,
             "client_phone": appointment.client.phone,

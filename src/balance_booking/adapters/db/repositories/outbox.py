@@ -6,8 +6,9 @@ import json
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 
-from sqlalchemy import Connection, Row, func, not_, or_, select, update
+from sqlalchemy import Connection, Row, delete, func, not_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from balance_booking.adapters.db import tables as t
@@ -175,6 +176,19 @@ class SqlOutbox:
         self._connection.execute(
             update(t.outbox).where(t.outbox.c.id == message_id).values(updated_at=now, **values)
         )
+
+    def discard(self, *, appointment_id: UUID, kind: str, topic: str) -> int:
+        c = t.outbox.c
+        result = self._connection.execute(
+            delete(t.outbox).where(
+                c.appointment_id == appointment_id,
+                c.kind == kind,
+                c.topic == topic,
+                c.status == _PENDING,
+                c.locked_until.is_(None),
+            )
+        )
+        return int(result.rowcount)
 
     def backlog(self) -> int:
         return int(
