@@ -69,8 +69,13 @@ from balance_booking.application.integration import (
     GetIntegrationStatus,
     SetIntegrationEnabled,
 )
-from balance_booking.application.messages import MailPolicy, Messages
+from balance_booking.application.messages import MailPolicy, Messages, lead_label
 from balance_booking.application.outbox import Backoff, OutboxDispatcher
+from balance_booking.application.outbox_admin import (
+    GetEmailStatus,
+    ListParkedMessages,
+    RetryParkedMessage,
+)
 from balance_booking.application.ports import (
     AccessTokenSource,
     AdminUser,
@@ -270,6 +275,14 @@ def build_web_services(container: Container) -> WebServices:
         ),
         push_syncs=push_syncs,
         list_busy=ListBusyBlocks(uow_factory=c.readers),
+        email_status=GetEmailStatus(
+            readers=c.readers,
+            enabled=settings.smtp_url is not None,
+            practitioner_notices=settings.practitioner_email is not None,
+            reminders=tuple(lead_label(lead) for lead in settings.reminder_leads()),
+        ),
+        list_parked=ListParkedMessages(readers=c.readers),
+        retry_parked=RetryParkedMessage(writers=c.writers, clock=c.clock),
         integration_status=status,
         start_connection=StartGoogleConnection(
             uow_factory=c.writers, oauth=c.oauth, cipher=c.cipher, clock=c.clock

@@ -12,7 +12,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from balance_booking.application.ports import NewMessage, OutboxMessage, ParkedMessage, Payload
+from balance_booking.application.ports import (
+    NewMessage,
+    OutboxHealth,
+    OutboxMessage,
+    ParkedMessage,
+    Payload,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +52,7 @@ class FakeOutboxRow:
             waitlist_entry_id=self.waitlist_entry_id,
             payload=self.payload,
             first_failed_at=self.first_failed_at,
+            due_at=self.not_before,
         )
 
 
@@ -129,6 +136,7 @@ class FakeOutbox:
             and earlier.appointment_id == row.appointment_id
             and earlier.status == "pending"
             and earlier.not_before <= now
+            and earlier.not_before <= row.not_before
             for earlier in self.rows.values()
         )
 
@@ -170,6 +178,7 @@ class FakeOutbox:
             message_id,
             now=now,
             status="pending",
+            not_before=now,
             next_attempt_at=now,
             locked_until=None,
             first_failed_at=None,
@@ -198,6 +207,23 @@ class FakeOutbox:
             for row in sorted(self.rows.values(), key=lambda r: r.message_id)
             if row.status == "parked"
         ]
+
+    def health(self, kind: str) -> OutboxHealth:
+        rows = [row for row in self.rows.values() if row.kind == kind]
+        failing = sorted(
+            (r for r in rows if r.status == "pending" and r.first_failed_at is not None),
+            key=lambda r: (r.first_failed_at, r.message_id),
+        )
+        return OutboxHealth(
+            pending=sum(r.status == "pending" for r in rows),
+            parked=sum(r.status == "parked" for r in rows),
+            failing_since=failing[0].first_failed_at if failing else None,
+            last_error=failing[0].last_error if failing else None,
+        )
+
+    def rewrite(self, message_id: int, *, payload: Payload, now: datetime) -> None:
+        """Change a row's payload, as an older version of the product may have written it."""
+        self._update(message_id, now=now, payload=payload)
 
     def corrupt(self, message_id: int) -> None:
         """Make a row's payload unreadable, as a damaged or foreign row would be."""

@@ -153,10 +153,15 @@ class OutboxDispatcher:
             if self.monotonic() - started > self.lease.total_seconds() / 2:
                 untried.extend(claimed[index:])
                 break
-            if message.kind in stopped:
-                untried.append(message)
-                continue
             handler = self.handlers[message.kind]
+            if message.kind in stopped:
+                if self._overdue(handler, message):
+                    # Its kind has failed for longer than it may wait: give it up untried.
+                    self._park(handler, message, f"undelivered after {handler.give_up_after}")
+                    parked += 1
+                else:
+                    untried.append(message)
+                continue
             outcome = self._deliver(handler, message)
             if outcome is _Outcome.RETRY:
                 retried += 1
@@ -207,9 +212,8 @@ class OutboxDispatcher:
         self, handler: OutboxKindHandler, message: OutboxMessage, exc: ApplicationError
     ) -> _Outcome:
         now = self.clock.now()
-        limit, since = handler.give_up_after, message.first_failed_at
-        if limit is not None and since is not None and now - since >= limit:
-            self._park(handler, message, f"still failing after {limit}: {exc}")
+        if self._overdue(handler, message):
+            self._park(handler, message, f"still failing after {handler.give_up_after}: {exc}")
             return _Outcome.PARKED
         at = now + (self.backoff or Backoff()).delay(message.attempts)
         with self.writers() as uow:
@@ -227,6 +231,12 @@ class OutboxDispatcher:
             },
         )
         return _Outcome.RETRY
+
+    def _overdue(self, handler: OutboxKindHandler, message: OutboxMessage) -> bool:
+        """Failing for longer than its kind allows: since its first failure, or, before any, since
+        it was due (a row that waited behind a failing one was undeliverable as long)."""
+        limit, since = handler.give_up_after, message.first_failed_at or message.due_at
+        return limit is not None and since is not None and self.clock.now() - since >= limit
 
     def _park(self, handler: OutboxKindHandler, message: OutboxMessage, error: str) -> None:
         now = self.clock.now()

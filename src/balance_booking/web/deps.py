@@ -36,6 +36,11 @@ from balance_booking.application.integration import (
     GetIntegrationStatus,
     SetIntegrationEnabled,
 )
+from balance_booking.application.outbox_admin import (
+    GetEmailStatus,
+    ListParkedMessages,
+    RetryParkedMessage,
+)
 from balance_booking.application.ports import Clock
 from balance_booking.application.push import EnsurePushChannel, HandlePushNotification
 from balance_booking.application.sync import SyncCalendarBusyTimes
@@ -85,6 +90,9 @@ class WebServices:
     handle_push: HandlePushNotification
     push_syncs: SyncCoalescer  # this process's coalescer for push-triggered syncs
     list_busy: ListBusyBlocks  # the busy mirror for the admin week view (pages_admin)
+    email_status: GetEmailStatus
+    list_parked: ListParkedMessages
+    retry_parked: RetryParkedMessage
 
 
 def _services(request: Request) -> WebServices:

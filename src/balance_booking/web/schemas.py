@@ -20,7 +20,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from balance_booking.application.integration import IntegrationStatusView
-from balance_booking.application.ports import CalendarEventState, WaitlistEntry
+from balance_booking.application.outbox_admin import EmailStatusView
+from balance_booking.application.ports import CalendarEventState, ParkedMessage, WaitlistEntry
 from balance_booking.application.reconcile import ReconcileSummary
 from balance_booking.application.slot_guard import SlotUnavailableError
 from balance_booking.domain.appointments import Appointment
@@ -292,6 +293,8 @@ class BookingIn(Strict):
     timezone: str = Field(min_length=1, max_length=64)
     client: ClientIn
     comment: Comment | None = None
+    # The language of the messages the client gets (API.md "E-mail"); default Russian.
+    language: Literal["ru", "en"] = "ru"
 
 
 class AppointmentOut(BaseModel):
@@ -527,3 +530,66 @@ class SessionOut(BaseModel):
 class WebhookOut(BaseModel):
     result: Literal["sync_scheduled", "ignored"]
     reason: str | None = None
+
+
+# --- the outbox as the admin sees it (docs/email.md) ------------------------------------------
+
+
+def _instant(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(_UTC).isoformat(timespec="seconds")
+
+
+class EmailStatusOut(BaseModel):
+    enabled: bool
+    status: Literal["off", "ok", "failing"]
+    failing_since: str | None
+    last_error: str | None
+    pending: int
+    parked: int
+    practitioner_notices: bool
+    reminders: list[str]
+
+    @classmethod
+    def from_view(cls, view: EmailStatusView) -> EmailStatusOut:
+        return cls(
+            enabled=view.enabled,
+            status=view.status.value,
+            failing_since=_instant(view.failing_since),
+            last_error=view.last_error,
+            pending=view.pending,
+            parked=view.parked,
+            practitioner_notices=view.practitioner_notices,
+            reminders=list(view.reminders),
+        )
+
+
+class ParkedMessageOut(BaseModel):
+    id: int
+    kind: str
+    topic: str
+    appointment_id: UUID | None
+    attempts: int
+    reason: str | None
+    parked_at: str
+
+    @classmethod
+    def from_parked(cls, parked: ParkedMessage) -> ParkedMessageOut:
+        message = parked.message
+        return cls(
+            id=message.message_id,
+            kind=message.kind,
+            topic=message.topic,
+            appointment_id=message.appointment_id,
+            attempts=message.attempts,
+            reason=parked.reason,
+            parked_at=parked.parked_at.astimezone(_UTC).isoformat(timespec="seconds"),
+        )
+
+
+class ParkedMessagesOut(BaseModel):
+    messages: list[ParkedMessageOut]
+
+
+class RequeuedOut(BaseModel):
+    id: int
+    status: Literal["pending"] = "pending"

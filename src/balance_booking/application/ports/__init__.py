@@ -62,6 +62,7 @@ from balance_booking.application.ports.mail import (
 from balance_booking.application.ports.outbox import (
     JsonScalar,
     NewMessage,
+    OutboxHealth,
     OutboxKind,
     OutboxMessage,
     OutboxRepository,
@@ -114,6 +115,7 @@ __all__ = [
     "OAuthClient",
     "OAuthState",
     "OAuthStateRepository",
+    "OutboxHealth",
     "OutboxKind",
     "OutboxMessage",
     "OutboxRepository",

@@ -52,6 +52,7 @@ class OutboxMessage:
     waitlist_entry_id: UUID | None = None
     payload: Payload | None = None  # None if the stored payload cannot be read
     first_failed_at: datetime | None = None  # the first transient failure since (re)queued
+    due_at: datetime | None = None  # when it was due first (its not_before)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,6 +62,16 @@ class ParkedMessage:
     message: OutboxMessage
     reason: str | None
     parked_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutboxHealth:
+    """How one kind of message is faring, for the admin: failing since when, and why."""
+
+    pending: int  # due or not (reminders wait for their time)
+    parked: int
+    failing_since: datetime | None  # the oldest first failure among pending rows failing now
+    last_error: str | None  # the error of the row failing longest
 
 
 class OutboxRepository(Protocol):
@@ -78,8 +89,9 @@ class OutboxRepository(Protocol):
     ) -> list[OutboxMessage]:
         """Lease up to `limit` due rows of `kinds`, oldest first.
 
-        A row waits while an older row of the same kind and the same appointment is pending and
-        due, so an appointment's Google writes happen in order; other kinds never wait for it.
+        A row waits while an older row of the same kind and the same appointment is pending,
+        due, and was due no later than itself, so an appointment's Google writes (and a client's
+        e-mails) happen in order; other kinds never wait for it.
         """
         ...
 
@@ -107,3 +119,4 @@ class OutboxRepository(Protocol):
         ...
 
     def parked(self) -> list[ParkedMessage]: ...
+    def health(self, kind: str) -> OutboxHealth: ...

@@ -14,6 +14,7 @@ from balance_booking.web.api.admin import (
 from balance_booking.web.api.admin import (
     busy,
     integrations,
+    outbox,
     schedule,
     session,
 )
@@ -47,4 +48,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     admin_appointments.router,
     admin_waitlist.router,
     webhooks.router,
+    outbox.router,  # release 2
 )

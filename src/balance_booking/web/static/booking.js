@@ -401,7 +401,8 @@
     }
     const client = { name: fields.name.value.trim(), email: fields.email.value.trim() };
     if (fields.phone.value.trim()) client.phone = fields.phone.value.trim();
-    const body = { service_slug: state.service.slug, start: state.slot.apiStart, timezone: state.zone, client };
+    // The page's language is the language of the confirmation and reminder e-mails.
+    const body = { service_slug: state.service.slug, start: state.slot.apiStart, timezone: state.zone, client, language: lang };
     if (fields.comment.value.trim()) body.comment = fields.comment.value.trim();
     const fingerprint = JSON.stringify(body);
     // The same request after a lost answer reuses its key, so it cannot book twice.

@@ -12,7 +12,13 @@ from sqlalchemy import Connection, Row, delete, func, not_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from balance_booking.adapters.db import tables as t
-from balance_booking.application.ports import NewMessage, OutboxMessage, ParkedMessage, Payload
+from balance_booking.application.ports import (
+    NewMessage,
+    OutboxHealth,
+    OutboxMessage,
+    ParkedMessage,
+    Payload,
+)
 
 _PENDING = "pending"
 _DONE = "done"
@@ -29,6 +35,7 @@ def _message(row: Row[Any]) -> OutboxMessage:
         waitlist_entry_id=row.waitlist_entry_id,
         payload=_payload(row.payload),
         first_failed_at=row.first_failed_at,
+        due_at=row.not_before,
     )
 
 
@@ -86,8 +93,10 @@ class SqlOutbox:
         c = t.outbox.c
         earlier = t.outbox.alias("earlier")
         # A Google cancel must not overtake the create of the same appointment (in this worker or
-        # another): a row waits while an older due row of its kind and appointment is pending.
-        # Other kinds never wait for it, and a row with no appointment waits for nothing.
+        # another): a row waits while an older due row of its kind and appointment is pending and
+        # was due no later than itself (so a reminder, due later, holds up no notice written
+        # before its time). Other kinds never wait for it; a row with no appointment waits for
+        # nothing.
         waits = (
             select(earlier.c.id)
             .where(
@@ -95,6 +104,7 @@ class SqlOutbox:
                 earlier.c.appointment_id == c.appointment_id,
                 earlier.c.status == _PENDING,
                 earlier.c.not_before <= now,
+                earlier.c.not_before <= c.not_before,
                 earlier.c.id < c.id,
             )
             .exists()
@@ -164,6 +174,7 @@ class SqlOutbox:
             .where(c.id == message_id, c.status == _PARKED)
             .values(
                 status=_PENDING,
+                not_before=now,  # the give-up clock starts again
                 next_attempt_at=now,
                 locked_until=None,
                 first_failed_at=None,
@@ -204,3 +215,26 @@ class SqlOutbox:
             ParkedMessage(message=_message(row), reason=row.last_error, parked_at=row.updated_at)
             for row in rows
         ]
+
+    def health(self, kind: str) -> OutboxHealth:
+        c = t.outbox.c
+        counts: dict[str, int] = {
+            str(status): int(count)
+            for status, count in self._connection.execute(
+                select(c.status, func.count())
+                .where(c.kind == kind, c.status.in_([_PENDING, _PARKED]))
+                .group_by(c.status)
+            )
+        }
+        failing = self._connection.execute(
+            select(c.first_failed_at, c.last_error)
+            .where(c.kind == kind, c.status == _PENDING, c.first_failed_at.is_not(None))
+            .order_by(c.first_failed_at, c.id)
+            .limit(1)
+        ).first()
+        return OutboxHealth(
+            pending=counts.get(_PENDING, 0),
+            parked=counts.get(_PARKED, 0),
+            failing_since=None if failing is None else failing.first_failed_at,
+            last_error=None if failing is None else failing.last_error,
+        )

@@ -53,6 +53,7 @@ def book(
         timezone=body.timezone,
         client=Client(name=body.client.name, email=body.client.email, phone=body.client.phone),
         comment=body.comment,
+        language=body.language,
     )
     try:
         booked = services.book.execute(request, idempotency_key=idempotency_key)
