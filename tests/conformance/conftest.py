@@ -9,14 +9,13 @@ import pytest
 from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import Resource
 
-from balance_booking.emulators.google_calendar.app import EmulatorConfig, create_emulator_app
 from tests.conformance.harness import (
     SCOPE_CALENDAR,
     EmulatorControl,
     OAuthClient,
     obtain_credentials,
+    serve_emulator,
 )
-from tests.support.live_server import serve_app
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -32,7 +31,7 @@ def _oauthlib_accepts_loopback_http() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def emulator_base() -> Iterator[str]:
-    with serve_app(create_emulator_app(EmulatorConfig(auto_consent=True))) as base:
+    with serve_emulator() as base:
         yield base
 
 
@@ -44,10 +43,8 @@ def control(emulator_base: str) -> Iterator[EmulatorControl]:
 
 
 @pytest.fixture
-def oauth_client(emulator_base: str, control: EmulatorControl) -> Iterator[OAuthClient]:
-    control.reset()
-    client = OAuthClient(base=emulator_base)
-    control.register_client(client)
+def oauth_client(control: EmulatorControl) -> Iterator[OAuthClient]:
+    client = control.new_client()
     yield client
     client.close()
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import ssl
 import uuid
-from collections.abc import Collection, Iterable, Sequence
-from contextlib import ExitStack
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
@@ -22,6 +22,9 @@ from google.oauth2.credentials import Credentials
 from google_auth_oauthlib.flow import Flow
 from googleapiclient.discovery import Resource, build
 from googleapiclient.errors import HttpError
+
+from balance_booking.emulators.google_calendar.app import EmulatorConfig, create_emulator_app
+from tests.support.live_server import serve_app
 
 SCOPE_CALENDAR = "https://www.googleapis.com/auth/calendar"
 SCOPE_READONLY = "https://www.googleapis.com/auth/calendar.readonly"
@@ -39,6 +42,16 @@ UTC = ZoneInfo("UTC")
 REDIRECT_URI = "http://127.0.0.1:9/oauth2/callback"
 
 
+class _Endpoint:
+    """One of Google's endpoint paths, read off an `OAuthClient` as a URL on its emulator."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __get__(self, client: OAuthClient, owner: type[OAuthClient]) -> str:
+        return f"{client.base}{self.path}"
+
+
 @dataclass(frozen=True)
 class OAuthClient:
     """An OAuth client registered with one running emulator, plus Google's endpoint paths on it.
@@ -54,21 +67,10 @@ class OAuthClient:
     name: str = "Conformance Suite"
     resources: ExitStack = field(default_factory=ExitStack, compare=False, repr=False)
 
-    @property
-    def auth_uri(self) -> str:
-        return f"{self.base}/o/oauth2/v2/auth"
-
-    @property
-    def token_uri(self) -> str:
-        return f"{self.base}/token"
-
-    @property
-    def revoke_uri(self) -> str:
-        return f"{self.base}/revoke"
-
-    @property
-    def userinfo_uri(self) -> str:
-        return f"{self.base}/v1/userinfo"
+    auth_uri = _Endpoint("/o/oauth2/v2/auth")
+    token_uri = _Endpoint("/token")
+    revoke_uri = _Endpoint("/revoke")
+    userinfo_uri = _Endpoint("/v1/userinfo")
 
     def client_config(self, *, client_secret: str | None = None) -> dict[str, Any]:
         """The `{"web": {...}}` document google-auth-oauthlib reads from client_secrets.json."""
@@ -102,29 +104,27 @@ class OAuthClient:
 
     def calendar(self, credentials: Credentials) -> Resource:
         """The discovery-built Calendar client (bundled discovery document, no network)."""
-        service = build(
-            "calendar",
-            "v3",
-            credentials=credentials,
-            static_discovery=True,
-            cache_discovery=False,
-            client_options={"api_endpoint": f"{self.base}/calendar/v3/"},
-        )
-        self.resources.callback(service.close)
-        return service
+        return self._build(credentials=credentials)
 
     def calendar_with_token(self, token: str) -> Resource:
         """A Calendar client that sends `token` as is and never refreshes (to see a raw 401)."""
         http = google_auth_httplib2.AuthorizedHttp(
             Credentials(token=token), http=httplib2.Http(), refresh_status_codes=()
         )
+        return self._build(http=http)
+
+    def authorized_calendar(self, scopes: Sequence[str]) -> Resource:
+        """A Calendar client on fresh credentials for `scopes` (consent + code exchange)."""
+        return self.calendar(obtain_credentials(self, scopes))
+
+    def _build(self, **auth: Any) -> Resource:
         service = build(
             "calendar",
             "v3",
-            http=http,
             static_discovery=True,
             cache_discovery=False,
             client_options={"api_endpoint": f"{self.base}/calendar/v3/"},
+            **auth,
         )
         self.resources.callback(service.close)
         return service
@@ -137,6 +137,7 @@ class EmulatorControl:
     """The emulator's `/_emulator/` control API (not Google's protocol; see docs/gcal-emulator.md)."""
 
     def __init__(self, base: str) -> None:
+        self.base = base
         self._http = browser()
         self._http.base_url = httpx.URL(f"{base}/_emulator/")
 
@@ -150,6 +151,13 @@ class EmulatorControl:
 
     def reset(self) -> None:
         self._send("POST", "reset")
+
+    def new_client(self) -> OAuthClient:
+        """Reset the emulator and register a fresh OAuth client with it (caller closes it)."""
+        self.reset()
+        client = OAuthClient(base=self.base)
+        self.register_client(client)
+        return client
 
     def register_client(self, client: OAuthClient) -> None:
         self._send(
@@ -205,6 +213,28 @@ class EmulatorControl:
     def state(self) -> dict[str, Any]:
         result: dict[str, Any] = self._send("GET", "state")
         return result
+
+
+@contextmanager
+def serve_emulator(**config: Any) -> Iterator[str]:
+    """Serve an emulator with `EmulatorConfig(**config)` (auto consent unless told otherwise) on
+    loopback; yields its base URL."""
+    config.setdefault("auto_consent", True)
+    with serve_app(create_emulator_app(EmulatorConfig(**config))) as base:
+        yield base
+
+
+@contextmanager
+def running_emulator(**config: Any) -> Iterator[tuple[OAuthClient, EmulatorControl]]:
+    """A further emulator (see `serve_emulator`) with a registered client and its control API."""
+    with serve_emulator(**config) as base:
+        control = EmulatorControl(base)
+        client = control.new_client()
+        try:
+            yield client, control
+        finally:
+            client.close()
+            control.close()
 
 
 def redirect_query(location: str) -> dict[str, str]:
@@ -313,6 +343,45 @@ def timed_event(
     if event_id is not None:
         body["id"] = event_id
     return body
+
+
+def msk_event(day: str, hhmm: str, *, minutes: int = 60, **fields: Any) -> dict[str, Any]:
+    """A timed event from a Moscow wall-clock start, `minutes` long, with a fresh client-supplied
+    id unless `event_id` is given."""
+    start = msk(day, hhmm)
+    fields.setdefault("event_id", new_event_id())
+    return timed_event(start, start + timedelta(minutes=minutes), **fields)
+
+
+def focus_time_event(start: datetime, end: datetime) -> dict[str, Any]:
+    return timed_event(
+        start,
+        end,
+        eventType="focusTime",
+        focusTimeProperties={"autoDeclineMode": "declineNone", "chatStatus": "doNotDisturb"},
+    )
+
+
+def out_of_office_event(start: datetime, end: datetime) -> dict[str, Any]:
+    return timed_event(
+        start,
+        end,
+        eventType="outOfOffice",
+        outOfOfficeProperties={"autoDeclineMode": "declineNone"},
+    )
+
+
+def working_location_event(day: str, next_day: str, **fields: Any) -> dict[str, Any]:
+    """An all-day home-office working-location event (public and transparent, as Google wants)."""
+    return {
+        "start": {"date": day},
+        "end": {"date": next_day},
+        "eventType": "workingLocation",
+        "visibility": "public",
+        "transparency": "transparent",
+        "workingLocationProperties": {"type": "homeOffice", "homeOffice": {}},
+        **fields,
+    }
 
 
 def event_start(event: dict[str, Any]) -> datetime:

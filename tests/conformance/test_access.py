@@ -18,6 +18,7 @@ from google.auth.transport.requests import Request
 from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import Resource
 from googleapiclient.errors import HttpError
+from googleapiclient.http import HttpRequest
 
 from tests.conformance.harness import (
     SCOPE_CALENDAR,
@@ -29,10 +30,8 @@ from tests.conformance.harness import (
     OAuthClient,
     assert_http_error,
     msk,
-    new_event_id,
-    obtain_credentials,
+    msk_event,
     rfc3339,
-    timed_event,
 )
 
 DAY = "2031-03-04"
@@ -56,7 +55,7 @@ def _call(service: Resource, method: str) -> dict[str, Any]:
         "events.list": lambda: service.events().list(calendarId="primary"),
         "events.insert": lambda: service.events().insert(
             calendarId="primary",
-            body=timed_event(start, start + timedelta(hours=1), event_id=new_event_id()),
+            body=msk_event(DAY, "10:00"),
         ),
         "freebusy.query": lambda: service.freebusy().query(
             body={
@@ -96,7 +95,7 @@ SCOPE_MATRIX = [
 
 @pytest.mark.parametrize(("scope", "method", "allowed"), SCOPE_MATRIX)
 def test_method_scopes(oauth_client: OAuthClient, scope: str, method: str, allowed: bool) -> None:
-    service = oauth_client.calendar(obtain_credentials(oauth_client, [scope]))
+    service = oauth_client.authorized_calendar([scope])
     if allowed:
         assert _call(service, method)["kind"].startswith("calendar#")
         return
@@ -205,16 +204,21 @@ def test_injected_latency_delays_the_answer(calendar: Resource, control: Emulato
     assert control.state()["faults"] == []  # count=1: used up by that call
 
 
-def test_dropped_insert_response_commits_the_event(
-    calendar: Resource, control: EmulatorControl
-) -> None:
-    event_id = new_event_id()
-    start = msk(DAY, "12:00")
-    body = timed_event(start, start + timedelta(hours=1), event_id=event_id)
+def _insert_losing_its_answer(
+    calendar: Resource, control: EmulatorControl, hhmm: str
+) -> tuple[str, HttpRequest]:
+    """An events.insert with a client-supplied id whose first answer the emulator drops."""
+    body = msk_event(DAY, hhmm)
     control.add_fault(
         path_prefix="/calendar/v3/calendars/", method="POST", count=1, drop_response=True
     )
-    request = calendar.events().insert(calendarId="primary", body=body)
+    return body["id"], calendar.events().insert(calendarId="primary", body=body)
+
+
+def test_dropped_insert_response_commits_the_event(
+    calendar: Resource, control: EmulatorControl
+) -> None:
+    event_id, request = _insert_losing_its_answer(calendar, control, "12:00")
     sleeps: list[float] = []
     request._sleep = sleeps.append
     # The first answer is lost (a 5xx stands in for it), so the library retries the POST; the
@@ -229,14 +233,9 @@ def test_dropped_insert_response_commits_the_event(
 def test_dropped_response_without_retry_still_commits(
     calendar: Resource, control: EmulatorControl
 ) -> None:
-    event_id = new_event_id()
-    start = msk(DAY, "14:00")
-    body = timed_event(start, start + timedelta(hours=1), event_id=event_id)
-    control.add_fault(
-        path_prefix="/calendar/v3/calendars/", method="POST", count=1, drop_response=True
-    )
+    event_id, request = _insert_losing_its_answer(calendar, control, "14:00")
     with pytest.raises(HttpError) as caught:
-        calendar.events().insert(calendarId="primary", body=body).execute()
+        request.execute()
     assert caught.value.status_code >= 500
     items = calendar.events().list(calendarId="primary").execute()["items"]
     assert [item["id"] for item in items] == [event_id]

@@ -20,12 +20,15 @@ from tests.conformance.harness import (
     EmulatorControl,
     assert_http_error,
     event_start,
+    focus_time_event,
     list_all,
     msk,
     new_event_id,
+    out_of_office_event,
     parse_instant,
     rfc3339,
     timed_event,
+    working_location_event,
 )
 
 DAY = "2031-03-04"
@@ -260,35 +263,9 @@ def test_private_extended_property_filter(calendar: Resource) -> None:
 
 def test_event_types_filter(calendar: Resource) -> None:
     plain = _insert(calendar, timed_event(msk(DAY, "09:00"), msk(DAY, "10:00")))
-    focus = _insert(
-        calendar,
-        timed_event(
-            msk(DAY, "10:00"),
-            msk(DAY, "11:00"),
-            eventType="focusTime",
-            focusTimeProperties={"autoDeclineMode": "declineNone", "chatStatus": "doNotDisturb"},
-        ),
-    )
-    away = _insert(
-        calendar,
-        timed_event(
-            msk(DAY, "12:00"),
-            msk(DAY, "13:00"),
-            eventType="outOfOffice",
-            outOfOfficeProperties={"autoDeclineMode": "declineNone"},
-        ),
-    )
-    where = _insert(
-        calendar,
-        {
-            "start": {"date": DAY},
-            "end": {"date": "2031-03-05"},
-            "eventType": "workingLocation",
-            "visibility": "public",
-            "transparency": "transparent",
-            "workingLocationProperties": {"type": "homeOffice", "homeOffice": {}},
-        },
-    )
+    focus = _insert(calendar, focus_time_event(msk(DAY, "10:00"), msk(DAY, "11:00")))
+    away = _insert(calendar, out_of_office_event(msk(DAY, "12:00"), msk(DAY, "13:00")))
+    where = _insert(calendar, working_location_event(DAY, "2031-03-05"))
     assert focus["eventType"] == "focusTime"
     assert away["eventType"] == "outOfOffice"
     assert where["eventType"] == "workingLocation"

@@ -22,6 +22,7 @@ from tests.conformance.harness import (
     new_event_id,
     rfc3339,
     timed_event,
+    working_location_event,
 )
 
 DAY = "2031-03-04"
@@ -111,15 +112,7 @@ def test_events_that_do_not_make_the_owner_busy(calendar: Resource) -> None:
 
 
 def test_working_location_does_not_count(calendar: Resource) -> None:
-    body = {
-        "id": new_event_id(),
-        "start": {"date": DAY},
-        "end": {"date": "2031-03-05"},
-        "eventType": "workingLocation",
-        "visibility": "public",
-        "transparency": "transparent",
-        "workingLocationProperties": {"type": "homeOffice", "homeOffice": {}},
-    }
+    body = working_location_event(DAY, "2031-03-05", id=new_event_id())
     calendar.events().insert(calendarId="primary", body=body).execute()
     assert busy_intervals(_query(calendar, msk(DAY, "00:00"), msk(DAY, "23:00")), "primary") == []
 

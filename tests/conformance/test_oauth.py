@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from google.auth.exceptions import RefreshError
 from google.auth.transport.requests import AuthorizedSession, Request
 from google.oauth2.credentials import Credentials
+from google_auth_oauthlib.flow import Flow
 from googleapiclient.errors import HttpError
 from oauthlib.oauth2.rfc6749.errors import InvalidClientError, InvalidGrantError, OAuth2Error
 
-from balance_booking.emulators.google_calendar.app import EmulatorConfig, create_emulator_app
 from tests.conformance.harness import (
     OWNER_EMAIL,
     SCOPE_CALENDAR,
@@ -33,8 +34,35 @@ from tests.conformance.harness import (
     obtain_credentials,
     parse_forms,
     redirect_query,
+    running_emulator,
 )
-from tests.support.live_server import serve_app
+
+
+def _consented(client: OAuthClient, **params: str) -> tuple[Flow, str]:
+    """A calendar-scope flow that went through consent, and the code the redirect carried."""
+    flow = client.flow([SCOPE_CALENDAR])
+    return flow, authorize(flow, **params)["code"]
+
+
+def _stranger(client: OAuthClient) -> OAuthClient:
+    """A client on the same emulator that was never registered."""
+    return OAuthClient(base=client.base, client_id="nobody.apps.googleusercontent.com")
+
+
+def _assert_error_page(url: str, statuses: set[int], error: str) -> None:
+    """The authorization step answers `url` with an error page naming `error`, not a redirect."""
+    response = follow_consent(url)
+    assert response.status_code in statuses
+    assert "location" not in response.headers
+    assert error in response.text
+
+
+def _refused(flow: Flow, code: str, error: type[OAuth2Error], **fetch: Any) -> OAuth2Error:
+    """Exchanging `code` through `flow` fails with `error` (oauthlib's class for the answer)."""
+    with pytest.raises(error) as caught:
+        flow.fetch_token(code=code, **fetch)
+    return caught.value
+
 
 VERIFIER_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~"
 
@@ -85,8 +113,7 @@ def test_plain_pkce_rejects_a_wrong_verifier(oauth_client: OAuthClient) -> None:
     flow = oauth_client.flow([SCOPE_CALENDAR], code_verifier=verifier)
     query = authorize(flow, code_challenge=verifier, code_challenge_method="plain")
     flow.code_verifier = verifier[::-1]
-    with pytest.raises(InvalidGrantError):
-        flow.fetch_token(code=query["code"])
+    _refused(flow, query["code"], InvalidGrantError)
 
 
 def test_challenge_without_method_defaults_to_plain(oauth_client: OAuthClient) -> None:
@@ -106,56 +133,44 @@ def test_challenge_without_method_defaults_to_plain(oauth_client: OAuthClient) -
 
 
 def test_s256_challenge_is_checked_against_the_verifier(oauth_client: OAuthClient) -> None:
-    flow = oauth_client.flow([SCOPE_CALENDAR])
-    query = authorize(flow)
+    flow, code = _consented(oauth_client)
     real = flow.code_verifier
     assert real is not None
     flow.code_verifier = real[:-1] + ("a" if real[-1] != "a" else "b")
-    with pytest.raises(InvalidGrantError):
-        flow.fetch_token(code=query["code"])
+    _refused(flow, code, InvalidGrantError)
 
 
 def test_missing_verifier_after_a_challenge_is_invalid_grant(oauth_client: OAuthClient) -> None:
-    flow = oauth_client.flow([SCOPE_CALENDAR])
-    query = authorize(flow)
+    flow, code = _consented(oauth_client)
     flow.code_verifier = None
-    with pytest.raises(InvalidGrantError):
-        flow.fetch_token(code=query["code"])
+    _refused(flow, code, InvalidGrantError)
 
 
 def test_code_is_single_use(oauth_client: OAuthClient) -> None:
-    flow = oauth_client.flow([SCOPE_CALENDAR])
-    query = authorize(flow)
-    flow.fetch_token(code=query["code"])
+    flow, code = _consented(oauth_client)
+    flow.fetch_token(code=code)
     again = oauth_client.flow([SCOPE_CALENDAR], code_verifier=flow.code_verifier)
-    with pytest.raises(InvalidGrantError) as caught:
-        again.fetch_token(code=query["code"])
-    assert caught.value.error == "invalid_grant"
+    refusal = _refused(again, code, InvalidGrantError)
+    assert refusal.error == "invalid_grant"
 
 
 def test_code_expires(oauth_client: OAuthClient, control: EmulatorControl) -> None:
-    flow = oauth_client.flow([SCOPE_CALENDAR])
-    query = authorize(flow)
+    flow, code = _consented(oauth_client)
     control.advance_clock(3600)  # codes are short-lived (minutes) at Google
-    with pytest.raises(InvalidGrantError):
-        flow.fetch_token(code=query["code"])
+    _refused(flow, code, InvalidGrantError)
 
 
 def test_unknown_code_is_invalid_grant(oauth_client: OAuthClient) -> None:
-    flow = oauth_client.flow([SCOPE_CALENDAR])
-    authorize(flow)
-    with pytest.raises(InvalidGrantError):
-        flow.fetch_token(code="4/not-a-code-the-emulator-issued")
+    flow, _code = _consented(oauth_client)
+    _refused(flow, "4/not-a-code-the-emulator-issued", InvalidGrantError)
 
 
 def test_token_step_redirect_uri_must_equal_the_authorize_step(oauth_client: OAuthClient) -> None:
-    flow = oauth_client.flow([SCOPE_CALENDAR])
-    query = authorize(flow)
+    flow, code = _consented(oauth_client)
     flow.redirect_uri = oauth_client.redirect_uri + "/elsewhere"
-    with pytest.raises(OAuth2Error) as caught:
-        flow.fetch_token(code=query["code"])
+    refusal = _refused(flow, code, OAuth2Error)
     # Protocol doc 2.4: 400 redirect_uri_mismatch.
-    assert caught.value.error == "redirect_uri_mismatch"
+    assert refusal.error == "redirect_uri_mismatch"
 
 
 def test_unregistered_redirect_uri_is_an_error_page_not_a_redirect(
@@ -164,19 +179,12 @@ def test_unregistered_redirect_uri_is_an_error_page_not_a_redirect(
     flow = oauth_client.flow([SCOPE_CALENDAR])
     flow.redirect_uri = "http://127.0.0.1:9/not-registered"
     url, _state = flow.authorization_url()
-    response = follow_consent(url)
-    assert response.status_code == 400
-    assert "location" not in response.headers
-    assert "redirect_uri_mismatch" in response.text
+    _assert_error_page(url, {400}, "redirect_uri_mismatch")
 
 
 def test_unknown_client_at_authorize_is_an_error_page(oauth_client: OAuthClient) -> None:
-    stranger = OAuthClient(base=oauth_client.base, client_id="nobody.apps.googleusercontent.com")
-    url, _state = stranger.flow([SCOPE_CALENDAR]).authorization_url()
-    response = follow_consent(url)
-    assert response.status_code in {400, 401}
-    assert "location" not in response.headers
-    assert "invalid_client" in response.text
+    url, _state = _stranger(oauth_client).flow([SCOPE_CALENDAR]).authorization_url()
+    _assert_error_page(url, {400, 401}, "invalid_client")
 
 
 @pytest.mark.parametrize("secret_in_body", [False, True], ids=["basic-auth", "form-body"])
@@ -185,9 +193,8 @@ def test_both_client_authentication_styles_are_accepted(
 ) -> None:
     # requests-oauthlib uses HTTP Basic by default; include_client_id=True moves id and secret
     # into the form body (client_secret_post). Google accepts both (protocol doc 2.2).
-    flow = oauth_client.flow([SCOPE_CALENDAR])
-    query = authorize(flow)
-    token = flow.fetch_token(code=query["code"], include_client_id=secret_in_body)
+    flow, code = _consented(oauth_client)
+    token = flow.fetch_token(code=code, include_client_id=secret_in_body)
     assert token["access_token"]
 
 
@@ -197,27 +204,22 @@ def test_wrong_client_secret_is_invalid_client(
 ) -> None:
     flow = oauth_client.flow([SCOPE_CALENDAR], client_secret="not-the-secret")
     query = authorize(flow)
-    with pytest.raises(InvalidClientError):
-        flow.fetch_token(code=query["code"], include_client_id=secret_in_body)
+    _refused(flow, query["code"], InvalidClientError, include_client_id=secret_in_body)
 
 
 def test_unknown_client_at_token_endpoint_is_invalid_client(oauth_client: OAuthClient) -> None:
-    flow = oauth_client.flow([SCOPE_CALENDAR])
-    query = authorize(flow)
-    stranger = OAuthClient(base=oauth_client.base, client_id="nobody.apps.googleusercontent.com")
-    other = stranger.flow([SCOPE_CALENDAR], code_verifier=flow.code_verifier)
-    with pytest.raises(InvalidClientError) as caught:
-        other.fetch_token(code=query["code"])
-    assert caught.value.description == "The OAuth client was not found."
+    flow, code = _consented(oauth_client)
+    other = _stranger(oauth_client).flow([SCOPE_CALENDAR], code_verifier=flow.code_verifier)
+    refusal = _refused(other, code, InvalidClientError)
+    assert refusal.description == "The OAuth client was not found."
 
 
 def test_refresh_token_only_for_offline_access_on_first_or_forced_consent(
     oauth_client: OAuthClient,
 ) -> None:
     def exchange(**params: str) -> dict[str, object]:
-        flow = oauth_client.flow([SCOPE_CALENDAR])
-        query = authorize(flow, **params)
-        token: dict[str, object] = flow.fetch_token(code=query["code"])
+        flow, code = _consented(oauth_client, **params)
+        token: dict[str, object] = flow.fetch_token(code=code)
         return token
 
     assert "refresh_token" not in exchange(access_type="online")
@@ -354,22 +356,16 @@ def test_refresh_can_narrow_the_grant(oauth_client: OAuthClient) -> None:
 @pytest.fixture(scope="module")
 def short_ttl_client() -> Iterator[tuple[OAuthClient, EmulatorControl]]:
     """An emulator whose access tokens live 5 minutes."""
-    config = EmulatorConfig(auto_consent=True, access_token_ttl_seconds=300)
-    with serve_app(create_emulator_app(config)) as base:
-        control = EmulatorControl(base)
-        client = OAuthClient(base=base)
-        control.register_client(client)
-        yield client, control
-        client.close()
-        control.close()
+    with running_emulator(access_token_ttl_seconds=300) as emulator:
+        yield emulator
 
 
 def test_access_token_ttl_is_configurable(
     short_ttl_client: tuple[OAuthClient, EmulatorControl],
 ) -> None:
     client, control = short_ttl_client
-    flow = client.flow([SCOPE_CALENDAR])
-    token = flow.fetch_token(code=authorize(flow)["code"])
+    flow, code = _consented(client)
+    token = flow.fetch_token(code=code)
     assert int(token["expires_in"]) == 300
     control.advance_clock(301)
     stale = client.calendar_with_token(token["access_token"])
@@ -470,13 +466,8 @@ def test_userinfo_without_a_valid_token_is_401(oauth_client: OAuthClient) -> Non
 @pytest.fixture(scope="module")
 def consent_page_emulator() -> Iterator[tuple[OAuthClient, EmulatorControl]]:
     """A second emulator that shows the consent screen instead of redirecting at once."""
-    with serve_app(create_emulator_app(EmulatorConfig(auto_consent=False))) as base:
-        control = EmulatorControl(base)
-        client = OAuthClient(base=base)
-        control.register_client(client)
-        yield client, control
-        client.close()
-        control.close()
+    with running_emulator(auto_consent=False) as emulator:
+        yield emulator
 
 
 def test_consent_page_can_be_clicked_through(

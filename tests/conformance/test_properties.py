@@ -29,13 +29,11 @@ from tests.conformance.harness import (
     SCOPE_CALENDAR,
     EmulatorControl,
     Interval,
-    OAuthClient,
     busy_intervals,
     list_all,
     merge_intervals,
     msk,
     new_event_id,
-    obtain_credentials,
     rfc3339,
     timed_event,
 )
@@ -56,26 +54,42 @@ WEEK_START = msk("2031-03-03", "00:00")  # a Monday
 SUMMARIES = st.text(max_size=12)
 
 
-def _fresh_calendar(base: str, control: EmulatorControl) -> tuple[OAuthClient, Resource]:
-    control.reset()
-    client = OAuthClient(base=base)
-    control.register_client(client)
-    return client, client.calendar(obtain_credentials(client, [SCOPE_CALENDAR]))
+class EmulatorMachine(RuleBasedStateMachine):
+    """A state machine on a freshly reset emulator, checked once more when its program ends."""
+
+    control: ClassVar[EmulatorControl]
+
+    def connect(self) -> None:
+        self.client = self.control.new_client()
+        self.calendar: Resource = self.client.authorized_calendar([SCOPE_CALENDAR])
+
+    def final_check(self) -> None:
+        """The check of a finished program (a no-op when it never started)."""
+
+    def teardown(self) -> None:
+        try:
+            self.final_check()
+        finally:
+            if hasattr(self, "client"):
+                self.client.close()
+
+
+def _run(machine: type[EmulatorMachine], control: EmulatorControl) -> None:
+    # A subclass per test keeps the emulator of this module off the shared class.
+    bound = type(machine.__name__, (machine,), {"control": control})
+    run_state_machine_as_test(bound, settings=SETTINGS)
 
 
 def _slot(day: int, half_hour: int) -> datetime:
     return WEEK_START + timedelta(days=day, minutes=30 * half_hour)
 
 
-class SyncMirror(RuleBasedStateMachine):
+class SyncMirror(EmulatorMachine):
     """A client that learns about events only through incremental sync."""
-
-    base: ClassVar[str]
-    control: ClassVar[EmulatorControl]
 
     @initialize(page_size=st.integers(1, 3), seeded=st.integers(0, 4))
     def full_sync(self, page_size: int, seeded: int) -> None:
-        self.client, self.calendar = _fresh_calendar(self.base, self.control)
+        self.connect()
         self.live: set[str] = set()
         for index in range(seeded):
             self._insert(index, "seed")
@@ -177,25 +191,14 @@ class SyncMirror(RuleBasedStateMachine):
         stored = self.control.state()["events"][OWNER_EMAIL]
         assert {e["id"] for e in stored if e["status"] != "cancelled"} == set(truth)
 
-    def teardown(self) -> None:
-        try:
-            if hasattr(self, "token"):
-                self._pull(2)
-                self._check()
-        finally:
-            if hasattr(self, "client"):
-                self.client.close()
+    def final_check(self) -> None:
+        if hasattr(self, "token"):
+            self._pull(2)
+            self._check()
 
 
-def test_incremental_sync_reconstructs_the_event_set(
-    emulator_base: str, control: EmulatorControl
-) -> None:
-    class Machine(SyncMirror):
-        pass
-
-    Machine.base = emulator_base
-    Machine.control = control
-    run_state_machine_as_test(Machine, settings=SETTINGS)
+def test_incremental_sync_reconstructs_the_event_set(control: EmulatorControl) -> None:
+    _run(SyncMirror, control)
 
 
 @dataclass(frozen=True)
@@ -263,15 +266,12 @@ def written_events(draw: st.DrawFn) -> WrittenEvent:
     )
 
 
-class FreeBusyUnion(RuleBasedStateMachine):
+class FreeBusyUnion(EmulatorMachine):
     """freeBusy must equal the union computed from the writes this machine made."""
-
-    base: ClassVar[str]
-    control: ClassVar[EmulatorControl]
 
     @initialize()
     def start(self) -> None:
-        self.client, self.calendar = _fresh_calendar(self.base, self.control)
+        self.connect()
         self.written: dict[str, WrittenEvent] = {}
 
     def _active(self) -> list[str]:
@@ -349,22 +349,11 @@ class FreeBusyUnion(RuleBasedStateMachine):
         )
         assert merge_intervals(got) == expected
 
-    def teardown(self) -> None:
-        try:
-            if hasattr(self, "written"):
-                # Every program ends with one query over everything it could have written.
-                self._check(WEEK_START - timedelta(days=1), WEEK_START + timedelta(days=8))
-        finally:
-            if hasattr(self, "client"):
-                self.client.close()
+    def final_check(self) -> None:
+        if hasattr(self, "written"):
+            # Every program ends with one query over everything it could have written.
+            self._check(WEEK_START - timedelta(days=1), WEEK_START + timedelta(days=8))
 
 
-def test_freebusy_is_the_union_of_busy_instances(
-    emulator_base: str, control: EmulatorControl
-) -> None:
-    class Machine(FreeBusyUnion):
-        pass
-
-    Machine.base = emulator_base
-    Machine.control = control
-    run_state_machine_as_test(Machine, settings=SETTINGS)
+def test_freebusy_is_the_union_of_busy_instances(control: EmulatorControl) -> None:
+    _run(FreeBusyUnion, control)

@@ -22,16 +22,13 @@ from fastapi import FastAPI, Request, Response
 from googleapiclient.discovery import Resource
 from googleapiclient.errors import HttpError
 
-from balance_booking.emulators.google_calendar.app import EmulatorConfig, create_emulator_app
 from tests.conformance.harness import (
     SCOPE_FREEBUSY,
     EmulatorControl,
     OAuthClient,
     assert_http_error,
-    msk,
-    new_event_id,
-    obtain_credentials,
-    timed_event,
+    msk_event,
+    serve_emulator,
 )
 from tests.support.live_server import serve_app
 
@@ -112,8 +109,7 @@ class PushReceiver:
 @pytest.fixture(scope="module")
 def emulator_base() -> Iterator[str]:
     # Short re-delivery pauses keep the 5xx retry test fast; everything else is the default.
-    config = EmulatorConfig(auto_consent=True, push_retry_delays_seconds=(0.1, 0.2))
-    with serve_app(create_emulator_app(config)) as base:
+    with serve_emulator(push_retry_delays_seconds=(0.1, 0.2)) as base:
         yield base
 
 
@@ -140,8 +136,7 @@ def _watch(calendar: Resource, receiver: PushReceiver, **extra: Any) -> dict[str
 
 
 def _insert(calendar: Resource, hour: str = "10:00") -> str:
-    start = msk("2031-03-04", hour)
-    body = timed_event(start, start + timedelta(hours=1), event_id=new_event_id())
+    body = msk_event("2031-03-04", hour)
     return str(calendar.events().insert(calendarId="primary", body=body).execute()["id"])
 
 
@@ -286,7 +281,7 @@ def test_invalid_channels_are_refused(
 def test_watch_needs_an_events_scope(
     emulator_base: str, oauth_client: OAuthClient, receiver: PushReceiver
 ) -> None:
-    service = oauth_client.calendar(obtain_credentials(oauth_client, [SCOPE_FREEBUSY]))
+    service = oauth_client.authorized_calendar([SCOPE_FREEBUSY])
     with pytest.raises(HttpError) as caught:
         _watch(service, receiver)
     assert_http_error(caught.value, status=403, reason="insufficientPermissions")

@@ -7,33 +7,27 @@ Google forbids next to syncToken are 400, and an invalidated or timed-out token 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from googleapiclient.discovery import Resource
 from googleapiclient.errors import HttpError
 
-from balance_booking.emulators.google_calendar.app import EmulatorConfig, create_emulator_app
 from tests.conformance.harness import (
     SCOPE_CALENDAR,
     EmulatorControl,
-    OAuthClient,
     assert_http_error,
     list_all,
     msk,
-    new_event_id,
-    obtain_credentials,
-    timed_event,
+    msk_event,
+    running_emulator,
 )
-from tests.support.live_server import serve_app
 
 DAY = "2031-03-04"
 
 
 def _insert(calendar: Resource, hour: str, **fields: Any) -> dict[str, Any]:
-    start = msk(DAY, hour)
-    body = timed_event(start, start + timedelta(minutes=45), event_id=new_event_id(), **fields)
+    body = msk_event(DAY, hour, minutes=45, **fields)
     result: dict[str, Any] = calendar.events().insert(calendarId="primary", body=body).execute()
     return result
 
@@ -162,15 +156,8 @@ def test_garbage_sync_token_is_rejected(calendar: Resource) -> None:
 @pytest.fixture(scope="module")
 def short_lived_tokens() -> Iterator[tuple[Resource, EmulatorControl]]:
     """An emulator whose sync tokens time out after 10 minutes (of emulator clock)."""
-    config = EmulatorConfig(auto_consent=True, sync_token_ttl_seconds=600)
-    with serve_app(create_emulator_app(config)) as base:
-        control = EmulatorControl(base)
-        client = OAuthClient(base=base)
-        control.register_client(client)
-        service = client.calendar(obtain_credentials(client, [SCOPE_CALENDAR]))
-        yield service, control
-        client.close()
-        control.close()
+    with running_emulator(sync_token_ttl_seconds=600) as (client, control):
+        yield client.authorized_calendar([SCOPE_CALENDAR]), control
 
 
 def test_sync_token_times_out_on_the_emulator_clock(
@@ -189,9 +176,7 @@ def test_sync_token_times_out_on_the_emulator_clock(
 
 
 def test_cancelled_instance_in_sync_results_identifies_its_slot(calendar: Resource) -> None:
-    start = msk(DAY, "10:00")
-    body = timed_event(start, start + timedelta(hours=1), event_id=new_event_id())
-    body["recurrence"] = ["RRULE:FREQ=DAILY;COUNT=3"]
+    body = msk_event(DAY, "10:00", recurrence=["RRULE:FREQ=DAILY;COUNT=3"])
     series = calendar.events().insert(calendarId="primary", body=body).execute()
     _items, token = _full_sync(calendar)
     instance_id = f"{series['id']}_20310305T070000Z"

@@ -20,6 +20,7 @@ READONLY = f"{CAL}.readonly"
 CLIENT_ID = "test-client.apps.googleusercontent.com"
 CLIENT_SECRET = "test-secret"
 REDIRECT_URI = "http://127.0.0.1:9/callback"
+EVENTS_PATH = "/calendars/primary/events"  # under /calendar/v3, as `Emulator.api` calls it
 
 
 def s256(verifier: str) -> str:

@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
-import pytest
 
 from balance_booking.emulators.google_calendar.app import EmulatorConfig, create_emulator_app
-from tests.emulator.helpers import CAL, Emulator, error_reason, timed
+from tests.emulator.helpers import CAL, EVENTS_PATH, Emulator, error_reason, timed
 from tests.support.live_server import serve_app
-
-EVENTS_PATH = "/calendars/primary/events"
-
-
-@pytest.fixture
-def api(emu: Emulator) -> Iterator[httpx.Client]:
-    tokens = emu.tokens([CAL])
-    with emu.api(tokens["access_token"]) as client:
-        yield client
 
 
 def insert(api: httpx.Client, event: dict[str, Any], **params: str) -> dict[str, Any]:
@@ -30,11 +19,21 @@ def insert(api: httpx.Client, event: dict[str, Any], **params: str) -> dict[str,
     return body
 
 
+def insert_hour(api: httpx.Client, day: str, hour: int = 10, **fields: Any) -> dict[str, Any]:
+    """Insert a one-hour event that starts at `hour`:00 UTC on `day`."""
+    return insert(api, timed(f"{day}T{hour:02d}:00:00Z", f"{day}T{hour + 1:02d}:00:00Z", **fields))
+
+
+def list_events(api: httpx.Client, **params: Any) -> httpx.Response:
+    """One events.list page of the primary calendar, as answered."""
+    return api.get(EVENTS_PATH, params=params)
+
+
 def list_all(api: httpx.Client, **params: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     items: list[dict[str, Any]] = []
     page: dict[str, Any] = {}
     while True:
-        response = api.get(EVENTS_PATH, params=params)
+        response = list_events(api, **params)
         assert response.status_code == 200, response.text
         page = response.json()
         items.extend(page["items"])
@@ -45,15 +44,12 @@ def list_all(api: httpx.Client, **params: Any) -> tuple[list[dict[str, Any]], di
 
 
 def test_insert_returns_google_shaped_event(api: httpx.Client) -> None:
-    event = insert(
+    event = insert_hour(
         api,
-        timed(
-            "2025-03-10T10:00:00Z",
-            "2025-03-10T11:00:00Z",
-            summary="Session",
-            attendees=[{"email": "owner@example.com"}, {"email": "guest@example.org"}],
-            extendedProperties={"private": {"balance_app": "1"}},
-        ),
+        "2025-03-10",
+        summary="Session",
+        attendees=[{"email": "owner@example.com"}, {"email": "guest@example.org"}],
+        extendedProperties={"private": {"balance_app": "1"}},
     )
     assert event["kind"] == "calendar#event"
     assert event["status"] == "confirmed"
@@ -90,7 +86,7 @@ def test_client_ids_validated_and_unique(api: httpx.Client) -> None:
 
 
 def test_soft_delete_then_410_and_404(api: httpx.Client) -> None:
-    event = insert(api, timed("2025-03-10T10:00:00Z", "2025-03-10T11:00:00Z"))
+    event = insert_hour(api, "2025-03-10")
     path = f"{EVENTS_PATH}/{event['id']}"
     deleted = api.delete(path)
     assert (deleted.status_code, deleted.content) == (204, b"")
@@ -104,15 +100,12 @@ def test_soft_delete_then_410_and_404(api: httpx.Client) -> None:
 
 
 def test_patch_update_and_if_match(api: httpx.Client) -> None:
-    event = insert(
+    event = insert_hour(
         api,
-        timed(
-            "2025-03-10T10:00:00Z",
-            "2025-03-10T11:00:00Z",
-            summary="A",
-            description="keep",
-            extendedProperties={"private": {"a": "1"}},
-        ),
+        "2025-03-10",
+        summary="A",
+        description="keep",
+        extendedProperties={"private": {"a": "1"}},
     )
     path = f"{EVENTS_PATH}/{event['id']}"
     patched = api.patch(
@@ -174,27 +167,25 @@ def test_insert_validation(api: httpx.Client) -> None:
 
 
 def test_time_window_semantics(api: httpx.Client) -> None:
-    early = insert(api, timed("2025-03-10T08:00:00Z", "2025-03-10T09:00:00Z", summary="early"))
+    early = insert_hour(api, "2025-03-10", 8, summary="early")
     inside = insert(api, timed("2025-03-10T09:30:00Z", "2025-03-10T10:30:00Z", summary="inside"))
-    late = insert(api, timed("2025-03-10T11:00:00Z", "2025-03-10T12:00:00Z", summary="late"))
+    late = insert_hour(api, "2025-03-10", 11, summary="late")
     items, _ = list_all(api, timeMin="2025-03-10T09:00:00Z", timeMax="2025-03-10T11:00:00Z")
     # timeMin is exclusive on the end (early ends at 09:00) and timeMax exclusive on the start.
     assert [i["id"] for i in items] == [inside["id"]]
     items, _ = list_all(api, timeMin="2025-03-10T08:59:59Z", timeMax="2025-03-10T11:00:01Z")
     assert {i["id"] for i in items} == {early["id"], inside["id"], late["id"]}
-    empty = api.get(
-        EVENTS_PATH, params={"timeMin": "2025-03-10T10:00:00Z", "timeMax": "2025-03-10T10:00:00Z"}
-    )
+    empty = list_events(api, timeMin="2025-03-10T10:00:00Z", timeMax="2025-03-10T10:00:00Z")
     assert error_reason(empty) == (400, "timeRangeEmpty")
     assert empty.json()["error"]["errors"][0]["location"] == "timeMax"
-    no_offset = api.get(EVENTS_PATH, params={"timeMin": "2025-03-10T10:00:00"})
+    no_offset = list_events(api, timeMin="2025-03-10T10:00:00")
     assert no_offset.status_code == 400
 
 
 def test_order_by_rules(api: httpx.Client) -> None:
-    second = insert(api, timed("2025-03-11T10:00:00Z", "2025-03-11T11:00:00Z"))
-    first = insert(api, timed("2025-03-10T10:00:00Z", "2025-03-10T11:00:00Z"))
-    refused = api.get(EVENTS_PATH, params={"orderBy": "startTime"})
+    second = insert_hour(api, "2025-03-11")
+    first = insert_hour(api, "2025-03-10")
+    refused = list_events(api, orderBy="startTime")
     assert error_reason(refused) == (400, "badRequest")
     by_start, _ = list_all(api, orderBy="startTime", singleEvents="true")
     assert [i["id"] for i in by_start] == [first["id"], second["id"]]
@@ -208,7 +199,7 @@ def test_paging(api: httpx.Client, emu: Emulator) -> None:
         emu.seed(timed(f"2025-03-{day:02d}T10:00:00Z", f"2025-03-{day:02d}T11:00:00Z"))["id"]
         for day in range(1, 8)
     }
-    first = api.get(EVENTS_PATH, params={"maxResults": 3}).json()
+    first = list_events(api, maxResults=3).json()
     assert len(first["items"]) == 3
     assert "nextPageToken" in first
     assert "nextSyncToken" not in first
@@ -216,26 +207,26 @@ def test_paging(api: httpx.Client, emu: Emulator) -> None:
     assert {i["id"] for i in items} == ids
     assert len(items) == 7
     assert "nextSyncToken" in last
-    bad = api.get(EVENTS_PATH, params={"pageToken": "garbage!"})
+    bad = list_events(api, pageToken="garbage!")
     assert bad.status_code == 400
 
 
 def test_incremental_sync_includes_deletions(api: httpx.Client) -> None:
-    keep = insert(api, timed("2025-03-10T10:00:00Z", "2025-03-10T11:00:00Z"))
-    drop = insert(api, timed("2025-03-11T10:00:00Z", "2025-03-11T11:00:00Z"))
+    keep = insert_hour(api, "2025-03-10")
+    drop = insert_hour(api, "2025-03-11")
     _, last = list_all(api)
     token = last["nextSyncToken"]
-    nothing = api.get(EVENTS_PATH, params={"syncToken": token}).json()
+    nothing = list_events(api, syncToken=token).json()
     assert nothing["items"] == []
     api.delete(f"{EVENTS_PATH}/{drop['id']}")
     api.patch(f"{EVENTS_PATH}/{keep['id']}", json={"summary": "changed"})
-    added = insert(api, timed("2025-03-12T10:00:00Z", "2025-03-12T11:00:00Z"))
+    added = insert_hour(api, "2025-03-12")
     changes, last = list_all(api, syncToken=token, maxResults=1)
     by_id = {i["id"]: i for i in changes}
     assert set(by_id) == {keep["id"], drop["id"], added["id"]}
     assert by_id[drop["id"]]["status"] == "cancelled"
     assert by_id[keep["id"]]["summary"] == "changed"
-    again = api.get(EVENTS_PATH, params={"syncToken": last["nextSyncToken"]}).json()
+    again = list_events(api, syncToken=last["nextSyncToken"]).json()
     assert again["items"] == []
     # Deleted events stay out of plain listings unless showDeleted.
     plain, _ = list_all(api)
@@ -257,20 +248,18 @@ def test_sync_token_forbidden_parameters_and_expiry(api: httpx.Client, emu: Emul
         ("iCalUID", "x@google.com"),
         ("updatedMin", "2025-01-01T00:00:00Z"),
     ):
-        response = api.get(EVENTS_PATH, params={"syncToken": token, name: value})
+        response = list_events(api, syncToken=token, **{name: value})
         assert response.status_code == 400, name
-    allowed = api.get(
-        EVENTS_PATH, params={"syncToken": token, "singleEvents": "true", "eventTypes": "default"}
-    )
+    allowed = list_events(api, syncToken=token, singleEvents="true", eventTypes="default")
     assert allowed.status_code == 200
     emu.http.post("/_emulator/expire-sync-tokens").raise_for_status()
-    gone = api.get(EVENTS_PATH, params={"syncToken": token})
+    gone = list_events(api, syncToken=token)
     assert error_reason(gone) == (410, "fullSyncRequired")
     assert (
         gone.json()["error"]["message"] == "Sync token is no longer valid, a full sync is required."
     )
     _, fresh = list_all(api)
-    assert api.get(EVENTS_PATH, params={"syncToken": fresh["nextSyncToken"]}).status_code == 200
+    assert list_events(api, syncToken=fresh["nextSyncToken"]).status_code == 200
 
 
 def test_sync_token_ttl() -> None:
@@ -283,33 +272,28 @@ def test_sync_token_ttl() -> None:
         emu = Emulator(base=base, http=http)
         tokens = emu.tokens([CAL])
         with emu.api(tokens["access_token"]) as api:
-            token = api.get(EVENTS_PATH).json()["nextSyncToken"]
-            assert api.get(EVENTS_PATH, params={"syncToken": token}).status_code == 200
+            token = list_events(api).json()["nextSyncToken"]
+            assert list_events(api, syncToken=token).status_code == 200
             emu.advance(61)
-            assert error_reason(api.get(EVENTS_PATH, params={"syncToken": token})) == (
+            assert error_reason(list_events(api, syncToken=token)) == (
                 410,
                 "fullSyncRequired",
             )
 
 
 def test_filters(api: httpx.Client) -> None:
-    ours = insert(
+    ours = insert_hour(
         api,
-        timed(
-            "2025-03-10T10:00:00Z",
-            "2025-03-10T11:00:00Z",
-            summary="Ours",
-            extendedProperties={"private": {"balance_app": "1", "kind": "x"}},
-        ),
+        "2025-03-10",
+        summary="Ours",
+        extendedProperties={"private": {"balance_app": "1", "kind": "x"}},
     )
-    insert(
+    insert_hour(
         api,
-        timed(
-            "2025-03-10T12:00:00Z",
-            "2025-03-10T13:00:00Z",
-            summary="Theirs",
-            extendedProperties={"private": {"balance_app": "0"}},
-        ),
+        "2025-03-10",
+        12,
+        summary="Theirs",
+        extendedProperties={"private": {"balance_app": "0"}},
     )
     ooo = insert(
         api,
@@ -329,27 +313,25 @@ def test_filters(api: httpx.Client) -> None:
     assert both["items"] == []
     typed = api.get(EVENTS_PATH, params=[("eventTypes", "outOfOffice")]).json()
     assert [i["id"] for i in typed["items"]] == [ooo["id"]]
-    assert api.get(EVENTS_PATH, params={"eventTypes": "party"}).status_code == 400
+    assert list_events(api, eventTypes="party").status_code == 400
     searched, _ = list_all(api, q="theirs")
     assert [i["summary"] for i in searched] == ["Theirs"]
 
 
 def test_standard_parameters_and_fields(api: httpx.Client) -> None:
-    insert(api, timed("2025-03-10T10:00:00Z", "2025-03-10T11:00:00Z", summary="S"))
-    response = api.get(
-        EVENTS_PATH,
-        params={
-            "alt": "json",
-            "prettyPrint": "false",
-            "quotaUser": "u1",
-            "fields": "items(id,summary),nextSyncToken",
-        },
+    insert_hour(api, "2025-03-10", summary="S")
+    response = list_events(
+        api,
+        alt="json",
+        prettyPrint="false",
+        quotaUser="u1",
+        fields="items(id,summary),nextSyncToken",
     )
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"items", "nextSyncToken"}
     assert set(body["items"][0]) == {"id", "summary"}
-    nested = api.get(EVENTS_PATH, params={"fields": "items/start/dateTime,kind"}).json()
+    nested = list_events(api, fields="items/start/dateTime,kind").json()
     assert nested == {
         "kind": "calendar#events",
         "items": [{"start": {"dateTime": "2025-03-10T13:00:00+03:00"}}],
@@ -357,7 +339,7 @@ def test_standard_parameters_and_fields(api: httpx.Client) -> None:
 
 
 def test_list_response_envelope(api: httpx.Client) -> None:
-    body = api.get(EVENTS_PATH).json()
+    body = list_events(api).json()
     assert body["kind"] == "calendar#events"
     assert body["timeZone"] == "Europe/Moscow"
     assert body["accessRole"] == "owner"
@@ -390,7 +372,7 @@ def test_secondary_calendar(api: httpx.Client, emu: Emulator) -> None:
         == 200
     )
     assert len(api.get(path).json()["items"]) == 1
-    assert api.get(EVENTS_PATH).json()["items"] == []
+    assert list_events(api).json()["items"] == []
     assert len(api.get("/users/me/calendarList").json()["items"]) == 2
 
 
@@ -405,7 +387,7 @@ def test_parallel_writes_are_all_kept(api: httpx.Client, emu: Emulator) -> None:
     items, last = list_all(api, maxResults=5)
     assert len(items) == 24
     assert len({i["etag"] for i in items}) == 24
-    assert api.get(EVENTS_PATH, params={"syncToken": last["nextSyncToken"]}).json()["items"] == []
+    assert list_events(api, syncToken=last["nextSyncToken"]).json()["items"] == []
 
 
 def test_instances_rejects_a_bad_page_token(api: httpx.Client) -> None:

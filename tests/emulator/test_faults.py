@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.emulator.helpers import CAL, Emulator, error_reason, timed
+from tests.emulator.helpers import CAL, EVENTS_PATH, Emulator, error_reason, timed
 
 pytestmark = pytest.mark.reliability
-
-EVENTS_PATH = "/calendars/primary/events"
-
-
-@pytest.fixture
-def api(emu: Emulator) -> Iterator[httpx.Client]:
-    tokens = emu.tokens([CAL])
-    with emu.api(tokens["access_token"]) as client:
-        yield client
 
 
 def fault(emu: Emulator, **spec: object) -> None:

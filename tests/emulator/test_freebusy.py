@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.emulator.helpers import CAL, Emulator, error_reason, timed
-
-
-@pytest.fixture
-def api(emu: Emulator) -> Iterator[httpx.Client]:
-    tokens = emu.tokens([CAL])
-    with emu.api(tokens["access_token"]) as client:
-        yield client
+from tests.emulator.helpers import Emulator, error_reason, timed
 
 
 def busy(api: httpx.Client, time_min: str, time_max: str, **extra: Any) -> list[dict[str, str]]:

@@ -11,10 +11,8 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request, Response
 
-from tests.emulator.helpers import CAL, Emulator, error_reason, timed, wait_for
+from tests.emulator.helpers import EVENTS_PATH, Emulator, error_reason, timed, wait_for
 from tests.support.live_server import serve_app
-
-EVENTS_PATH = "/calendars/primary/events"
 
 
 @dataclass
@@ -61,13 +59,6 @@ def receiver(receiver_server: tuple[str, list[Receiver]]) -> Receiver:
     fresh = Receiver(url=f"{base}/hook")
     current.append(fresh)
     return fresh
-
-
-@pytest.fixture
-def api(emu: Emulator) -> Iterator[httpx.Client]:
-    tokens = emu.tokens([CAL])
-    with emu.api(tokens["access_token"]) as client:
-        yield client
 
 
 def watch(api: httpx.Client, address: str, **extra: object) -> httpx.Response:

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.emulator.helpers import CAL, Emulator, error_reason
-
-EVENTS_PATH = "/calendars/primary/events"
+from tests.emulator.helpers import EVENTS_PATH, error_reason
 
 WEEKLY = {
     "summary": "Weekly",
@@ -21,13 +17,6 @@ WEEKLY = {
         "EXDATE;TZID=Europe/Berlin:20250317T100000",
     ],
 }
-
-
-@pytest.fixture
-def api(emu: Emulator) -> Iterator[httpx.Client]:
-    tokens = emu.tokens([CAL])
-    with emu.api(tokens["access_token"]) as client:
-        yield client
 
 
 def expanded(api: httpx.Client, **params: str) -> list[dict[str, Any]]:
