@@ -159,7 +159,7 @@ def run_mail_sink(*, host: str, smtp_port: int, http_port: int) -> None:
         sys.stdout.write(
             "balance-booking mail sink (messages stay in memory, nothing is delivered)\n"
             f"  inbox: {sink.http_url}/\n"
-            f"  SMTP:  {sink.smtp_url}   (SMTP_URL={sink.smtp_url})\n"
+            f"  SMTP:  {sink.smtp_url}\n"
         )
         sys.stdout.flush()
         while not stop.wait(1.0):
