@@ -65,7 +65,7 @@ class StoredMessage:
 def parse_message(
     message_id: str, *, envelope_from: str, envelope_to: tuple[str, ...], raw: bytes
 ) -> StoredMessage:
-    """Parse `raw` with the standard library's modern e-mail policy; never raises on bad input."""
+    """Parse `raw` with the standard library's modern e-mail policy, tolerating malformed parts."""
     parsed = message_from_bytes(raw, policy=policy.default)
     text_part = parsed.get_body(preferencelist=("plain",))
     html_part = parsed.get_body(preferencelist=("html",))
