@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import smtplib
 import subprocess
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
@@ -18,7 +17,7 @@ import pytest
 
 from tests.support.live_server import free_port
 from tests.support.mail import MailSinkClient, running_mail_sink
-from tests.support.processes import CLI
+from tests.support.processes import CLI, wait_until_up
 
 SENDER = "Эмоциональный баланс <booking@example.org>"
 SENT_AT = datetime(2026, 12, 3, 9, 30, tzinfo=UTC)
@@ -249,17 +248,15 @@ def test_the_cli_subcommand_serves_smtp_and_the_inbox(tmp_path: Path) -> None:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+    base = f"http://127.0.0.1:{http_port}"
     try:
-        client = MailSinkClient(
-            smtp_host="127.0.0.1",
-            smtp_port=smtp_port,
-            http_url=f"http://127.0.0.1:{http_port}",
-            http=httpx.Client(base_url=f"http://127.0.0.1:{http_port}", timeout=10),
-        )
-        wait_until_answering(client, process)
-        send(client, message())
-        assert client.wait_for(1)[0]["to"] == ["client@example.org"]
-        client.http.close()
+        wait_until_up(base, process=process)
+        with httpx.Client(base_url=base, timeout=10) as http:
+            client = MailSinkClient(
+                smtp_host="127.0.0.1", smtp_port=smtp_port, http_url=base, http=http
+            )
+            send(client, message())
+            assert client.wait_for(1)[0]["to"] == ["client@example.org"]
     finally:
         process.send_signal(signal.SIGTERM)
         code = process.wait(timeout=15)
@@ -267,17 +264,3 @@ def test_the_cli_subcommand_serves_smtp_and_the_inbox(tmp_path: Path) -> None:
     assert code == 0, printed
     assert f"http://127.0.0.1:{http_port}/" in printed
     assert f"smtp://127.0.0.1:{smtp_port}" in printed
-
-
-def wait_until_answering(client: MailSinkClient, process: subprocess.Popen[bytes]) -> None:
-    """Poll the JSON API until the process answers (it must not exit first)."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"mail-sink exited with {process.returncode}"
-        try:
-            if client.http.get("/_mail/messages").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError("mail-sink did not answer")

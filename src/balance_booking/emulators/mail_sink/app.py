@@ -58,6 +58,10 @@ def create_mail_app(inbox: Inbox, *, smtp_url: str) -> fastapi.FastAPI:
     def message_page(message_id: str) -> HTMLResponse:
         return page("message.html", message=found(message_id))
 
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
     @app.get("/_mail/messages")
     def list_messages() -> list[dict[str, Any]]:
         """Every message kept, oldest first."""
