@@ -54,14 +54,15 @@ class MailSink:
         self._http: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._failure: BaseException | None = None
+        self._bound: tuple[int, int] | None = None  # (SMTP, HTTP) ports, known once bound
 
     @property
     def smtp_port(self) -> int:
-        return self._port(self._smtp_socket)
+        return self._port(0)
 
     @property
     def http_port(self) -> int:
-        return self._port(self._http_socket)
+        return self._port(1)
 
     @property
     def smtp_url(self) -> str:
@@ -72,12 +73,10 @@ class MailSink:
         """The inbox page's base URL, no trailing slash."""
         return f"http://{_url_host(self.host)}:{self.http_port}"
 
-    @staticmethod
-    def _port(sock: socket.socket | None) -> int:
-        if sock is None:
-            raise RuntimeError("the mail sink is not started")
-        port: int = sock.getsockname()[1]
-        return port
+    def _port(self, which: int) -> int:
+        if self._bound is None:
+            raise RuntimeError("the mail sink was never started")
+        return self._bound[which]
 
     def start(self) -> MailSink:
         if self._thread is not None:
@@ -89,6 +88,7 @@ class MailSink:
         except OSError:
             self._smtp_socket.close()
             raise
+        self._bound = (self._smtp_socket.getsockname()[1], self._http_socket.getsockname()[1])
         app = create_mail_app(self.inbox, smtp_url=self.smtp_url)
         config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
         self._http = uvicorn.Server(config)
@@ -125,8 +125,7 @@ class MailSink:
         try:
             await self._http.serve(sockets=[self._http_socket])
         finally:
-            smtp.close()
-            await smtp.wait_closed()
+            smtp.close()  # open SMTP sessions end with the loop (no wait: they may idle 300 s)
 
     def stop(self) -> None:
         if self._http is not None:
