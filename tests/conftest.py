@@ -30,6 +30,7 @@ from tests.support.google import (
     google_settings,
     running_emulator,
 )
+from tests.support.mail import MailSinkClient, running_mail_sink
 from tests.support.push import Sink, register_client, running_sink
 
 __all__ = ["START", "FakeClock"]
@@ -169,4 +170,11 @@ def admin(client: TestClient, admin_token: str) -> TestClient:
 def emulator() -> Iterator[Emulator]:
     """One live Google Calendar emulator for the session; tests reset it as they need."""
     with running_emulator() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def mail_sink() -> Iterator[MailSinkClient]:
+    """One live SMTP sink for the session (tests/support/mail.py); tests `reset()` it as needed."""
+    with running_mail_sink() as running:
         yield running

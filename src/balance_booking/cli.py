@@ -71,6 +71,11 @@ def _parser() -> argparse.ArgumentParser:
     emulator.add_argument("--port", type=int, default=8765)
     emulator.add_argument("--auto-consent", action="store_true")
     emulator.add_argument("--state", type=Path, default=None, help="JSON file to persist state")
+
+    mail = commands.add_parser("mail-sink", help="run the development mail sink (SMTP + inbox)")
+    mail.add_argument("--host", default="127.0.0.1")
+    mail.add_argument("--smtp-port", type=int, default=1025)
+    mail.add_argument("--port", type=int, default=8025, help="the inbox page and JSON API")
     return parser
 
 
@@ -202,6 +207,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             port=args.port,
             config=EmulatorConfig(auto_consent=args.auto_consent, state_path=args.state),
         )
+        return 0
+    if args.command == "mail-sink":
+        from balance_booking.emulators.mail_sink.server import run_mail_sink  # noqa: PLC0415
+
+        run_mail_sink(host=args.host, smtp_port=args.smtp_port, http_port=args.port)
         return 0
     settings = Settings()
     configure_logging(settings.log_level)
