@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import uvicorn
+from pydantic import SecretStr
 from uvicorn.supervisors import Multiprocess
 
 from balance_booking.adapters.logging_setup import configure_logging
@@ -49,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--emulator-port", type=int, default=8765)
+    demo.add_argument("--mail-smtp-port", type=int, default=1025)
+    demo.add_argument("--mail-port", type=int, default=8025)
 
     commands.add_parser("migrate", help="apply database migrations")
     commands.add_parser("worker", help="run the worker alone (scheduler + outbox), for scale-out")
@@ -110,8 +113,16 @@ def _sync_now(container: Container) -> int:
     return 0
 
 
-def _run_demo(settings: Settings, *, host: str, port: int, emulator_port: int) -> None:
-    """The embedded default: SQLite, the emulator alongside, demo data, the worker in-process."""
+def _run_demo(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    emulator_port: int,
+    mail_ports: tuple[int, int] = (1025, 8025),
+) -> None:
+    """The embedded default: SQLite, the Google emulator and the mail sink alongside, demo data,
+    the worker in-process."""
     # Imported here: the demo brings the emulator and its web stack, which no other command
     # (the worker in particular, memory budget 120 MB) should carry.
     from balance_booking.demo import (  # noqa: PLC0415
@@ -119,17 +130,22 @@ def _run_demo(settings: Settings, *, host: str, port: int, emulator_port: int) -
         ensure_demo_admin,
         seed_demo,
         start_demo_emulator,
+        start_demo_mail_sink,
     )
 
     base = f"http://{host}:{port}"
     emulator = start_demo_emulator(
         host=host, port=emulator_port, var_dir=settings.var_dir, app_base_url=base
     )
+    sink = start_demo_mail_sink(host=host, smtp_port=mail_ports[0], http_port=mail_ports[1])
     settings = Settings(
         public_base_url=base,
         google_emulator_url=emulator.base_url,
         google_client_id=emulator.client_id,
         google_client_secret=emulator.client_secret,
+        smtp_url=SecretStr(sink.smtp_url),
+        mail_from="Эмоциональный баланс <booking@balance.example>",
+        practitioner_email="practitioner@balance.example",
     )
     container = _prepare(settings)
     seeded = seed_demo(container)
@@ -149,7 +165,8 @@ def _run_demo(settings: Settings, *, host: str, port: int, emulator_port: int) -
         f"  public slots:    {base}/api/public/booking/slots?service_slug=consultation\n"
         f"  API docs:        {base}/api/docs\n"
         f"  admin token:     {token}\n"
-        f"  Google emulator: {emulator.base_url}/_emulator/calendar  (the owner's calendar by week)",
+        f"  Google emulator: {emulator.base_url}/_emulator/calendar  (the owner's calendar by week)\n"
+        f"  mail inbox:      {sink.http_url}/  (every e-mail the demo sends: {sink.smtp_url})",
         flush=True,
     )
     start_in_thread(build_worker(container))
@@ -258,7 +275,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             uvicorn.run(build_app(container), host=args.host, port=args.port, log_config=None)
         return 0
     if args.command == "demo":
-        _run_demo(settings, host=args.host, port=args.port, emulator_port=args.emulator_port)
+        _run_demo(
+            settings,
+            host=args.host,
+            port=args.port,
+            emulator_port=args.emulator_port,
+            mail_ports=(args.mail_smtp_port, args.mail_port),
+        )
         return 0
     return 2
 

@@ -20,6 +20,7 @@ from balance_booking.bootstrap import Container, create_admin
 from balance_booking.domain.availability import Availability, LocalWindow
 from balance_booking.domain.services import Service
 from balance_booking.emulators.google_calendar.app import EmulatorConfig, create_emulator_app
+from balance_booking.emulators.mail_sink.server import MailSink
 
 DEMO_SERVICES = (
     Service(
@@ -76,6 +77,13 @@ class DemoEmulator:
     base_url: str
     client_id: str
     client_secret: str
+
+
+def start_demo_mail_sink(*, host: str, smtp_port: int, http_port: int) -> MailSink:
+    """The development mail sink: every message the demo sends lands in its inbox page."""
+    sink = MailSink(host=host, smtp_port=smtp_port, http_port=http_port)
+    sink.start()
+    return sink
 
 
 def start_demo_emulator(*, host: str, port: int, var_dir: Path, app_base_url: str) -> DemoEmulator:
