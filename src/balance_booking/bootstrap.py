@@ -18,7 +18,10 @@ from balance_booking.adapters.db.uow import SqlUnitOfWorkFactory
 from balance_booking.adapters.google_calendar.gateway import GoogleCalendarHttpGateway
 from balance_booking.adapters.google_calendar.oauth import GoogleOAuthClient
 from balance_booking.adapters.google_calendar.transport import GoogleTransport, RetryPolicy
+from balance_booking.adapters.ics import IcsFiles
 from balance_booking.adapters.logging_setup import configure_logging
+from balance_booking.adapters.mail.compose import MailComposer
+from balance_booking.adapters.mail.smtp import SmtpMailer
 from balance_booking.adapters.metrics import PrometheusMetrics
 from balance_booking.adapters.passwords import Argon2PasswordHasher
 from balance_booking.adapters.slots_cache import InMemorySlotsCache
@@ -57,6 +60,7 @@ from balance_booking.application.booking import (
 )
 from balance_booking.application.busy_view import ListBusyBlocks
 from balance_booking.application.connect import CompleteGoogleConnection, StartGoogleConnection
+from balance_booking.application.email import EmailMessages, MailLinks, mail_domain
 from balance_booking.application.export import (
     CreateCalendarEventForAppointment,
     DeleteCalendarEventForAppointment,
@@ -281,6 +285,7 @@ def build_web_services(container: Container) -> WebServices:
             practitioner_notices=settings.practitioner_email is not None,
             reminders=tuple(lead_label(lead) for lead in settings.reminder_leads()),
         ),
+        calendar_files=IcsFiles(),
         list_parked=ListParkedMessages(readers=c.readers),
         retry_parked=RetryParkedMessage(writers=c.writers, clock=c.clock),
         integration_status=status,
@@ -423,6 +428,27 @@ def build_outbox_handlers(container: Container) -> OutboxHandlers:
             resync=build_sync(c).execute,
             enabled_by_default=c.settings.gcal_integration_enabled,
         ),
+        email=build_email_messages(c),
+    )
+
+
+def build_email_messages(container: Container) -> EmailMessages | None:
+    """The email kind of the outbox, or None while SMTP_URL is unset (e-mail off)."""
+    settings = container.settings
+    if settings.smtp_url is None:
+        return None
+    composer = MailComposer(settings.mail_from, calendar_files=IcsFiles(), clock=container.clock)
+    return EmailMessages(
+        readers=container.readers,
+        mailer=SmtpMailer(settings.smtp_url.get_secret_value(), composer),
+        links=MailLinks(
+            public_base_url=settings.public_base_url,
+            manage_tokens=ManageTokens(settings.resolved_secret_key()),
+        ),
+        domain=mail_domain(settings.mail_from),
+        practitioner_email=settings.practitioner_email,
+        default_timezone=settings.default_timezone,
+        clock=container.clock,
     )
 
 

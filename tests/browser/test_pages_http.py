@@ -16,11 +16,12 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 
+from balance_booking.adapters.ics import IcsFiles
 from balance_booking.bootstrap import Container
 from balance_booking.domain.appointments import Appointment, AppointmentStatus, Client
 from balance_booking.domain.intervals import Interval
 from balance_booking.web.i18n import CATALOG_DIR, LANGUAGES, negotiate
-from balance_booking.web.pages_booking import ics_document
+from balance_booking.web.pages_booking import ics_invite
 from tests.integration.helpers import WEEKDAYS_10_TO_18
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -237,7 +238,7 @@ def test_ics_text_is_escaped_and_folded() -> None:
         hold_expires_at=None,
         created_at=start,
     )
-    body = ics_document(
+    invite = ics_invite(
         appointment,
         title="Сессия; пары, семьи\\группы\nи не только " + "о" * 80,
         organizer_name="Эмоциональный баланс",
@@ -245,6 +246,7 @@ def test_ics_text_is_escaped_and_folded() -> None:
         now=start,
         lang="ru",
     )
+    body = IcsFiles().invite(invite).decode()
     unfolded = body.replace("\r\n ", "")
     assert "SUMMARY:Сессия\\; пары\\, семьи\\\\группы\\nи не только " in unfolded
     assert "STATUS:CANCELLED\r\n" in unfolded

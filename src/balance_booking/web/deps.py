@@ -41,7 +41,7 @@ from balance_booking.application.outbox_admin import (
     ListParkedMessages,
     RetryParkedMessage,
 )
-from balance_booking.application.ports import Clock
+from balance_booking.application.ports import CalendarFiles, Clock
 from balance_booking.application.push import EnsurePushChannel, HandlePushNotification
 from balance_booking.application.sync import SyncCalendarBusyTimes
 from balance_booking.application.sync_triggers import SyncCoalescer
@@ -91,6 +91,7 @@ class WebServices:
     push_syncs: SyncCoalescer  # this process's coalescer for push-triggered syncs
     list_busy: ListBusyBlocks  # the busy mirror for the admin week view (pages_admin)
     email_status: GetEmailStatus
+    calendar_files: CalendarFiles  # .ics files (the manage page's download)
     list_parked: ListParkedMessages
     retry_parked: RetryParkedMessage
 

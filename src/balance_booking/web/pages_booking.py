@@ -12,7 +12,9 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from balance_booking.application.email import invite_uid
 from balance_booking.application.errors import ConflictError, NotFoundError
+from balance_booking.application.ports import CalendarInvite, InviteStatus
 from balance_booking.domain.appointments import Appointment, AppointmentStatus
 from balance_booking.domain.services import Service
 from balance_booking.web.deps import ServicesDep
@@ -179,7 +181,7 @@ def calendar_file(
     lang = request_language(request)
     base = str(request.base_url).rstrip("/")
     manage_url = f"{base}/booking/manage/{appointment.id}?token={quote(token or '', safe='')}"
-    body = ics_document(
+    invite = ics_invite(
         appointment,
         title=_service_title(services, appointment.service_slug, lang),
         organizer_name="Эмоциональный баланс" if lang == "ru" else "Emotional Balance",
@@ -188,48 +190,14 @@ def calendar_file(
         lang=lang,
     )
     return Response(
-        body.encode("utf-8"),
+        services.calendar_files.invite(invite),
         media_type="text/calendar; charset=utf-8",
         headers=_PRIVATE_HEADERS
         | {"Content-Disposition": 'attachment; filename="balance-booking.ics"'},
     )
 
 
-def _ics_time(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-def _ics_text(value: str) -> str:
-    """RFC 5545 TEXT escaping."""
-    return (
-        value.replace("\\", "\\\\")
-        .replace(";", "\\;")
-        .replace(",", "\\,")
-        .replace("\r\n", "\\n")
-        .replace("\n", "\\n")
-    )
-
-
-def _fold(line: str) -> str:
-    """RFC 5545 line folding: at most 75 octets per line, continuation lines start with a space."""
-    encoded = line.encode("utf-8")
-    if len(encoded) <= 75:
-        return line
-    pieces: list[str] = []
-    current = b""
-    limit = 75
-    for char in line:
-        size = len(char.encode("utf-8"))
-        if len(current) + size > limit:
-            pieces.append(current.decode("utf-8"))
-            current = b""
-            limit = 74  # the leading space of a continuation line counts
-        current += char.encode("utf-8")
-    pieces.append(current.decode("utf-8"))
-    return "\r\n ".join(pieces)
-
-
-def ics_document(
+def ics_invite(
     appointment: Appointment,
     *,
     title: str,
@@ -237,38 +205,23 @@ def ics_document(
     manage_url: str,
     now: datetime,
     lang: str,
-) -> str:
-    """A VCALENDAR with one VEVENT for the appointment (RFC 5545, CRLF line ends)."""
+) -> CalendarInvite:
+    """The appointment as an .ics event; the same UID as the e-mails' attachments."""
     status = {
-        AppointmentStatus.CONFIRMED: "CONFIRMED",
-        AppointmentStatus.PENDING_PAYMENT: "TENTATIVE",
-    }.get(appointment.status, "CANCELLED")
+        AppointmentStatus.CONFIRMED: InviteStatus.CONFIRMED,
+        AppointmentStatus.PENDING_PAYMENT: InviteStatus.TENTATIVE,
+    }.get(appointment.status, InviteStatus.CANCELLED)
     note = (
         "Посмотреть или отменить запись: " if lang == "ru" else "View or cancel the booking: "
     ) + manage_url
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//Emotional Balance//balance-booking//RU",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        "BEGIN:VEVENT",
-        f"UID:{appointment.id}@balance-booking",
-        f"DTSTAMP:{_ics_time(now)}",
-        f"DTSTART:{_ics_time(appointment.start)}",
-        f"DTEND:{_ics_time(appointment.end)}",
-        f"SUMMARY:{_ics_text(f'{title} · {organizer_name}')}",
-        f"DESCRIPTION:{_ics_text(note)}",
-        f"URL:{manage_url}",
-        f"STATUS:{status}",
-        f"SEQUENCE:{0 if status != 'CANCELLED' else 1}",
-        "TRANSP:OPAQUE",
-        "BEGIN:VALARM",
-        "ACTION:DISPLAY",
-        f"DESCRIPTION:{_ics_text(title)}",
-        "TRIGGER:-PT1H",
-        "END:VALARM",
-        "END:VEVENT",
-        "END:VCALENDAR",
-    ]
-    return "".join(_fold(line) + "\r\n" for line in lines)
+    return CalendarInvite(
+        uid=invite_uid(appointment.id),
+        sequence=0 if status is not InviteStatus.CANCELLED else 1,
+        start=appointment.start,
+        end=appointment.end,
+        summary=f"{title} · {organizer_name}",
+        description=note,
+        url=manage_url,
+        status=status,
+        stamp=now,
+    )

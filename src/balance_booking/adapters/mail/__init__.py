@@ -1,0 +1,1 @@
+"""E-mail: the words of each message (texts.py, templates/), MIME (compose.py), SMTP (smtp.py)."""

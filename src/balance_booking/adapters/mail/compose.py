@@ -1,0 +1,65 @@
+"""One Mail -> one MIME message: From, To, Subject, Date, Message-ID, Auto-Submitted, a plain-text
+and an HTML part, and the .ics when the mail carries an invite."""
+
+from __future__ import annotations
+
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from balance_booking.adapters.mail.texts import PRACTICE, letter
+from balance_booking.application.ports import CalendarFiles, Clock, Mail
+
+_TEMPLATES = Path(__file__).parent / "templates"
+
+
+def one_line(value: str) -> str:
+    """Header text on one line: a CR or LF can never start a header of its own."""
+    return " ".join(value.replace("\r", " ").replace("\n", " ").split())
+
+
+class MailComposer:
+    """Renders a Mail with the templates; MAIL_FROM is `Name <address>` or a bare address."""
+
+    def __init__(self, mail_from: str, *, calendar_files: CalendarFiles, clock: Clock) -> None:
+        name, address = parseaddr(mail_from)
+        if "@" not in address:
+            raise ValueError("MAIL_FROM must contain an e-mail address")
+        self.sender = address
+        self._from = Address(display_name=one_line(name), addr_spec=address)
+        self._files = calendar_files
+        self._clock = clock
+        self._env = Environment(
+            loader=FileSystemLoader(_TEMPLATES),
+            autoescape=select_autoescape(["html"]),
+            keep_trailing_newline=True,
+        )
+
+    def compose(self, mail: Mail) -> EmailMessage:
+        content = letter(mail)
+        message = EmailMessage()
+        message["From"] = self._from
+        message["To"] = Address(addr_spec=one_line(mail.to))
+        message["Subject"] = one_line(content.subject)
+        message["Date"] = format_datetime(self._clock.now())
+        message["Message-ID"] = one_line(mail.message_id)
+        message["Auto-Submitted"] = "auto-generated"
+        message["Content-Language"] = content.language
+        practice = PRACTICE.get(content.language, PRACTICE["ru"])
+        context = {"letter": content, "practice": practice}
+        message.set_content(self._env.get_template("message.txt").render(context))
+        message.add_alternative(
+            self._env.get_template("message.html").render(context), subtype="html"
+        )
+        if mail.invite is not None:
+            message.add_attachment(
+                self._files.invite(mail.invite),
+                maintype="text",
+                subtype="calendar",
+                filename="appointment.ics",
+                params={"method": "PUBLISH", "charset": "utf-8"},
+            )
+        return message

@@ -1,0 +1,306 @@
+"""E-mail end to end against a real SMTP server (the mail sink), on SQLite and PostgreSQL: the
+HTTP change writes outbox rows, the worker's dispatcher sends them, the sink receives them."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+from urllib.parse import urlsplit
+
+import icalendar
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from balance_booking.application.booking import ExpireHolds
+from balance_booking.bootstrap import Container, build_outbox_dispatcher
+from balance_booking.config import Settings
+from tests.conftest import FakeClock
+from tests.support.mail import MailSinkClient
+
+pytestmark = pytest.mark.both_databases
+
+BASE = "https://balance.example.org"
+PRACTITIONER = "therapist@balance.example.org"
+DOMAIN = "balance.example.org"
+NAME = "Мария-Маркер-7f3a"  # a unique marker: it may appear in e-mails, never in logs
+WEEKDAYS = {
+    "timezone": "Europe/Moscow",
+    "weekly": {d: [["10:00", "18:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
+    "overrides": [],
+}
+# Thursday 3 December 2026, 11:00 Moscow: three days after the tests' clock (Monday 09:00).
+START = "2026-12-03T11:00:00+03:00"
+START_UTC = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def settings(settings: Settings, mail_sink: MailSinkClient) -> Iterator[Settings]:
+    mail_sink.reset()
+    yield settings.model_copy(
+        update={
+            "smtp_url": SecretStr(mail_sink.smtp_url),
+            "mail_from": f"Эмоциональный баланс <booking@{DOMAIN}>",
+            "practitioner_email": PRACTITIONER,
+            "public_base_url": BASE,
+        }
+    )
+    mail_sink.reset()
+
+
+@pytest.fixture
+def practice(admin: TestClient) -> TestClient:
+    assert admin.put("/api/admin/schedule", json=WEEKDAYS).status_code == 200
+    for slug, paid in (("session", False), ("paid", True)):
+        created = admin.post(
+            "/api/admin/services",
+            json={
+                "slug": slug,
+                "title": "Консультация" if slug == "session" else "Платная",
+                "duration_minutes": 50,
+                "slot_step_minutes": 60,
+                "requires_payment": paid,
+            },
+        )
+        assert created.status_code == 201, created.text
+    return admin
+
+
+def book(
+    client: TestClient,
+    *,
+    service: str = "session",
+    language: str = "ru",
+    name: str = NAME,
+    start: str = START,
+) -> dict[str, Any]:
+    answer = client.post(
+        "/api/public/booking/appointments",
+        json={
+            "service_slug": service,
+            "start": start,
+            "timezone": "Asia/Yekaterinburg",
+            "client": {"name": name, "email": "maria@example.com", "phone": "+7 900 111-22-33"},
+            "language": language,
+        },
+    )
+    assert answer.status_code == 201, answer.text
+    appointment: dict[str, Any] = answer.json()["appointment"]
+    return appointment
+
+
+def deliver(container: Container) -> int:
+    """Run the worker's outbox dispatcher until nothing is due; how many rows it finished."""
+    dispatcher = build_outbox_dispatcher(container)
+    finished = 0
+    while (report := dispatcher.execute()).claimed:
+        finished += report.done + report.parked
+    return finished
+
+
+def parsed(mail_sink: MailSinkClient, message: dict[str, Any]) -> EmailMessage:
+    raw = mail_sink.raw(message["id"])
+    parsed_message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(parsed_message, EmailMessage)
+    return parsed_message
+
+
+def received(mail_sink: MailSinkClient) -> list[tuple[str, str]]:
+    """(Message-ID kind, first recipient) of every message the sink kept, oldest first."""
+    return [
+        (message["message_id"].strip("<>").split(".")[0], message["to"][0])
+        for message in mail_sink.messages()
+    ]
+
+
+def test_a_booking_sends_the_confirmation_and_tells_the_practitioner(
+    practice: TestClient, container: Container, mail_sink: MailSinkClient
+) -> None:
+    appointment = book(practice)
+    deliver(container)
+    confirmation, notice = mail_sink.messages()
+    assert confirmation["to"] == ["maria@example.com"]
+    assert confirmation["message_id"] == f"<confirmed.{appointment['id']}@{DOMAIN}>"
+    message = parsed(mail_sink, confirmation)
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert DOMAIN in message["From"]
+    assert confirmation["text"]
+    assert confirmation["html"]
+    # The manage link: from PUBLIC_BASE_URL, and following it opens this appointment.
+    link = next(
+        word
+        for word in confirmation["text"].split()
+        if word.startswith(f"{BASE}/booking/manage/{appointment['id']}?token=")
+    )
+    token = link.rpartition("token=")[2]
+    assert token == appointment["manage_token"]
+    opened = practice.get(urlsplit(link).path, params={"token": token})
+    assert opened.status_code == 200
+    # The .ics: DTSTART is the booked instant, in UTC.
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_content_type() == "text/calendar"
+    calendar = icalendar.Calendar.from_ical(attachment.get_content())
+    [event] = calendar.walk("VEVENT")
+    assert event.decoded("DTSTART") == START_UTC
+    assert event["DTSTART"].to_ical().decode().endswith("Z")
+    # The practitioner's notice names the client; the client's message does not go there.
+    assert notice["to"] == [PRACTITIONER]
+    assert notice["message_id"] == f"<practitioner.{appointment['id']}.booked@{DOMAIN}>"
+    assert NAME in notice["text"]
+    assert deliver(container) == 0
+    assert len(mail_sink.messages()) == 2, "each message exactly once"
+
+
+@pytest.mark.parametrize("by", ["client", "admin"])
+def test_a_cancellation_is_told_once(
+    practice: TestClient, container: Container, mail_sink: MailSinkClient, by: str
+) -> None:
+    appointment = book(practice)
+    deliver(container)
+    mail_sink.clear()
+    if by == "client":
+        answer = practice.post(
+            f"/api/public/booking/appointments/{appointment['id']}/cancel",
+            json={"token": appointment["manage_token"]},
+        )
+    else:
+        answer = practice.post(f"/api/admin/appointments/{appointment['id']}/cancel")
+    assert answer.status_code == 200, answer.text
+    deliver(container)
+    deliver(container)
+    assert received(mail_sink) == [
+        ("cancelled", "maria@example.com"),
+        ("practitioner", PRACTITIONER),
+    ]
+
+
+def test_a_lapsed_hold_is_told_once(
+    practice: TestClient, container: Container, mail_sink: MailSinkClient, clock: FakeClock
+) -> None:
+    book(practice, service="paid")
+    deliver(container)
+    assert received(mail_sink) == [
+        ("pending_payment", "maria@example.com"),
+        ("practitioner", PRACTITIONER),
+    ]
+    mail_sink.clear()
+    clock.advance(timedelta(minutes=16))
+    expire = ExpireHolds(writers=container.writers, clock=clock, messages=container.messages)
+    assert expire.execute() == 1
+    deliver(container)
+    assert received(mail_sink) == [
+        ("cancelled", "maria@example.com"),
+        ("practitioner", PRACTITIONER),
+    ]
+
+
+def test_smtp_down_never_blocks_a_booking_and_the_message_arrives_once_when_back(
+    practice: TestClient, container: Container, mail_sink: MailSinkClient, clock: FakeClock
+) -> None:
+    mail_sink.outage(True)
+    book(practice)
+    assert deliver(container) == 0, "421: retried later, nothing finished"
+    status = practice.get("/api/admin/integrations/email").json()
+    assert status["status"] == "failing"
+    assert "421" in status["last_error"]
+    mail_sink.outage(False)
+    clock.advance(timedelta(minutes=2))
+    deliver(container)
+    assert [kind for kind, _ in received(mail_sink)] == ["confirmed", "practitioner"]
+    assert practice.get("/api/admin/integrations/email").json()["status"] == "ok"
+
+
+def test_reminders_by_a_moved_clock_once_each_and_none_after_a_cancel(
+    practice: TestClient, container: Container, mail_sink: MailSinkClient, clock: FakeClock
+) -> None:
+    appointment = book(practice)
+    deliver(container)
+    mail_sink.clear()
+    clock.set(START_UTC - timedelta(hours=24))
+    deliver(container)
+    clock.set(START_UTC - timedelta(hours=2))
+    deliver(container)
+    deliver(container)
+    ids = [message["message_id"] for message in mail_sink.messages()]
+    assert ids == [
+        f"<reminder.{appointment['id']}.24h@{DOMAIN}>",
+        f"<reminder.{appointment['id']}.2h@{DOMAIN}>",
+    ]
+    # A second appointment, cancelled: its reminders never go out.
+    clock.set(START_UTC - timedelta(days=3))
+    other = book(practice, name="Второй Клиент", start="2026-12-03T13:00:00+03:00")
+    assert (
+        practice.post(
+            f"/api/public/booking/appointments/{other['id']}/cancel",
+            json={"token": other["manage_token"]},
+        ).status_code
+        == 200
+    )
+    deliver(container)
+    mail_sink.clear()
+    clock.set(START_UTC + timedelta(hours=1))  # past all of its reminder times
+    deliver(container)
+    assert mail_sink.messages() == []
+
+
+def test_a_refused_address_parks_that_message_only_and_the_admin_retries_it(
+    practice: TestClient, container: Container, mail_sink: MailSinkClient
+) -> None:
+    mail_sink.reject(["maria@example.com"])
+    appointment = book(practice)
+    deliver(container)
+    assert received(mail_sink) == [("practitioner", PRACTITIONER)]
+    [parked] = practice.get("/api/admin/outbox/parked").json()["messages"]
+    assert (parked["kind"], parked["topic"], parked["appointment_id"]) == (
+        "email",
+        "confirmed",
+        appointment["id"],
+    )
+    assert "550" in parked["reason"]
+    assert "maria@example.com" not in parked["reason"]
+    mail_sink.reject([])
+    retried = practice.post(f"/api/admin/outbox/{parked['id']}/retry")
+    assert retried.status_code == 200
+    assert practice.post(f"/api/admin/outbox/{parked['id']}/retry").status_code == 404
+    deliver(container)
+    assert [kind for kind, _ in received(mail_sink)] == ["practitioner", "confirmed"]
+    assert practice.get("/api/admin/outbox/parked").json()["messages"] == []
+
+
+def test_english_and_russian_messages(
+    practice: TestClient, container: Container, mail_sink: MailSinkClient
+) -> None:
+    book(practice, language="en")
+    deliver(container)
+    english, notice = mail_sink.messages()
+    assert english["subject"] == "You are booked: Консультация"
+    assert "Thursday, 3 December 2026, 13:00 (Yekaterinburg)" in english["text"]
+    assert notice["subject"].startswith("Новая запись: четверг, 3 декабря 2026, 11:00 (Москва)")
+
+
+def test_a_line_break_in_a_name_cannot_add_a_header(
+    practice: TestClient, container: Container, mail_sink: MailSinkClient
+) -> None:
+    answer = practice.post(
+        "/api/public/booking/appointments",
+        json={
+            "service_slug": "session",
+            "start": START,
+            "timezone": "Europe/Moscow",
+            "client": {
+                "name": "Eve\r\nBcc: victim@example.net",
+                "email": "eve@example.com",
+            },
+        },
+    )
+    assert answer.status_code == 201, answer.text  # names may hold anything; headers may not
+    deliver(container)
+    for message in mail_sink.messages():
+        assert "victim@example.net" not in message["to"]
+        headers = parsed(mail_sink, message)
+        assert headers["Bcc"] is None
+        assert all("victim" not in str(value) for value in headers.values())
