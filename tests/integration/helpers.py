@@ -12,7 +12,6 @@ from balance_booking.bootstrap import Container
 from tests.support.booking import WEEKDAYS_10_TO_18  # noqa: F401 - the API tests import it from here
 
 
-
 def changed(container: Container) -> None:
     """What a real writer's unit of work does after commit: bump the data version, tell the cache."""
     with container.engine.begin() as connection:
