@@ -20,9 +20,14 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_
 from balance_booking.adapters.db.migrate import migrate
 from balance_booking.bootstrap import Container, build_app, build_container, create_admin
 from balance_booking.bootstrap import create_admin_token as make_admin_token
-from balance_booking.config import Settings
 from balance_booking.demo import seed_demo
-from tests.support.google import NO_WAIT, Emulator
+from tests.support.google import (
+    INTEGRATION_API,
+    NO_WAIT,
+    Emulator,
+    connect_as,
+    google_settings,
+)
 from tests.support.live_server import free_port, serve_app
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -41,8 +46,6 @@ PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 800}
 CLIENT_ID = "balance-browser.apps.googleusercontent.com"
 CLIENT_SECRET = "browser-client-secret-value"
-CALLBACK = "/api/admin/integrations/google-calendar/callback"
-INTEGRATION_API = "/api/admin/integrations/google-calendar"
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "correct horse battery staple"
 # Monday 30 November 2026, 09:00 in Moscow: the app's clock (the browser takes "now" from the page).
@@ -95,20 +98,13 @@ class Live:
 
     def connect_calendar(self) -> None:
         """Connect through OAuth (the emulator consents at once) and run a first sync."""
-        started = self.api.post(f"{INTEGRATION_API}/connect")
-        assert started.status_code == 200, started.text
-        consent = httpx.get(started.json()["authorization_url"], timeout=10)
-        assert consent.status_code in {302, 303}, consent.text
-        callback = self.api.get(consent.headers["Location"].removeprefix(self.base))
-        assert callback.status_code == 303, callback.text
-        assert "result=connected" in callback.headers["Location"]
+        assert "result=connected" in connect_as(self.api, self.base)
         synced = self.api.post(f"{INTEGRATION_API}/sync")
         assert synced.status_code == 200, synced.text
 
     def busy(self, summary: str, start: str, end: str, **extra: Any) -> None:
         """Put an event into the owner's Google Calendar (times are Moscow wall clock)."""
-        event = _moscow(summary, start, end, **extra)
-        self.emulator.control.post("/_emulator/events", json={"event": event}).raise_for_status()
+        self.emulator.add_event(_moscow(summary, start, end, **extra))
 
 
 def _require_chromium() -> None:
@@ -144,27 +140,13 @@ def live(tmp_path: Path, emulator: Emulator) -> Iterator[Live]:
     emulator.reset()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    emulator.control.post(
-        "/_emulator/clients",
-        json={
-            "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
-            "redirect_uris": [base + CALLBACK],
-            "name": "Эмоциональный баланс",
-        },
-    ).raise_for_status()
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'balance.db'}",
-        var_dir=tmp_path / "var",
-        public_base_url=base,
-        google_emulator_url=emulator.base,
-        google_client_id=CLIENT_ID,
-        google_client_secret=CLIENT_SECRET,
-        _env_file=None,  # type: ignore[call-arg]
-    )
+    client = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+    emulator.register_client(base, **client)
+    database_url = f"sqlite:///{tmp_path / 'balance.db'}"
+    settings = google_settings(database_url, tmp_path, emulator, public_base=base, **client)
     # The practitioner's own Google Calendar in the week of START (Moscow wall clock).
     for event in BUSY_EVENTS:
-        emulator.control.post("/_emulator/events", json={"event": event}).raise_for_status()
+        emulator.add_event(event)
     clock = MovableClock(START)
     container = build_container(settings, clock=clock, retry=NO_WAIT)
     migrate(container.engine)

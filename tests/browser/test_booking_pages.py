@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from balance_booking.adapters.db import tables as t
 from tests.browser.conftest import DESKTOP, PHONE, Live, fits_width, new_context, shoot
+from tests.support.booking import book
 
 PUBLIC_API = "/api/public/booking"
 # Tuesday 1 December 2026, 10:00 in Moscow: the first consultation slot after the 12 h notice.
@@ -203,16 +204,8 @@ def test_slot_taken_meanwhile_offers_alternatives_in_place(desktop: Page, live: 
     fill_details(page, name="Борис", email="boris@example.com")
 
     # Someone else books the same time while Boris is typing.
-    taken = live.api.post(
-        f"{PUBLIC_API}/appointments",
-        json={
-            "service_slug": "consultation",
-            "start": "2026-12-01T10:00:00+03:00",
-            "timezone": "Europe/Moscow",
-            "client": {"name": "Вера", "email": "vera@example.com"},
-        },
-    )
-    assert taken.status_code == 201, taken.text
+    vera = {"name": "Вера", "email": "vera@example.com"}
+    book(live.api, "2026-12-01T10:00:00+03:00", service="consultation", client=vera)
 
     page.locator("#booking-form").get_by_role("button", name="Записаться").click()
     conflict = page.locator("#conflict")
@@ -250,7 +243,7 @@ def test_calendar_outage_says_check_later_and_keeps_a_waitlist_entry(
     fill_details(page, name="Галина", email="galina@example.com", phone="+7 911 000-00-00")
 
     # Google goes down; a few minutes later the live check cannot stand in for it any more.
-    live.emulator.control.post("/_emulator/outage", json={"down": True}).raise_for_status()
+    live.emulator.set_outage(down=True)
     live.clock.advance(timedelta(minutes=6))
     page.locator("#booking-form").get_by_role("button", name="Записаться").click()
     degraded = page.locator("#degraded")
@@ -284,7 +277,7 @@ def test_calendar_outage_says_check_later_and_keeps_a_waitlist_entry(
     ]
     assert entries[0]["timezone"] == "Europe/Moscow"
     assert live.api.get("/api/admin/appointments").json()["appointments"] == []
-    live.emulator.control.post("/_emulator/outage", json={"down": False}).raise_for_status()
+    live.emulator.set_outage(down=False)
 
 
 def test_a_wrong_manage_link_says_so_kindly(phone: Page, live: Live) -> None:

@@ -22,7 +22,7 @@ from balance_booking.domain.appointments import Appointment, AppointmentStatus, 
 from balance_booking.domain.intervals import Interval
 from balance_booking.web.i18n import CATALOG_DIR, LANGUAGES, negotiate
 from balance_booking.web.pages_booking import ics_invite
-from tests.integration.helpers import WEEKDAYS_10_TO_18
+from tests.support.booking import book, open_practice
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE = {
@@ -37,20 +37,8 @@ SERVICE = {
 @pytest.fixture
 def booked(admin: TestClient) -> dict[str, str]:
     """One confirmed appointment on Tuesday 1 December 2026, 10:00 Moscow (no calendar)."""
-    assert admin.put("/api/admin/schedule", json=WEEKDAYS_10_TO_18).status_code == 200
-    assert admin.post("/api/admin/services", json=SERVICE).status_code == 201
-    answer = admin.post(
-        "/api/public/booking/appointments",
-        json={
-            "service_slug": "session",
-            "start": "2026-12-01T10:00:00+03:00",
-            "timezone": "Asia/Tokyo",
-            "client": {"name": "Анна", "email": "anna@example.com"},
-        },
-    )
-    assert answer.status_code == 201, answer.text
-    appointment: dict[str, str] = answer.json()["appointment"]
-    return appointment
+    open_practice(admin, SERVICE)
+    return book(admin, "2026-12-01T10:00:00+03:00", timezone="Asia/Tokyo")
 
 
 # ---- languages -------------------------------------------------------------------------------

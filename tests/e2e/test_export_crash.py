@@ -8,16 +8,14 @@ PostgreSQL, the emulator in this process, the workers as real subprocesses.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -29,14 +27,16 @@ from balance_booking.adapters.db import tables as t
 from balance_booking.adapters.db.migrate import migrate
 from balance_booking.bootstrap import Container, build_container
 from balance_booking.config import Settings
+from tests.support import booking
 from tests.support.google import (
     CLIENT_ID,
     CLIENT_SECRET,
     NO_WAIT,
-    OWNER,
     PUBLIC_BASE,
     Emulator,
 )
+from tests.support.processes import CLI, balance_env, stop_all
+from tests.support.push import wait_for
 
 pytestmark = [
     pytest.mark.google(),
@@ -45,9 +45,8 @@ pytestmark = [
     pytest.mark.both_databases,
 ]
 
-CLI = [sys.executable, "-m", "balance_booking.cli"]
 EVENTS = "/calendar/v3/calendars/primary/events"
-BOOK = "/api/public/booking/appointments"
+MARIA = {"name": "Мария Иванова", "email": "maria@example.com"}
 MOSCOW = ZoneInfo("Europe/Moscow")
 LATENCY_MS = 10_000
 
@@ -73,45 +72,60 @@ def working_day(after_days: int) -> date:
 def book(client: TestClient, day: date, hour: int = 11) -> UUID:
     """A client books through the public API (confirmed at once: no payment)."""
     start = datetime(day.year, day.month, day.day, hour, tzinfo=MOSCOW)
-    response = client.post(
-        BOOK,
-        json={
-            "service_slug": "session",
-            "start": start.isoformat(),
-            "timezone": "Europe/Moscow",
-            "client": {"name": "Мария Иванова", "email": "maria@example.com"},
-        },
-    )
-    assert response.status_code == 201, response.text
-    return UUID(response.json()["appointment"]["id"])
+    return UUID(booking.book(client, start, client=MARIA)["id"])
 
 
-@contextmanager
-def worker(settings: Settings, emulator: Emulator, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """`balance-booking worker` against the test's database and emulator."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BALANCE_")}
-    env |= {
-        "BALANCE_DATABASE_URL": settings.database_url,
-        "BALANCE_VAR_DIR": str(settings.var_dir),  # the same token keys as this process
-        "BALANCE_GOOGLE_EMULATOR_URL": emulator.base,
-        "BALANCE_GOOGLE_CLIENT_ID": CLIENT_ID,
-        "BALANCE_GOOGLE_CLIENT_SECRET": CLIENT_SECRET,
-        "BALANCE_PUBLIC_BASE_URL": PUBLIC_BASE,
-    }
-    with log.open("ab") as sink:
-        process = subprocess.Popen(  # noqa: S603 - our own CLI with fixed arguments
-            [*CLI, "worker"], env=env, stdout=sink, stderr=subprocess.STDOUT
+@dataclass(frozen=True)
+class Workers:
+    """`balance-booking worker` processes against the test's database and emulator, one log."""
+
+    settings: Settings
+    emulator: Emulator
+    container: Container
+    log: Path
+
+    @contextmanager
+    def running(self) -> Iterator[subprocess.Popen[bytes]]:
+        env = balance_env(
+            {
+                "BALANCE_DATABASE_URL": self.settings.database_url,
+                # The same token keys as this process.
+                "BALANCE_VAR_DIR": str(self.settings.var_dir),
+                "BALANCE_GOOGLE_EMULATOR_URL": self.emulator.base,
+                "BALANCE_GOOGLE_CLIENT_ID": CLIENT_ID,
+                "BALANCE_GOOGLE_CLIENT_SECRET": CLIENT_SECRET,
+                "BALANCE_PUBLIC_BASE_URL": PUBLIC_BASE,
+            }
         )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        with self.log.open("ab") as sink:
+            process = subprocess.Popen(  # noqa: S603 - our own CLI with fixed arguments
+                [*CLI, "worker"], env=env, stdout=sink, stderr=subprocess.STDOUT
+            )
+        try:
+            yield process
+        finally:
+            stop_all([process])
+
+    def wait_until(self, check: Callable[[], bool], *, what: str, timeout: float = 60) -> None:
+        if not wait_for(check, timeout=timeout, interval=0.1):
+            tail = self.log.read_text()[-4000:]
+            raise AssertionError(f"timed out waiting for {what}; worker log:\n{tail}")
+
+    def state_of(self, appointment_id: UUID) -> str:
+        with self.container.readers() as uow:
+            return uow.appointments.calendar_event(appointment_id).state
+
+    def lease_runs_out(self) -> None:
+        """What five minutes do to a dead worker's claim: the row is free for another worker."""
+        with self.container.engine.begin() as connection:
+            connection.execute(update(t.outbox).values(locked_until=None))
+
+
+@pytest.fixture
+def workers(
+    settings: Settings, emulator: Emulator, container: Container, tmp_path: Path
+) -> Workers:
+    return Workers(settings, emulator, container, tmp_path / "worker.log")
 
 
 def kill_9(process: subprocess.Popen[bytes]) -> None:
@@ -119,52 +133,24 @@ def kill_9(process: subprocess.Popen[bytes]) -> None:
     process.wait(timeout=10)
 
 
-def wait_until(check: Callable[[], bool], *, what: str, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}; worker log:\n{log.read_text()[-4000:]}")
-
-
-def our_events(emulator: Emulator) -> list[dict[str, Any]]:
-    by_calendar: dict[str, list[dict[str, Any]]] = emulator.state()["events"]  # type: ignore[assignment]
-    return by_calendar.get(OWNER, [])
-
-
-def state_of(container: Container, appointment_id: UUID) -> str:
-    with container.readers() as uow:
-        return uow.appointments.calendar_event(appointment_id).state
-
-
 def fault_taken(emulator: Emulator) -> bool:
     """The one-shot fault was used: the request it slows down has reached the emulator."""
-    faults: list[object] = emulator.control.get("/_emulator/faults").json()["faults"]
-    return faults == []
+    return emulator.faults_left() == []
 
 
-def lease_runs_out(container: Container) -> None:
-    """What five minutes do to a dead worker's claim: the row is free for another worker."""
-    with container.engine.begin() as connection:
-        connection.execute(update(t.outbox).values(locked_until=None))
+@pytest.fixture
+def booked(connected: TestClient) -> UUID:
+    """A booking two working days ahead, its calendar event not exported yet: its id."""
+    return book(connected, working_day(2))
 
 
 def test_worker_killed_before_google_answers(
-    container: Container,
-    connected: TestClient,
-    emulator: Emulator,
-    settings: Settings,
-    tmp_path: Path,
+    connected: TestClient, emulator: Emulator, workers: Workers, booked: UUID
 ) -> None:
-    log = tmp_path / "worker.log"
-    appointment_id = book(connected, working_day(2))
-    emulator.control.post(
-        "/_emulator/faults",
-        json={"path_prefix": EVENTS, "method": "POST", "latency_ms": LATENCY_MS, "count": 1},
-    ).raise_for_status()
-    with worker(settings, emulator, log) as first:
-        wait_until(lambda: fault_taken(emulator), what="the insert to reach Google", log=log)
+    appointment_id = booked
+    emulator.fault(path_prefix=EVENTS, method="POST", latency_ms=LATENCY_MS, count=1)
+    with workers.running() as first:
+        workers.wait_until(lambda: fault_taken(emulator), what="the insert to reach Google")
         in_flight_since = time.monotonic()
         # No transaction is open while the worker waits for Google: another booking commits
         # well before Google answers (on SQLite a write lock held across the call would make
@@ -172,56 +158,43 @@ def test_worker_killed_before_google_answers(
         other_id = book(connected, working_day(2), hour=14)
         assert time.monotonic() - in_flight_since < LATENCY_MS / 2000
         kill_9(first)
-    assert state_of(container, appointment_id) == "pending"
+    assert workers.state_of(appointment_id) == "pending"
 
-    lease_runs_out(container)
-    with worker(settings, emulator, log):
-        wait_until(
-            lambda: (
-                {state_of(container, appointment_id), state_of(container, other_id)} == {"created"}
-            ),
+    workers.lease_runs_out()
+    with workers.running():
+        workers.wait_until(
+            lambda: {workers.state_of(appointment_id), workers.state_of(other_id)} == {"created"},
             what="both events to be exported",
-            log=log,
         )
     # Let the dead worker's slow request finish inside the emulator, whatever it does.
     time.sleep(max(0.0, LATENCY_MS / 1000 + 1 - (time.monotonic() - in_flight_since)))
-    events = our_events(emulator)
+    events = emulator.events()
     assert sorted(event["id"] for event in events) == sorted([appointment_id.hex, other_id.hex])
     assert all(event["status"] == "confirmed" for event in events)
 
 
 def test_response_lost_after_google_committed_then_worker_killed(
-    container: Container,
-    connected: TestClient,
-    emulator: Emulator,
-    settings: Settings,
-    tmp_path: Path,
+    emulator: Emulator, workers: Workers, booked: UUID
 ) -> None:
-    log = tmp_path / "worker.log"
-    appointment_id = book(connected, working_day(2))
+    appointment_id = booked
     # Every insert is stored, and every answer is lost, until the fault is cleared.
-    emulator.control.post(
-        "/_emulator/faults",
-        json={"path_prefix": EVENTS, "method": "POST", "drop_response": True, "count": 0},
-    ).raise_for_status()
-    with worker(settings, emulator, log) as first:
-        wait_until(
-            lambda: any(event["id"] == appointment_id.hex for event in our_events(emulator)),
+    emulator.fault(path_prefix=EVENTS, method="POST", drop_response=True, count=0)
+    with workers.running() as first:
+        workers.wait_until(
+            lambda: any(event["id"] == appointment_id.hex for event in emulator.events()),
             what="Google to commit the insert",
-            log=log,
         )
         kill_9(first)
-    assert state_of(container, appointment_id) == "pending", "the worker never learned"
-    emulator.control.delete("/_emulator/faults").raise_for_status()
+    assert workers.state_of(appointment_id) == "pending", "the worker never learned"
+    emulator.clear_faults()
 
-    lease_runs_out(container)
-    with worker(settings, emulator, log):
-        wait_until(
-            lambda: state_of(container, appointment_id) == "created",
+    workers.lease_runs_out()
+    with workers.running():
+        workers.wait_until(
+            lambda: workers.state_of(appointment_id) == "created",
             what="the export to be recorded",
-            log=log,
         )
-    events = our_events(emulator)
+    events = emulator.events()
     assert [(event["id"], event["status"]) for event in events] == [
         (appointment_id.hex, "confirmed")
     ]

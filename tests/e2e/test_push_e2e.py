@@ -18,14 +18,13 @@ from balance_booking.bootstrap import (
     create_admin_token,
     migrate_database,
 )
-from balance_booking.config import Settings
 from balance_booking.web.paths import WEBHOOK_PATH
-from tests.support.google import CLIENT_ID, CLIENT_SECRET, INTEGRATION_API, Emulator
+from tests.support.booking import SLOTS, open_practice
+from tests.support.google import INTEGRATION_API, Emulator, google_settings
 from tests.support.live_server import free_port, serve_app
-from tests.support.push import channels, connect_as, register_client, wait_for
+from tests.support.push import channels, connect_as, wait_for
 
 MOSCOW = ZoneInfo("Europe/Moscow")
-SLOTS = "/api/public/booking/slots"
 EVERY_DAY_9_TO_18 = {
     "timezone": "Europe/Moscow",
     "weekly": {
@@ -33,6 +32,7 @@ EVERY_DAY_9_TO_18 = {
     },
     "overrides": [],
 }
+SESSION = {"slug": "session", "title": "Сессия", "duration_minutes": 60, "max_days_ahead": 30}
 DEADLINE_SECONDS = 2.0
 
 
@@ -43,16 +43,8 @@ def live_app(database_url: str, tmp_path: Path, emulator: Emulator) -> Iterator[
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     emulator.reset()
-    register_client(emulator, base)
-    settings = Settings(
-        database_url=database_url,
-        var_dir=tmp_path / "var",
-        public_base_url=base,
-        google_emulator_url=emulator.base,
-        google_client_id=CLIENT_ID,
-        google_client_secret=CLIENT_SECRET,
-        _env_file=None,  # type: ignore[call-arg]
-    )
+    emulator.register_client(base)
+    settings = google_settings(database_url, tmp_path, emulator, public_base=base)
     container: Container = build_container(settings)
     try:
         if container.is_sqlite():
@@ -78,17 +70,7 @@ def test_an_event_created_in_google_closes_its_slot_without_a_manual_sync(
     with httpx.Client(
         base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=10
     ) as http:
-        assert http.put("/api/admin/schedule", json=EVERY_DAY_9_TO_18).status_code == 200
-        created = http.post(
-            "/api/admin/services",
-            json={
-                "slug": "session",
-                "title": "Сессия",
-                "duration_minutes": 60,
-                "max_days_ahead": 30,
-            },
-        )
-        assert created.status_code == 201, created.text
+        open_practice(http, SESSION, schedule=EVERY_DAY_9_TO_18)
         assert connect_as(http, base).endswith("result=connected")
         live = [c for c in channels(emulator) if not c["stopped"]]
         assert [c["address"] for c in live] == [base + WEBHOOK_PATH]
@@ -100,16 +82,7 @@ def test_an_event_created_in_google_closes_its_slot_without_a_manual_sync(
 
         start = datetime(day.year, day.month, day.day, 13, 0, tzinfo=MOSCOW)
         created_at = time.monotonic()
-        emulator.control.post(
-            "/_emulator/events",
-            json={
-                "event": {
-                    "summary": "Supervision",
-                    "start": {"dateTime": start.isoformat()},
-                    "end": {"dateTime": (start + timedelta(hours=1)).isoformat()},
-                }
-            },
-        ).raise_for_status()
+        emulator.add_hour(start, summary="Supervision")
 
         closed = wait_for(
             lambda: "13:00" not in start_hours(http, day.isoformat()),

@@ -36,8 +36,10 @@ from pydantic import SecretStr
 from balance_booking.bootstrap import build_container, create_admin_token, migrate_database
 from balance_booking.config import Settings
 from balance_booking.web.paths import WEBHOOK_PATH
+from tests.support.booking import BOOK, SLOTS
+from tests.support.booking import booking as booking_body
 from tests.support.databases import require_postgres, scratch_postgres_database
-from tests.support.google import CLIENT_ID, CLIENT_SECRET, OWNER, Emulator
+from tests.support.google import CLIENT_ID, CLIENT_SECRET, Emulator
 from tests.support.live_server import free_port
 from tests.support.processes import (
     balance_env,
@@ -64,8 +66,6 @@ WINDOW = 2 * INTERVAL
 QUIET_SECONDS = 2.5  # no sync and no push for this long: nothing but polls is left to come
 MOSCOW = ZoneInfo("Europe/Moscow")
 SERVICE = "session"
-BOOK = "/api/public/booking/appointments"
-SLOTS = "/api/public/booking/slots"
 EVERY_DAY_9_TO_18 = {
     "timezone": "Europe/Moscow",
     "weekly": {
@@ -239,16 +239,7 @@ def test_two_web_processes_and_two_workers_share_one_postgresql(tmp_path: Path) 
         pushes_before = len(emulator.control.get("/_emulator/pushes").json())
         scheduled_before = metric(a, 'balance_push_notifications_total{result="sync_scheduled"}')
         start = datetime(day.year, day.month, day.day, PUSHED_HOUR, tzinfo=MOSCOW)
-        emulator.control.post(
-            "/_emulator/events",
-            json={
-                "event": {
-                    "summary": "Supervision",
-                    "start": {"dateTime": start.isoformat()},
-                    "end": {"dateTime": (start + timedelta(hours=1)).isoformat()},
-                }
-            },
-        ).raise_for_status()
+        emulator.add_hour(start, summary="Supervision")
         closed = wait_for(
             lambda: all(PUSHED_HOUR not in starts(http, day) for http in web.values()),
             timeout=15,
@@ -306,12 +297,9 @@ def migrate_and_make_token(env: dict[str, str]) -> str:
 
 def booking(day: date, hour: int, *, name: str) -> dict[str, Any]:
     start = datetime(day.year, day.month, day.day, hour, tzinfo=MOSCOW)
-    return {
-        "service_slug": SERVICE,
-        "start": start.isoformat(),
-        "timezone": "Europe/Moscow",
-        "client": {"name": name, "email": "client@example.com"},
-    }
+    return booking_body(
+        start, service=SERVICE, client={"name": name, "email": "client@example.com"}
+    )
 
 
 def at_once(
@@ -360,10 +348,9 @@ def assert_no_overlap(listed: list[dict[str, Any]]) -> None:
 
 def our_events(emulator: Emulator) -> list[dict[str, Any]]:
     """The owner's events that carry our private marker (what the export wrote)."""
-    by_calendar: dict[str, list[dict[str, Any]]] = emulator.state()["events"]  # type: ignore[assignment]
     return [
         event
-        for event in by_calendar.get(OWNER, [])
+        for event in emulator.events()
         if (event.get("extendedProperties") or {}).get("private", {}).get("balance_app") == "1"
     ]
 

@@ -9,12 +9,7 @@ from sqlalchemy import insert, update
 
 from balance_booking.adapters.db import tables as t
 from balance_booking.bootstrap import Container
-
-WEEKDAYS_10_TO_18 = {
-    "timezone": "Europe/Moscow",
-    "weekly": {day: [["10:00", "18:00"]] for day in ("mon", "tue", "wed", "thu", "fri")},
-    "overrides": [],
-}
+from tests.support.booking import WEEKDAYS_10_TO_18  # noqa: F401 - the API tests import it from here
 
 
 def changed(container: Container) -> None:

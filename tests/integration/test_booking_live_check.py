@@ -11,34 +11,23 @@ from sqlalchemy import select
 from balance_booking.adapters.db import tables as t
 from balance_booking.bootstrap import Container
 from tests.conftest import FakeClock
+from tests.support.booking import BOOK, booking
 from tests.support.google import Emulator
 
 pytestmark = [pytest.mark.google(), pytest.mark.reliability]
 
-BOOK = "/api/public/booking/appointments"
+NOON = "2026-12-01T12:00:00+03:00"  # Tuesday, Moscow
 
 
-def booking(start: str = "2026-12-01T12:00:00+03:00") -> dict[str, object]:
-    return {
-        "service_slug": "session",
-        "start": start,
-        "timezone": "America/New_York",
-        "client": {"name": "Анна", "email": "anna@example.com"},
-    }
+def booking_at_noon() -> dict[str, object]:
+    """A booking request from a client in New York."""
+    return booking(NOON, timezone="America/New_York")
 
 
 def test_busy_in_google_but_not_yet_synced_is_409_with_alternatives(
     connected: TestClient, emulator: Emulator, container: Container
 ) -> None:
-    emulator.control.post(
-        "/_emulator/events",
-        json={
-            "event": {
-                "start": {"dateTime": "2026-12-01T12:30:00+03:00"},
-                "end": {"dateTime": "2026-12-01T13:30:00+03:00"},
-            }
-        },
-    ).raise_for_status()
+    emulator.add_busy("2026-12-01T12:30:00+03:00", "2026-12-01T13:30:00+03:00")
     slots = connected.get(
         "/api/public/booking/slots",
         params={"service_slug": "session", "from": "2026-12-01", "to": "2026-12-01"},
@@ -46,7 +35,7 @@ def test_busy_in_google_but_not_yet_synced_is_409_with_alternatives(
     assert "2026-12-01T12:00:00+03:00" in [s["start"] for s in slots], (
         "the mirror does not know yet"
     )
-    response = connected.post(BOOK, json=booking())
+    response = connected.post(BOOK, json=booking_at_noon())
     assert response.status_code == 409
     body = response.json()
     assert body["error"]["code"] == "slot_unavailable"
@@ -65,11 +54,8 @@ def test_busy_in_google_but_not_yet_synced_is_409_with_alternatives(
 def test_google_down_with_a_fresh_mirror_still_books(
     connected: TestClient, emulator: Emulator
 ) -> None:
-    emulator.control.post("/_emulator/outage", json={"down": True}).raise_for_status()
-    try:
-        response = connected.post(BOOK, json=booking())
-    finally:
-        emulator.control.post("/_emulator/outage", json={"down": False})
+    with emulator.outage():
+        response = connected.post(BOOK, json=booking_at_noon())
     assert response.status_code == 201
 
 
@@ -77,16 +63,13 @@ def test_google_down_with_an_older_mirror_is_503_and_waitlist(
     connected: TestClient, emulator: Emulator, clock: FakeClock
 ) -> None:
     clock.advance(timedelta(seconds=301))  # past BALANCE_LIVE_CHECK_FALLBACK_SECONDS
-    emulator.control.post("/_emulator/outage", json={"down": True}).raise_for_status()
-    try:
-        response = connected.post(BOOK, json=booking())
-    finally:
-        emulator.control.post("/_emulator/outage", json={"down": False})
+    with emulator.outage():
+        response = connected.post(BOOK, json=booking_at_noon())
     assert response.status_code == 503
     body = response.json()
     assert body["error"]["code"] == "calendar_unavailable"
     assert body["waitlist"] is True
     assert "Retry-After" in response.headers
-    assert connected.post(BOOK, json=booking()).status_code == 201, (
+    assert connected.post(BOOK, json=booking_at_noon()).status_code == 201, (
         "works again once Google is back"
     )

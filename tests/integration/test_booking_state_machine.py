@@ -45,25 +45,22 @@ from tests.support.google import Emulator, connect_calendar
 
 pytestmark = [pytest.mark.google(), pytest.mark.reliability, pytest.mark.both_databases]
 
+
+def service(slug: str, minutes: int, **extra: Any) -> Service:
+    """A service bookable every half hour; `extra` sets buffers or payment."""
+    return Service(
+        slug=slug,
+        title=slug.title(),
+        duration=timedelta(minutes=minutes),
+        slot_step=timedelta(minutes=30),
+        **extra,
+    )
+
+
 SERVICES = (
-    Service(
-        slug="short", title="Short", duration=timedelta(minutes=30), slot_step=timedelta(minutes=30)
-    ),
-    Service(
-        slug="long",
-        title="Long",
-        duration=timedelta(minutes=90),
-        slot_step=timedelta(minutes=30),
-        buffer_after=timedelta(minutes=15),
-    ),
-    Service(
-        slug="paid",
-        title="Paid",
-        duration=timedelta(minutes=60),
-        slot_step=timedelta(minutes=30),
-        buffer_before=timedelta(minutes=10),
-        requires_payment=True,
-    ),
+    service("short", 30),
+    service("long", 90, buffer_after=timedelta(minutes=15)),
+    service("paid", 60, buffer_before=timedelta(minutes=10), requires_payment=True),
 )
 # Tuesday 1 December 2026, 10:00-14:00 Moscow: a small window, so collisions are frequent.
 STARTS = [START.replace(day=1, month=12, hour=7) + timedelta(minutes=30 * i) for i in range(8)]

@@ -29,9 +29,7 @@ def seed(emulator: Emulator, start: str, end: str, **extra: Any) -> str:
         "start": {"dateTime": start, "timeZone": "Europe/Moscow"},
         "end": {"dateTime": end, "timeZone": "Europe/Moscow"},
     } | extra
-    response = emulator.control.post("/_emulator/events", json={"event": body})
-    response.raise_for_status()
-    return str(response.json()["id"])
+    return str(emulator.add_event(body)["id"])
 
 
 def hours(client: TestClient, query: dict[str, str] = DAY) -> list[str]:
@@ -102,7 +100,7 @@ def test_cancelled_event_frees_its_slots_after_the_next_sync(
     event_id = seed(emulator, "2026-12-01T15:00:00+03:00", "2026-12-01T16:00:00+03:00")
     connected.post(SYNC)
     assert "15:00" not in hours(connected)
-    emulator.control.delete(f"/_emulator/events/{event_id}").raise_for_status()
+    emulator.delete_event(event_id)
     assert "15:00" not in hours(connected), "until the next sync the mirror still blocks"
     assert connected.post(SYNC).json()["changed"] is True
     assert hours(connected) == ALL_DAY
@@ -113,11 +111,8 @@ def test_sync_failure_is_recorded_and_old_data_kept(
 ) -> None:
     seed(emulator, "2026-12-01T13:00:00+03:00", "2026-12-01T14:00:00+03:00")
     connected.post(SYNC)
-    emulator.control.post("/_emulator/outage", json={"down": True}).raise_for_status()
-    try:
+    with emulator.outage():
         failed = connected.post(SYNC)
-    finally:
-        emulator.control.post("/_emulator/outage", json={"down": False})
     assert failed.status_code == 502
     assert failed.json()["error"]["code"] == "calendar_error"
     status = connected.get(INTEGRATION_API).json()
@@ -162,8 +157,7 @@ def test_outage_past_the_staleness_limit_then_recovery(
     connected: TestClient, emulator: Emulator, clock: FakeClock
 ) -> None:
     connected.post(SYNC)
-    emulator.control.post("/_emulator/outage", json={"down": True}).raise_for_status()
-    try:
+    with emulator.outage():
         for _ in range(3):  # three polls fail while Google is down
             clock.advance(timedelta(minutes=15))
             assert connected.post(SYNC).status_code == 502
@@ -173,7 +167,5 @@ def test_outage_past_the_staleness_limit_then_recovery(
         assert degraded.json()["error"]["code"] == "calendar_unavailable"
         assert degraded.json()["waitlist"] is True
         assert "Retry-After" in degraded.headers
-    finally:
-        emulator.control.post("/_emulator/outage", json={"down": False})
     assert connected.post(SYNC).status_code == 200
     assert hours(connected) == ALL_DAY

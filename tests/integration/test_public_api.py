@@ -7,27 +7,32 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 
 from balance_booking.bootstrap import Container
 from tests.conftest import FakeClock
 from tests.integration.helpers import (
-    WEEKDAYS_10_TO_18,
     add_appointment,
     add_busy,
     connect_calendar,
 )
+from tests.support.booking import SLOTS, open_practice
 
-SLOTS = "/api/public/booking/slots"
 HOUR_SERVICE = {"slug": "session", "title": "Сессия", "duration_minutes": 60}
 
 
 @pytest.fixture
 def booked(admin: TestClient) -> TestClient:
     """Weekdays 10-18 Moscow and one 60-minute service, set up through the admin API."""
-    assert admin.put("/api/admin/schedule", json=WEEKDAYS_10_TO_18).status_code == 200
-    assert admin.post("/api/admin/services", json=HOUR_SERVICE).status_code == 201
+    open_practice(admin, HOUR_SERVICE)
     del admin.headers["Authorization"]
     return admin
+
+
+def query(client: TestClient, start: str, end: str, tz: str | None = None) -> Response:
+    """The `session` service's slots from `start` to `end` (dates or instants), seen from `tz`."""
+    params = {"service_slug": "session", "from": start, "to": end}
+    return client.get(SLOTS, params=params if tz is None else params | {"tz": tz})
 
 
 def starts(response_json: dict[str, object]) -> list[str]:
@@ -53,9 +58,7 @@ def test_services_lists_active_ones_only(admin: TestClient) -> None:
 
 
 def test_slots_for_one_day_in_the_owner_zone(booked: TestClient) -> None:
-    response = booked.get(
-        SLOTS, params={"service_slug": "session", "from": "2026-12-01", "to": "2026-12-01"}
-    )
+    response = query(booked, "2026-12-01", "2026-12-01")
     assert response.status_code == 200
     body = response.json()
     assert body["timezone"] == "Europe/Moscow"
@@ -68,13 +71,8 @@ def test_slots_for_one_day_in_the_owner_zone(booked: TestClient) -> None:
 
 @pytest.mark.parametrize("zone", ["America/New_York", "Asia/Kolkata", "Asia/Kathmandu", "UTC"])
 def test_viewer_zone_changes_labels_not_instants(booked: TestClient, zone: str) -> None:
-    params = {
-        "service_slug": "session",
-        "from": "2026-12-01T00:00:00Z",
-        "to": "2026-12-03T00:00:00Z",
-    }
-    reference = booked.get(SLOTS, params=params).json()
-    viewed = booked.get(SLOTS, params=params | {"tz": zone}).json()
+    reference = query(booked, "2026-12-01T00:00:00Z", "2026-12-03T00:00:00Z").json()
+    viewed = query(booked, "2026-12-01T00:00:00Z", "2026-12-03T00:00:00Z", zone).json()
     assert viewed["timezone"] == zone
     assert [datetime.fromisoformat(s) for s in starts(viewed)] == [
         datetime.fromisoformat(s) for s in starts(reference)
@@ -85,15 +83,7 @@ def test_viewer_zone_changes_labels_not_instants(booked: TestClient, zone: str) 
 
 
 def test_kathmandu_labels_carry_the_45_minute_offset(booked: TestClient) -> None:
-    body = booked.get(
-        SLOTS,
-        params={
-            "service_slug": "session",
-            "from": "2026-12-01T07:00:00Z",
-            "to": "2026-12-01T08:00:00Z",
-            "tz": "Asia/Kathmandu",
-        },
-    ).json()
+    body = query(booked, "2026-12-01T07:00:00Z", "2026-12-01T08:00:00Z", "Asia/Kathmandu").json()
     assert starts(body) == ["2026-12-01T12:45:00+05:45"]
 
 
@@ -108,16 +98,12 @@ def test_busy_time_and_appointments_block_slots(booked: TestClient, container: C
         minutes=60,
         status="cancelled",
     )
-    body = booked.get(
-        SLOTS, params={"service_slug": "session", "from": "2026-12-01", "to": "2026-12-01"}
-    ).json()
+    body = query(booked, "2026-12-01", "2026-12-01").json()
     hours = [int(s[11:13]) for s in starts(body)]
     # Busy data is ignored while no calendar is connected; the 15:00 appointment blocks.
     assert hours == [10, 11, 12, 13, 14, 16, 17]
     connect_calendar(container, last_success_at=container.clock.now())
-    body = booked.get(
-        SLOTS, params={"service_slug": "session", "from": "2026-12-01", "to": "2026-12-01"}
-    ).json()
+    body = query(booked, "2026-12-01", "2026-12-01").json()
     assert [int(s[11:13]) for s in starts(body)] == [10, 12, 13, 14, 16, 17]
     assert body["calendar"]["status"] == "ok"
 
@@ -144,28 +130,21 @@ def test_default_range_is_a_week_from_today(booked: TestClient) -> None:
 
 
 def test_sixty_two_days_is_the_limit(booked: TestClient) -> None:
-    ok = booked.get(
-        SLOTS, params={"service_slug": "session", "from": "2026-12-01", "to": "2027-01-31"}
-    )
+    ok = query(booked, "2026-12-01", "2027-01-31")
     assert ok.status_code == 200
-    too_long = booked.get(
-        SLOTS, params={"service_slug": "session", "from": "2026-12-01", "to": "2027-02-01"}
-    )
+    too_long = query(booked, "2026-12-01", "2027-02-01")
     assert too_long.status_code == 422
     assert too_long.json()["error"]["field"] == "to"
 
 
 def test_range_over_a_dst_change_counts_local_days(booked: TestClient) -> None:
-    response = booked.get(
-        SLOTS,
-        params={
-            "service_slug": "session",
-            "from": "2027-03-01",
-            "to": "2027-05-01",
-            "tz": "Europe/Berlin",
-        },
-    )
+    response = query(booked, "2027-03-01", "2027-05-01", "Europe/Berlin")
     assert response.status_code == 200
+
+
+def invalid(extra: dict[str, str], field: str, name: str) -> pytest.ParameterSet:
+    """A query for the `session` service with `extra` that is refused with 422 on `field`."""
+    return pytest.param({"service_slug": "session"} | extra, 422, "invalid_request", field, id=name)
 
 
 @pytest.mark.parametrize(
@@ -173,69 +152,21 @@ def test_range_over_a_dst_change_counts_local_days(booked: TestClient) -> None:
     [
         pytest.param({}, 422, "invalid_request", "service_slug", id="missing-service"),
         pytest.param({"service_slug": "nope"}, 404, "not_found", None, id="unknown-service"),
-        pytest.param(
-            {"service_slug": "session", "from": "2026-13-01"},
-            422,
-            "invalid_request",
-            "from",
-            id="bad-date",
-        ),
-        pytest.param(
-            {"service_slug": "session", "from": "tomorrow"},
-            422,
-            "invalid_request",
-            "from",
-            id="garbage-from",
-        ),
-        pytest.param(
-            {"service_slug": "session", "to": "2026-12-01T10:00:00"},
-            422,
-            "invalid_request",
+        invalid({"from": "2026-13-01"}, "from", "bad-date"),
+        invalid({"from": "tomorrow"}, "from", "garbage-from"),
+        invalid({"to": "2026-12-01T10:00:00"}, "to", "instant-without-offset"),
+        invalid({"tz": "Mars/Olympus"}, "tz", "unknown-tz"),
+        invalid({"tz": "../../etc/passwd"}, "tz", "path-tz"),
+        invalid({"from": "2026-12-05", "to": "2026-12-01"}, "to", "reversed"),
+        invalid(
+            {"from": "2026-12-01T10:00:00Z", "to": "2026-12-01T10:00:00Z"},
             "to",
-            id="instant-without-offset",
+            "empty-instant-range",
         ),
-        pytest.param(
-            {"service_slug": "session", "tz": "Mars/Olympus"},
-            422,
-            "invalid_request",
-            "tz",
-            id="unknown-tz",
-        ),
-        pytest.param(
-            {"service_slug": "session", "tz": "../../etc/passwd"},
-            422,
-            "invalid_request",
-            "tz",
-            id="path-tz",
-        ),
-        pytest.param(
-            {"service_slug": "session", "from": "2026-12-05", "to": "2026-12-01"},
-            422,
-            "invalid_request",
+        invalid(
+            {"from": "2026-12-01T00:00:00Z", "to": "2027-02-01T00:00:01Z"},
             "to",
-            id="reversed",
-        ),
-        pytest.param(
-            {
-                "service_slug": "session",
-                "from": "2026-12-01T10:00:00Z",
-                "to": "2026-12-01T10:00:00Z",
-            },
-            422,
-            "invalid_request",
-            "to",
-            id="empty-instant-range",
-        ),
-        pytest.param(
-            {
-                "service_slug": "session",
-                "from": "2026-12-01T00:00:00Z",
-                "to": "2027-02-01T00:00:01Z",
-            },
-            422,
-            "invalid_request",
-            "to",
-            id="instants-too-long",
+            "instants-too-long",
         ),
     ],
 )

@@ -124,6 +124,11 @@ def headers_for(
     }
 
 
+def corrupted(token: str) -> str:
+    """`token` with its last character changed (always: whatever that character was)."""
+    return token[:-1] + ("B" if token.endswith("A") else "A")
+
+
 def notify(client: TestClient, headers: dict[str, str]) -> httpx.Response:
     response: httpx.Response = client.post(WEBHOOK_PATH, headers=headers)
     return response
@@ -131,16 +136,7 @@ def notify(client: TestClient, headers: dict[str, str]) -> httpx.Response:
 
 def seed_busy(emulator: Emulator, clock: FakeClock, *, day: int = 3) -> None:
     start = (clock.now() + timedelta(days=day)).replace(hour=10, minute=0, second=0)
-    emulator.control.post(
-        "/_emulator/events",
-        json={
-            "event": {
-                "summary": "busy",
-                "start": {"dateTime": start.isoformat()},
-                "end": {"dateTime": (start + timedelta(hours=1)).isoformat()},
-            }
-        },
-    ).raise_for_status()
+    emulator.add_hour(start, summary="busy")
 
 
 def busy_count(client: TestClient) -> int:
@@ -183,7 +179,7 @@ def test_forged_notifications_are_refused_and_cause_no_sync(
         ({k: v for k, v in valid.items() if k != "X-Goog-Channel-ID"}, 404, "not_found"),
         (valid | {"X-Goog-Resource-ID": "x" + channel["resource_id"][1:]}, 401, "unauthorized"),
         ({k: v for k, v in valid.items() if k != "X-Goog-Resource-ID"}, 401, "unauthorized"),
-        (valid | {"X-Goog-Channel-Token": channel["token"][:-1] + "A"}, 401, "unauthorized"),
+        (valid | {"X-Goog-Channel-Token": corrupted(channel["token"])}, 401, "unauthorized"),
         (valid | {"X-Goog-Channel-Token": ""}, 401, "unauthorized"),
         ({k: v for k, v in valid.items() if k != "X-Goog-Channel-Token"}, 401, "unauthorized"),
     ]

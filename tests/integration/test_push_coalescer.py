@@ -62,12 +62,18 @@ def test_the_first_request_syncs_at_once_without_blocking_the_caller() -> None:
     assert len(sync.starts) == 1
 
 
-def test_requests_during_a_sync_fold_into_one_more_run() -> None:
+def syncing() -> tuple[RecordingSync, SyncCoalescer]:
+    """A coalescer whose first sync has started and is held until `sync.release` is set."""
     sync = RecordingSync()
     sync.release.clear()
     runner = coalescer(sync)
     runner.request()
     assert wait_for(lambda: len(sync.starts) == 1, timeout=1)
+    return sync, runner
+
+
+def test_requests_during_a_sync_fold_into_one_more_run() -> None:
+    sync, runner = syncing()
     assert [runner.request() for _ in range(50)] == [False] * 50
     sync.release.set()
     assert runner.wait_idle(2)
@@ -120,11 +126,7 @@ def test_a_failing_sync_does_not_stop_later_ones(failure: Exception) -> None:
 
 
 def test_close_drops_the_pending_run_and_refuses_new_ones() -> None:
-    sync = RecordingSync()
-    sync.release.clear()
-    runner = coalescer(sync)
-    runner.request()
-    assert wait_for(lambda: len(sync.starts) == 1, timeout=1)
+    sync, runner = syncing()
     runner.request()
     closing = threading.Thread(target=runner.close)
     closing.start()

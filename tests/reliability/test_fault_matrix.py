@@ -21,17 +21,18 @@ from balance_booking.application.outbox import OutboxDispatcher
 from balance_booking.bootstrap import Container, build_outbox_dispatcher
 from balance_booking.domain.intervals import Interval
 from tests.conftest import START
+from tests.support import booking
+from tests.support.booking import SLOTS
 from tests.support.google import (
     INTEGRATION_API,
     NO_WAIT,
-    OWNER,
     Emulator,
 )
 
 pytestmark = [pytest.mark.google(service={"max_days_ahead": 150}), pytest.mark.reliability]
 
 SYNC = f"{INTEGRATION_API}/sync"
-BOOK = "/api/public/booking/appointments"
+MARIA = {"name": "Мария", "email": "maria@example.com"}
 EVENTS = "/calendar/v3/calendars/primary/events"
 FREEBUSY = "/calendar/v3/freeBusy"
 WEEK = Interval(START, START + timedelta(days=7))
@@ -42,32 +43,9 @@ def dispatcher(container: Container, connected: TestClient) -> OutboxDispatcher:
     return build_outbox_dispatcher(container)
 
 
-def fault(emulator: Emulator, **spec: object) -> None:
-    emulator.control.post("/_emulator/faults", json=spec).raise_for_status()
-
-
-def faults_left(emulator: Emulator) -> list[dict[str, Any]]:
-    left: list[dict[str, Any]] = emulator.control.get("/_emulator/faults").json()["faults"]
-    return left
-
-
-def events(emulator: Emulator) -> list[dict[str, Any]]:
-    by_calendar: dict[str, list[dict[str, Any]]] = emulator.state()["events"]  # type: ignore[assignment]
-    return by_calendar.get(OWNER, [])
-
-
 def book(client: TestClient) -> UUID:
-    response = client.post(
-        BOOK,
-        json={
-            "service_slug": "session",
-            "start": "2026-12-01T11:00:00+03:00",
-            "timezone": "Europe/Moscow",
-            "client": {"name": "Мария", "email": "maria@example.com"},
-        },
-    )
-    assert response.status_code == 201, response.text
-    return UUID(response.json()["appointment"]["id"])
+    """A booking (confirmed at once), with its calendar event exported by the next dispatch."""
+    return UUID(booking.book(client, "2026-12-01T11:00:00+03:00", client=MARIA)["id"])
 
 
 def gateway_with(container: Container, http: httpx.Client, policy: RetryPolicy) -> Any:
@@ -86,11 +64,13 @@ def test_lost_delete_answer_still_means_the_event_is_gone(
     assert dispatcher.execute().done == 1
     assert connected.post(f"/api/admin/appointments/{appointment_id}/cancel").status_code == 200
     # Google deletes the event and the answer is lost; the retry gets 410 `deleted`: done.
-    fault(emulator, path_prefix=EVENTS, method="DELETE", drop_response=True, count=1)
+    emulator.fault(path_prefix=EVENTS, method="DELETE", drop_response=True, count=1)
     report = dispatcher.execute()
     assert (report.done, report.retried, report.parked) == (1, 0, 0)
-    assert faults_left(emulator) == []
-    assert [(e["id"], e["status"]) for e in events(emulator)] == [(appointment_id.hex, "cancelled")]
+    assert emulator.faults_left() == []
+    assert [(e["id"], e["status"]) for e in emulator.events()] == [
+        (appointment_id.hex, "cancelled")
+    ]
     with container.readers() as uow:
         assert uow.appointments.calendar_event(appointment_id).state == "deleted"
 
@@ -100,13 +80,15 @@ def test_lost_restore_answer_still_means_one_live_event(
 ) -> None:
     appointment_id = book(connected)
     dispatcher.execute()
-    emulator.control.delete(f"/_emulator/events/{appointment_id.hex}").raise_for_status()
+    emulator.delete_event(appointment_id.hex)
     # The reconciliation's patch (the undelete) is applied by Google, its answer lost.
-    fault(emulator, path_prefix=EVENTS, method="PATCH", drop_response=True, count=1)
+    emulator.fault(path_prefix=EVENTS, method="PATCH", drop_response=True, count=1)
     reconcile = connected.post(SYNC).json()["reconcile"]
     assert (reconcile["restored"], reconcile["failed"]) == (1, 0)
-    assert faults_left(emulator) == []
-    assert [(e["id"], e["status"]) for e in events(emulator)] == [(appointment_id.hex, "confirmed")]
+    assert emulator.faults_left() == []
+    assert [(e["id"], e["status"]) for e in emulator.events()] == [
+        (appointment_id.hex, "confirmed")
+    ]
     assert connected.post(SYNC).json()["reconcile"]["restored"] == 0
 
 
@@ -116,15 +98,15 @@ def test_an_answer_slower_than_the_timeout_is_retried_then_given_up(
     # The product's timeout is 10 s (bootstrap.GOOGLE_TIMEOUT); the same code with 0.3 s.
     with httpx.Client(timeout=httpx.Timeout(0.3)) as http:
         gateway = gateway_with(container, http, NO_WAIT)
-        fault(emulator, path_prefix=FREEBUSY, latency_ms=1500, count=1)
+        emulator.fault(path_prefix=FREEBUSY, latency_ms=1500, count=1)
         assert gateway.busy_intervals(WEEK) == []
-        assert faults_left(emulator) == [], "the slow answer was waited for, then retried"
-        fault(emulator, path_prefix=FREEBUSY, latency_ms=1500, count=0)
+        assert emulator.faults_left() == [], "the slow answer was waited for, then retried"
+        emulator.fault(path_prefix=FREEBUSY, latency_ms=1500, count=0)
         with pytest.raises(GoogleUnavailableError):
             gateway.busy_intervals(WEEK)
     # Under the product's own timeout the same latency is only slow.
     assert connected.post(SYNC).status_code == 200
-    emulator.control.delete("/_emulator/faults").raise_for_status()
+    emulator.clear_faults()
 
 
 def test_retry_after_longer_than_the_call_may_wait_fails_at_once(
@@ -134,13 +116,13 @@ def test_retry_after_longer_than_the_call_may_wait_fails_at_once(
     policy = RetryPolicy(attempts=5, deadline_seconds=30, sleep=slept.append, jitter=lambda: 0)
     with httpx.Client(timeout=10) as http:
         gateway = gateway_with(container, http, policy)
-        fault(emulator, path_prefix=FREEBUSY, status=429, retry_after=120, count=1)
+        emulator.fault(path_prefix=FREEBUSY, status=429, retry_after=120, count=1)
         with pytest.raises(GoogleUnavailableError):
             gateway.busy_intervals(WEEK)
         # Bounded: no two-minute sleep inside a request; the caller's schedule retries later.
         assert slept == []
-        assert faults_left(emulator) == [], "exactly one call reached Google"
-        fault(emulator, path_prefix=FREEBUSY, status=429, retry_after=3, count=1)
+        assert emulator.faults_left() == [], "exactly one call reached Google"
+        emulator.fault(path_prefix=FREEBUSY, status=429, retry_after=3, count=1)
         assert gateway.busy_intervals(WEEK) == []
         assert slept == [3.0], "a Retry-After within the deadline is honoured"
 
@@ -152,9 +134,9 @@ def test_token_endpoint_503_during_a_refresh_is_retried(
     # Google's clock passes the access token's hour (ours does not): 401, refresh, and the
     # token endpoint fails twice before it answers.
     emulator.control.post("/_emulator/clock", json={"advance_seconds": 3601}).raise_for_status()
-    fault(emulator, path_prefix="/token", status=503, count=2)
+    emulator.fault(path_prefix="/token", status=503, count=2)
     assert connected.post(SYNC).status_code == 200
-    assert faults_left(emulator) == []
+    assert emulator.faults_left() == []
     assert container.tokens.current() != before
     assert connected.get(INTEGRATION_API).json()["status"] == "connected"
 
@@ -163,28 +145,19 @@ def test_token_endpoint_down_is_not_a_revocation(
     container: Container, connected: TestClient, emulator: Emulator
 ) -> None:
     emulator.control.post("/_emulator/clock", json={"advance_seconds": 3601}).raise_for_status()
-    fault(emulator, path_prefix="/token", status=503, count=0)
+    emulator.fault(path_prefix="/token", status=503, count=0)
     failed = connected.post(SYNC)
     assert failed.status_code == 502
     status = connected.get(INTEGRATION_API).json()
     assert (status["status"], status["last_sync_ok"]) == ("connected", False)
-    emulator.control.delete("/_emulator/faults").raise_for_status()
+    emulator.clear_faults()
     assert connected.post(SYNC).status_code == 200
 
 
 def test_expired_sync_tokens_change_nothing(connected: TestClient, emulator: Emulator) -> None:
     # The product reads busy time with freeBusy and its own events with a filtered listing,
     # never with sync tokens, so Google's 410 `fullSyncRequired` cannot reach it.
-    seeded = emulator.control.post(
-        "/_emulator/events",
-        json={
-            "event": {
-                "start": {"dateTime": "2026-12-01T13:00:00+03:00"},
-                "end": {"dateTime": "2026-12-01T14:00:00+03:00"},
-            }
-        },
-    )
-    seeded.raise_for_status()
+    emulator.add_busy("2026-12-01T13:00:00+03:00", "2026-12-01T14:00:00+03:00")
     emulator.control.post("/_emulator/expire-sync-tokens", json={}).raise_for_status()
     report = connected.post(SYNC)
     assert report.status_code == 200
@@ -198,21 +171,12 @@ def test_a_horizon_past_googles_freebusy_limit_is_read_in_chunks(
     # The service books 150 days ahead; Google (and the emulator) refuse freeBusy ranges over
     # 62 days with 400 `timeRangeTooLong`, so one sync asks in 60-day pieces.
     far = datetime.fromisoformat("2027-04-20T12:00:00+03:00")  # a Tuesday, 141 days ahead
-    emulator.control.post(
-        "/_emulator/events",
-        json={
-            "event": {
-                "start": {"dateTime": far.isoformat()},
-                "end": {"dateTime": (far + timedelta(hours=1)).isoformat()},
-            }
-        },
-    ).raise_for_status()
+    emulator.add_hour(far)
     report = connected.post(SYNC)
     assert report.status_code == 200, report.text
     assert report.json()["busy_intervals"] == 1
     slots = connected.get(
-        "/api/public/booking/slots",
-        params={"service_slug": "session", "from": "2027-04-20", "to": "2027-04-20"},
+        SLOTS, params={"service_slug": "session", "from": "2027-04-20", "to": "2027-04-20"}
     ).json()["slots"]
     assert "2027-04-20T12:00:00+03:00" not in [slot["start"] for slot in slots]
     assert "2027-04-20T11:00:00+03:00" in [slot["start"] for slot in slots]

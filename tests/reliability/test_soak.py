@@ -49,7 +49,7 @@ from tests.support.databases import require_postgres, scratch_postgres_database
 from tests.support.google import CLIENT_ID, CLIENT_SECRET, INTEGRATION_API, OWNER, Emulator
 from tests.support.live_server import free_port
 from tests.support.processes import balance_env, cli_processes, run_cli, wait_until_up
-from tests.support.push import connect_as, register_client
+from tests.support.push import connect_as
 
 pytestmark = [pytest.mark.reliability, pytest.mark.postgres, pytest.mark.slow]
 
@@ -147,6 +147,14 @@ class Stack:
     processes: dict[str, subprocess.Popen[bytes]]
     logs: Path
 
+    def admin_client(self) -> httpx.Client:
+        """A client of the web process with the admin's bearer token (the caller closes it)."""
+        return httpx.Client(
+            base_url=self.web,
+            timeout=HTTP_TIMEOUT,
+            headers={"Authorization": f"Bearer {self.admin_token}"},
+        )
+
     def log_tail(self, name: str, chars: int = 3000) -> str:
         path = self.logs / f"{name}.log"
         return path.read_text(errors="replace")[-chars:] if path.exists() else ""
@@ -157,20 +165,6 @@ class Stack:
                 raise AssertionError(
                     f"{name} exited with {process.returncode}:\n{self.log_tail(name)}"
                 )
-
-
-def wait_for_emulator(base: str, process: subprocess.Popen[bytes], *, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the emulator exited with {process.returncode}")
-        try:
-            if httpx.get(f"{base}/_emulator/clock", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"{base} did not come up")
 
 
 @pytest.fixture
@@ -207,10 +201,10 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
                 logs=tmp_path,
             )
         )
-        wait_for_emulator(emulator_base, emulator_process["emulator"])
+        wait_until_up(emulator_base, process=emulator_process["emulator"], path="/_emulator/clock")
         control = stop_later.enter_context(httpx.Client(base_url=emulator_base, timeout=30))
         emulator = Emulator(base=emulator_base, control=control)
-        register_client(emulator, web)
+        emulator.register_client(web)
         product = stop_later.enter_context(
             cli_processes(
                 {"web": ["serve", "--no-worker", "--port", str(web_port)], "worker": ["worker"]},
@@ -329,11 +323,7 @@ class Shopper:
         self.rng = random.Random(seed)
         self.database = stack.database
         self.http = httpx.Client(base_url=stack.web, timeout=HTTP_TIMEOUT)
-        self.admin = httpx.Client(
-            base_url=stack.web,
-            timeout=HTTP_TIMEOUT,
-            headers={"Authorization": f"Bearer {stack.admin_token}"},
-        )
+        self.admin = stack.admin_client()
         self.pool = ThreadPoolExecutor(CONTENDERS, thread_name_prefix=f"{self.name}-contender")
         self.mine: list[str] = []
         self.channel: tuple[str, str] | None = None
@@ -363,10 +353,19 @@ class Shopper:
             self.http.close()
             self.admin.close()
 
+    def request(
+        self, method: str, url: str, *, what: str, via: httpx.Client | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        """One request as this client (`via` another client: the practice's admin)."""
+        return call(self.ledger, via or self.http, method, url, what=what, **kwargs)
+
     def active(self) -> list[Seen]:
         with self.ledger.lock:
             seen = [self.ledger.bookings[i] for i in self.mine]
         return [s for s in seen if s.status in ACTIVE]
+
+    def pick(self, candidates: list[Seen]) -> Seen | None:
+        return self.rng.choice(candidates) if candidates else None
 
     def client_body(self) -> dict[str, str]:
         n = self.rng.randrange(10_000)
@@ -376,9 +375,7 @@ class Shopper:
         zone = self.rng.choice(ZONES)
         first = datetime.now(ZoneInfo(zone)).date() + timedelta(days=self.rng.randint(0, 45))
         last = first + timedelta(days=self.rng.randint(0, 10))
-        response = call(
-            self.ledger,
-            self.http,
+        response = self.request(
             "GET",
             SLOTS,
             what="slots",
@@ -416,9 +413,7 @@ class Shopper:
         }
 
     def post_booking(self, body: dict[str, Any], key: str) -> httpx.Response:
-        return call(
-            self.ledger,
-            self.http,
+        return self.request(
             "POST",
             BOOK,
             what="book",
@@ -494,9 +489,7 @@ class Shopper:
 
     def join_waitlist(self, service: str) -> None:
         body = self.client_body()
-        response = call(
-            self.ledger,
-            self.http,
+        response = self.request(
             "POST",
             WAITLIST,
             what="waitlist",
@@ -512,9 +505,7 @@ class Shopper:
 
     def learn(self, seen: Seen) -> None:
         """Read the appointment back with its manage token (the client's own view)."""
-        response = call(
-            self.ledger,
-            self.http,
+        response = self.request(
             "GET",
             f"{BOOK}/{seen.appointment_id}",
             what="get",
@@ -526,13 +517,10 @@ class Shopper:
         self.ledger.saw(response.json()["appointment"])
 
     def cancel(self) -> None:
-        active = self.active()
-        if not active:
+        seen = self.pick(self.active())
+        if seen is None:
             return
-        seen = self.rng.choice(active)
-        response = call(
-            self.ledger,
-            self.http,
+        response = self.request(
             "POST",
             f"{BOOK}/{seen.appointment_id}/cancel",
             what="cancel",
@@ -552,16 +540,14 @@ class Shopper:
 
     def pay(self) -> None:
         """The payment integration confirms a hold through the admin API."""
-        holds = [s for s in self.active() if s.status == "pending_payment"]
-        if not holds:
+        seen = self.pick([s for s in self.active() if s.status == "pending_payment"])
+        if seen is None:
             return
-        seen = self.rng.choice(holds)
-        response = call(
-            self.ledger,
-            self.admin,
+        response = self.request(
             "POST",
             f"/api/admin/appointments/{seen.appointment_id}/confirm",
             what="confirm",
+            via=self.admin,
         )
         if response.status_code == 200:
             self.ledger.saw(response.json()["appointment"])
@@ -573,9 +559,9 @@ class Shopper:
     def check(self) -> None:
         with self.ledger.lock:
             mine = [self.ledger.bookings[i] for i in self.mine]
-        if not mine:
+        seen = self.pick(mine)
+        if seen is None:
             return
-        seen = self.rng.choice(mine)
         before = seen.status
         self.learn(seen)
         after = self.ledger.bookings[seen.appointment_id].status
@@ -586,9 +572,7 @@ class Shopper:
         """A forged notification changes nothing: 404 for an unknown channel, 401 otherwise."""
         channel = current_channel(self.database) if self.rng.random() < 0.5 else None
         channel_id, resource_id = channel or (uuid.uuid4().hex, "forged-resource")
-        response = call(
-            self.ledger,
-            self.http,
+        response = self.request(
             "POST",
             WEBHOOK,
             what="forged push",
@@ -619,11 +603,7 @@ class Owner:
 
     def __init__(self, *, stack: Stack, ledger: Ledger, stop: threading.Event, seed: int) -> None:
         self.control = httpx.Client(base_url=stack.emulator.base, timeout=HTTP_TIMEOUT)
-        self.admin = httpx.Client(
-            base_url=stack.web,
-            timeout=HTTP_TIMEOUT,
-            headers={"Authorization": f"Bearer {stack.admin_token}"},
-        )
+        self.admin = stack.admin_client()
         self.ledger = ledger
         self.stop = stop
         self.rng = random.Random(seed)
@@ -742,11 +722,7 @@ class Chaos:
     ) -> None:
         self.stack = stack
         self.control = httpx.Client(base_url=stack.emulator.base, timeout=30)
-        self.admin = httpx.Client(
-            base_url=stack.web,
-            timeout=HTTP_TIMEOUT,
-            headers={"Authorization": f"Bearer {stack.admin_token}"},
-        )
+        self.admin = stack.admin_client()
         self.ledger = ledger
         self.stop = stop
         self.rng = random.Random(seed)
@@ -1122,11 +1098,7 @@ def soak(stack: Stack, sampler: Sampler) -> Ledger:
 # Bounded as a whole: set-up, the soak, the drain (at most DRAIN_TIMEOUT) and the checks.
 @pytest.mark.timeout(max(900, SOAK_SECONDS + 300))
 def test_soak_keeps_every_invariant(stack: Stack) -> None:
-    with httpx.Client(
-        base_url=stack.web,
-        timeout=HTTP_TIMEOUT,
-        headers={"Authorization": f"Bearer {stack.admin_token}"},
-    ) as admin:
+    with stack.admin_client() as admin:
         set_up_practice(admin, stack)
         sampler = Sampler(
             {n: stack.processes[n] for n in ("web", "worker")}, stack.database, threading.Event()

@@ -71,15 +71,19 @@ def read_logs(logs: Path, pattern: str = "*.log") -> dict[str, str]:
 
 
 def wait_until_up(
-    base: str, *, timeout: float = 60, process: subprocess.Popen[bytes] | None = None
+    base: str,
+    *,
+    timeout: float = 60,
+    process: subprocess.Popen[bytes] | None = None,
+    path: str = "/healthz",
 ) -> None:
-    """Wait for `base`/healthz to answer 200; give up early if `process` has exited."""
+    """Wait for `base` + `path` to answer 200; give up early if `process` has exited."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             raise AssertionError(f"{base}: the server exited with status {process.returncode}")
         try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+            if httpx.get(f"{base}{path}", timeout=2).status_code == 200:
                 return
         except httpx.TransportError:
             pass

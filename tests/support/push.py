@@ -9,18 +9,16 @@ from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import Any
 
 import httpx
 
 from balance_booking.emulators.google_calendar.app import EmulatorConfig, create_emulator_app
-from tests.support.google import CALLBACK, CLIENT_ID, CLIENT_SECRET, INTEGRATION_API, Emulator
+from tests.support.google import (
+    Emulator,
+    connect_as,  # noqa: F401 - its callers import it from here
+)
 from tests.support.live_server import serve_app
-
-if TYPE_CHECKING:
-    # Only for annotations: importing it warns outside pytest (the benchmarks use this module).
-    from fastapi.testclient import TestClient
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -129,43 +127,7 @@ def running_sink() -> Iterator[Sink]:
 
 def register_client(emulator: Emulator, public_base: str) -> None:
     """(Re-)register the test OAuth client with `public_base`'s callback as its redirect URI."""
-    emulator.control.post(
-        "/_emulator/clients",
-        json={
-            "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
-            "redirect_uris": [public_base + CALLBACK],
-            "name": "Эмоциональный баланс",
-        },
-    ).raise_for_status()
-
-
-def _consent(authorization_url: str, public_base: str) -> str:
-    response = httpx.get(authorization_url, follow_redirects=False, timeout=10)
-    assert response.status_code in {302, 303}, response.text
-    location = urlsplit(response.headers["Location"])
-    assert f"{location.scheme}://{location.netloc}" == public_base
-    return f"{location.path}?{location.query}"
-
-
-def connect_as(
-    admin: TestClient | httpx.Client,
-    public_base: str,
-    *,
-    finish_with: TestClient | httpx.Client | None = None,
-) -> str:
-    """The OAuth dance for an app whose public base is `public_base`; returns the redirect.
-
-    `finish_with` delivers Google's redirect to the callback through another client (another
-    process of the same installation); by default the one that started the flow.
-    """
-    started = admin.post(f"{INTEGRATION_API}/connect")
-    assert started.status_code == 200, started.text
-    callback = (finish_with or admin).get(
-        _consent(started.json()["authorization_url"], public_base), follow_redirects=False
-    )
-    assert callback.status_code == 303, callback.text
-    return str(callback.headers["Location"])
+    emulator.register_client(public_base)
 
 
 def channels(emulator: Emulator) -> list[dict[str, Any]]:
