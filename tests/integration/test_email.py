@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from balance_booking.application.booking import ExpireHolds
-from balance_booking.bootstrap import Container, build_outbox_dispatcher
+from balance_booking.bootstrap import Container, build_outbox_dispatcher, create_admin
 from balance_booking.config import Settings
 from tests.conftest import FakeClock
 from tests.support.mail import MailSinkClient
@@ -304,3 +304,37 @@ def test_a_line_break_in_a_name_cannot_add_a_header(
         headers = parsed(mail_sink, message)
         assert headers["Bcc"] is None
         assert all("victim" not in str(value) for value in headers.values())
+
+
+def test_the_integrations_page_shows_email_and_retries_a_parked_message(
+    practice: TestClient, container: Container, mail_sink: MailSinkClient
+) -> None:
+    mail_sink.reject(["maria@example.com"])
+    book(practice)
+    deliver(container)
+    [parked] = practice.get("/api/admin/outbox/parked").json()["messages"]
+    # A browser: the admin signs in with a (Secure, since the base URL is https) session cookie.
+    page = TestClient(practice.app, base_url="https://testserver")
+    create_admin(container, email="owner@example.org", password="a long passphrase")
+    signed_in = page.post(
+        "/admin/login",
+        data={"email": "owner@example.org", "password": "a long passphrase", "next": ""},
+        follow_redirects=False,
+    )
+    assert signed_in.status_code == 303
+    html = page.get("/admin/settings/integrations").text
+    assert 'data-email-status="ok"' in html
+    assert f'data-parked-id="{parked["id"]}"' in html
+    assert "550" in html
+    csrf = page.get("/api/admin/session").json()["csrf_token"]
+    mail_sink.reject([])
+    retried = page.post(
+        f"/admin/settings/integrations/outbox/{parked['id']}/retry",
+        data={"csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert retried.status_code == 303
+    assert retried.headers["location"].endswith("result=retried")
+    deliver(container)
+    assert [kind for kind, _ in received(mail_sink)] == ["practitioner", "confirmed"]
+    assert "data-parked-id" not in page.get("/admin/settings/integrations").text

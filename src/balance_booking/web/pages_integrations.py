@@ -32,6 +32,12 @@ RESULTS = {
     "synced": ("ok", "Синхронизация выполнена.", "Synced."),
     "sync_failed": ("error", "Синхронизация не удалась.", "The sync failed."),
     "saved": ("ok", "Сохранено.", "Saved."),
+    "retried": ("ok", "Сообщение отправится ещё раз.", "The message will be tried again."),
+    "retry_failed": (
+        "warn",
+        "Это сообщение уже не ждёт повтора.",
+        "That message is no longer parked.",
+    ),
 }
 
 
@@ -64,6 +70,8 @@ def integrations_page(
             "last_sync": _when(status.last_sync_at, zone),
             "next_sync": _when(status.next_sync_at, zone),
             "push_expires": _when(status.push_expires_at, zone),
+            "email": services.email_status.execute(),
+            "parked": services.list_parked.execute(),
         },
     )
 
@@ -104,3 +112,12 @@ def set_enabled(
 ) -> Response:
     services.set_integration_enabled.execute(enabled=enabled == "on")
     return _back("saved")
+
+
+@router.post("/outbox/{message_id}/retry")
+def retry_parked(message_id: int, _admin: PageAdminDep, services: ServicesDep) -> Response:
+    try:
+        services.retry_parked.execute(message_id)
+    except ApplicationError:
+        return _back("retry_failed")
+    return _back("retried")
