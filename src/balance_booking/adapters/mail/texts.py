@@ -75,7 +75,12 @@ def letter(mail: Mail) -> Letter:
     service = ("Встреча" if ru else "Session", mail.service_title)
     time = ("Время" if ru else "Time", at)
     manage = (
-        [("Посмотреть, перенести или отменить" if ru else "View, move or cancel", mail.manage_url)]
+        [
+            (
+                "Посмотреть или отменить запись" if ru else "View or cancel the booking",
+                mail.manage_url,
+            )
+        ]
         if mail.manage_url
         else []
     )
@@ -92,9 +97,9 @@ def letter(mail: Mail) -> Letter:
                     "Ваша запись подтверждена. Мы будем рады вас видеть."
                     if ru
                     else "Your booking is confirmed. We look forward to seeing you.",
-                    "Файл во вложении добавит встречу в ваш календарь. Если планы изменятся, запись можно перенести или отменить по ссылке ниже — это нормально, просто дайте нам знать."
+                    "Файл во вложении добавит встречу в ваш календарь. Если планы изменятся, запись можно отменить по ссылке ниже — это нормально, такое бывает."
                     if ru
-                    else "The attached file adds the session to your calendar. If your plans change, you can move or cancel it with the link below — that is perfectly fine, just let us know.",
+                    else "The attached file adds the session to your calendar. If your plans change, you can cancel it with the link below — that is perfectly fine, it happens.",
                 ],
                 facts=[service, time],
                 actions=manage,
@@ -192,9 +197,9 @@ def letter(mail: Mail) -> Letter:
                     f"Напоминаем о вашей встрече — она через {lead}."
                     if ru
                     else f"A gentle reminder of your session — it is in {lead}.",
-                    "Если не получается прийти, пожалуйста, перенесите или отмените запись по ссылке ниже."
+                    "Если не получается прийти, пожалуйста, отмените запись по ссылке ниже, чтобы время смог взять кто-то другой."
                     if ru
-                    else "If you cannot make it, please move or cancel the booking with the link below.",
+                    else "If you cannot make it, please cancel with the link below so that someone else can take the time.",
                 ],
                 facts=[service, time],
                 actions=manage,
