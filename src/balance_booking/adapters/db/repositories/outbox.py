@@ -55,29 +55,35 @@ class SqlOutbox:
         self._connection = connection
 
     def append(self, messages: Sequence[NewMessage], *, now: datetime) -> int:
-        added = 0
-        for message in messages:
-            due = message.not_before or now
-            query = self._insert().values(
-                kind=str(message.kind),
-                topic=message.topic,
-                appointment_id=message.appointment_id,
-                waitlist_entry_id=message.waitlist_entry_id,
-                dedup_key=message.dedup_key,
-                payload=json.dumps(dict(message.payload), ensure_ascii=False),
-                status=_PENDING,
-                attempts=0,
-                not_before=due,
-                next_attempt_at=due,
-                created_at=now,
-                updated_at=now,
-            )
-            if message.dedup_key is not None:
-                # "At most one per key": a second message with the key is dropped, not an error.
-                query = query.on_conflict_do_nothing(index_elements=["dedup_key"])
-            # RETURNING rather than rowcount, which psycopg reports as -1 here.
-            added += len(self._connection.execute(query.returning(t.outbox.c.id)).all())
-        return added
+        if not messages:
+            return 0
+        rows = [
+            {
+                "kind": str(message.kind),
+                "topic": message.topic,
+                "appointment_id": message.appointment_id,
+                "waitlist_entry_id": message.waitlist_entry_id,
+                "dedup_key": message.dedup_key,
+                "payload": json.dumps(dict(message.payload), ensure_ascii=False),
+                "status": _PENDING,
+                "attempts": 0,
+                "not_before": message.not_before or now,
+                "next_attempt_at": message.not_before or now,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for message in messages
+        ]
+        # One statement for all: "at most one per key" drops a row whose dedup_key is taken
+        # (rows without a key never conflict). RETURNING rather than rowcount, which psycopg
+        # reports as -1 here.
+        query = (
+            self._insert()
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["dedup_key"])
+            .returning(t.outbox.c.id)
+        )
+        return len(self._connection.execute(query).all())
 
     def _insert(self) -> postgresql.Insert | sqlite.Insert:
         """The dialect's INSERT, which knows ON CONFLICT DO NOTHING."""
