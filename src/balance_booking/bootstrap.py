@@ -20,8 +20,6 @@ from balance_booking.adapters.google_calendar.oauth import GoogleOAuthClient
 from balance_booking.adapters.google_calendar.transport import GoogleTransport, RetryPolicy
 from balance_booking.adapters.ics import IcsFiles
 from balance_booking.adapters.logging_setup import configure_logging
-from balance_booking.adapters.mail.compose import MailComposer
-from balance_booking.adapters.mail.smtp import SmtpMailer
 from balance_booking.adapters.metrics import PrometheusMetrics
 from balance_booking.adapters.passwords import Argon2PasswordHasher
 from balance_booking.adapters.slots_cache import InMemorySlotsCache
@@ -437,6 +435,11 @@ def build_email_messages(container: Container) -> EmailMessages | None:
     settings = container.settings
     if settings.smtp_url is None:
         return None
+    # Imported only when e-mail is on: rendering needs Jinja2 and Babel, which a worker without
+    # e-mail need not carry (its memory budget is 120 MB).
+    from balance_booking.adapters.mail.compose import MailComposer  # noqa: PLC0415
+    from balance_booking.adapters.mail.smtp import SmtpMailer  # noqa: PLC0415
+
     composer = MailComposer(settings.mail_from, calendar_files=IcsFiles(), clock=container.clock)
     return EmailMessages(
         readers=container.readers,

@@ -32,6 +32,8 @@ import schemathesis
 from fastapi.testclient import TestClient
 from schemathesis import BaseSchema, Case, Config, HookContext
 
+from balance_booking.application.ports import NewMessage
+from balance_booking.bootstrap import Container
 from balance_booking.web.paths import WEBHOOK_PATH
 from tests.conftest import FakeClock
 from tests.support.google import INTEGRATION_API, Emulator, query_of
@@ -108,6 +110,7 @@ class Seed:
     pending: Booked
     channel: dict[str, str]
     oauth_state: str
+    parked: int  # an outbox row given up on, for the admin's retry
 
 
 def _person(name: str) -> dict[str, str]:
@@ -133,7 +136,9 @@ def _slot_starts(admin: TestClient, *, slug: str, day: str, to: str) -> list[str
 
 
 @pytest.fixture
-def seed(admin: TestClient, emulator: Emulator, sink: Sink, clock: FakeClock) -> Seed:
+def seed(
+    admin: TestClient, emulator: Emulator, sink: Sink, clock: FakeClock, container: Container
+) -> Seed:
     assert admin.put("/api/admin/schedule", json=SCHEDULE).status_code == 200
     for service in SERVICES:
         assert admin.post("/api/admin/services", json=service).status_code == 201
@@ -171,7 +176,20 @@ def seed(admin: TestClient, emulator: Emulator, sink: Sink, clock: FakeClock) ->
             "X-Goog-Channel-Token": live[0]["token"],
         },
         oauth_state=query_of(started.json()["authorization_url"])["state"],
+        parked=_parked_message(container, clock.now()),
     )
+
+
+def _parked_message(container: Container, now: datetime) -> int:
+    """One e-mail row the worker gave up on (SMTP refused it), as the admin would find it."""
+    with container.writers() as uow:
+        uow.outbox.append(
+            [NewMessage(kind="email", topic="confirmed", payload={"appointment_id": "x"})], now=now
+        )
+        [row] = uow.outbox.claim_due(kinds=["email"], now=now, limit=1, lease=timedelta(minutes=1))
+        uow.outbox.park(row.message_id, error="SMTP 550 for the recipient", now=now)
+        uow.commit()
+    return row.message_id
 
 
 def _examples(seed: Seed) -> dict[str, list[dict[str, Any]]]:
@@ -261,6 +279,9 @@ def _examples(seed: Seed) -> dict[str, list[dict[str, Any]]]:
             {"path_parameters": {"slug": "scratch"}, "body": {"title": "Правка", "daily_limit": 3}},
         ],
         "DELETE /api/admin/services/{slug}": [{"path_parameters": {"slug": "scratch"}}],
+        "POST /api/admin/outbox/{message_id}/retry": [
+            {"path_parameters": {"message_id": seed.parked}}
+        ],
         f"PUT {INTEGRATION_API}/settings": [{"body": {"enabled": True}}],
     }
 
