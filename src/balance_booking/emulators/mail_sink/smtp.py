@@ -24,6 +24,9 @@ class _QuietLoginData(logging.Filter):
 
 
 logging.getLogger("mail.log").addFilter(_QuietLoginData())
+# aiosmtpd logs every command at INFO, recipients' addresses included; the demo runs the sink in
+# the product's process, whose logs must never hold a client's address.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 class SinkHandler:
