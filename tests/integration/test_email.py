@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -118,8 +119,12 @@ def received(mail_sink: MailSinkClient) -> list[tuple[str, str]]:
 
 
 def test_a_booking_sends_the_confirmation_and_tells_the_practitioner(
-    practice: TestClient, container: Container, mail_sink: MailSinkClient
+    practice: TestClient,
+    container: Container,
+    mail_sink: MailSinkClient,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     appointment = book(practice)
     deliver(container)
     confirmation, notice = mail_sink.messages()
@@ -153,6 +158,10 @@ def test_a_booking_sends_the_confirmation_and_tells_the_practitioner(
     assert NAME in notice["text"]
     assert deliver(container) == 0
     assert len(mail_sink.messages()) == 2, "each message exactly once"
+    # Sent, and logged as such, without the client's name or address in any log line.
+    assert "email_sent" in caplog.text
+    assert NAME not in caplog.text
+    assert "maria@example.com" not in caplog.text
 
 
 @pytest.mark.parametrize("by", ["client", "admin"])
