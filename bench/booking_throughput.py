@@ -33,14 +33,14 @@ CONTENDERS = 50
 RUNS = 3
 
 
-class _Clock:
+class FixedClock:
     """Monday 30 November 2026 09:00 Moscow, so the booked weeks are always in the future."""
 
     def now(self) -> datetime:
         return datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
 
 
-def _slots(count: int, *, first_day: int) -> list[str]:
+def weekday_starts(count: int, *, first_day: int) -> list[str]:
     """`count` distinct hourly starts on weekdays 08:00-20:00 Moscow from December `first_day`."""
     day = datetime(2026, 12, 1, tzinfo=UTC) + timedelta(days=first_day)
     starts: list[str] = []
@@ -63,7 +63,7 @@ def _body(start: str, n: int) -> dict[str, object]:
 @contextmanager
 def _server(database_url: str, var_dir: Path) -> Iterator[str]:
     settings = Settings(database_url=database_url, var_dir=var_dir, _env_file=None)  # type: ignore[call-arg]
-    container = build_container(settings, clock=_Clock())
+    container = build_container(settings, clock=FixedClock())
     migrate(container.engine)
     token = create_admin_token(container, name="bench")
     with serve_app(build_app(container)) as base:
@@ -129,12 +129,13 @@ def _contention(base: str, start: str) -> tuple[list[float], int]:
 def _measure(database_url: str, var_dir: Path) -> dict[str, float]:
     with _server(database_url, var_dir) as base:
         rates = [
-            _throughput(base, _slots(BOOKINGS_PER_RUN, first_day=run * 14)) for run in range(RUNS)
+            _throughput(base, weekday_starts(BOOKINGS_PER_RUN, first_day=run * 14))
+            for run in range(RUNS)
         ]
         latencies: list[float] = []
         winners: list[int] = []
         for round_no in range(RUNS):
-            round_latencies, won = _contention(base, _slots(1, first_day=60 + round_no)[0])
+            round_latencies, won = _contention(base, weekday_starts(1, first_day=60 + round_no)[0])
             latencies.extend(round_latencies)
             winners.append(won)
     latencies.sort()

@@ -15,7 +15,6 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -32,25 +31,11 @@ from balance_booking.bootstrap import (
 )
 from balance_booking.config import Settings
 from balance_booking.emulators.mail_sink.server import MailSink
+from bench.booking_throughput import FixedClock, weekday_starts
 
 BOOKINGS = 60
 RUNS = 3
 LATENCY_BOOKINGS = 40
-
-
-class _Clock:
-    def now(self) -> datetime:
-        return datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
-
-
-def _starts(count: int, *, first_day: int) -> list[str]:
-    day = datetime(2026, 12, 1, tzinfo=UTC) + timedelta(days=first_day)
-    starts: list[str] = []
-    while len(starts) < count:
-        if day.weekday() < 5:
-            starts.extend(f"{day.date()}T{hour:02d}:00:00+03:00" for hour in range(8, 20))
-        day += timedelta(days=1)
-    return starts[:count]
 
 
 @contextmanager
@@ -64,7 +49,7 @@ def _server(var_dir: Path, smtp_url: str | None) -> Iterator[tuple[str, Containe
         practitioner_email="therapist@balance.example",
         _env_file=None,
     )
-    container = build_container(settings, clock=_Clock())
+    container = build_container(settings, clock=FixedClock())
     migrate(container.engine)
     token = create_admin_token(container, name="bench")
     with serve_app(build_app(container)) as base:
@@ -108,7 +93,7 @@ def _throughput(tmp: Path, sink: MailSink) -> list[float]:
         sink.inbox.clear()
         with _server(tmp / f"tp{run}", sink.smtp_url) as (base, container):
             with httpx.Client(base_url=base, timeout=30) as client:
-                for n, start in enumerate(_starts(BOOKINGS, first_day=0)):
+                for n, start in enumerate(weekday_starts(BOOKINGS, first_day=0)):
                     _book(client, start, n)
             dispatcher = build_outbox_dispatcher(container)
             began = time.perf_counter()
@@ -134,7 +119,7 @@ def _latency(tmp: Path, sink: MailSink) -> tuple[float, float]:
         httpx.Client(base_url=base_on, timeout=30) as client_on,
     ):
         for round_no in range(RUNS):
-            starts = _starts(LATENCY_BOOKINGS, first_day=20 + 14 * round_no)
+            starts = weekday_starts(LATENCY_BOOKINGS, first_day=20 + 14 * round_no)
             for n, start in enumerate(starts):
                 off.append(_book(client_off, start, n))
                 on.append(_book(client_on, start, n))
