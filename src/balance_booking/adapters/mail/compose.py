@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
 
@@ -14,6 +15,9 @@ from balance_booking.adapters.mail.texts import PRACTICE, letter
 from balance_booking.application.ports import CalendarFiles, Clock, Mail
 
 _TEMPLATES = Path(__file__).parent / "templates"
+# RFC 5322 allows 998 characters a line: a Message-ID is never folded (receivers that compare it
+# to spot a resent duplicate then see exactly the same value).
+_POLICY = SMTP.clone(max_line_length=998)
 
 
 def one_line(value: str) -> str:
@@ -40,7 +44,7 @@ class MailComposer:
 
     def compose(self, mail: Mail) -> EmailMessage:
         content = letter(mail)
-        message = EmailMessage()
+        message = EmailMessage(policy=_POLICY)
         message["From"] = self._from
         message["To"] = Address(addr_spec=one_line(mail.to))
         message["Subject"] = one_line(content.subject)
