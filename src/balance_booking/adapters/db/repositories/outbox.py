@@ -77,13 +77,14 @@ class SqlOutbox:
         # One statement for all: "at most one per key" drops a row whose dedup_key is taken
         # (rows without a key never conflict). RETURNING rather than rowcount, which psycopg
         # reports as -1 here.
+        # Executemany with RETURNING: SQLAlchemy batches it into one statement ("insertmanyvalues")
+        # whose compiled form is cached, unlike a literal multi-row VALUES.
         query = (
             self._insert()
-            .values(rows)
             .on_conflict_do_nothing(index_elements=["dedup_key"])
             .returning(t.outbox.c.id)
         )
-        return len(self._connection.execute(query).all())
+        return len(self._connection.execute(query, rows).all())
 
     def _insert(self) -> postgresql.Insert | sqlite.Insert:
         """The dialect's INSERT, which knows ON CONFLICT DO NOTHING."""
