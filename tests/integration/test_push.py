@@ -125,7 +125,7 @@ def headers_for(
 
 
 def corrupted(token: str) -> str:
-    """`token` with its last character changed (always: whatever that character was)."""
+    """`token` (or a resource id) with its last character changed, whatever that character was."""
     return token[:-1] + ("B" if token.endswith("A") else "A")
 
 
@@ -177,7 +177,7 @@ def test_forged_notifications_are_refused_and_cause_no_sync(
     forged: list[tuple[dict[str, str], int, str]] = [
         (valid | {"X-Goog-Channel-ID": uuid.uuid4().hex}, 404, "not_found"),
         ({k: v for k, v in valid.items() if k != "X-Goog-Channel-ID"}, 404, "not_found"),
-        (valid | {"X-Goog-Resource-ID": "x" + channel["resource_id"][1:]}, 401, "unauthorized"),
+        (valid | {"X-Goog-Resource-ID": corrupted(channel["resource_id"])}, 401, "unauthorized"),
         ({k: v for k, v in valid.items() if k != "X-Goog-Resource-ID"}, 401, "unauthorized"),
         (valid | {"X-Goog-Channel-Token": corrupted(channel["token"])}, 401, "unauthorized"),
         (valid | {"X-Goog-Channel-Token": ""}, 401, "unauthorized"),
