@@ -25,12 +25,10 @@ from pydantic import SecretStr
 from sqlalchemy import update
 
 from balance_booking.adapters.db import tables as t
-from balance_booking.adapters.db.migrate import migrate
-from balance_booking.bootstrap import Container, build_container
+from balance_booking.bootstrap import Container
 from balance_booking.config import Settings
-from tests.support.google import NO_WAIT
 from tests.support.live_server import free_port
-from tests.support.processes import CLI, balance_env, stop_all
+from tests.support.processes import CLI, balance_env, container_on_the_real_clock, stop_all
 from tests.support.push import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.both_databases, pytest.mark.reliability]
@@ -93,12 +91,8 @@ def settings(settings: Settings, server: tuple[StallingServer, str]) -> Settings
 
 @pytest.fixture
 def container(settings: Settings) -> Iterator[Container]:
-    # The real clock: the worker subprocess has no other.
-    built = build_container(settings, retry=NO_WAIT)
-    if built.is_sqlite():
-        migrate(built.engine)
-    yield built
-    built.close()
+    with container_on_the_real_clock(settings) as built:
+        yield built
 
 
 def worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:

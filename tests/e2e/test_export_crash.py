@@ -24,18 +24,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from balance_booking.adapters.db import tables as t
-from balance_booking.adapters.db.migrate import migrate
-from balance_booking.bootstrap import Container, build_container
+from balance_booking.bootstrap import Container
 from balance_booking.config import Settings
 from tests.support import booking
 from tests.support.google import (
     CLIENT_ID,
     CLIENT_SECRET,
-    NO_WAIT,
     PUBLIC_BASE,
     Emulator,
 )
-from tests.support.processes import CLI, balance_env, stop_all
+from tests.support.processes import CLI, balance_env, container_on_the_real_clock, stop_all
 from tests.support.push import wait_for
 
 pytestmark = [
@@ -53,12 +51,8 @@ LATENCY_MS = 10_000
 
 @pytest.fixture
 def container(settings: Settings) -> Iterator[Container]:
-    # The real clock: the worker subprocesses have no other.
-    built = build_container(settings, retry=NO_WAIT)
-    if built.is_sqlite():
-        migrate(built.engine)
-    yield built
-    built.close()
+    with container_on_the_real_clock(settings) as built:
+        yield built
 
 
 def working_day(after_days: int) -> date:

@@ -13,6 +13,11 @@ from pathlib import Path
 
 import httpx
 
+from balance_booking.adapters.db.migrate import migrate
+from balance_booking.bootstrap import Container, build_container
+from balance_booking.config import Settings
+from tests.support.google import NO_WAIT
+
 CLI = [sys.executable, "-m", "balance_booking.cli"]
 # SIGTERM first (the worker finishes its job, uvicorn its requests), SIGKILL after this long.
 STOP_GRACE_SECONDS = 15.0
@@ -89,3 +94,15 @@ def wait_until_up(
             pass
         time.sleep(0.1)
     raise AssertionError(f"{base} did not come up")
+
+
+@contextmanager
+def container_on_the_real_clock(settings: Settings) -> Iterator[Container]:
+    """The test's container on the system clock (worker subprocesses have no other), migrated."""
+    built = build_container(settings, retry=NO_WAIT)
+    if built.is_sqlite():
+        migrate(built.engine)
+    try:
+        yield built
+    finally:
+        built.close()
