@@ -64,6 +64,7 @@ from balance_booking.application.export import (
     DeleteCalendarEventForAppointment,
     EventDrafts,
     GoogleCalendarMessages,
+    MoveCalendarEventForAppointment,
 )
 from balance_booking.application.handlers import OutboxHandlers
 from balance_booking.application.integration import (
@@ -87,6 +88,11 @@ from balance_booking.application.ports import (
 )
 from balance_booking.application.push import EnsurePushChannel, HandlePushNotification, push_address
 from balance_booking.application.reconcile import ReconcileExportedEvents
+from balance_booking.application.self_service import (
+    BookForClient,
+    CancelSeries,
+    RescheduleAppointment,
+)
 from balance_booking.application.slot_guard import SlotGuard
 from balance_booking.application.sync import SyncCalendarBusyTimes
 from balance_booking.application.sync_triggers import PollBusyTimes, SyncCoalescer
@@ -260,6 +266,23 @@ def build_web_services(container: Container) -> WebServices:
         cancel_appointment=CancelAppointment(
             writers=c.writers, clock=c.clock, manage_tokens=manage_tokens, messages=c.messages
         ),
+        reschedule_appointment=RescheduleAppointment(
+            guard=guard,
+            readers=c.readers,
+            writers=c.writers,
+            clock=c.clock,
+            messages=c.messages,
+            manage_tokens=manage_tokens,
+        ),
+        book_for_client=BookForClient(
+            guard=guard,
+            readers=c.readers,
+            writers=c.writers,
+            clock=c.clock,
+            messages=c.messages,
+            manage_tokens=manage_tokens,
+        ),
+        cancel_series=CancelSeries(writers=c.writers, clock=c.clock, messages=c.messages),
         get_appointment=GetAppointment(readers=c.readers, manage_tokens=manage_tokens),
         list_appointments=ListAppointments(readers=c.readers),
         join_waitlist=JoinWaitlist(writers=c.writers, clock=c.clock),
@@ -403,10 +426,20 @@ def build_event_drafts(container: Container) -> EventDrafts:
 def build_outbox_handlers(container: Container) -> OutboxHandlers:
     """Every kind of outbox message and who delivers it."""
     c = container
+    create_event = CreateCalendarEventForAppointment(
+        readers=c.readers,
+        writers=c.writers,
+        gateways=c.gateways,
+        tokens=c.tokens,
+        drafts=build_event_drafts(c),
+        clock=c.clock,
+        metrics=c.metrics,
+    )
     return OutboxHandlers(
         # Each batch that wrote to Google re-syncs busy time.
         google_calendar=GoogleCalendarMessages(
-            create_event=CreateCalendarEventForAppointment(
+            create_event=create_event,
+            move_event=MoveCalendarEventForAppointment(
                 readers=c.readers,
                 writers=c.writers,
                 gateways=c.gateways,
@@ -414,6 +447,7 @@ def build_outbox_handlers(container: Container) -> OutboxHandlers:
                 drafts=build_event_drafts(c),
                 clock=c.clock,
                 metrics=c.metrics,
+                create_event=create_event,
             ),
             delete_event=DeleteCalendarEventForAppointment(
                 readers=c.readers,

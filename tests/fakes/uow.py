@@ -237,12 +237,12 @@ class FakeAppointments:
         return sorted(self._tx.state.appointments.values(), key=lambda s: s.appointment.start)
 
     def occupied_overlapping(
-        self, window: Interval, *, now: datetime | None = None
+        self, window: Interval, *, now: datetime | None = None, exclude: UUID | None = None
     ) -> list[OccupiedTime]:
         found = []
         for stored in self._rows():
             appointment = stored.appointment
-            if appointment.status not in ACTIVE_STATUSES:
+            if appointment.status not in ACTIVE_STATUSES or appointment.id == exclude:
                 continue
             if now is not None and appointment.hold_expired(now):
                 continue
@@ -261,13 +261,21 @@ class FakeAppointments:
         ]
         return min(expiries, default=None)
 
-    def add(self, appointment: Appointment, *, manage_token_hash: str, now: datetime) -> None:
+    def _guard(self, appointment: Appointment) -> None:
+        """The exclusion constraint: no two active appointments' buffered times overlap."""
         blocked = appointment.occupied.blocked
         if appointment.status in ACTIVE_STATUSES:
             for stored in self._tx.state.appointments.values():
                 other = stored.appointment
-                if other.status in ACTIVE_STATUSES and other.occupied.blocked.overlaps(blocked):
+                if (
+                    other.id != appointment.id
+                    and other.status in ACTIVE_STATUSES
+                    and other.occupied.blocked.overlaps(blocked)
+                ):
                     raise SlotTakenError("The slot was taken a moment ago.")
+
+    def add(self, appointment: Appointment, *, manage_token_hash: str, now: datetime) -> None:
+        self._guard(appointment)
         state = self._tx.write(availability=True)
         state.appointments[appointment.id] = StoredAppointment(
             # The row's created_at is the insert time, whatever the object said.
@@ -288,13 +296,33 @@ class FakeAppointments:
         state = self._tx.write(availability=True)
         stored = state.appointments.get(appointment.id)
         if stored is not None:
-            # Like the SQL UPDATE: only the status and the hold change.
+            # Like the SQL UPDATE: the status and the hold, and after a move the time too.
+            moved = appointment.sequence != stored.appointment.sequence
+            if moved:
+                self._guard(appointment)
             stored.appointment = replace(
                 stored.appointment,
                 status=appointment.status,
                 hold_expires_at=appointment.hold_expires_at,
+                **(
+                    {
+                        "start": appointment.start,
+                        "end": appointment.end,
+                        "sequence": appointment.sequence,
+                        "moves": appointment.moves,
+                    }
+                    if moved
+                    else {}
+                ),
             )
             stored.updated_at = now
+
+    def in_series(self, series_id: UUID) -> list[Appointment]:
+        return [
+            _copy_appointment(s.appointment)
+            for s in self._rows()
+            if s.appointment.series_id == series_id
+        ]
 
     def manage_token_hash(self, appointment_id: UUID) -> str | None:
         stored = self._tx.state.appointments.get(appointment_id)

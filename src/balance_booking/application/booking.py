@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from balance_booking.application.errors import (
+    ChangeWindowClosedError,
     ConflictError,
     InvalidRequestError,
     NotFoundError,
@@ -40,6 +41,11 @@ from balance_booking.domain.errors import InvalidTransition
 from balance_booking.domain.intervals import Interval
 
 _log = logging.getLogger(__name__)
+
+
+CHANGE_WINDOW_CLOSED = (
+    "This appointment can no longer be changed online; please contact the practitioner."
+)
 
 
 class IdempotencyMismatchError(InvalidRequestError):
@@ -297,6 +303,14 @@ class CancelAppointment:
                 raise NotFoundError("Unknown appointment.")
             if appointment.status is AppointmentStatus.CANCELLED:
                 return appointment  # cancelling twice is harmless
+            service = uow.services.get(appointment.service_slug)
+            if (
+                token is not None
+                and service is not None
+                and appointment.is_active
+                and not appointment.client_may_change(service, now=now)
+            ):
+                raise ChangeWindowClosedError(CHANGE_WINDOW_CLOSED)
             try:
                 appointment.cancel(now=now)
             except InvalidTransition as exc:

@@ -93,6 +93,8 @@ class _Row:
     notice: PractitionerNotice | None
     lead: timedelta | None
     planned_start: datetime | None
+    sequence: int | None  # rescheduled: the move this message tells of
+    previous_start: datetime | None  # rescheduled: where it was
 
     @classmethod
     def read(cls, message: OutboxMessage) -> _Row:
@@ -101,6 +103,8 @@ class _Row:
             lead_minutes = data.get("lead_minutes")
             start = data.get("start")
             notice = data.get("notice")
+            sequence = data.get("sequence")
+            previous = data.get("previous_start")
             return cls(
                 kind=MailKind(message.topic),
                 appointment_id=UUID(str(data["appointment_id"])),
@@ -109,6 +113,8 @@ class _Row:
                 notice=None if notice is None else PractitionerNotice(str(notice)),
                 lead=None if lead_minutes is None else timedelta(minutes=int(str(lead_minutes))),
                 planned_start=None if start is None else datetime.fromisoformat(str(start)),
+                sequence=None if sequence is None else int(str(sequence)),
+                previous_start=None if previous is None else datetime.fromisoformat(str(previous)),
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise UndeliverableMessageError(
@@ -189,11 +195,14 @@ class EmailMessages:
                 end=appointment.end,
                 timezone=owner_zone,
                 notice=row.notice,
+                previous_start=row.previous_start,
                 client_name=appointment.client.name,
                 client_email=appointment.client.email,
                 client_phone=appointment.client.phone,
                 admin_url=self.links.admin(),
             )
+        if appointment.client.email is None:
+            return None  # booked by the admin without an address
         active = appointment.is_active
         return Mail(
             kind=row.kind,
@@ -210,6 +219,7 @@ class EmailMessages:
             hold_expires_at=appointment.hold_expires_at,
             lead=row.lead,
             lapsed=row.lapsed,
+            previous_start=row.previous_start,
             invite=self._invite(appointment, title) if row.kind in _WITH_INVITE else None,
         )
 
@@ -220,6 +230,9 @@ class EmailMessages:
                 return appointment.status is AppointmentStatus.CONFIRMED
             case MailKind.PENDING_PAYMENT:
                 return appointment.status is AppointmentStatus.PENDING_PAYMENT
+            case MailKind.RESCHEDULED:
+                # A later move's message supersedes this one; a cancelled one says so itself.
+                return appointment.is_active and row.sequence == appointment.sequence
             case MailKind.REMINDER:
                 return (
                     appointment.status is AppointmentStatus.CONFIRMED
@@ -232,7 +245,7 @@ class EmailMessages:
     def _invite(self, appointment: Appointment, title: str) -> CalendarInvite:
         return CalendarInvite(
             uid=invite_uid(appointment.id),
-            sequence=0,
+            sequence=appointment.sequence,
             start=appointment.start,
             end=appointment.end,
             summary=title,

@@ -17,6 +17,10 @@ class ConflictError(ApplicationError):
     """The request clashes with existing state (e.g. a duplicate slug)."""
 
 
+class ChangeWindowClosedError(ConflictError):
+    """The client may no longer cancel or move: the service's change cut-off has passed."""
+
+
 class InvalidRequestError(ApplicationError):
     """The request is well-formed but breaks a rule; `field` names the culprit if one does."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import TypeVar, assert_never
@@ -26,6 +26,7 @@ from balance_booking.application.messages import event_of
 from balance_booking.application.outbox import Failure, UndeliverableMessageError
 from balance_booking.application.ports import (
     AccessTokenSource,
+    CalendarGateway,
     CalendarGatewayFactory,
     CalendarState,
     Clock,
@@ -43,6 +44,7 @@ from balance_booking.domain.events import (
     AppointmentConfirmed,
     AppointmentExpired,
     AppointmentHeld,
+    AppointmentMoved,
 )
 
 _log = logging.getLogger(__name__)
@@ -186,6 +188,74 @@ class DeleteCalendarEventForAppointment:
         return True
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MoveCalendarEventForAppointment:
+    """A confirmed appointment moved -> its event moves in place (the same event id, patched).
+
+    An event that was never made (its create is still due, or was parked) is made now at the new
+    time; one Google no longer knows is put back (docs/export.md).
+    """
+
+    readers: UnitOfWorkFactory
+    writers: UnitOfWorkFactory
+    gateways: CalendarGatewayFactory
+    tokens: AccessTokenSource
+    drafts: EventDrafts
+    clock: Clock
+    metrics: Metrics
+    create_event: CreateCalendarEventForAppointment
+
+    def execute(self, appointment_id: UUID) -> bool:
+        with self.readers() as uow:
+            appointment = uow.appointments.get(appointment_id)
+            if appointment is None or appointment.status is not AppointmentStatus.CONFIRMED:
+                return False  # cancelled since (its delete follows) or gone
+            state = uow.appointments.calendar_event(appointment_id)
+            if state.state != CalendarState.CREATED:
+                draft = None
+            else:
+                event_id = state.event_id or event_id_for(appointment_id)
+                draft = self.drafts.draft(uow, appointment, event_id=event_id)
+        if draft is None:
+            return self.create_event.execute(appointment_id)
+        gateway = self.gateways(self.tokens)
+        event_id = _counted(
+            self.metrics, "patch", partial(put_back, gateway, draft, self.metrics, result="moved")
+        )
+        with self.writers() as uow:
+            uow.appointments.set_calendar_event(
+                appointment_id, event_id=event_id, state=CalendarState.CREATED, now=self.clock.now()
+            )
+            uow.commit()
+        _log.info(
+            "calendar_event_moved",
+            extra={"appointment_id": str(appointment_id), "event_id": event_id},
+        )
+        return True
+
+
+def put_back(gateway: CalendarGateway, draft: EventDraft, metrics: Metrics, *, result: str) -> str:
+    """Make the event say `draft` (patching it, undeleting it if need be); if Google has no such
+    event, insert it again, under a new id when Google will not reuse the old one. Returns the id
+    it now has. `result` labels a successful patch in the google_writes metric."""
+    if gateway.patch_event(draft.event_id, draft):
+        metrics.increment("google_writes", {"operation": "patch", "result": result})
+        return draft.event_id
+    if gateway.insert_event(draft):
+        metrics.increment("google_writes", {"operation": "insert", "result": "created"})
+        return draft.event_id
+    # 404 on patch but 409 on insert: Google remembers the id and refuses it.
+    fresh = replace(draft, event_id=replacement_id(draft.appointment_id, draft.event_id))
+    if not gateway.insert_event(fresh) and not gateway.patch_event(fresh.event_id, fresh):
+        raise GoogleRequestError(
+            f"Google refuses both {draft.event_id} and {fresh.event_id}",
+            status=409,
+            reason="duplicate",
+        )
+    metrics.increment("google_writes", {"operation": "insert", "result": "created"})
+    return fresh.event_id
+
+
 def _counted(metrics: Metrics, operation: str, call: Callable[[], _T]) -> _T:
     """Run one Google write; a failure is counted under its kind and re-raised."""
     try:
@@ -214,6 +284,7 @@ class GoogleCalendarMessages:
 
     create_event: CreateCalendarEventForAppointment
     delete_event: DeleteCalendarEventForAppointment
+    move_event: MoveCalendarEventForAppointment
     resync: Callable[[], object]
     enabled_by_default: bool
     # Never given up on: every write is idempotent, and the admin sees a pending event meanwhile.
@@ -234,6 +305,10 @@ class GoogleCalendarMessages:
                 if not event.was_confirmed:
                     return False  # a payment hold never reached the calendar
                 return self.delete_event.execute(event.appointment_id)
+            case AppointmentMoved():
+                if not event.was_confirmed:
+                    return False  # a payment hold has no event to move
+                return self.move_event.execute(event.appointment_id)
             case AppointmentExpired() | AppointmentHeld():
                 return False  # likewise: only confirmed appointments are exported
             case None:

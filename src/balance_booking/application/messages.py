@@ -34,6 +34,7 @@ from balance_booking.domain.events import (
     AppointmentConfirmed,
     AppointmentExpired,
     AppointmentHeld,
+    AppointmentMoved,
     DomainEvent,
 )
 
@@ -77,8 +78,9 @@ class Messages:
     ) -> None:
         messages: list[NewMessage] = []
         for event in events:
-            if isinstance(event, AppointmentCancelled | AppointmentExpired):
-                # Reminders of an appointment that will not happen are dropped, never sent.
+            if isinstance(event, AppointmentCancelled | AppointmentExpired | AppointmentMoved):
+                # Reminders of an appointment that will not happen (then) are dropped, never
+                # sent; a move plans them afresh for the new time.
                 uow.outbox.discard(
                     appointment_id=appointment.id,
                     kind=OutboxKind.EMAIL,
@@ -99,10 +101,17 @@ class Messages:
                     *self._practitioner(PractitionerNotice.HELD, appointment),
                 ]
             case AppointmentConfirmed():
+                client = (
+                    [
+                        *self._client(MailKind.CONFIRMED, appointment),
+                        *self._reminders(appointment, now=now),
+                    ]
+                    if event.notify_client
+                    else []
+                )
                 return [
                     calendar_message(event),  # the event appears in the owner's calendar
-                    *self._client(MailKind.CONFIRMED, appointment),
-                    *self._reminders(appointment, now=now),
+                    *client,
                     *self._practitioner(
                         PractitionerNotice.CONFIRMED
                         if event.was_held
@@ -124,30 +133,81 @@ class Messages:
                     *self._client(MailKind.CANCELLED, appointment, lapsed=True),
                     *self._practitioner(PractitionerNotice.LAPSED, appointment),
                 ]
+            case AppointmentMoved():
+                # The event moves in place (same id); each move is news once, numbered by its
+                # sequence; reminders are planned again for the new time (dropped above).
+                calendar = [calendar_message(event)] if event.was_confirmed else []
+                reminders = self._reminders(appointment, now=now) if event.was_confirmed else []
+                return [
+                    *calendar,
+                    *self._client(
+                        MailKind.RESCHEDULED,
+                        appointment,
+                        sequence=event.sequence,
+                        previous_start=event.previous_start,
+                    ),
+                    *reminders,
+                    *self._practitioner(
+                        PractitionerNotice.MOVED,
+                        appointment,
+                        sequence=event.sequence,
+                        previous_start=event.previous_start,
+                    ),
+                ]
             case _:
                 assert_never(event)
 
     def _client(
-        self, kind: MailKind, appointment: Appointment, *, lapsed: bool = False
+        self,
+        kind: MailKind,
+        appointment: Appointment,
+        *,
+        lapsed: bool = False,
+        sequence: int | None = None,
+        previous_start: datetime | None = None,
     ) -> list[NewMessage]:
-        if not self.mail.enabled:
+        if not self.mail.enabled or appointment.client.email is None:
             return []
         payload: dict[str, JsonScalar] = {"appointment_id": str(appointment.id)}
         if lapsed:
             payload["lapsed"] = True
-        return [_mail(kind, appointment.id, payload, suffix=None)]
+        if sequence is not None:
+            payload["sequence"] = sequence
+        if previous_start is not None:
+            payload["previous_start"] = previous_start.isoformat()
+        suffix = None if sequence is None else str(sequence)
+        return [_mail(kind, appointment.id, payload, suffix=suffix)]
 
     def _practitioner(
-        self, notice: PractitionerNotice, appointment: Appointment
+        self,
+        notice: PractitionerNotice,
+        appointment: Appointment,
+        *,
+        sequence: int | None = None,
+        previous_start: datetime | None = None,
     ) -> list[NewMessage]:
         if not (self.mail.enabled and self.mail.practitioner):
             return []
-        payload = {"appointment_id": str(appointment.id), "notice": notice.value}
-        return [_mail(MailKind.PRACTITIONER, appointment.id, payload, suffix=notice.value)]
+        payload: dict[str, JsonScalar] = {
+            "appointment_id": str(appointment.id),
+            "notice": notice.value,
+        }
+        if sequence is not None:
+            payload["sequence"] = sequence
+        if previous_start is not None:
+            payload["previous_start"] = previous_start.isoformat()
+        return [
+            _mail(
+                MailKind.PRACTITIONER,
+                appointment.id,
+                payload,
+                suffix=notice.value if sequence is None else f"{notice.value}.{sequence}",
+            )
+        ]
 
     def _reminders(self, appointment: Appointment, *, now: datetime) -> list[NewMessage]:
         """One reminder per lead time, unless that moment had already passed at booking."""
-        if not self.mail.enabled:
+        if not self.mail.enabled or appointment.client.email is None:
             return []
         planned = []
         for lead in self.mail.reminders:
@@ -209,14 +269,20 @@ def _mail(
     )
 
 
-def calendar_message(event: AppointmentConfirmed | AppointmentCancelled) -> NewMessage:
+def calendar_message(
+    event: AppointmentConfirmed | AppointmentCancelled | AppointmentMoved,
+) -> NewMessage:
     """A google_calendar message carries the domain event itself (its id and time, no client)."""
-    payload: dict[str, str | bool] = {
+    payload: dict[str, JsonScalar] = {
         "appointment_id": str(event.appointment_id),
         "occurred_at": event.occurred_at.isoformat(),
     }
     if isinstance(event, AppointmentCancelled):
         payload["was_confirmed"] = event.was_confirmed
+    if isinstance(event, AppointmentMoved):
+        payload["sequence"] = event.sequence
+        payload["was_confirmed"] = event.was_confirmed
+        payload["previous_start"] = event.previous_start.isoformat()
     return NewMessage(
         kind=OutboxKind.GOOGLE_CALENDAR,
         topic=type(event).__name__,
@@ -248,6 +314,17 @@ def _event(topic: str, data: Payload) -> DomainEvent | None:
             return AppointmentConfirmed(appointment_id, occurred_at)
         if topic == AppointmentExpired.__name__:
             return AppointmentExpired(appointment_id, occurred_at)
+        if topic == AppointmentMoved.__name__:
+            sequence, was_confirmed = data["sequence"], data["was_confirmed"]
+            if not isinstance(sequence, int) or not isinstance(was_confirmed, bool):
+                return None
+            return AppointmentMoved(
+                appointment_id,
+                occurred_at,
+                sequence=sequence,
+                was_confirmed=was_confirmed,
+                previous_start=datetime.fromisoformat(str(data["previous_start"])),
+            )
     except (ValueError, KeyError, TypeError):
         return None
     return None

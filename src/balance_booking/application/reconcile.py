@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from uuid import UUID
 
 from balance_booking.application.errors import (
@@ -15,14 +15,13 @@ from balance_booking.application.errors import (
 from balance_booking.application.export import (
     EventDrafts,
     is_ours,
-    replacement_id,
+    put_back,
 )
 from balance_booking.application.ports import (
     CalendarEventState,
     CalendarGateway,
     CalendarState,
     Clock,
-    EventDraft,
     Metrics,
     OwnEvent,
     UnitOfWork,
@@ -207,7 +206,7 @@ class ReconcileExportedEvents:
             self.metrics.increment("google_writes", {"operation": "delete", "result": "deleted"})
             event_id = repair.event_id
         else:
-            event_id = self._put_back(gateway, draft)
+            event_id = put_back(gateway, draft, self.metrics, result="restored")
             if event_id != repair.event_id:
                 with self.writers() as uow:
                     uow.appointments.set_calendar_event(
@@ -227,23 +226,3 @@ class ReconcileExportedEvents:
             },
         )
         return True
-
-    def _put_back(self, gateway: CalendarGateway, draft: EventDraft) -> str:
-        """Patch the event back (undeleting it); if Google has no such event, insert it again,
-        under a new id when Google will not reuse the old one. Returns the id it now has."""
-        if gateway.patch_event(draft.event_id, draft):
-            self.metrics.increment("google_writes", {"operation": "patch", "result": "restored"})
-            return draft.event_id
-        if gateway.insert_event(draft):
-            self.metrics.increment("google_writes", {"operation": "insert", "result": "created"})
-            return draft.event_id
-        # 404 on patch but 409 on insert: Google remembers the id and refuses it.
-        fresh = replace(draft, event_id=replacement_id(draft.appointment_id, draft.event_id))
-        if not gateway.insert_event(fresh) and not gateway.patch_event(fresh.event_id, fresh):
-            raise GoogleRequestError(
-                f"Google refuses both {draft.event_id} and {fresh.event_id}",
-                status=409,
-                reason="duplicate",
-            )
-        self.metrics.increment("google_writes", {"operation": "insert", "result": "created"})
-        return fresh.event_id

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from uuid import UUID
 
 from balance_booking.application.availability import CalendarPolicy, load_availability
 from balance_booking.application.errors import (
@@ -24,7 +25,7 @@ from balance_booking.application.ports import (
     UnitOfWorkFactory,
 )
 from balance_booking.domain.appointments import LANGUAGES, Client
-from balance_booking.domain.intervals import Interval
+from balance_booking.domain.intervals import Interval, subtract
 from balance_booking.domain.services import Service
 from balance_booking.domain.slots import TimeSlot, available_slots, nearest_slots
 
@@ -39,9 +40,12 @@ _DAY = timedelta(days=1)
 class SlotUnavailableError(ApplicationError):
     """The slot cannot be booked (taken, busy in Google, or not offered); here are others."""
 
-    def __init__(self, message: str, *, alternatives: list[TimeSlot]) -> None:
+    def __init__(
+        self, message: str, *, alternatives: list[TimeSlot], timezone: str | None = None
+    ) -> None:
         super().__init__(message)
         self.alternatives = alternatives
+        self.timezone = timezone  # the client's, to show the alternatives in
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,14 +97,21 @@ class SlotGuard:
         *,
         now: datetime,
         extra_busy: list[Interval],
+        moving: Interval | None = None,
+        exclude: UUID | None = None,
     ) -> list[TimeSlot]:
+        """The free slots in `window`. `exclude` leaves out the appointment being moved, and
+        `moving` (its current time) is taken out of the busy time: its own Google event is
+        there until the move reaches Google."""
         context = Interval(window.start - 2 * _DAY, window.end + 2 * _DAY)
         busy = uow.busy.overlapping(context) if snapshot.use_busy else []
+        if moving is not None:
+            busy = subtract(busy, [moving])
         return available_slots(
             service=snapshot.service,
             availability=load_availability(uow, default_timezone=self.default_timezone),
             busy=[*busy, *extra_busy],
-            appointments=uow.appointments.occupied_overlapping(context, now=now),
+            appointments=uow.appointments.occupied_overlapping(context, now=now, exclude=exclude),
             window=window,
             now=now,
         )
@@ -113,23 +124,33 @@ class SlotGuard:
         *,
         now: datetime,
         extra_busy: list[Interval],
+        moving: Interval | None = None,
+        exclude: UUID | None = None,
     ) -> bool:
         window = Interval(start - _DAY, start + _DAY)
-        slots = self.slots_around(uow, snapshot, window, now=now, extra_busy=extra_busy)
+        slots = self.slots_around(
+            uow, snapshot, window, now=now, extra_busy=extra_busy, moving=moving, exclude=exclude
+        )
         return any(slot.start == start for slot in slots)
 
     def live_busy(
         self, snapshot: SlotSnapshot, buffered: Interval, *, now: datetime
     ) -> list[Interval]:
         """Google's busy time for the buffered slot right now; the mirror may stand in briefly."""
-        if not snapshot.use_busy:
-            return []
         # One call covers the slot and the alternatives around it, so a conflict's
         # alternatives already know what Google just said.
         around = alternatives_window(buffered.start, now=now)
         asked = Interval(min(buffered.start, around.start), max(buffered.end, around.end))
+        return self.live_busy_in(snapshot, asked, now=now)
+
+    def live_busy_in(
+        self, snapshot: SlotSnapshot, window: Interval, *, now: datetime
+    ) -> list[Interval]:
+        """Google's busy time over `window` right now; the mirror may stand in briefly."""
+        if not snapshot.use_busy:
+            return []
         try:
-            return self.gateways(self.tokens).busy_intervals(asked)
+            return self.gateways(self.tokens).busy_intervals(window)
         except (GoogleUnavailableError, GoogleRequestError, AccessRevokedError) as exc:
             synced = snapshot.link.last_success_at
             if synced is not None and now - synced <= self.live_check_fallback:
@@ -149,15 +170,27 @@ class SlotGuard:
         *,
         now: datetime,
         extra_busy: list[Interval],
+        moving: Interval | None = None,
+        exclude: UUID | None = None,
     ) -> SlotUnavailableError:
         window = alternatives_window(request.start, now=now)
         slots = [
             slot
-            for slot in self.slots_around(uow, snapshot, window, now=now, extra_busy=extra_busy)
+            for slot in self.slots_around(
+                uow,
+                snapshot,
+                window,
+                now=now,
+                extra_busy=extra_busy,
+                moving=moving,
+                exclude=exclude,
+            )
             if slot.start != request.start
         ]
         return SlotUnavailableError(
-            "This time is no longer available.", alternatives=nearest_slots(slots, request.start)
+            "This time is no longer available.",
+            alternatives=nearest_slots(slots, request.start),
+            timezone=request.timezone,
         )
 
 

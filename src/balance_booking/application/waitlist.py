@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from balance_booking.application.errors import (
+    InvalidRequestError,
     NotFoundError,
 )
 from balance_booking.application.ports import (
@@ -36,6 +37,8 @@ class JoinWaitlist:
         comment: str | None,
     ) -> UUID:
         load_zone(timezone)
+        if client.email is None:
+            raise InvalidRequestError("An e-mail address is required.", field="email")
         entry = WaitlistEntry(
             entry_id=uuid.uuid4(),
             service_slug=service_slug,

@@ -4,6 +4,7 @@
       └──(otherwise)────────────────────────────────────────> confirmed
     pending_payment ──expire (hold ran out)──> expired
     pending_payment | confirmed ──cancel──> cancelled
+    pending_payment | confirmed ──move──> the same status at another time (a Move kept)
 
 Every transition that the outside world must hear about records a domain event in ``events``;
 the unit of work moves them to the outbox in the same transaction.
@@ -23,9 +24,10 @@ from balance_booking.domain.events import (
     AppointmentConfirmed,
     AppointmentExpired,
     AppointmentHeld,
+    AppointmentMoved,
     DomainEvent,
 )
-from balance_booking.domain.intervals import to_utc
+from balance_booking.domain.intervals import Interval, to_utc
 from balance_booking.domain.services import Service
 from balance_booking.domain.slots import OccupiedTime
 
@@ -45,22 +47,45 @@ ACTIVE_STATUSES: frozenset[AppointmentStatus] = frozenset(
 )
 
 
+class MovedBy(StrEnum):
+    CLIENT = "client"
+    ADMIN = "admin"
+
+
 @dataclass(frozen=True, slots=True)
 class Client:
-    """Who booked. Only the shape is checked here; the web layer validates the details."""
+    """Who booked. Only the shape is checked here; the web layer validates the details.
+
+    ``email`` is None only for a client the admin booked without one (e.g. by phone).
+    """
 
     name: str
-    email: str
+    email: str | None
     phone: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
             raise InvalidClient("client name must not be empty")
+        if self.email is None:
+            return
         local, at, domain = (
             self.email.partition("@") if isinstance(self.email, str) else ("", "", "")
         )
         if not (local and at and domain):
             raise InvalidClient("client email must look like name@domain")
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """One move of an appointment: from where to where, when and by whom (kept for the admin)."""
+
+    sequence: int  # 1 for the first move
+    from_start: datetime
+    from_end: datetime
+    to_start: datetime
+    to_end: datetime
+    moved_by: MovedBy
+    moved_at: datetime
 
 
 @dataclass
@@ -80,6 +105,9 @@ class Appointment:
     hold_expires_at: datetime | None
     created_at: datetime
     language: str = "ru"  # the client's language for messages (LANGUAGES)
+    sequence: int = 0  # how many times it moved: the .ics SEQUENCE
+    series_id: UUID | None = None  # a weekly series booked by the admin
+    moves: tuple[Move, ...] = ()  # oldest first
     events: list[DomainEvent] = field(default_factory=list, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -109,12 +137,19 @@ class Appointment:
         now: datetime,
         hold: timedelta,
         language: str = LANGUAGES[0],
+        confirmed_at_once: bool = False,
+        series_id: UUID | None = None,
+        notify_client: bool = True,
     ) -> Appointment:
-        """A new appointment: a payment hold for paid services, else confirmed at once."""
+        """A new appointment: a payment hold for paid services, else confirmed at once.
+
+        `confirmed_at_once` skips the hold (the admin booking for a client arranges payment
+        themselves); `notify_client` False asks for no confirmation or reminders by e-mail.
+        """
         load_zone(client_timezone)
         start = to_utc(start, "start")
         now = to_utc(now, "now")
-        if service.requires_payment:
+        if service.requires_payment and not confirmed_at_once:
             if hold <= timedelta(0):
                 raise ValueError(f"a payment hold must be positive, got {hold}")
             status, hold_expires_at = AppointmentStatus.PENDING_PAYMENT, now + hold
@@ -134,9 +169,12 @@ class Appointment:
             hold_expires_at=hold_expires_at,
             created_at=now,
             language=language,
+            series_id=series_id,
         )
         if status is AppointmentStatus.CONFIRMED:
-            appointment.events.append(AppointmentConfirmed(appointment_id, now))
+            appointment.events.append(
+                AppointmentConfirmed(appointment_id, now, notify_client=notify_client)
+            )
         else:
             appointment.events.append(AppointmentHeld(appointment_id, now))
         return appointment
@@ -187,6 +225,46 @@ class Appointment:
         was_confirmed = self.status is AppointmentStatus.CONFIRMED
         self.status = AppointmentStatus.CANCELLED
         self.events.append(AppointmentCancelled(self.id, now, was_confirmed=was_confirmed))
+
+    def client_may_change(self, service: Service, *, now: datetime) -> bool:
+        """Whether the client may still cancel or move it: before the service's cut-off."""
+        return to_utc(now, "now") < service.change_deadline(self.start)
+
+    def move(self, *, start: datetime, now: datetime, moved_by: MovedBy) -> None:
+        """Pending payment or confirmed -> the same status at `start`, the duration kept.
+
+        The buffers stay those it was booked with; the id and the manage token never change.
+        """
+        now = to_utc(now, "now")
+        start = to_utc(start, "start")
+        if self.status not in ACTIVE_STATUSES or self.hold_expired(now):
+            raise InvalidTransition(f"cannot move an appointment that is {self.status}")
+        if start == self.start:
+            raise InvalidTransition("the appointment is already at that time")
+        previous = Interval(self.start, self.end)
+        self.start, self.end = start, start + (self.end - self.start)
+        self.sequence += 1
+        self.moves = (
+            *self.moves,
+            Move(
+                sequence=self.sequence,
+                from_start=previous.start,
+                from_end=previous.end,
+                to_start=self.start,
+                to_end=self.end,
+                moved_by=moved_by,
+                moved_at=now,
+            ),
+        )
+        self.events.append(
+            AppointmentMoved(
+                self.id,
+                now,
+                sequence=self.sequence,
+                was_confirmed=self.status is AppointmentStatus.CONFIRMED,
+                previous_start=previous.start,
+            )
+        )
 
     def expire(self, *, now: datetime) -> None:
         """Pending payment -> expired, once ``now`` has reached the hold's expiry."""

@@ -19,12 +19,14 @@ class AppointmentHeld:
 class AppointmentConfirmed:
     """The appointment is confirmed: it should now appear in the owner's calendar.
 
-    ``was_held`` tells a confirmed payment hold from an appointment confirmed at booking.
+    ``was_held`` tells a confirmed payment hold from an appointment confirmed at booking;
+    ``notify_client`` is False when the admin booked it and asked for no e-mail to the client.
     """
 
     appointment_id: UUID
     occurred_at: datetime
     was_held: bool = False
+    notify_client: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,4 +46,25 @@ class AppointmentExpired:
     occurred_at: datetime
 
 
-DomainEvent = AppointmentHeld | AppointmentConfirmed | AppointmentCancelled | AppointmentExpired
+@dataclass(frozen=True, slots=True)
+class AppointmentMoved:
+    """The appointment moved to another time (same id, same manage token).
+
+    ``sequence`` counts the moves so far (the .ics SEQUENCE); ``was_confirmed`` says whether a
+    calendar event exists to be moved in place; ``previous_start`` is where it was.
+    """
+
+    appointment_id: UUID
+    occurred_at: datetime
+    sequence: int
+    was_confirmed: bool
+    previous_start: datetime
+
+
+DomainEvent = (
+    AppointmentHeld
+    | AppointmentConfirmed
+    | AppointmentCancelled
+    | AppointmentExpired
+    | AppointmentMoved
+)

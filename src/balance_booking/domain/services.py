@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from balance_booking.domain.errors import InvalidService
 
@@ -14,6 +14,7 @@ _DAY = timedelta(days=1)
 _MIN_DURATION = timedelta(minutes=5)
 _TITLE_MAX = 200
 _MAX_DAYS_AHEAD = 730
+_CUTOFF_MAX = timedelta(days=30)
 
 
 def _check_title(name: str, value: object) -> None:
@@ -53,6 +54,8 @@ class Service:
     daily_limit: int | None = None
     requires_payment: bool = False
     active: bool = True
+    # Clients may cancel or move until this long before the start (0: until the start).
+    change_cutoff: timedelta = timedelta(0)
 
     def __post_init__(self) -> None:
         if not isinstance(self.slug, str) or _SLUG.fullmatch(self.slug) is None:
@@ -71,6 +74,7 @@ class Service:
             _check_minutes("slot_step", self.slot_step, low=_MIN_DURATION, high=_DAY)
         if not isinstance(self.min_notice, timedelta) or self.min_notice < timedelta(0):
             raise InvalidService(f"min_notice must be a timedelta >= 0, got {self.min_notice!r}")
+        _check_minutes("change_cutoff", self.change_cutoff, low=timedelta(0), high=_CUTOFF_MAX)
         if not _is_int(self.max_days_ahead) or not 1 <= self.max_days_ahead <= _MAX_DAYS_AHEAD:
             raise InvalidService(
                 f"max_days_ahead must be an int in 1..{_MAX_DAYS_AHEAD}, got {self.max_days_ahead!r}"
@@ -84,3 +88,7 @@ class Service:
     def step(self) -> timedelta:
         """The distance between two candidate starts in a working window."""
         return self.duration if self.slot_step is None else self.slot_step
+
+    def change_deadline(self, start: datetime) -> datetime:
+        """The last instant a client may still cancel or move an appointment starting at `start`."""
+        return start - self.change_cutoff

@@ -43,6 +43,11 @@ from balance_booking.application.outbox_admin import (
 )
 from balance_booking.application.ports import CalendarFiles, Clock
 from balance_booking.application.push import EnsurePushChannel, HandlePushNotification
+from balance_booking.application.self_service import (
+    BookForClient,
+    CancelSeries,
+    RescheduleAppointment,
+)
 from balance_booking.application.sync import SyncCalendarBusyTimes
 from balance_booking.application.sync_triggers import SyncCoalescer
 from balance_booking.application.tracking import TrackEvent
@@ -81,6 +86,9 @@ class WebServices:
     book: BookAppointment
     confirm_appointment: ConfirmAppointment
     cancel_appointment: CancelAppointment
+    reschedule_appointment: RescheduleAppointment
+    book_for_client: BookForClient
+    cancel_series: CancelSeries
     get_appointment: GetAppointment
     list_appointments: ListAppointments
     join_waitlist: JoinWaitlist

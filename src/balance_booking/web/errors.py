@@ -13,6 +13,7 @@ from starlette.routing import Match
 
 from balance_booking.application.errors import (
     CalendarUnavailableError,
+    ChangeWindowClosedError,
     ConflictError,
     InvalidRequestError,
     NotFoundError,
@@ -148,6 +149,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NotFoundError)
     def _not_found(_request: Request, exc: NotFoundError) -> JSONResponse:
         return error_response(404, "not_found", str(exc))
+
+    @app.exception_handler(ChangeWindowClosedError)
+    def _change_window(_request: Request, exc: ChangeWindowClosedError) -> JSONResponse:
+        return error_response(409, "change_window_closed", str(exc))
 
     @app.exception_handler(ConflictError)
     def _conflict(_request: Request, exc: ConflictError) -> JSONResponse:

@@ -151,6 +151,9 @@ class ScheduleOut(BaseModel):
         )
 
 
+_CUTOFF_MAX_MINUTES = 30 * 24 * 60  # 30 days (domain/services.py)
+
+
 class ServiceOut(BaseModel):
     slug: str
     title: str
@@ -164,6 +167,7 @@ class ServiceOut(BaseModel):
     daily_limit: int | None
     requires_payment: bool
     active: bool
+    change_cutoff_minutes: int
 
     @classmethod
     def from_domain(cls, service: Service) -> ServiceOut:
@@ -183,6 +187,7 @@ class ServiceOut(BaseModel):
             daily_limit=service.daily_limit,
             requires_payment=service.requires_payment,
             active=service.active,
+            change_cutoff_minutes=minutes(service.change_cutoff),
         )
 
 
@@ -203,6 +208,7 @@ class ServiceIn(Strict):
     daily_limit: StrictInt | None = Field(default=None, ge=1, le=1000)
     requires_payment: StrictBool = False
     active: StrictBool = True
+    change_cutoff_minutes: StrictInt = Field(default=0, ge=0, le=_CUTOFF_MAX_MINUTES)
 
     def to_domain(self) -> Service:
         return Service(
@@ -220,6 +226,7 @@ class ServiceIn(Strict):
             daily_limit=self.daily_limit,
             requires_payment=self.requires_payment,
             active=self.active,
+            change_cutoff=timedelta(minutes=self.change_cutoff_minutes),
         )
 
 
@@ -248,6 +255,7 @@ class ServicePatch(Strict):
     daily_limit: StrictInt | None = Field(default=None, ge=1, le=1000)
     requires_payment: StrictBool | None = None
     active: StrictBool | None = None
+    change_cutoff_minutes: StrictInt | None = Field(default=None, ge=0, le=_CUTOFF_MAX_MINUTES)
 
     def changes(self) -> dict[str, object]:
         """Domain field changes for the fields the client sent (explicit null clears)."""
@@ -258,6 +266,7 @@ class ServicePatch(Strict):
             "buffer_after_minutes": "buffer_after",
             "slot_step_minutes": "slot_step",
             "min_notice_minutes": "min_notice",
+            "change_cutoff_minutes": "change_cutoff",
         }
         changes: dict[str, object] = {}
         for key, value in sent.items():
@@ -306,6 +315,7 @@ class AppointmentOut(BaseModel):
     timezone: str
     hold_expires_at: str | None
     manage_token: str | None = None
+    series_id: UUID | None = None  # a weekly series booked by the admin
 
 
 class AppointmentEnvelope(BaseModel):
@@ -368,6 +378,7 @@ def appointment_out(appointment: Appointment, *, token: str | None = None) -> Ap
         timezone=appointment.client_timezone,
         hold_expires_at=None if hold is None else render(hold, zone),
         manage_token=token,
+        series_id=appointment.series_id,
     )
 
 
@@ -377,12 +388,49 @@ def calendar_event_out(state: CalendarEventState) -> CalendarEventOut:
     return CalendarEventOut(id=state.event_id, state=value)
 
 
+class MoveOut(BaseModel):
+    """One earlier time of an appointment (in the appointment's time zone)."""
+
+    from_start: str
+    from_end: str
+    to_start: str
+    to_end: str
+    moved_by: Literal["client", "admin"]
+    moved_at: str
+
+
 class AdminAppointmentOut(AppointmentOut):
     client_name: str
-    client_email: str
+    client_email: str | None
     client_phone: str | None
     comment: str | None
     calendar_event: CalendarEventOut
+    moves: list[MoveOut] = Field(default_factory=list)
+
+
+def admin_appointment_out(
+    appointment: Appointment, state: CalendarEventState, *, token: str | None = None
+) -> AdminAppointmentOut:
+    zone = ZoneInfo(appointment.client_timezone)
+    return AdminAppointmentOut(
+        **appointment_out(appointment, token=token).model_dump(),
+        client_name=appointment.client.name,
+        client_email=appointment.client.email,
+        client_phone=appointment.client.phone,
+        comment=appointment.comment,
+        calendar_event=calendar_event_out(state),
+        moves=[
+            MoveOut(
+                from_start=render(move.from_start, zone),
+                from_end=render(move.from_end, zone),
+                to_start=render(move.to_start, zone),
+                to_end=render(move.to_end, zone),
+                moved_by=move.moved_by.value,
+                moved_at=render(move.moved_at, zone),
+            )
+            for move in appointment.moves
+        ],
+    )
 
 
 class AdminAppointments(BaseModel):

@@ -169,6 +169,7 @@ class World:
     notice: NoticeKind
     create: RecordingUseCase
     delete: RecordingUseCase
+    move: RecordingUseCase
     resyncs: list[int]
     elapsed: list[float]
 
@@ -193,6 +194,7 @@ class World:
         return GoogleCalendarMessages(
             create_event=self.create,  # type: ignore[arg-type]
             delete_event=self.delete,  # type: ignore[arg-type]
+            move_event=self.move,  # type: ignore[arg-type]
             resync=lambda: self.resyncs.append(1),
             enabled_by_default=True,
         )
@@ -225,6 +227,7 @@ def world() -> World:
         notice=NoticeKind(store),
         create=RecordingUseCase(store),
         delete=RecordingUseCase(store),
+        move=RecordingUseCase(store),
         resyncs=[],
         elapsed=[0.0],
     )
@@ -529,6 +532,7 @@ def test_a_refused_resync_after_google_writes_does_not_fail_the_batch(world: Wor
     google = GoogleCalendarMessages(
         create_event=world.create,  # type: ignore[arg-type]
         delete_event=world.delete,  # type: ignore[arg-type]
+        move_event=world.move,  # type: ignore[arg-type]
         resync=refuse,
         enabled_by_default=True,
     )

@@ -65,6 +65,7 @@ from balance_booking.application.export import (
     DeleteCalendarEventForAppointment,
     EventDrafts,
     GoogleCalendarMessages,
+    MoveCalendarEventForAppointment,
     event_id_for,
     is_ours,
     replacement_id,
@@ -457,10 +458,24 @@ class World:
         )
 
     @cached_property
+    def move_event(self) -> MoveCalendarEventForAppointment:
+        return MoveCalendarEventForAppointment(
+            readers=self.db,
+            writers=self.db,
+            gateways=self.gateways,
+            tokens=self.tokens,
+            drafts=self.drafts,
+            clock=self.clock,
+            metrics=self.metrics,
+            create_event=self.create_event,
+        )
+
+    @cached_property
     def google_messages(self) -> GoogleCalendarMessages:
         return GoogleCalendarMessages(
             create_event=self.create_event,
             delete_event=self.delete_event,
+            move_event=self.move_event,
             resync=self.sync.execute,
             enabled_by_default=self.enabled_by_default,
         )

@@ -45,6 +45,7 @@ services = Table(
     Column("requires_payment", Boolean, nullable=False),
     Column("active", Boolean, nullable=False),
     Column("position", Integer, nullable=False),
+    Column("change_cutoff_minutes", Integer, nullable=False, server_default="0"),
 )
 
 practice_settings = Table(
@@ -128,7 +129,7 @@ appointments = Table(
     Column("client_timezone", String(64), nullable=False),
     Column("language", String(8), nullable=False, server_default="ru"),
     Column("client_name", String(200), nullable=False),
-    Column("client_email", String(320), nullable=False),
+    Column("client_email", String(320)),  # None: booked by the admin without one
     Column("client_phone", String(40)),
     Column("comment", Text),
     Column("status", String(20), nullable=False),
@@ -139,7 +140,29 @@ appointments = Table(
     Column("idempotency_key", String(255), unique=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("sequence", Integer, nullable=False, server_default="0"),  # moves so far (.ics)
+    Column("series_id", Uuid),  # a weekly series booked by the admin
     Index("ix_appointments_blocked", "blocked_start_at", "blocked_end_at"),
+    Index("ix_appointments_series", "series_id"),
+)
+
+# Where an appointment was before each move (kept for the admin).
+appointment_moves = Table(
+    "appointment_moves",
+    metadata,
+    Column(
+        "appointment_id",
+        Uuid,
+        ForeignKey("appointments.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("sequence", Integer, primary_key=True),
+    Column("from_start_at", UtcDateTime, nullable=False),
+    Column("from_end_at", UtcDateTime, nullable=False),
+    Column("to_start_at", UtcDateTime, nullable=False),
+    Column("to_end_at", UtcDateTime, nullable=False),
+    Column("moved_by", String(10), nullable=False),
+    Column("moved_at", UtcDateTime, nullable=False),
 )
 
 admin_api_tokens = Table(

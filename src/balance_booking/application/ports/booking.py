@@ -36,10 +36,11 @@ class AppointmentRepository(Protocol):
     """Appointments (their domain events reach the outbox through application/messages.py)."""
 
     def occupied_overlapping(
-        self, window: Interval, *, now: datetime | None = None
+        self, window: Interval, *, now: datetime | None = None, exclude: UUID | None = None
     ) -> list[OccupiedTime]:
         """Active appointments whose buffered time overlaps `window`; with `now`, pending holds
-        that ran out by then no longer count."""
+        that ran out by then no longer count; `exclude` leaves one appointment out (the one
+        being moved)."""
         ...
 
     def next_hold_expiry(self, window: Interval, *, now: datetime) -> datetime | None:
@@ -52,7 +53,15 @@ class AppointmentRepository(Protocol):
 
     def get(self, appointment_id: UUID) -> Appointment | None: ...
     def get_for_update(self, appointment_id: UUID) -> Appointment | None: ...
-    def save(self, appointment: Appointment, *, now: datetime) -> None: ...
+    def save(self, appointment: Appointment, *, now: datetime) -> None:
+        """Store its status and, after a move, its time and the move (history kept); raises
+        SlotTakenError when the database guard refuses the new time."""
+        ...
+
+    def in_series(self, series_id: UUID) -> list[Appointment]:
+        """Every occurrence of a weekly series, by start."""
+        ...
+
     def manage_token_hash(self, appointment_id: UUID) -> str | None: ...
     def due_holds(self, now: datetime) -> list[Appointment]: ...
     def calendar_event(self, appointment_id: UUID) -> CalendarEventState: ...

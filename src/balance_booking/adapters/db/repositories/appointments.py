@@ -23,6 +23,8 @@ from balance_booking.domain.appointments import (
     Appointment,
     AppointmentStatus,
     Client,
+    Move,
+    MovedBy,
 )
 from balance_booking.domain.intervals import Interval
 from balance_booking.domain.slots import OccupiedTime
@@ -34,7 +36,7 @@ def _minutes(value: timedelta) -> int:
     return int(value.total_seconds() // 60)
 
 
-def _appointment(row: Row[Any]) -> Appointment:
+def _appointment(row: Row[Any], moves: tuple[Move, ...] = ()) -> Appointment:
     return Appointment(
         id=row.id,
         service_slug=row.service_slug,
@@ -49,6 +51,21 @@ def _appointment(row: Row[Any]) -> Appointment:
         hold_expires_at=row.hold_expires_at,
         created_at=row.created_at,
         language=row.language,
+        sequence=row.sequence,
+        series_id=row.series_id,
+        moves=moves,
+    )
+
+
+def _move(row: Row[Any]) -> Move:
+    return Move(
+        sequence=row.sequence,
+        from_start=row.from_start_at,
+        from_end=row.from_end_at,
+        to_start=row.to_start_at,
+        to_end=row.to_end_at,
+        moved_by=MovedBy(row.moved_by),
+        moved_at=row.moved_at,
     )
 
 
@@ -66,7 +83,7 @@ class SqlAppointments:
         self._changes = changes
 
     def occupied_overlapping(
-        self, window: Interval, *, now: datetime | None = None
+        self, window: Interval, *, now: datetime | None = None, exclude: UUID | None = None
     ) -> list[OccupiedTime]:
         c = t.appointments.c
         conditions = [
@@ -74,6 +91,8 @@ class SqlAppointments:
             c.blocked_start_at < window.end,
             c.blocked_end_at > window.start,
         ]
+        if exclude is not None:
+            conditions.append(c.id != exclude)
         if now is not None:
             lapsed = and_(
                 c.status == AppointmentStatus.PENDING_PAYMENT.value, c.hold_expires_at <= now
@@ -132,45 +151,102 @@ class SqlAppointments:
             "comment": appointment.comment,
             "status": appointment.status.value,
             "hold_expires_at": appointment.hold_expires_at,
+            "sequence": appointment.sequence,
+            "series_id": appointment.series_id,
             "manage_token_hash": manage_token_hash,
             "calendar_sync_state": CalendarState.PENDING.value,
             "created_at": now,
             "updated_at": now,
         }
-        # A savepoint keeps the surrounding transaction usable if the guard refuses the row.
+        self._guarded(insert(t.appointments).values(**values))
+        self._changes.mark()
+
+    def _guarded(self, statement: Any) -> None:
+        """Run an insert or update the PostgreSQL exclusion constraint may refuse; a savepoint
+        keeps the surrounding transaction usable if it does."""
         try:
             with self._connection.begin_nested():
-                self._connection.execute(insert(t.appointments).values(**values))
+                self._connection.execute(statement)
         except IntegrityError as exc:
             if "ex_appointments_no_overlap" in str(exc.orig):
                 raise SlotTakenError("The slot was taken a moment ago.") from exc
             raise
-        self._changes.mark()
 
     def get(self, appointment_id: UUID) -> Appointment | None:
         row = self._connection.execute(
             select(t.appointments).where(t.appointments.c.id == appointment_id)
         ).first()
-        return None if row is None else _appointment(row)
+        return None if row is None else self._with_moves([row])[0]
 
     def get_for_update(self, appointment_id: UUID) -> Appointment | None:
         query = select(t.appointments).where(t.appointments.c.id == appointment_id)
         if self._connection.dialect.name == "postgresql":
             query = query.with_for_update()
         row = self._connection.execute(query).first()
-        return None if row is None else _appointment(row)
+        return None if row is None else self._with_moves([row])[0]
+
+    def _with_moves(self, rows: list[Row[Any]]) -> list[Appointment]:
+        """Appointments from rows, with the move history of those that ever moved."""
+        moved = [row.id for row in rows if row.sequence]
+        history: dict[UUID, list[Move]] = {}
+        if moved:
+            m = t.appointment_moves.c
+            for move_row in self._connection.execute(
+                select(t.appointment_moves)
+                .where(m.appointment_id.in_(moved))
+                .order_by(m.appointment_id, m.sequence)
+            ):
+                history.setdefault(move_row.appointment_id, []).append(_move(move_row))
+        return [_appointment(row, tuple(history.get(row.id, ()))) for row in rows]
 
     def save(self, appointment: Appointment, *, now: datetime) -> None:
-        self._connection.execute(
-            update(t.appointments)
-            .where(t.appointments.c.id == appointment.id)
-            .values(
-                status=appointment.status.value,
-                hold_expires_at=appointment.hold_expires_at,
-                updated_at=now,
+        c = t.appointments.c
+        stored = self._connection.execute(
+            select(c.sequence).where(c.id == appointment.id)
+        ).scalar_one()
+        values: dict[str, Any] = {
+            "status": appointment.status.value,
+            "hold_expires_at": appointment.hold_expires_at,
+            "updated_at": now,
+        }
+        if appointment.sequence != stored:  # it moved: the time and the guard's interval too
+            blocked = appointment.occupied.blocked
+            values |= {
+                "start_at": appointment.start,
+                "end_at": appointment.end,
+                "blocked_start_at": blocked.start,
+                "blocked_end_at": blocked.end,
+                "sequence": appointment.sequence,
+            }
+        self._guarded(update(t.appointments).where(c.id == appointment.id).values(**values))
+        new_moves = [move for move in appointment.moves if move.sequence > stored]
+        if new_moves:
+            self._connection.execute(
+                insert(t.appointment_moves),
+                [
+                    {
+                        "appointment_id": appointment.id,
+                        "sequence": move.sequence,
+                        "from_start_at": move.from_start,
+                        "from_end_at": move.from_end,
+                        "to_start_at": move.to_start,
+                        "to_end_at": move.to_end,
+                        "moved_by": move.moved_by.value,
+                        "moved_at": move.moved_at,
+                    }
+                    for move in new_moves
+                ],
+            )
+        self._changes.mark()
+
+    def in_series(self, series_id: UUID) -> list[Appointment]:
+        c = t.appointments.c
+        rows = list(
+            self._connection.execute(
+                select(t.appointments).where(c.series_id == series_id).order_by(c.start_at)
             )
         )
-        self._changes.mark()
+        return self._with_moves(rows)
 
     def manage_token_hash(self, appointment_id: UUID) -> str | None:
         value: str | None = self._connection.execute(
@@ -185,7 +261,7 @@ class SqlAppointments:
                 c.status == AppointmentStatus.PENDING_PAYMENT.value, c.hold_expires_at <= now
             )
         )
-        return [_appointment(row) for row in rows]
+        return self._with_moves(list(rows))
 
     def calendar_event(self, appointment_id: UUID) -> CalendarEventState:
         c = t.appointments.c
@@ -214,7 +290,8 @@ class SqlAppointments:
         )
         if status is not None:
             query = query.where(c.status == status)
-        return [(_appointment(row), _event_state(row)) for row in self._connection.execute(query)]
+        rows = list(self._connection.execute(query))
+        return list(zip(self._with_moves(rows), map(_event_state, rows), strict=True))
 
     def confirmed_in(self, window: Interval) -> list[tuple[Appointment, CalendarEventState]]:
         return self.listing(window, status=AppointmentStatus.CONFIRMED.value)

@@ -33,6 +33,7 @@ def _service_values(service: Service) -> dict[str, Any]:
         "daily_limit": service.daily_limit,
         "requires_payment": service.requires_payment,
         "active": service.active,
+        "change_cutoff_minutes": _minutes(service.change_cutoff),
     }
 
 
@@ -51,6 +52,7 @@ def _service_from_row(row: Row[Any]) -> Service:
         daily_limit=row.daily_limit,
         requires_payment=row.requires_payment,
         active=row.active,
+        change_cutoff=timedelta(minutes=row.change_cutoff_minutes),
     )
 
 

@@ -1,4 +1,5 @@
-"""/api/admin/appointments: the bookings in a range; confirm or cancel one."""
+"""/api/admin/appointments: the bookings in a range; book for a client (one time or a weekly
+series), confirm, move or cancel one; cancel the rest of a series."""
 
 from __future__ import annotations
 
@@ -8,19 +9,29 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
+from balance_booking.application.ports import CalendarEventState, CalendarState
+from balance_booking.application.self_service import AdminBookingRequest, CollisionError
 from balance_booking.application.slot_guard import SlotUnavailableError
+from balance_booking.domain.appointments import Client
 from balance_booking.web.deps import AdminDep, ServicesDep
 from balance_booking.web.schemas import (
-    AdminAppointmentOut,
     AdminAppointments,
     AppointmentEnvelope,
     ConflictBody,
     ErrorBody,
+    admin_appointment_out,
     appointment_out,
-    calendar_event_out,
     slot_unavailable_response,
 )
-from balance_booking.web.timefmt import query_window, zone_or_422
+from balance_booking.web.self_service_schemas import (
+    AdminBookedOut,
+    AdminBookingIn,
+    AdminRescheduleIn,
+    CollisionBody,
+    SeriesCancelledOut,
+    collision_response,
+)
+from balance_booking.web.timefmt import parse_instant, query_window, zone_or_422
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 
@@ -43,17 +54,7 @@ def list_appointments(
     window = query_window(from_, to, zone, today=services.clock.now().astimezone(zone).date())
     rows = services.list_appointments.execute(window, status=status)
     return AdminAppointments(
-        appointments=[
-            AdminAppointmentOut(
-                **appointment_out(appointment).model_dump(),
-                client_name=appointment.client.name,
-                client_email=appointment.client.email,
-                client_phone=appointment.client.phone,
-                comment=appointment.comment,
-                calendar_event=calendar_event_out(state),
-            )
-            for appointment, state in rows
-        ]
+        appointments=[admin_appointment_out(appointment, state) for appointment, state in rows]
     )
 
 
@@ -91,3 +92,78 @@ def cancel_by_admin(
 ) -> AppointmentEnvelope:
     appointment = services.cancel_appointment.execute(appointment_id, token=None)
     return AppointmentEnvelope(appointment=appointment_out(appointment))
+
+
+_COLLISION_ERRORS: dict[int | str, dict[str, object]] = {
+    401: {"model": ErrorBody, "description": "Unauthorized"},
+    404: {"model": ErrorBody, "description": "Unknown service or appointment"},
+    409: {"model": CollisionBody, "description": "Collides with busy or booked time"},
+    422: {"model": ErrorBody, "description": "Invalid request"},
+    503: {"model": ErrorBody, "description": "Google Calendar unavailable for the live check"},
+}
+
+
+@router.post(
+    "/appointments",
+    status_code=201,
+    response_model=AdminBookedOut,
+    responses=_COLLISION_ERRORS,
+)
+def book_for_client(
+    body: AdminBookingIn, _admin: AdminDep, services: ServicesDep
+) -> AdminBookedOut | JSONResponse:
+    zone = zone_or_422(body.timezone, field="timezone")
+    request = AdminBookingRequest(
+        service_slug=body.service_slug,
+        start=parse_instant(body.start, field="start"),
+        timezone=body.timezone,
+        client=Client(name=body.client.name, email=body.client.email, phone=body.client.phone),
+        comment=body.comment,
+        notify=body.notify,
+        weekly=None if body.repeat is None else body.repeat.weekly,
+        language=body.language,
+    )
+    try:
+        booked = services.book_for_client.execute(request)
+    except CollisionError as exc:
+        return collision_response(exc, zone)
+    return AdminBookedOut(
+        appointments=[
+            admin_appointment_out(
+                item.appointment,
+                CalendarEventState(event_id=None, state=CalendarState.PENDING),
+                token=item.manage_token,
+            )
+            for item in booked
+        ]
+    )
+
+
+@router.post(
+    "/appointments/{appointment_id}/reschedule",
+    response_model=AppointmentEnvelope,
+    responses=_COLLISION_ERRORS,
+)
+def reschedule_by_admin(
+    appointment_id: UUID, body: AdminRescheduleIn, _admin: AdminDep, services: ServicesDep
+) -> AppointmentEnvelope | JSONResponse:
+    start = parse_instant(body.start, field="start")
+    try:
+        appointment = services.reschedule_appointment.execute(
+            appointment_id, start=start, token=None
+        )
+    except CollisionError as exc:
+        return collision_response(exc, zone_or_422(services.owner_timezone.execute()))
+    return AppointmentEnvelope(appointment=appointment_out(appointment))
+
+
+@router.post(
+    "/series/{series_id}/cancel",
+    response_model=SeriesCancelledOut,
+    responses={
+        401: {"model": ErrorBody, "description": "Unauthorized"},
+        404: {"model": ErrorBody, "description": "Unknown series"},
+    },
+)
+def cancel_series(series_id: UUID, _admin: AdminDep, services: ServicesDep) -> SeriesCancelledOut:
+    return SeriesCancelledOut(cancelled=services.cancel_series.execute(series_id))

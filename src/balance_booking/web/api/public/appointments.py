@@ -1,4 +1,5 @@
-"""/api/public/booking/appointments: book a slot, look a booking up, cancel it (client token)."""
+"""/api/public/booking/appointments: book a slot, look a booking up, move or cancel it (client
+token)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from balance_booking.web.schemas import (
     appointment_out,
     slot_unavailable_response,
 )
+from balance_booking.web.self_service_schemas import RescheduleIn
 from balance_booking.web.timefmt import parse_instant, zone_or_422
 
 router = APIRouter(prefix="/api/public/booking", tags=["public"])
@@ -89,4 +91,33 @@ def cancel_by_client(
     appointment_id: UUID, body: CancelIn, services: ServicesDep
 ) -> AppointmentEnvelope:
     appointment = services.cancel_appointment.execute(appointment_id, token=body.token)
+    return AppointmentEnvelope(appointment=appointment_out(appointment))
+
+
+@router.post(
+    "/appointments/{appointment_id}/reschedule",
+    response_model=AppointmentEnvelope,
+    responses={
+        404: {"model": ErrorBody, "description": "Unknown appointment or wrong token"},
+        409: {
+            "model": ConflictBody,
+            "description": "slot_unavailable (alternatives offered) or change_window_closed",
+        },
+        422: {"model": ErrorBody, "description": "Invalid request"},
+        503: {"model": ErrorBody, "description": "Google Calendar unavailable"},
+    },
+)
+def reschedule_by_client(
+    appointment_id: UUID, body: RescheduleIn, services: ServicesDep
+) -> AppointmentEnvelope | JSONResponse:
+    if body.timezone is not None:
+        zone_or_422(body.timezone, field="timezone")
+    start = parse_instant(body.start, field="start")
+    try:
+        appointment = services.reschedule_appointment.execute(
+            appointment_id, start=start, token=body.token, timezone=body.timezone
+        )
+    except SlotUnavailableError as exc:
+        # In the zone asked for, else the one the appointment was booked in.
+        return slot_unavailable_response(exc, zone_or_422(exc.timezone or "UTC"))
     return AppointmentEnvelope(appointment=appointment_out(appointment))
