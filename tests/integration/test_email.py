@@ -256,6 +256,84 @@ def test_reminders_by_a_moved_clock_once_each_and_none_after_a_cancel(
     assert mail_sink.messages() == []
 
 
+def reschedule(client: TestClient, appointment: dict[str, Any], start: str) -> None:
+    answer = client.post(
+        f"/api/public/booking/appointments/{appointment['id']}/reschedule",
+        json={"token": appointment["manage_token"], "start": start},
+    )
+    assert answer.status_code == 200, answer.text
+
+
+def test_a_move_is_told_once_per_move_with_a_newer_ics_and_reminders_follow_the_new_time(
+    practice: TestClient, container: Container, mail_sink: MailSinkClient, clock: FakeClock
+) -> None:
+    appointment = book(practice)
+    deliver(container)
+    mail_sink.clear()
+    reschedule(practice, appointment, "2026-12-03T15:00:00+03:00")
+    deliver(container)
+    deliver(container)
+    moved, notice = mail_sink.messages()
+    assert moved["message_id"] == f"<rescheduled.{appointment['id']}.1@{DOMAIN}>"
+    assert moved["to"] == ["maria@example.com"]
+    assert "17:00" in moved["text"], "the new time, in the client's zone (Yekaterinburg)"
+    assert "13:00" in moved["text"], "and the old one"
+    assert notice["message_id"] == f"<practitioner.{appointment['id']}.moved.1@{DOMAIN}>"
+    assert notice["to"] == [PRACTITIONER]
+    (ics,) = [
+        part
+        for part in parsed(mail_sink, moved).iter_attachments()
+        if part.get_content_type() == "text/calendar"
+    ]
+    event = icalendar.Calendar.from_ical(ics.get_content()).walk("VEVENT")[0]
+    assert str(event["UID"]) == f"{appointment['id']}@balance-booking"
+    assert int(event["SEQUENCE"]) == 1
+    assert event.decoded("DTSTART") == datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+    # Moved again before anything was sent: only the newest move is told, numbered 2.
+    mail_sink.clear()
+    reschedule(practice, appointment, "2026-12-03T16:00:00+03:00")
+    reschedule(practice, appointment, "2026-12-03T17:00:00+03:00")
+    deliver(container)
+    assert [m["message_id"] for m in mail_sink.messages() if m["to"] != [PRACTITIONER]] == [
+        f"<rescheduled.{appointment['id']}.3@{DOMAIN}>"
+    ]
+    # Reminders go by the new time (17:00 Moscow = 14:00 UTC), once each; none by the old one.
+    mail_sink.clear()
+    new_start = datetime(2026, 12, 3, 14, 0, tzinfo=UTC)
+    clock.set(START_UTC - timedelta(hours=2))  # the old 2 h time: only the new 24 h one is due
+    deliver(container)
+    (day_before,) = mail_sink.messages()
+    assert day_before["message_id"] == f"<reminder.{appointment['id']}.24h@{DOMAIN}>"
+    assert "19:00" in day_before["subject"], "the new time (14:00 UTC) in Yekaterinburg"
+    clock.set(new_start - timedelta(hours=2))
+    deliver(container)
+    deliver(container)
+    reminders = [m["message_id"] for m in mail_sink.messages()]
+    assert reminders == [
+        f"<reminder.{appointment['id']}.24h@{DOMAIN}>",
+        f"<reminder.{appointment['id']}.2h@{DOMAIN}>",
+    ]
+
+
+def test_an_admin_booking_without_notify_sends_the_client_nothing(
+    practice: TestClient, container: Container, mail_sink: MailSinkClient, clock: FakeClock
+) -> None:
+    answer = practice.post(
+        "/api/admin/appointments",
+        json={
+            "service_slug": "session",
+            "start": START,
+            "timezone": "Europe/Moscow",
+            "client": {"name": NAME, "email": "maria@example.com"},
+            "notify": False,
+        },
+    )
+    assert answer.status_code == 201, answer.text
+    clock.set(START_UTC - timedelta(hours=1))
+    deliver(container)
+    assert received(mail_sink) == [("practitioner", PRACTITIONER)]
+
+
 def test_a_refused_address_parks_that_message_only_and_the_admin_retries_it(
     practice: TestClient, container: Container, mail_sink: MailSinkClient
 ) -> None:

@@ -366,8 +366,12 @@ class CalendarEventOut(BaseModel):
     state: Literal["pending", "created", "failed", "deleted"]
 
 
-def appointment_out(appointment: Appointment, *, token: str | None = None) -> AppointmentOut:
-    zone = ZoneInfo(appointment.client_timezone)
+def appointment_out(
+    appointment: Appointment, *, token: str | None = None, timezone: str | None = None
+) -> AppointmentOut:
+    """The appointment in the client's time zone (or in `timezone` when they asked for one)."""
+    timezone = timezone or appointment.client_timezone
+    zone = ZoneInfo(timezone)
     hold = appointment.hold_expires_at
     return AppointmentOut(
         id=appointment.id,
@@ -375,7 +379,7 @@ def appointment_out(appointment: Appointment, *, token: str | None = None) -> Ap
         service_slug=appointment.service_slug,
         start=render(appointment.start, zone),
         end=render(appointment.end, zone),
-        timezone=appointment.client_timezone,
+        timezone=timezone,
         hold_expires_at=None if hold is None else render(hold, zone),
         manage_token=token,
         series_id=appointment.series_id,

@@ -120,4 +120,4 @@ def reschedule_by_client(
     except SlotUnavailableError as exc:
         # In the zone asked for, else the one the appointment was booked in.
         return slot_unavailable_response(exc, zone_or_422(exc.timezone or "UTC"))
-    return AppointmentEnvelope(appointment=appointment_out(appointment))
+    return AppointmentEnvelope(appointment=appointment_out(appointment, timezone=body.timezone))
