@@ -51,7 +51,7 @@ from balance_booking.application.ports import (
 )
 from balance_booking.domain.appointments import ACTIVE_STATUSES, Appointment, AppointmentStatus
 from balance_booking.domain.availability import Availability
-from balance_booking.domain.intervals import Interval
+from balance_booking.domain.intervals import Interval, subtract
 from balance_booking.domain.services import Service
 from balance_booking.domain.slots import OccupiedTime
 from tests.fakes.outbox import FakeOutbox, FakeOutboxRow
@@ -225,6 +225,19 @@ class FakeBusy:
             return False
         self._tx.write(availability=True).busy = [(Interval(s, e), source) for s, e in fresh]
         return True
+
+    def forget(self, interval: Interval) -> None:
+        if any(block.overlaps(interval) for block, _ in self._tx.state.busy):
+            state = self._tx.write(availability=True)
+            state.busy = _forget(state.busy, interval)
+
+
+def _forget(busy: list[tuple[Interval, str]], interval: Interval) -> list[tuple[Interval, str]]:
+    return [
+        (piece, source)
+        for block, source in busy
+        for piece in (subtract([block], [interval]) if block.overlaps(interval) else [block])
+    ]
 
 
 class FakeAppointments:

@@ -314,8 +314,12 @@ def test_the_google_event_moves_in_place(
     booked = book(connected, NOON)
     deliver(container)
     (before,) = [e for e in emulator.events() if e.get("status") != "cancelled"]
+    assert NOON not in free_starts(connected), "our own event is busy time in the mirror"
     answer = move(connected, booked, TWO_PM)
     assert answer.status_code == 200, answer.text
+    free = free_starts(connected)
+    assert NOON in free, "the old time is free at once, before Google hears of the move"
+    assert TWO_PM not in free
     deliver(container)
     live = [e for e in emulator.events() if e.get("status") != "cancelled"]
     assert [e["id"] for e in live] == [before["id"]], "the same event, not a new one"
@@ -330,6 +334,28 @@ def test_the_google_event_moves_in_place(
     free = free_starts(connected)
     assert NOON in free
     assert TWO_PM not in free
+
+
+@pytest.mark.google
+def test_a_cancelled_appointment_frees_its_time_at_once_but_private_busy_time_stays(
+    connected: TestClient, emulator: Emulator, container: Container
+) -> None:
+    booked = book(connected, NOON)
+    deliver(container)
+    # A private event from 12:30 to 14:00 lies partly under the appointment and after it.
+    emulator.add_busy("2026-12-01T12:30:00+03:00", "2026-12-01T14:00:00+03:00")
+    assert connected.post("/api/admin/integrations/google-calendar/sync").status_code == 200
+    cancelled = connected.post(
+        f"{BOOK}/{booked['id']}/cancel", json={"token": booked["manage_token"]}
+    )
+    assert cancelled.status_code == 200
+    with container.engine.connect() as connection:
+        mirror = connection.execute(
+            select(t.calendar_busy_intervals.c.start_at, t.calendar_busy_intervals.c.end_at)
+        ).all()
+    assert [(row.start_at, row.end_at) for row in mirror] == [
+        (datetime(2026, 12, 1, 9, 50, tzinfo=UTC), datetime(2026, 12, 1, 11, tzinfo=UTC))
+    ], "only our own event's time left the mirror"
 
 
 @pytest.mark.google

@@ -19,6 +19,7 @@ from typing import assert_never
 from uuid import UUID
 
 from balance_booking.application.ports import (
+    CalendarState,
     JsonScalar,
     MailKind,
     NewMessage,
@@ -37,6 +38,7 @@ from balance_booking.domain.events import (
     AppointmentMoved,
     DomainEvent,
 )
+from balance_booking.domain.intervals import Interval
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,6 +80,7 @@ class Messages:
     ) -> None:
         messages: list[NewMessage] = []
         for event in events:
+            self._free_own_event_time(uow, appointment, event)
             if isinstance(event, AppointmentCancelled | AppointmentExpired | AppointmentMoved):
                 # Reminders of an appointment that will not happen (then) are dropped, never
                 # sent; a move plans them afresh for the new time.
@@ -89,6 +92,21 @@ class Messages:
             messages.extend(self.for_event(event, appointment, now=now))
         if messages:
             uow.outbox.append(messages, now=now)
+
+    @staticmethod
+    def _free_own_event_time(uow: UnitOfWork, appointment: Appointment, event: DomainEvent) -> None:
+        """A confirmed appointment that moves or is cancelled frees its old time at once: its own
+        Google event there is about to be patched or deleted, so the busy mirror forgets it until
+        the next sync (which the worker runs right after that write; docs/self-service.md)."""
+        match event:
+            case AppointmentMoved(was_confirmed=True, previous_start=previous):
+                old = Interval(previous, previous + (appointment.end - appointment.start))
+            case AppointmentCancelled(was_confirmed=True):
+                old = Interval(appointment.start, appointment.end)
+            case _:
+                return
+        if uow.appointments.calendar_event(appointment.id).state == CalendarState.CREATED:
+            uow.busy.forget(old)
 
     def for_event(
         self, event: DomainEvent, appointment: Appointment, *, now: datetime

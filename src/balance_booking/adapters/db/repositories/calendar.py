@@ -14,7 +14,7 @@ from balance_booking.application.ports import (
     OAuthState,
 )
 from balance_booking.domain.calendar_account import IntegrationStatus
-from balance_booking.domain.intervals import Interval
+from balance_booking.domain.intervals import Interval, subtract
 
 _CONNECTED_STATUSES = ("connected", "needs_reauth", "error")
 _ROW_ID = 1
@@ -42,6 +42,29 @@ class SqlBusy:
     def clear(self) -> None:
         self._changes.mark()
         self._connection.execute(delete(t.calendar_busy_intervals))
+
+    def forget(self, interval: Interval) -> None:
+        c = t.calendar_busy_intervals.c
+        rows = list(
+            self._connection.execute(
+                select(c.id, c.start_at, c.end_at, c.source).where(
+                    c.start_at < interval.end, c.end_at > interval.start
+                )
+            )
+        )
+        if not rows:
+            return
+        self._changes.mark()
+        self._connection.execute(
+            delete(t.calendar_busy_intervals).where(c.id.in_([row.id for row in rows]))
+        )
+        pieces = [
+            {"start_at": piece.start, "end_at": piece.end, "source": row.source}
+            for row in rows
+            for piece in subtract([Interval(row.start_at, row.end_at)], [interval])
+        ]
+        if pieces:
+            self._connection.execute(insert(t.calendar_busy_intervals), pieces)
 
     def replace_all(self, intervals: list[Interval], *, source: str) -> bool:
         """Swap the whole mirror in this transaction; True when its content changed."""
