@@ -115,6 +115,7 @@ def test_service_lifecycle(admin: TestClient) -> None:
         "daily_limit": None,
         "requires_payment": False,
         "active": True,
+        "change_cutoff_minutes": 0,
     }
     duplicate = admin.post("/api/admin/services", json=SERVICE)
     assert duplicate.status_code == 409
