@@ -92,6 +92,11 @@ from balance_booking.application.push import (
     push_address,
 )
 from balance_booking.application.reconcile import ReconcileExportedEvents, ReconcileSummary
+from balance_booking.application.self_service import (
+    BookForClient,
+    CancelSeries,
+    RescheduleAppointment,
+)
 from balance_booking.application.slot_guard import (
     BookingRequest,
     SlotGuard,
@@ -355,6 +360,32 @@ class World:
             manage_tokens=self.manage_tokens,
             messages=self.messages,
         )
+
+    @cached_property
+    def reschedule(self) -> RescheduleAppointment:
+        return RescheduleAppointment(
+            guard=self.guard,
+            readers=self.db,
+            writers=self.db,
+            clock=self.clock,
+            messages=self.messages,
+            manage_tokens=self.manage_tokens,
+        )
+
+    @cached_property
+    def book_for_client(self) -> BookForClient:
+        return BookForClient(
+            guard=self.guard,
+            readers=self.db,
+            writers=self.db,
+            clock=self.clock,
+            messages=self.messages,
+            manage_tokens=self.manage_tokens,
+        )
+
+    @cached_property
+    def cancel_series(self) -> CancelSeries:
+        return CancelSeries(writers=self.db, clock=self.clock, messages=self.messages)
 
     @cached_property
     def get_appointment(self) -> GetAppointment:
