@@ -4,7 +4,7 @@ reaches the outbox, and the Google event moved in place."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -32,7 +32,13 @@ from tests.unit.application.wiring import (
 PHONED = Client(name="По телефону", email=None, phone="+7 900 000-00-00")
 
 
-def admin_request(start=None, *, weekly=None, notify=True, client=PHONED):  # type: ignore[no-untyped-def]
+def admin_request(
+    start: datetime | None = None,
+    *,
+    weekly: int | None = None,
+    notify: bool = True,
+    client: Client = PHONED,
+) -> AdminBookingRequest:
     return AdminBookingRequest(
         service_slug="session",
         start=start or moscow(1, 12),
