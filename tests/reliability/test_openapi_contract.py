@@ -107,6 +107,10 @@ class Seed:
     viewed: Booked
     cancelled_by_client: Booked
     cancelled_by_admin: Booked
+    moved_by_client: Booked
+    moved_by_admin: Booked
+    series_id: str  # a weekly series the admin booked, for "cancel the rest"
+    admin_move_to: str  # a time no generated request knows (the admin books any free time)
     pending: Booked
     channel: dict[str, str]
     oauth_state: str
@@ -125,6 +129,24 @@ def _book(admin: TestClient, *, slug: str, start: str, name: str) -> Booked:
     assert response.status_code == 201, response.text
     appointment = response.json()["appointment"]
     return Booked(id=appointment["id"], token=appointment["manage_token"])
+
+
+def _series(admin: TestClient, local_start: str) -> str:
+    """Two weekly occurrences the admin books for a client who phoned; the series id."""
+    start = datetime.fromisoformat(local_start).replace(tzinfo=ZoneInfo(OWNER_TZ))
+    response = admin.post(
+        "/api/admin/appointments",
+        json={
+            "service_slug": "individual",
+            "start": start.isoformat(),
+            "timezone": CLIENT_TZ,
+            "client": {"name": "Series"},
+            "repeat": {"weekly": 2},
+        },
+    )
+    assert response.status_code == 201, response.text
+    series_id: str = response.json()["appointments"][0]["series_id"]
+    return series_id
 
 
 def _slot_starts(admin: TestClient, *, slug: str, day: str, to: str) -> list[str]:
@@ -165,10 +187,14 @@ def seed(
             (clock.now() + timedelta(days=n)).astimezone(zone).isoformat(timespec="seconds")
             for n in (1, 3)
         ],
-        starts=starts[3:30],
+        starts=starts[5:30],
         viewed=_book(admin, slug="individual", start=starts[0], name="Viewed"),
         cancelled_by_client=_book(admin, slug="individual", start=starts[1], name="Client"),
         cancelled_by_admin=_book(admin, slug="individual", start=starts[2], name="Admin"),
+        moved_by_client=_book(admin, slug="individual", start=starts[3], name="Mover"),
+        moved_by_admin=_book(admin, slug="individual", start=starts[4], name="Moved"),
+        series_id=_series(admin, f"{days[3]}T12:00:00"),
+        admin_move_to=f"{days[3]}T16:00:00+03:00",
         pending=_book(admin, slug="paid", start=paid[0], name="Pending"),
         channel={
             "X-Goog-Channel-ID": live[0]["id"],
@@ -225,6 +251,12 @@ def _examples(seed: Seed) -> dict[str, list[dict[str, Any]]]:
                 "body": {"token": seed.cancelled_by_client.token},
             },
         ],
+        f"POST {BOOKING}/appointments/{{appointment_id}}/reschedule": [
+            {
+                "path_parameters": {"appointment_id": seed.moved_by_client.id},
+                "body": {"token": seed.moved_by_client.token, "start": seed.starts[-2]},
+            },
+        ],
         f"POST {BOOKING}/waitlist": [
             {
                 "body": {
@@ -260,6 +292,26 @@ def _examples(seed: Seed) -> dict[str, list[dict[str, Any]]]:
         ],
         f"POST {ADMIN_APPOINTMENT}/cancel": [
             {"path_parameters": {"appointment_id": seed.cancelled_by_admin.id}},
+        ],
+        f"POST {ADMIN_APPOINTMENT}/reschedule": [
+            {
+                "path_parameters": {"appointment_id": seed.moved_by_admin.id},
+                "body": {"start": seed.admin_move_to},
+            },
+        ],
+        "POST /api/admin/appointments": [
+            {
+                "body": {
+                    "service_slug": "individual",
+                    "start": seed.starts[-4],
+                    "timezone": CLIENT_TZ,
+                    "client": {"name": "By phone", "phone": "+7 900 000-00-01"},
+                    "notify": False,
+                }
+            },
+        ],
+        "POST /api/admin/series/{series_id}/cancel": [
+            {"path_parameters": {"series_id": seed.series_id}},
         ],
         "GET /api/admin/busy": [{"query": {"from": day, "to": week}}],
         f"GET {INTEGRATION_API}/callback": [
@@ -436,6 +488,9 @@ def api_with_google_down(
         f"GET {BOOKING}/slots": 503,
         f"POST {BOOKING}/appointments": 503,
         f"POST {ADMIN_APPOINTMENT}/confirm": 503,
+        f"POST {BOOKING}/appointments/{{appointment_id}}/reschedule": 503,
+        "POST /api/admin/appointments": 503,
+        f"POST {ADMIN_APPOINTMENT}/reschedule": 503,
         f"POST {INTEGRATION_API}/sync": 502,
     }
     try:
@@ -470,7 +525,10 @@ NEEDS_GOOGLE = [
     f"GET {BOOKING}/services",
     f"GET {BOOKING}/slots",
     f"POST {BOOKING}/appointments",
+    f"POST {BOOKING}/appointments/{{appointment_id}}/reschedule",
     f"POST {BOOKING}/waitlist",
+    "POST /api/admin/appointments",
+    f"POST {ADMIN_APPOINTMENT}/reschedule",
     f"POST {ADMIN_APPOINTMENT}/confirm",
     f"POST {ADMIN_APPOINTMENT}/cancel",
     f"GET {INTEGRATION_API}",
