@@ -172,6 +172,19 @@ admin_api_tokens = Table(
     Column("name", String(100), nullable=False),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime),  # None: never expires
+    Column("last_used_at", UtcDateTime),
+)
+
+# Counters for throttling (public write limits, sign-in slow-down): one row per key.
+throttle_counters = Table(
+    "throttle_counters",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("first_at", UtcDateTime, nullable=False),
+    Column("last_at", UtcDateTime, nullable=False),
+    Index("ix_throttle_counters_last_at", "last_at"),
 )
 
 admin_users = Table(
