@@ -58,6 +58,7 @@ from balance_booking.application.booking import (
 )
 from balance_booking.application.busy_view import ListBusyBlocks
 from balance_booking.application.connect import CompleteGoogleConnection, StartGoogleConnection
+from balance_booking.application.edge import PublicWriteLimit
 from balance_booking.application.email import EmailMessages, MailLinks, mail_domain
 from balance_booking.application.export import (
     CreateCalendarEventForAppointment,
@@ -246,6 +247,7 @@ def build_web_services(container: Container) -> WebServices:
         policy=policy,
         default_timezone=zone,
         live_check_fallback=timedelta(seconds=settings.live_check_fallback_seconds),
+        live_check_fresh=timedelta(seconds=settings.live_check_fresh_seconds),
         metrics=c.metrics,
     )
     manage_tokens = ManageTokens(settings.resolved_secret_key())
@@ -259,7 +261,9 @@ def build_web_services(container: Container) -> WebServices:
             manage_tokens=manage_tokens,
             metrics=c.metrics,
             messages=c.messages,
+            max_active_per_client=settings.max_active_bookings_per_client,
         ),
+        public_writes=build_public_write_limit(c),
         confirm_appointment=ConfirmAppointment(
             guard=guard, readers=c.readers, writers=c.writers, clock=c.clock, messages=c.messages
         ),
@@ -413,6 +417,21 @@ def build_sync(container: Container) -> SyncCalendarBusyTimes:
             clock=container.clock,
             metrics=container.metrics,
         ),
+    )
+
+
+def build_public_write_limit(container: Container) -> PublicWriteLimit | None:
+    """PUBLIC_WRITE_LIMIT per client address, or None when the setting is empty."""
+    rate = container.settings.write_limit()
+    if rate is None:
+        return None
+    count, per = rate
+    return PublicWriteLimit(
+        writers=container.writers,
+        clock=container.clock,
+        metrics=container.metrics,
+        count=count,
+        per=per,
     )
 
 

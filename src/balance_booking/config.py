@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     sync_interval_seconds: int = Field(default=900, ge=10)
     stale_after_seconds: int = Field(default=2700, ge=60)
     live_check_fallback_seconds: int = Field(default=300, ge=0)
+    # No live Google check while the mirror was refreshed (push or poll) this recently.
+    live_check_fresh_seconds: int = Field(default=5, ge=0, le=60)
     hold_minutes: int = Field(default=15, ge=1)
     cache_ttl_seconds: int = Field(default=300, ge=0)
     log_level: str = "INFO"
@@ -61,6 +63,10 @@ class Settings(BaseSettings):
     mail_from: str = "Эмоциональный баланс <booking@localhost>"
     practitioner_email: str | None = None
     reminders: str = "24h,2h"  # lead times before the start; empty: no reminders
+
+    # The public edge (API.md "Public edge").
+    public_write_limit: str = "30/hour"  # public writes per client address; empty: no limit
+    max_active_bookings_per_client: int = Field(default=3, ge=1, le=1000)
 
     @field_validator("public_base_url", "google_emulator_url")
     @classmethod
@@ -87,6 +93,16 @@ class Settings(BaseSettings):
     def _reminders_parse(cls, value: str) -> str:
         parse_leads(value)
         return value
+
+    @field_validator("public_write_limit", mode="after")
+    @classmethod
+    def _write_limit_parse(cls, value: str) -> str:
+        parse_rate(value)
+        return value
+
+    def write_limit(self) -> tuple[int, timedelta] | None:
+        """PUBLIC_WRITE_LIMIT as (count, per), or None for no limit."""
+        return parse_rate(self.public_write_limit)
 
     def reminder_leads(self) -> tuple[timedelta, ...]:
         """REMINDERS as lead times, longest first."""
@@ -145,6 +161,24 @@ def parse_leads(text: str) -> tuple[timedelta, ...]:
         minutes = int(number) * {"m": 1, "h": 60, "d": 1440}[unit]
         leads.add(timedelta(minutes=minutes))
     return tuple(sorted(leads, reverse=True))
+
+
+_RATE_UNITS = {
+    "second": timedelta(seconds=1),
+    "minute": timedelta(minutes=1),
+    "hour": timedelta(hours=1),
+    "day": timedelta(days=1),
+}
+
+
+def parse_rate(text: str) -> tuple[int, timedelta] | None:
+    """`30/hour` -> (30, 1 hour); also per second, minute or day; empty -> None (no limit)."""
+    if not text.strip():
+        return None
+    count, _, unit = text.strip().lower().partition("/")
+    if not count.isdigit() or int(count) == 0 or unit not in _RATE_UNITS:
+        raise ValueError(f"{text!r} is not a rate like 30/hour (per second, minute, hour or day)")
+    return int(count), _RATE_UNITS[unit]
 
 
 def _generated_secret(path: Path, fresh: str) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 import threading
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Self
 from uuid import UUID
@@ -45,6 +45,8 @@ from balance_booking.application.ports import (
     ScheduleRepository,
     ServiceRepository,
     StoredResponse,
+    ThrottleCount,
+    ThrottleRepository,
     TrackingSink,
     WaitlistEntry,
     WaitlistRepository,
@@ -114,6 +116,7 @@ class FakeState:
     admin_users: dict[int, StoredAdmin] = field(default_factory=dict)
     admin_sessions: dict[str, AdminSession] = field(default_factory=dict)
     login_attempts: list[LoginAttempt] = field(default_factory=list)
+    throttles: dict[str, ThrottleCount] = field(default_factory=dict)  # values are frozen
     outbox: dict[int, FakeOutboxRow] = field(default_factory=dict)
     next_id: int = 1
     data_version: int = 1
@@ -137,6 +140,7 @@ class FakeState:
             admin_users={key: replace(stored) for key, stored in self.admin_users.items()},
             admin_sessions=dict(self.admin_sessions),
             login_attempts=list(self.login_attempts),
+            throttles=dict(self.throttles),
             outbox=dict(self.outbox),  # rows are frozen
         )
 
@@ -329,6 +333,20 @@ class FakeAppointments:
                 ),
             )
             stored.updated_at = now
+
+    def active_future_count(self, *, email: str | None, phone: str | None, now: datetime) -> int:
+        live = [
+            s.appointment
+            for s in self._rows()
+            if s.appointment.is_active_at(now) and s.appointment.start > now
+        ]
+        by_email = (
+            0
+            if email is None
+            else sum((a.client.email or "").lower() == email.lower() for a in live)
+        )
+        by_phone = 0 if phone is None else sum(a.client.phone == phone for a in live)
+        return max(by_email, by_phone)
 
     def in_series(self, series_id: UUID) -> list[Appointment]:
         return [
@@ -582,6 +600,36 @@ class FakeLoginAttempts:
         )
 
 
+class FakeThrottles:
+    def __init__(self, tx: _Tx) -> None:
+        self._tx = tx
+
+    def hit(self, key: str, *, now: datetime, window: timedelta) -> ThrottleCount:
+        state = self._tx.write()
+        current = state.throttles.get(key)
+        if current is None or current.first_at <= now - window:
+            counted = ThrottleCount(count=1, first_at=now, last_at=now)
+        else:
+            counted = ThrottleCount(count=current.count + 1, first_at=current.first_at, last_at=now)
+        state.throttles[key] = counted
+        return counted
+
+    def peek(self, key: str) -> ThrottleCount | None:
+        return self._tx.state.throttles.get(key)
+
+    def reset(self, key: str) -> None:
+        if key in self._tx.state.throttles:
+            del self._tx.write().throttles[key]
+
+    def prune(self, *, before: datetime) -> int:
+        old = [key for key, value in self._tx.state.throttles.items() if value.last_at < before]
+        if old:
+            state = self._tx.write()
+            for key in old:
+                del state.throttles[key]
+        return len(old)
+
+
 class FakeUnitOfWork:
     """`with uow: ...; uow.commit()` over a private working copy of the FakeDatabase."""
 
@@ -599,6 +647,7 @@ class FakeUnitOfWork:
     admin_users: AdminUserRepository
     admin_sessions: AdminSessionRepository
     login_attempts: LoginAttemptRepository
+    throttles: ThrottleRepository
 
     def __init__(self, database: FakeDatabase) -> None:
         self._database = database
@@ -631,6 +680,7 @@ class FakeUnitOfWork:
         self.admin_users = FakeAdminUsers(tx)
         self.admin_sessions = FakeAdminSessions(tx)
         self.login_attempts = FakeLoginAttempts(tx)
+        self.throttles = FakeThrottles(tx)
 
     def __exit__(
         self,

@@ -22,6 +22,14 @@ _COUNTERS: dict[str, Counter] = {
     ),
     "bookings": Counter("balance_bookings_total", "Appointments booked", ["status"]),
     "booking_conflicts": Counter("balance_booking_conflicts_total", "Bookings refused (409)"),
+    "live_checks": Counter(
+        "balance_live_checks_total",
+        "Booking-time checks of Google's busy time: asked, or skipped as the mirror was fresh",
+        ["result"],
+    ),
+    "rate_limited": Counter(
+        "balance_rate_limited_total", "Requests refused by a rate limit (429)", ["scope"]
+    ),
     "sync_runs": Counter("balance_sync_runs_total", "Busy-time syncs", ["result"]),
     "google_writes": Counter(
         "balance_google_writes_total",

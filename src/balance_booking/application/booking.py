@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from balance_booking.application.errors import (
+    BookingLimitReachedError,
     ChangeWindowClosedError,
     ConflictError,
     InvalidRequestError,
@@ -111,6 +112,8 @@ class BookAppointment:
     hold: timedelta
     manage_tokens: ManageTokens
     metrics: Metrics
+    # Future active bookings one e-mail address (or phone) may hold; None: no cap.
+    max_active_per_client: int | None = None
 
     def execute(self, request: BookingRequest, *, idempotency_key: str | None = None) -> Booked:
         try:
@@ -175,6 +178,7 @@ class BookAppointment:
                     return replay
             if not self.guard.offered(uow, snapshot, request.start, now=now, extra_busy=[]):
                 raise SlotTakenError("The slot was taken a moment ago.")
+            self._refuse_over_cap(uow, request, now=now)
             for lapsed in uow.appointments.due_holds(now):
                 lapsed.expire(now=now)
                 self.messages.save_appointment(uow, lapsed, now=now)
@@ -214,6 +218,19 @@ class BookAppointment:
         self.metrics.increment("bookings", {"status": appointment.status.value})
         _log.info("appointment_booked", extra={"appointment_id": str(appointment.id)})
         return Booked(appointment=appointment, manage_token=token, replayed=False)
+
+    def _refuse_over_cap(self, uow: UnitOfWork, request: BookingRequest, *, now: datetime) -> None:
+        if self.max_active_per_client is None:
+            return
+        held = uow.appointments.active_future_count(
+            email=request.client.email, phone=request.client.phone, now=now
+        )
+        if held >= self.max_active_per_client:
+            self.metrics.increment("rate_limited", {"scope": "bookings_per_client"})
+            raise BookingLimitReachedError(
+                "You already have the most upcoming appointments one person can book online; "
+                "please contact the practitioner to book more."
+            )
 
     def _replay(self, uow: UnitOfWork, key: str, fingerprint: str) -> Booked | None:
         stored = uow.idempotency.get(key)

@@ -21,6 +21,10 @@ class ChangeWindowClosedError(ConflictError):
     """The client may no longer cancel or move: the service's change cut-off has passed."""
 
 
+class BookingLimitReachedError(ConflictError):
+    """The client already holds as many future bookings as one person may (per e-mail/phone)."""
+
+
 class InvalidRequestError(ApplicationError):
     """The request is well-formed but breaks a rule; `field` names the culprit if one does."""
 

@@ -79,6 +79,9 @@ class SlotGuard:
     default_timezone: str
     live_check_fallback: timedelta
     metrics: Metrics
+    # The live check is skipped while the mirror is this fresh (a push or poll just refreshed it),
+    # so anonymous traffic cannot spend the practitioner's Google quota (docs/booking.md).
+    live_check_fresh: timedelta = timedelta(0)
 
     def snapshot(self, service_slug: str, *, now: datetime) -> SlotSnapshot:
         with self.readers() as uow:
@@ -149,6 +152,11 @@ class SlotGuard:
         """Google's busy time over `window` right now; the mirror may stand in briefly."""
         if not snapshot.use_busy:
             return []
+        synced = snapshot.link.last_success_at
+        if synced is not None and timedelta(0) <= now - synced < self.live_check_fresh:
+            self.metrics.increment("live_checks", {"result": "mirror_fresh"})
+            return []
+        self.metrics.increment("live_checks", {"result": "asked"})
         try:
             return self.gateways(self.tokens).busy_intervals(window)
         except (GoogleUnavailableError, GoogleRequestError, AccessRevokedError) as exc:

@@ -31,6 +31,7 @@ from balance_booking.application.booking import (
 )
 from balance_booking.application.busy_view import ListBusyBlocks
 from balance_booking.application.connect import CompleteGoogleConnection, StartGoogleConnection
+from balance_booking.application.edge import PublicWriteLimit
 from balance_booking.application.integration import (
     DisconnectGoogleCalendar,
     GetIntegrationStatus,
@@ -86,6 +87,7 @@ class WebServices:
     book: BookAppointment
     confirm_appointment: ConfirmAppointment
     cancel_appointment: CancelAppointment
+    public_writes: PublicWriteLimit | None  # PUBLIC_WRITE_LIMIT; None: no limit
     reschedule_appointment: RescheduleAppointment
     book_for_client: BookForClient
     cancel_series: CancelSeries
@@ -110,3 +112,13 @@ def _services(request: Request) -> WebServices:
 
 
 ServicesDep = Annotated[WebServices, Depends(_services)]
+
+
+def limit_public_writes(request: Request, services: ServicesDep) -> None:
+    """Count one public write from the client address (the socket peer, or the X-Forwarded-For
+    hop a trusted proxy wrote: uvicorn's FORWARDED_ALLOW_IPS); 429 once over the limit."""
+    if services.public_writes is not None:
+        services.public_writes.check(request.client.host if request.client else "unknown")
+
+
+PublicWrite = Depends(limit_public_writes)

@@ -12,11 +12,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from balance_booking.application.errors import (
+    BookingLimitReachedError,
     CalendarUnavailableError,
     ChangeWindowClosedError,
     ConflictError,
     InvalidRequestError,
     NotFoundError,
+    TooManyAttemptsError,
 )
 from balance_booking.domain.errors import DomainError
 
@@ -149,6 +151,19 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NotFoundError)
     def _not_found(_request: Request, exc: NotFoundError) -> JSONResponse:
         return error_response(404, "not_found", str(exc))
+
+    @app.exception_handler(BookingLimitReachedError)
+    def _booking_limit(_request: Request, exc: BookingLimitReachedError) -> JSONResponse:
+        return error_response(409, "booking_limit_reached", str(exc))
+
+    @app.exception_handler(TooManyAttemptsError)
+    def _rate_limited(_request: Request, exc: TooManyAttemptsError) -> JSONResponse:
+        return error_response(
+            429,
+            "rate_limited",
+            str(exc),
+            headers={"Retry-After": str(exc.retry_after_seconds)},
+        )
 
     @app.exception_handler(ChangeWindowClosedError)
     def _change_window(_request: Request, exc: ChangeWindowClosedError) -> JSONResponse:

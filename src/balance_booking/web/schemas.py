@@ -322,6 +322,12 @@ class AppointmentEnvelope(BaseModel):
     appointment: AppointmentOut
 
 
+# The answer every public write may get (API.md "Public edge"), for the OpenAPI document.
+RATE_LIMITED: dict[int | str, dict[str, object]] = {
+    429: {"model": ErrorBody, "description": "rate_limited: too many writes from this address"}
+}
+
+
 class ConflictBody(ErrorBody):
     alternatives: list[SlotOut]
 

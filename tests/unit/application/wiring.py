@@ -219,6 +219,7 @@ class World:
     clock: FakeClock = field(default_factory=FakeClock)
     hold: timedelta = timedelta(minutes=15)
     live_check_fallback: timedelta = timedelta(seconds=300)
+    live_check_fresh: timedelta = timedelta(0)
     stale_after: timedelta = timedelta(seconds=2700)
     sync_interval: timedelta = timedelta(seconds=900)
     enabled_by_default: bool = True
@@ -321,6 +322,7 @@ class World:
             policy=self.policy,
             default_timezone=ZONE,
             live_check_fallback=self.live_check_fallback,
+            live_check_fresh=self.live_check_fresh,
             metrics=self.metrics,
         )
 

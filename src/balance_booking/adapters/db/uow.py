@@ -15,6 +15,7 @@ from balance_booking.adapters.db.repositories.admin import (
     SqlAdminTokens,
     SqlAdminUsers,
     SqlLoginAttempts,
+    SqlThrottles,
 )
 from balance_booking.adapters.db.repositories.appointments import (
     SqlAppointments,
@@ -42,6 +43,7 @@ from balance_booking.application.ports import (
     OutboxRepository,
     ScheduleRepository,
     ServiceRepository,
+    ThrottleRepository,
     TrackingSink,
     WaitlistRepository,
 )
@@ -69,6 +71,7 @@ class SqlUnitOfWork:
     admin_users: AdminUserRepository
     admin_sessions: AdminSessionRepository
     login_attempts: LoginAttemptRepository
+    throttles: ThrottleRepository
 
     def __init__(
         self, engine: Engine, *, write: bool = False, on_change: Callable[[], None] | None = None
@@ -101,6 +104,7 @@ class SqlUnitOfWork:
         self.admin_users = SqlAdminUsers(connection)
         self.admin_sessions = SqlAdminSessions(connection)
         self.login_attempts = SqlLoginAttempts(connection)
+        self.throttles = SqlThrottles(connection)
         return self
 
     def __exit__(

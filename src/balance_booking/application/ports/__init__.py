@@ -13,6 +13,8 @@ from balance_booking.application.ports.admin import (
     AdminUserRepository,
     LoginAttemptRepository,
     PasswordHasher,
+    ThrottleCount,
+    ThrottleRepository,
 )
 from balance_booking.application.ports.availability import (
     CachedAvailability,
@@ -129,6 +131,8 @@ __all__ = [
     "ServiceRepository",
     "SlotsCache",
     "StoredResponse",
+    "ThrottleCount",
+    "ThrottleRepository",
     "TokenCipher",
     "TokenGrant",
     "TrackingSink",

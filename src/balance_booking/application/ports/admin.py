@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 
@@ -67,6 +67,31 @@ class AdminSessionRepository(Protocol):
     def get(self, session_hash: str) -> AdminSession | None: ...
     def delete(self, session_hash: str) -> None: ...
     def delete_expired(self, now: datetime) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ThrottleCount:
+    """How many events a throttled key has seen since `first_at` (its window's start)."""
+
+    count: int
+    first_at: datetime
+    last_at: datetime
+
+
+class ThrottleRepository(Protocol):
+    """Counters per key (a client address; an account and an address): one row each, never a
+    row per request, so a flood cannot grow the table."""
+
+    def hit(self, key: str, *, now: datetime, window: timedelta) -> ThrottleCount:
+        """Count one event for `key`; once `window` has passed since the count began, it starts
+        again at 1. Atomic: concurrent hits are all counted."""
+        ...
+
+    def peek(self, key: str) -> ThrottleCount | None: ...
+    def reset(self, key: str) -> None: ...
+    def prune(self, *, before: datetime) -> int:
+        """Forget keys last hit before `before`; how many were forgotten."""
+        ...
 
 
 class LoginAttemptRepository(Protocol):

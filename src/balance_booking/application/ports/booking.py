@@ -58,6 +58,11 @@ class AppointmentRepository(Protocol):
         SlotTakenError when the database guard refuses the new time."""
         ...
 
+    def active_future_count(self, *, email: str | None, phone: str | None, now: datetime) -> int:
+        """The most future active appointments one of these contacts holds (e-mail compared
+        case-insensitively; each contact counted on its own)."""
+        ...
+
     def in_series(self, series_id: UUID) -> list[Appointment]:
         """Every occurrence of a weekly series, by start."""
         ...

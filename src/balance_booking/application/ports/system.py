@@ -12,6 +12,7 @@ from balance_booking.application.ports.admin import (
     AdminTokenRepository,
     AdminUserRepository,
     LoginAttemptRepository,
+    ThrottleRepository,
 )
 from balance_booking.application.ports.booking import (
     AppointmentRepository,
@@ -73,6 +74,7 @@ class UnitOfWork(Protocol):
     admin_users: AdminUserRepository
     admin_sessions: AdminSessionRepository
     login_attempts: LoginAttemptRepository
+    throttles: ThrottleRepository
 
     def __enter__(self) -> Self: ...
     def __exit__(

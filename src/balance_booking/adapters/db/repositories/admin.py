@@ -1,16 +1,20 @@
-"""Admin accounts: users, sessions, login attempts, API tokens."""
+"""Admin accounts: users, sessions, login attempts, API tokens; throttle counters."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, case, delete, func, insert, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from balance_booking.adapters.db import tables as t
+from balance_booking.adapters.db.types import UtcDateTime
 from balance_booking.application.ports import (
     AdminSession,
     AdminToken,
     AdminUser,
+    ThrottleCount,
 )
 
 
@@ -143,3 +147,51 @@ class SqlLoginAttempts:
             select(func.count()).where(failed, c.client_ip == client_ip)
         ).scalar_one()
         return by_email, by_ip
+
+
+class SqlThrottles:
+    """Throttle counters: one upserted row per key (INSERT ... ON CONFLICT DO UPDATE, atomic on
+    SQLite and PostgreSQL alike)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def hit(self, key: str, *, now: datetime, window: timedelta) -> ThrottleCount:
+        table = t.throttle_counters
+        c = table.c
+        insert_of = pg_insert if self._connection.dialect.name == "postgresql" else sqlite_insert
+        stamp = literal(now, UtcDateTime)
+        expired = c.first_at <= literal(now - window, UtcDateTime)
+        statement = (
+            insert_of(table)
+            .values(key=key, count=1, first_at=now, last_at=now)
+            .on_conflict_do_update(
+                index_elements=[c.key],
+                set_={
+                    "count": case((expired, 1), else_=c.count + 1),
+                    "first_at": case((expired, stamp), else_=c.first_at),
+                    "last_at": stamp,
+                },
+            )
+            .returning(c.count, c.first_at, c.last_at)
+        )
+        count, first_at, last_at = self._connection.execute(statement).one()
+        return ThrottleCount(count=count, first_at=first_at, last_at=last_at)
+
+    def peek(self, key: str) -> ThrottleCount | None:
+        c = t.throttle_counters.c
+        row = self._connection.execute(
+            select(c.count, c.first_at, c.last_at).where(c.key == key)
+        ).first()
+        return None if row is None else ThrottleCount(row[0], row.first_at, row.last_at)
+
+    def reset(self, key: str) -> None:
+        self._connection.execute(
+            delete(t.throttle_counters).where(t.throttle_counters.c.key == key)
+        )
+
+    def prune(self, *, before: datetime) -> int:
+        result = self._connection.execute(
+            delete(t.throttle_counters).where(t.throttle_counters.c.last_at < before)
+        )
+        return int(result.rowcount)

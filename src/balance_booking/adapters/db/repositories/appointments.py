@@ -239,6 +239,30 @@ class SqlAppointments:
             )
         self._changes.mark()
 
+    def active_future_count(self, *, email: str | None, phone: str | None, now: datetime) -> int:
+        c = t.appointments.c
+        live = [
+            c.status.in_(_ACTIVE),
+            c.start_at > now,
+            not_(
+                and_(c.status == AppointmentStatus.PENDING_PAYMENT.value, c.hold_expires_at <= now)
+            ),
+        ]
+        contacts = [
+            func.lower(c.client_email) == email.lower() if email is not None else None,
+            c.client_phone == phone if phone is not None else None,
+        ]
+        return max(
+            [
+                self._connection.execute(
+                    select(func.count()).select_from(t.appointments).where(*live, matches)
+                ).scalar_one()
+                for matches in contacts
+                if matches is not None
+            ],
+            default=0,
+        )
+
     def in_series(self, series_id: UUID) -> list[Appointment]:
         c = t.appointments.c
         rows = list(

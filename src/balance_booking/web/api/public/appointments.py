@@ -11,8 +11,9 @@ from fastapi.responses import JSONResponse
 
 from balance_booking.application.slot_guard import BookingRequest, SlotUnavailableError
 from balance_booking.domain.appointments import Client
-from balance_booking.web.deps import ServicesDep
+from balance_booking.web.deps import PublicWrite, ServicesDep
 from balance_booking.web.schemas import (
+    RATE_LIMITED,
     AppointmentEnvelope,
     BookingIn,
     CancelIn,
@@ -31,11 +32,13 @@ _BOOKING_ERRORS: dict[int | str, dict[str, object]] = {
     409: {"model": ConflictBody, "description": "Slot unavailable; alternatives offered"},
     422: {"model": ErrorBody, "description": "Invalid request or Idempotency-Key reuse"},
     503: {"model": ErrorBody, "description": "Google Calendar unavailable; waitlist offered"},
+    **RATE_LIMITED,
 }
 
 
 @router.post(
     "/appointments",
+    dependencies=[PublicWrite],
     status_code=201,
     response_model=AppointmentEnvelope,
     responses=_BOOKING_ERRORS,
@@ -84,8 +87,13 @@ def get_appointment(
 
 @router.post(
     "/appointments/{appointment_id}/cancel",
+    dependencies=[PublicWrite],
     response_model=AppointmentEnvelope,
-    responses={404: {"model": ErrorBody, "description": "Unknown appointment or wrong token"}},
+    responses={
+        404: {"model": ErrorBody, "description": "Unknown appointment or wrong token"},
+        409: {"model": ErrorBody, "description": "change_window_closed"},
+        **RATE_LIMITED,
+    },
 )
 def cancel_by_client(
     appointment_id: UUID, body: CancelIn, services: ServicesDep
@@ -96,6 +104,7 @@ def cancel_by_client(
 
 @router.post(
     "/appointments/{appointment_id}/reschedule",
+    dependencies=[PublicWrite],
     response_model=AppointmentEnvelope,
     responses={
         404: {"model": ErrorBody, "description": "Unknown appointment or wrong token"},
@@ -105,6 +114,7 @@ def cancel_by_client(
         },
         422: {"model": ErrorBody, "description": "Invalid request"},
         503: {"model": ErrorBody, "description": "Google Calendar unavailable"},
+        **RATE_LIMITED,
     },
 )
 def reschedule_by_client(

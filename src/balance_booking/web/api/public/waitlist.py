@@ -8,9 +8,9 @@ from fastapi import APIRouter
 
 from balance_booking.domain.appointments import Client
 from balance_booking.domain.intervals import Interval
-from balance_booking.web.deps import ServicesDep
+from balance_booking.web.deps import PublicWrite, ServicesDep
 from balance_booking.web.errors import ApiError
-from balance_booking.web.schemas import CreatedId, ErrorBody, WaitlistIn
+from balance_booking.web.schemas import RATE_LIMITED, CreatedId, ErrorBody, WaitlistIn
 from balance_booking.web.timefmt import parse_instant, zone_or_422
 
 router = APIRouter(prefix="/api/public/booking", tags=["public"])
@@ -22,9 +22,10 @@ def _optional_instant(value: str | None, *, field: str) -> datetime | None:
 
 @router.post(
     "/waitlist",
+    dependencies=[PublicWrite],
     status_code=201,
     response_model=CreatedId,
-    responses={404: {"model": ErrorBody, "description": "Unknown service"}},
+    responses={404: {"model": ErrorBody, "description": "Unknown service"}, **RATE_LIMITED},
 )
 def join_waitlist(body: WaitlistIn, services: ServicesDep) -> CreatedId:
     zone_or_422(body.timezone, field="timezone")

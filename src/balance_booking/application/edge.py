@@ -1,0 +1,51 @@
+"""The public edge: how much one client address may write (API.md "Public edge").
+
+Counters live in the database (`ThrottleRepository`), so the limit holds across web processes on
+PostgreSQL; the key is a hash of the address, so no address is stored in the clear.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+
+from balance_booking.application.errors import TooManyAttemptsError
+from balance_booking.application.ports import Clock, Metrics, UnitOfWorkFactory
+
+_log = logging.getLogger(__name__)
+
+
+def address_key(scope: str, address: str) -> str:
+    """The throttle key of a client address: `scope:` and a hash, never the address itself."""
+    return f"{scope}:{hashlib.sha256(address.encode()).hexdigest()[:40]}"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PublicWriteLimit:
+    """Public writes (book, move, cancel, waitlist, tracking) per client address: at most
+    `count` per `per`, counted in a fixed window that starts with the first write."""
+
+    writers: UnitOfWorkFactory
+    clock: Clock
+    metrics: Metrics
+    count: int
+    per: timedelta
+
+    def check(self, address: str) -> None:
+        """Count one write from `address`; raise TooManyAttemptsError once over the limit."""
+        now = self.clock.now()
+        with self.writers() as uow:
+            counted = uow.throttles.hit(address_key("write", address), now=now, window=self.per)
+            uow.commit()
+        if counted.count <= self.count:
+            return
+        self.metrics.increment("rate_limited", {"scope": "public_write"})
+        _log.info("public_write_limited")
+        wait = counted.first_at + self.per - now
+        raise TooManyAttemptsError(
+            "Too many requests from this address; please try again later.",
+            retry_after_seconds=max(1, math.ceil(wait.total_seconds())),
+        )
