@@ -1,15 +1,17 @@
-"""A hypothesis state machine over book / cancel / confirm / expire / sync / deliver.
+"""A hypothesis state machine over book / cancel / confirm / expire / sync / deliver, moves by
+the client and the admin, admin weekly series and cancelling the rest of a series.
 
 Whatever the order, on SQLite and on PostgreSQL: no two active appointments overlap (with
 buffers), and once the outbox is delivered every confirmed appointment has exactly one Google
-event and every cancelled or expired one has none.
+event, at its current time, under the id derived from the appointment (so a move kept it), and
+every cancelled or expired one has none; manage tokens keep opening their appointment after moves.
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,7 @@ from balance_booking.adapters.db.migrate import migrate
 from balance_booking.application.admin import CreateService, ReplaceSchedule
 from balance_booking.application.booking import BookingRequest, ExpireHolds, SlotUnavailableError
 from balance_booking.application.errors import CalendarUnavailableError, ConflictError
+from balance_booking.application.self_service import AdminBookingRequest, CollisionError
 from balance_booking.bootstrap import (
     Container,
     build_outbox_dispatcher,
@@ -64,6 +67,8 @@ SERVICES = (
 )
 # Tuesday 1 December 2026, 10:00-14:00 Moscow: a small window, so collisions are frequent.
 STARTS = [START.replace(day=1, month=12, hour=7) + timedelta(minutes=30 * i) for i in range(8)]
+# Everything the machine can book: series reach four weeks ahead.
+WINDOW = Interval(STARTS[0] - timedelta(days=1), STARTS[-1] + timedelta(weeks=4))
 
 
 def make_machine(container: Container, emulator: Emulator, clock: FakeClock, reset: Any) -> type:
@@ -80,6 +85,8 @@ def make_machine(container: Container, emulator: Emulator, clock: FakeClock, res
             reset()
             web.sync.execute()
             self.ids: list[Any] = []
+            self.tokens: dict[Any, str] = {}
+            self.series: list[Any] = []
 
         @rule(service=st.sampled_from(SERVICES), start=st.sampled_from(STARTS))
         def book(self, service: Service, start: Any) -> None:
@@ -92,7 +99,55 @@ def make_machine(container: Container, emulator: Emulator, clock: FakeClock, res
             )
             # Refused honestly (taken, busy, or calendar data too old) is a fine outcome.
             with contextlib.suppress(SlotUnavailableError, CalendarUnavailableError):
-                self.ids.append(web.book.execute(request).appointment.id)
+                booked = web.book.execute(request)
+                self.ids.append(booked.appointment.id)
+                self.tokens[booked.appointment.id] = booked.manage_token
+
+        @rule(index=st.integers(min_value=0, max_value=20), start=st.sampled_from(STARTS))
+        def move_by_client(self, index: int, start: Any) -> None:
+            if self.ids:
+                chosen = self.ids[index % len(self.ids)]
+                with contextlib.suppress(
+                    SlotUnavailableError, CalendarUnavailableError, ConflictError
+                ):
+                    web.reschedule_appointment.execute(
+                        chosen, start=start, token=self.tokens[chosen]
+                    )
+
+        @rule(index=st.integers(min_value=0, max_value=20), start=st.sampled_from(STARTS))
+        def move_by_admin(self, index: int, start: Any) -> None:
+            if self.ids:
+                with contextlib.suppress(CollisionError, CalendarUnavailableError, ConflictError):
+                    web.reschedule_appointment.execute(
+                        self.ids[index % len(self.ids)], start=start, token=None
+                    )
+
+        @rule(
+            service=st.sampled_from(SERVICES),
+            start=st.sampled_from(STARTS),
+            weeks=st.integers(min_value=2, max_value=4),
+        )
+        def series_by_admin(self, service: Service, start: Any, weeks: int) -> None:
+            request = AdminBookingRequest(
+                service_slug=service.slug,
+                start=start,
+                timezone="Europe/Moscow",
+                client=Client(name="Series", email="s@example.com"),
+                comment=None,
+                notify=True,
+                weekly=weeks,
+            )
+            with contextlib.suppress(CollisionError, CalendarUnavailableError):
+                booked = web.book_for_client.execute(request)
+                for item in booked:
+                    self.ids.append(item.appointment.id)
+                    self.tokens[item.appointment.id] = item.manage_token
+                self.series.append(booked[0].appointment.series_id)
+
+        @rule(index=st.integers(min_value=0, max_value=20))
+        def cancel_rest_of_series(self, index: int) -> None:
+            if self.series:
+                web.cancel_series.execute(self.series[index % len(self.series)])
 
         @rule(index=st.integers(min_value=0, max_value=20))
         def cancel(self, index: int) -> None:
@@ -126,10 +181,7 @@ def make_machine(container: Container, emulator: Emulator, clock: FakeClock, res
             with container.readers() as uow:
                 active = [
                     appointment
-                    for appointment, _ in uow.appointments.listing(
-                        Interval(STARTS[0] - timedelta(days=1), STARTS[-1] + timedelta(days=1)),
-                        status=None,
-                    )
+                    for appointment, _ in uow.appointments.listing(WINDOW, status=None)
                     if appointment.is_active_at(clock.now())
                 ]
             blocked = sorted(a.occupied.blocked for a in active)
@@ -142,20 +194,27 @@ def make_machine(container: Container, emulator: Emulator, clock: FakeClock, res
                     break
             events = emulator.state()["events"]
             assert isinstance(events, dict)
-            live: dict[str, int] = {}
+            live: dict[str, list[dict[str, Any]]] = {}
             for items in events.values():
                 for event in items:
                     if event.get("status") != "cancelled":
                         key = event["extendedProperties"]["private"]["balance_appointment_id"]
-                        live[key] = live.get(key, 0) + 1
+                        live.setdefault(key, []).append(event)
             with container.readers() as uow:
-                rows = uow.appointments.listing(
-                    Interval(STARTS[0] - timedelta(days=1), STARTS[-1] + timedelta(days=1)),
-                    status=None,
-                )
+                rows = uow.appointments.listing(WINDOW, status=None)
             for appointment, _ in rows:
-                expected = 1 if appointment.status is AppointmentStatus.CONFIRMED else 0
-                assert live.get(str(appointment.id), 0) == expected, (appointment.status, live)
+                found = live.get(str(appointment.id), [])
+                if appointment.status is not AppointmentStatus.CONFIRMED:
+                    assert found == [], (appointment.status, found)
+                    continue
+                assert len(found) == 1, (appointment, found)
+                (event,) = found
+                assert event["id"] == appointment.id.hex, "moved in place, never re-created"
+                start = datetime.fromisoformat(event["start"]["dateTime"])
+                assert start == appointment.start, (start, appointment.start, appointment.moves)
+                token = self.tokens[appointment.id]
+                opened = web.get_appointment.execute(appointment.id, token=token)
+                assert opened.start == appointment.start
 
     return Booking
 
@@ -191,8 +250,8 @@ def test_booking_state_machine(
     run_state_machine_as_test(
         machine,
         settings=run_settings(
-            max_examples=5,
-            stateful_step_count=12,
+            max_examples=6,
+            stateful_step_count=15,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow],
         ),
