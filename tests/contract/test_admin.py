@@ -86,7 +86,35 @@ def test_sessions_are_deleted_one_by_one_or_when_expired(backend: Backend) -> No
             assert uow.admin_sessions.get(f"hash-{name}") is None
 
 
-def test_failed_logins_are_counted_per_email_and_per_address(backend: Backend) -> None:
+def test_throttle_counters_count_per_key_restart_after_their_window_and_prune(
+    backend: Backend,
+) -> None:
+    hour = timedelta(hours=1)
+    with backend.uow() as uow:
+        throttles = uow.throttles
+        assert [throttles.hit("a", now=at(0), window=hour).count for _ in range(3)] == [1, 2, 3]
+        later = throttles.hit("a", now=at(0.5), window=hour)
+        assert (later.count, later.first_at, later.last_at) == (4, at(0), at(0.5))
+        assert throttles.hit("b", now=at(0.5), window=hour).count == 1
+        uow.commit()
+    with backend.uow() as uow:
+        restarted = uow.throttles.hit("a", now=at(1), window=hour)  # the window has passed
+        assert (restarted.count, restarted.first_at) == (1, at(1))
+        peeked = uow.throttles.peek("b")
+        assert peeked is not None
+        assert peeked.count == 1
+        assert uow.throttles.peek("missing") is None
+        uow.throttles.reset("b")
+        assert uow.throttles.peek("b") is None
+        assert uow.throttles.hit("c", now=at(-5), window=hour).count == 1
+        assert uow.throttles.prune(before=at(-1)) == 1
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.throttles.peek("c") is None
+        assert uow.throttles.peek("a") is not None
+
+
+def test_sign_in_attempts_are_pruned_by_age(backend: Backend) -> None:
     with backend.uow() as uow:
         attempts = uow.login_attempts
         attempts.record(email="Owner@example.com", client_ip="10.0.0.1", succeeded=False, at=at(-1))
@@ -96,16 +124,11 @@ def test_failed_logins_are_counted_per_email_and_per_address(backend: Backend) -
         attempts.record(email="owner@example.com", client_ip="10.0.0.1", succeeded=False, at=at(-3))
         uow.commit()
     with backend.uow() as uow:
-        since = at(-1)  # inclusive
-        assert uow.login_attempts.failures_since(
-            email="owner@example.com", client_ip="10.0.0.1", since=since
-        ) == (2, 2)
-        assert uow.login_attempts.failures_since(
-            email=" OWNER@example.com", client_ip="10.0.0.9", since=since
-        ) == (2, 0)
-        assert uow.login_attempts.failures_since(
-            email="owner@example.com", client_ip="10.0.0.1", since=at(-5)
-        ) == (3, 3)
+        assert uow.login_attempts.prune(before=at(-1)) == 1  # only the one before, exclusive
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.login_attempts.prune(before=at(-1)) == 0
+        assert uow.login_attempts.prune(before=at(1)) == 4
 
 
 def test_admin_tokens_are_found_by_hash_only(backend: Backend) -> None:

@@ -591,13 +591,12 @@ class FakeLoginAttempts:
             LoginAttempt(_email(email)[:320], client_ip[:64], succeeded, at)
         )
 
-    def failures_since(self, *, email: str, client_ip: str, since: datetime) -> tuple[int, int]:
-        failed = [a for a in self._tx.state.login_attempts if not a.succeeded and a.at >= since]
-        wanted = _email(email)
-        return (
-            sum(a.email == wanted for a in failed),
-            sum(a.client_ip == client_ip for a in failed),
-        )
+    def prune(self, *, before: datetime) -> int:
+        kept = [a for a in self._tx.state.login_attempts if a.at >= before]
+        dropped = len(self._tx.state.login_attempts) - len(kept)
+        if dropped:
+            self._tx.write().login_attempts = kept
+        return dropped
 
 
 class FakeThrottles:

@@ -134,35 +134,59 @@ def test_unknown_email_costs_one_verification_like_a_real_one(
     with pytest.raises(UnauthorizedError):
         login.execute(email="nobody@example.com", password=PASSWORD, client_ip="10.0.0.1")
     assert len(hasher.verified) == 1
-    assert [a.succeeded for a in store.state.login_attempts] == [False]
+    assert store.state.login_attempts == [], "a refusal is counted, not stored"
 
 
-def test_rate_limit_refuses_without_checking_the_password(
+def test_failures_slow_down_that_address_only_with_growing_waits(
     store: FakeDatabase, hasher: FakeHasher, clock: FakeClock
 ) -> None:
     create(store, hasher, clock)
-    login = make_login(store, hasher, clock, LoginPolicy(max_failures_per_email=2))
+    login = make_login(store, hasher, clock, LoginPolicy(free_failures=2))
     for _ in range(2):
         with pytest.raises(UnauthorizedError):
             login.execute(email="owner@example.com", password="wrong one!", client_ip="1.1.1.1")
+    with pytest.raises(UnauthorizedError):  # the third one is still checked ...
+        login.execute(email="owner@example.com", password="wrong one!", client_ip="1.1.1.1")
     checks = len(hasher.verified)
-    with pytest.raises(TooManyAttemptsError) as error:
-        login.execute(email="owner@example.com", password=PASSWORD, client_ip="2.2.2.2")
-    assert error.value.retry_after_seconds == 900
-    assert len(hasher.verified) == checks
-    assert len(store.state.login_attempts) == 3
-    assert not store.state.admin_sessions
+    with pytest.raises(TooManyAttemptsError) as error:  # ... and then this address waits
+        login.execute(email="owner@example.com", password=PASSWORD, client_ip="1.1.1.1")
+    assert error.value.retry_after_seconds == 1
+    assert len(hasher.verified) == checks, "refused without checking the password"
+    # The right password from another address is never refused because of them.
+    login.execute(email="owner@example.com", password=PASSWORD, client_ip="2.2.2.2")
+    clock.advance(timedelta(seconds=1))
+    with pytest.raises(UnauthorizedError):
+        login.execute(email="owner@example.com", password="wrong one!", client_ip="1.1.1.1")
+    with pytest.raises(TooManyAttemptsError) as doubled:
+        login.execute(email="owner@example.com", password=PASSWORD, client_ip="1.1.1.1")
+    assert doubled.value.retry_after_seconds == 2
+    clock.advance(timedelta(seconds=2))
+    login.execute(email="owner@example.com", password=PASSWORD, client_ip="1.1.1.1")
+    # A success starts that pair afresh.
+    with pytest.raises(UnauthorizedError):
+        login.execute(email="owner@example.com", password="wrong one!", client_ip="1.1.1.1")
+    assert len(store.state.throttles) == 2  # this pair, and this address across accounts
 
 
-def test_rate_limit_per_address_spans_emails(
+def test_the_waits_double_and_are_capped() -> None:
+    policy = LoginPolicy()
+    assert policy.wait_after(4, free=4) == timedelta(0)
+    assert policy.wait_after(5, free=4) == timedelta(seconds=1)
+    assert policy.wait_after(14, free=4) == timedelta(seconds=512)
+    assert policy.wait_after(500, free=4) == timedelta(minutes=15)
+
+
+def test_a_flood_from_one_address_across_accounts_slows_that_address(
     store: FakeDatabase, hasher: FakeHasher, clock: FakeClock
 ) -> None:
-    login = make_login(store, hasher, clock, LoginPolicy(max_failures_per_ip=3))
+    login = make_login(store, hasher, clock, LoginPolicy(free_failures_per_address=3))
     for number in range(3):
         with pytest.raises(UnauthorizedError):
             login.execute(email=f"u{number}@example.com", password="x" * 12, client_ip="9.9.9.9")
-    with pytest.raises(TooManyAttemptsError):
+    with pytest.raises(UnauthorizedError):
         login.execute(email="fresh@example.com", password="x" * 12, client_ip="9.9.9.9")
+    with pytest.raises(TooManyAttemptsError):
+        login.execute(email="fresh2@example.com", password="x" * 12, client_ip="9.9.9.9")
     with pytest.raises(UnauthorizedError):
         login.execute(email="fresh@example.com", password="x" * 12, client_ip="8.8.8.8")
 
@@ -176,7 +200,7 @@ def test_oversized_passwords_are_refused_without_hashing(
             email="owner@example.com", password="x" * 5000, client_ip="10.0.0.1"
         )
     assert hasher.verified == []
-    assert [a.succeeded for a in store.state.login_attempts] == [False]
+    assert store.state.login_attempts == []
 
 
 def test_outdated_hashes_are_replaced_at_login(store: FakeDatabase, clock: FakeClock) -> None:

@@ -8,6 +8,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from balance_booking.application.edge import address_key
 from balance_booking.application.errors import (
     ConflictError,
     InvalidRequestError,
@@ -44,11 +45,25 @@ def normalise_email(email: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class LoginPolicy:
-    """How many failed sign-ins are tolerated, per account and per client address."""
+    """How failed sign-ins slow down the one who fails: per (account, client address), and per
+    address across accounts; never the account from everywhere (API.md "Public edge").
 
-    max_failures_per_email: int = 5
-    max_failures_per_ip: int = 20
-    window: timedelta = timedelta(minutes=15)
+    After `free_failures` failures the next try must wait `first_wait`, doubling with each further
+    failure up to `max_wait`; a sign-in refused for waiting is not counted (it never reaches the
+    password check). A quiet `forget_after` starts afresh; a success clears its (account, address).
+    """
+
+    free_failures: int = 4
+    free_failures_per_address: int = 50
+    first_wait: timedelta = timedelta(seconds=1)
+    max_wait: timedelta = timedelta(minutes=15)
+    forget_after: timedelta = timedelta(days=1)
+
+    def wait_after(self, failures: int, *, free: int) -> timedelta:
+        """How long to wait after the last of `failures` failures before the next try."""
+        if failures <= free:
+            return timedelta(0)
+        return min(self.max_wait, self.first_wait * (1 << min(failures - free - 1, 30)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,9 +144,13 @@ class Login:
         with self._uow_factory() as uow:
             now = self._clock.now()
             if verified is None:
-                uow.login_attempts.record(email=email, client_ip=client_ip, succeeded=False, at=now)
+                # Counted, never a row per attempt: a flood cannot grow the database.
+                window = self._policy.forget_after
+                for key in self._keys(email, client_ip):
+                    uow.throttles.hit(key, now=now, window=window)
                 uow.commit()
                 raise UnauthorizedError("Wrong email or password.")
+            uow.throttles.reset(self._keys(email, client_ip)[0])
             if new_hash is not None:
                 uow.admin_users.set_password_hash(verified.admin_id, new_hash)
             session_id = secrets.token_urlsafe(32)
@@ -149,24 +168,32 @@ class Login:
             uow.commit()
         return SignedIn(session_id=session_id, session=session)
 
+    @staticmethod
+    def _keys(email: str, client_ip: str) -> tuple[str, str]:
+        """The throttle keys: (this account from this address, this address); hashed."""
+        return (
+            address_key("login", f"{email}\n{client_ip}"),
+            address_key("login-address", client_ip),
+        )
+
     def _refuse_when_limited(
         self, uow: UnitOfWork, *, email: str, client_ip: str, now: datetime
     ) -> None:
         policy = self._policy
-        by_email, by_ip = uow.login_attempts.failures_since(
-            email=email, client_ip=client_ip, since=now - policy.window
-        )
-        if by_email < policy.max_failures_per_email and by_ip < policy.max_failures_per_ip:
-            return
-        # Recorded (and counted) too: hammering a locked account keeps it locked.
-        uow.login_attempts.record(email=email, client_ip=client_ip, succeeded=False, at=now)
-        uow.commit()
-        # Every counted failure is at or before now, so after one window all have aged out
-        # (unless new ones arrive): a wait that is never too short.
-        raise TooManyAttemptsError(
-            "Too many failed sign-in attempts; try again later.",
-            retry_after_seconds=math.ceil(policy.window.total_seconds()),
-        )
+        pair, address = self._keys(email, client_ip)
+        for key, free in (
+            (pair, policy.free_failures),
+            (address, policy.free_failures_per_address),
+        ):
+            counted = uow.throttles.peek(key)
+            if counted is None or counted.first_at <= now - policy.forget_after:
+                continue
+            allowed_at = counted.last_at + policy.wait_after(counted.count, free=free)
+            if now < allowed_at:
+                raise TooManyAttemptsError(
+                    "Too many failed sign-in attempts from here; please wait and try again.",
+                    retry_after_seconds=max(1, math.ceil((allowed_at - now).total_seconds())),
+                )
 
     def _verified(self, admin: AdminUser | None, password: str) -> AdminUser | None:
         """The admin if the password is theirs, else None."""

@@ -95,9 +95,9 @@ class ThrottleRepository(Protocol):
 
 
 class LoginAttemptRepository(Protocol):
-    """Login attempts, for rate limiting."""
+    """Successful sign-ins (who, from where, when); refused ones are only counted (throttles)."""
 
     def record(self, *, email: str, client_ip: str, succeeded: bool, at: datetime) -> None: ...
-    def failures_since(self, *, email: str, client_ip: str, since: datetime) -> tuple[int, int]:
-        """Failed attempts since `since`: (for this email, from this address)."""
+    def prune(self, *, before: datetime) -> int:
+        """Delete attempts older than `before`; how many."""
         ...

@@ -122,7 +122,7 @@ class SqlAdminSessions:
 
 
 class SqlLoginAttempts:
-    """Login attempts, kept for rate limiting and the audit trail."""
+    """Successful sign-ins, kept for the audit trail (refused ones are only counted)."""
 
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
@@ -137,16 +137,12 @@ class SqlLoginAttempts:
             )
         )
 
-    def failures_since(self, *, email: str, client_ip: str, since: datetime) -> tuple[int, int]:
+    def prune(self, *, before: datetime) -> int:
         c = t.admin_login_attempts.c
-        failed = c.succeeded.is_(False) & (c.attempted_at >= since)
-        by_email = self._connection.execute(
-            select(func.count()).where(failed, c.email == email.strip().lower())
-        ).scalar_one()
-        by_ip = self._connection.execute(
-            select(func.count()).where(failed, c.client_ip == client_ip)
-        ).scalar_one()
-        return by_email, by_ip
+        result = self._connection.execute(
+            delete(t.admin_login_attempts).where(c.attempted_at < before)
+        )
+        return int(result.rowcount)
 
 
 class SqlThrottles:
