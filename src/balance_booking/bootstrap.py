@@ -58,7 +58,7 @@ from balance_booking.application.booking import (
 )
 from balance_booking.application.busy_view import ListBusyBlocks
 from balance_booking.application.connect import CompleteGoogleConnection, StartGoogleConnection
-from balance_booking.application.edge import PublicWriteLimit
+from balance_booking.application.edge import PruneEdgeData, PublicWriteLimit
 from balance_booking.application.email import EmailMessages, MailLinks, mail_domain
 from balance_booking.application.export import (
     CreateCalendarEventForAppointment,
@@ -552,6 +552,7 @@ def build_worker(container: Container) -> WorkerLoop:
             writers=container.writers, clock=container.clock, messages=container.messages
         ),
         dispatch_outbox=build_outbox_dispatcher(container),
+        prune_edge_data=PruneEdgeData(writers=container.writers, clock=container.clock),
         sync_interval=interval,
     )
     return WorkerLoop(jobs, lock=DatabaseJobLock(container.engine))

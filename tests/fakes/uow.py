@@ -107,6 +107,7 @@ class FakeState:
     busy: list[tuple[Interval, str]] = field(default_factory=list)
     appointments: dict[UUID, StoredAppointment] = field(default_factory=dict)
     idempotency: dict[str, StoredResponse] = field(default_factory=dict)
+    idempotency_at: dict[str, datetime] = field(default_factory=dict)
     waitlist: list[WaitlistEntry] = field(default_factory=list)
     tracking: list[TrackedEvent] = field(default_factory=list)
     admin_tokens: dict[str, AdminToken] = field(default_factory=dict)  # by hash
@@ -132,6 +133,7 @@ class FakeState:
                 for key, stored in self.appointments.items()
             },
             idempotency=dict(self.idempotency),
+            idempotency_at=dict(self.idempotency_at),
             waitlist=list(self.waitlist),
             tracking=list(self.tracking),
             admin_tokens=dict(self.admin_tokens),
@@ -409,8 +411,19 @@ class FakeIdempotency:
     def get(self, key: str) -> StoredResponse | None:
         return self._tx.state.idempotency.get(key)
 
-    def add(self, key: str, response: StoredResponse, *, now: datetime) -> None:  # noqa: ARG002
-        self._tx.write().idempotency[key] = response
+    def add(self, key: str, response: StoredResponse, *, now: datetime) -> None:
+        state = self._tx.write()
+        state.idempotency[key] = response
+        state.idempotency_at[key] = now
+
+    def prune(self, *, before: datetime) -> int:
+        old = [key for key, at in self._tx.state.idempotency_at.items() if at < before]
+        if old:
+            state = self._tx.write()
+            for key in old:
+                del state.idempotency[key]
+                del state.idempotency_at[key]
+        return len(old)
 
 
 class FakeWaitlist:

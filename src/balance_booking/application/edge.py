@@ -49,3 +49,31 @@ class PublicWriteLimit:
             "Too many requests from this address; please try again later.",
             retry_after_seconds=max(1, math.ceil(wait.total_seconds())),
         )
+
+
+# How long each kind of edge data is kept (API.md "Public edge"; docs/admin-auth.md).
+IDEMPOTENCY_KEPT = timedelta(hours=24)
+THROTTLES_KEPT = timedelta(days=2)  # longer than any window or wait that reads them
+SIGN_INS_KEPT = timedelta(days=30)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PruneEdgeData:
+    """Forget what the edge only needs for a while: Idempotency-Keys after 24 h, throttle
+    counters after two quiet days, sign-in records after 30 days."""
+
+    writers: UnitOfWorkFactory
+    clock: Clock
+
+    def execute(self) -> dict[str, int]:
+        now = self.clock.now()
+        with self.writers() as uow:
+            pruned = {
+                "idempotency_keys": uow.idempotency.prune(before=now - IDEMPOTENCY_KEPT),
+                "throttle_counters": uow.throttles.prune(before=now - THROTTLES_KEPT),
+                "sign_ins": uow.login_attempts.prune(before=now - SIGN_INS_KEPT),
+            }
+            uow.commit()
+        if any(pruned.values()):
+            _log.info("edge_data_pruned", extra=pruned)
+        return pruned

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from balance_booking.application.booking import ExpireHolds
+from balance_booking.application.edge import PruneEdgeData
 from balance_booking.application.errors import ApplicationError
 from balance_booking.application.outbox import OutboxDispatcher
 from balance_booking.application.push import EnsurePushChannel
@@ -21,6 +22,7 @@ PUSH_RENEWAL_CHECK = timedelta(hours=1)
 HOLD_EXPIRY_CHECK = timedelta(seconds=30)
 # Confirmed bookings reach Google within seconds; an idle run is one small query.
 OUTBOX_DISPATCH = timedelta(seconds=2)
+PRUNE = timedelta(hours=1)
 
 
 def schedule(
@@ -29,6 +31,7 @@ def schedule(
     ensure_push: EnsurePushChannel,
     expire_holds: ExpireHolds,
     dispatch_outbox: OutboxDispatcher,
+    prune_edge_data: PruneEdgeData,
     sync_interval: timedelta,
 ) -> list[Job]:
     """The job schedule."""
@@ -57,4 +60,6 @@ def schedule(
             run=dispatch_outbox.execute,
             exclusive=False,
         ),
+        # Idempotency-Keys (24 h), throttle counters and sign-in records age out.
+        Job(name="prune_edge_data", every=PRUNE, run=prune_edge_data.execute),
     ]

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from balance_booking.application.edge import PublicWriteLimit
+from balance_booking.application.edge import PruneEdgeData, PublicWriteLimit
 from balance_booking.application.errors import BookingLimitReachedError, TooManyAttemptsError
 from balance_booking.domain.appointments import Client
 from tests.unit.application.wiring import CLIENT, World, moscow, request
@@ -75,3 +75,16 @@ def test_no_live_google_call_while_the_mirror_is_fresh(world: World) -> None:
     assert fresh.calendar.calls["busy_intervals"] == calls + 1
     assert fresh.metrics.count("live_checks", result="mirror_fresh") == 2
     assert fresh.metrics.count("live_checks", result="asked") == 1
+
+
+def test_edge_data_ages_out(world: World) -> None:
+    ready = world.given()
+    ready.book.execute(request(moscow(1, 10)), idempotency_key="key-1")
+    limit(ready).check("198.51.100.7")
+    prune = PruneEdgeData(writers=ready.db, clock=ready.clock)
+    assert prune.execute() == {"idempotency_keys": 0, "throttle_counters": 0, "sign_ins": 0}
+    ready.clock.advance(timedelta(hours=24, seconds=1))
+    assert prune.execute()["idempotency_keys"] == 1
+    assert ready.db.state.idempotency == {}
+    ready.clock.advance(timedelta(days=1))
+    assert prune.execute()["throttle_counters"] == 1

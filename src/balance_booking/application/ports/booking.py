@@ -110,6 +110,9 @@ class IdempotencyRepository(Protocol):
 
     def get(self, key: str) -> StoredResponse | None: ...
     def add(self, key: str, response: StoredResponse, *, now: datetime) -> None: ...
+    def prune(self, *, before: datetime) -> int:
+        """Forget keys stored before `before`; how many."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

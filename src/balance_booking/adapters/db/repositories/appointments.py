@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Row, and_, func, insert, not_, select, update
+from sqlalchemy import Connection, Row, and_, delete, func, insert, not_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from balance_booking.adapters.db import tables as t
@@ -348,3 +348,8 @@ class SqlIdempotencyKeys:
                 created_at=now,
             )
         )
+
+    def prune(self, *, before: datetime) -> int:
+        c = t.idempotency_keys.c
+        result = self._connection.execute(delete(t.idempotency_keys).where(c.created_at < before))
+        return int(result.rowcount)
