@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import Engine, text
@@ -221,6 +222,7 @@ def database_ready(engine: Engine) -> bool:
 
 def build_web_services(container: Container) -> WebServices:
     from balance_booking.web.deps import WebServices  # noqa: PLC0415 - see the imports note
+    from balance_booking.web.edge import EdgeOptions  # noqa: PLC0415 - same note
     from balance_booking.web.slots_cache import RenderedSlots  # noqa: PLC0415 - same note
 
     settings = container.settings
@@ -264,6 +266,15 @@ def build_web_services(container: Container) -> WebServices:
             max_active_per_client=settings.max_active_bookings_per_client,
         ),
         public_writes=build_public_write_limit(c),
+        edge=EdgeOptions(
+            public_base_url=settings.public_base_url,
+            form_targets=(origin_of(settings.google_auth_url),),
+            hsts=settings.public_base_url.startswith("https://"),
+            docs=settings.env != "prod",
+            metrics_token=None
+            if settings.metrics_token is None
+            else settings.metrics_token.get_secret_value() or None,
+        ),
         confirm_appointment=ConfirmAppointment(
             guard=guard, readers=c.readers, writers=c.writers, clock=c.clock, messages=c.messages
         ),
@@ -418,6 +429,12 @@ def build_sync(container: Container) -> SyncCalendarBusyTimes:
             metrics=container.metrics,
         ),
     )
+
+
+def origin_of(url: str) -> str:
+    """`https://accounts.google.com/o/oauth2/v2/auth` -> `https://accounts.google.com`."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def build_public_write_limit(container: Container) -> PublicWriteLimit | None:

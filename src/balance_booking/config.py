@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     # The public edge (API.md "Public edge").
     public_write_limit: str = "30/hour"  # public writes per client address; empty: no limit
     max_active_bookings_per_client: int = Field(default=3, ge=1, le=1000)
+    metrics_token: SecretStr | None = None  # when set, /metrics needs `Authorization: Bearer`
 
     @field_validator("public_base_url", "google_emulator_url")
     @classmethod

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -15,6 +16,7 @@ from balance_booking import __version__
 from balance_booking.web import api, pages_admin, pages_auth, pages_booking, pages_integrations
 from balance_booking.web.auth import install_auth_handlers
 from balance_booking.web.deps import ServicesDep, WebServices
+from balance_booking.web.edge import DOCS_PATH, BodyLimitMiddleware, SecurityHeadersMiddleware
 from balance_booking.web.errors import error_response, install_error_handlers
 from balance_booking.web.i18n import LanguageMiddleware
 from balance_booking.web.nul_guard import RejectNulMiddleware
@@ -37,7 +39,8 @@ def create_app(services: WebServices) -> FastAPI:
         title="balance-booking",
         version=__version__,
         description="Booking API of «Эмоциональный баланс» (see API.md).",
-        docs_url="/api/docs",
+        # The Swagger page loads its assets from a CDN: development only (API.md "Public edge").
+        docs_url=DOCS_PATH if services.edge.docs else None,
         redoc_url=None,
     )
     app.state.services = services
@@ -45,6 +48,9 @@ def create_app(services: WebServices) -> FastAPI:
     app.add_middleware(RejectNulMiddleware)
     app.add_middleware(LanguageMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    # Outermost: the size limit before anything reads a body, the headers on every answer.
+    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, options=services.edge)
     install_error_handlers(app)
     install_auth_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -70,7 +76,17 @@ def create_app(services: WebServices) -> FastAPI:
         return error_response(503, "not_ready", "The database does not answer.")
 
     @app.get("/metrics", tags=["service"], include_in_schema=False)
-    def metrics() -> Response:
+    def metrics(request: Request) -> Response:
+        expected = services.edge.metrics_token
+        if expected is not None:
+            presented = request.headers.get("authorization", "")
+            if not hmac.compare_digest(presented.encode(), f"Bearer {expected}".encode()):
+                return error_response(
+                    401,
+                    "unauthorized",
+                    "Metrics need the metrics token.",
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app

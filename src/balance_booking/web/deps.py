@@ -54,6 +54,7 @@ from balance_booking.application.sync_triggers import SyncCoalescer
 from balance_booking.application.tracking import TrackEvent
 from balance_booking.application.waitlist import JoinWaitlist, ListWaitlist
 from balance_booking.web.auth import AdminAuthServices, AdminDep, PageAdminDep
+from balance_booking.web.edge import EdgeOptions
 from balance_booking.web.slots_cache import RenderedSlots
 
 # AdminDep and PageAdminDep live in web/auth.py; routers take them from here with the rest.
@@ -88,6 +89,7 @@ class WebServices:
     confirm_appointment: ConfirmAppointment
     cancel_appointment: CancelAppointment
     public_writes: PublicWriteLimit | None  # PUBLIC_WRITE_LIMIT; None: no limit
+    edge: EdgeOptions  # security headers, the docs page, the metrics token
     reschedule_appointment: RescheduleAppointment
     book_for_client: BookForClient
     cancel_series: CancelSeries

@@ -7,6 +7,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from balance_booking.web.errors import error_response
 
 _FORM = b"application/x-www-form-urlencoded"
+_MULTIPART = b"multipart/form-data"
 
 
 class RejectNulMiddleware:
@@ -14,7 +15,8 @@ class RejectNulMiddleware:
 
     A NUL is never valid input here, and PostgreSQL text cannot hold one: a lookup or insert with
     it fails in the driver, which would surface as a 500. Pure ASGI, a few byte scans a request;
-    the pages' url-encoded forms (a few hundred bytes) are read here and handed on unchanged.
+    form bodies (url-encoded or multipart; the body limit in front keeps them under 1 MiB) are
+    collected chunk by chunk, scanned once, and handed on unchanged.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -27,20 +29,23 @@ class RejectNulMiddleware:
         if _has_nul(scope):
             await _refuse(scope, receive, send)
             return
-        if not _is_form(scope):
+        kind = _form_kind(scope)
+        if kind is None:
             await self._app(scope, receive, send)
             return
         messages: list[Message] = []
-        body = b""
+        chunks: list[bytes] = []
         while True:
             message = await receive()
             messages.append(message)
             if message["type"] != "http.request":
                 break
-            body += message.get("body", b"")
+            chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
                 break
-        if b"%00" in body or b"\x00" in body:
+        body = b"".join(chunks)
+        # In a url-encoded body a NUL arrives escaped; in a multipart one, as the byte itself.
+        if b"\x00" in body or (kind == _FORM and b"%00" in body):
             await _refuse(scope, receive, send)
             return
 
@@ -55,11 +60,12 @@ async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
     await response(scope, receive, send)
 
 
-def _is_form(scope: Scope) -> bool:
-    return any(
-        name == b"content-type" and value.lower().startswith(_FORM)
-        for name, value in scope["headers"]
-    )
+def _form_kind(scope: Scope) -> bytes | None:
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            lowered = value.lower()
+            return next((kind for kind in (_FORM, _MULTIPART) if lowered.startswith(kind)), None)
+    return None
 
 
 def _has_nul(scope: Scope) -> bool:

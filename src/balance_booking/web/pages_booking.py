@@ -179,7 +179,8 @@ def calendar_file(
     except NotFoundError:
         return _missing(request, templates)
     lang = request_language(request)
-    base = str(request.base_url).rstrip("/")
+    # From PUBLIC_BASE_URL, never the Host header (API.md "Public edge").
+    base = services.edge.public_base_url.rstrip("/")
     manage_url = f"{base}/booking/manage/{appointment.id}?token={quote(token or '', safe='')}"
     invite = ics_invite(
         appointment,
@@ -216,7 +217,8 @@ def ics_invite(
     ) + manage_url
     return CalendarInvite(
         uid=invite_uid(appointment.id),
-        sequence=0 if status is not InviteStatus.CANCELLED else 1,
+        # Each move made a newer version; a cancellation is one more.
+        sequence=appointment.sequence + (1 if status is InviteStatus.CANCELLED else 0),
         start=appointment.start,
         end=appointment.end,
         summary=f"{title} · {organizer_name}",
