@@ -150,3 +150,25 @@ def test_a_move_while_disconnected_waits_and_patches_the_same_event_after_reconn
     assert state == {"id": event["id"], "state": "created"}
     fetched = connected.get(f"{BOOK}/{booked['id']}", params={"token": booked["manage_token"]})
     assert fetched.json()["appointment"]["start"] == TWO_PM
+
+
+def test_the_old_time_is_offered_at_once_and_bookable_once_the_patch_is_out(
+    connected: TestClient, emulator: Emulator, container: Container
+) -> None:
+    """docs/self-service.md: until the outbox patches the event, freeBusy still shows it at the
+    old time (a booking there may get a cautious 409); once patched, the old time books."""
+    booked = book(connected, NOON)
+    deliver(container)
+    moved = move(connected, booked, TWO_PM, by="client")
+    assert moved.status_code == 200, moved.text
+    slots = connected.get(
+        "/api/public/booking/slots",
+        params={"service_slug": "session", "from": "2026-12-01", "to": "2026-12-01"},
+    ).json()["slots"]
+    assert NOON in [slot["start"] for slot in slots], "offered at once"
+    assert deliver(container) >= 1
+    other = book(connected, NOON)
+    assert other["id"] != booked["id"]
+    deliver(container)
+    at = sorted((event_start(e), e["id"]) for e in live_events(emulator))
+    assert at == [(NOON_UTC, UUID(other["id"]).hex), (TWO_PM_UTC, UUID(booked["id"]).hex)]
