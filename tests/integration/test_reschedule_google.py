@@ -69,8 +69,8 @@ def event_start(event: dict[str, Any]) -> datetime:
 
 
 def stored(container: Container) -> dict[str, Any]:
-    """What a move could change: the appointments, their moves, the outbox."""
-    a = t.appointments.c
+    """What a move could change: the appointments, their moves, the outbox, the busy mirror."""
+    a, busy = t.appointments.c, t.calendar_busy_intervals.c
     with container.engine.connect() as connection:
         return {
             "appointments": connection.execute(
@@ -81,6 +81,9 @@ def stored(container: Container) -> dict[str, Any]:
             ).scalar_one(),
             "outbox": connection.execute(
                 select(t.outbox.c.id, t.outbox.c.kind, t.outbox.c.status).order_by(t.outbox.c.id)
+            ).all(),
+            "mirror": connection.execute(
+                select(busy.start_at, busy.end_at).order_by(busy.start_at)
             ).all(),
         }
 
@@ -96,6 +99,7 @@ def test_google_down_at_the_live_check_is_503_and_nothing_moves(
     # still inside the mirror's staleness limit: only the failing live check can refuse.
     clock.advance(timedelta(seconds=301))
     before = stored(container)
+    assert before["mirror"], "our own event is busy time in the mirror"
     with emulator.outage():
         answer = move(connected, booked, TWO_PM, by=by)
     assert answer.status_code == 503, answer.text
