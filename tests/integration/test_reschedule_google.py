@@ -17,7 +17,7 @@ from balance_booking.bootstrap import Container, build_outbox_dispatcher
 from tests.conftest import FakeClock
 from tests.support.google import INTEGRATION_API, Emulator, connect_calendar
 
-pytestmark = [pytest.mark.google(), pytest.mark.reliability, pytest.mark.both_databases]
+pytestmark = [pytest.mark.google(), pytest.mark.both_databases]
 
 BOOK = "/api/public/booking/appointments"
 ADMIN_BOOK = "/api/admin/appointments"
