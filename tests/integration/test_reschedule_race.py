@@ -5,6 +5,7 @@ and keeps its id and manage token."""
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -48,6 +49,25 @@ def _existing(admin: TestClient) -> list[dict[str, Any]]:
     return booked
 
 
+def _rows(container: Container) -> dict[str, Any]:
+    """Every appointment as stored, by id: what a lost race must leave exactly as it was."""
+    c = t.appointments.c
+    with container.engine.connect() as connection:
+        rows = connection.execute(
+            select(
+                c.id,
+                c.start_at,
+                c.end_at,
+                c.blocked_start_at,
+                c.blocked_end_at,
+                c.status,
+                c.sequence,
+                c.client_email,
+            )
+        ).all()
+    return {str(row.id): row for row in rows}
+
+
 def test_fifty_moves_and_fifty_bookings_race_for_one_slot(
     admin: TestClient, container: Container
 ) -> None:
@@ -61,6 +81,7 @@ def test_fifty_moves_and_fifty_bookings_race_for_one_slot(
     }
     assert admin.post("/api/admin/services", json=service).status_code == 201
     existing = _existing(admin)
+    before = _rows(container)
     barrier = threading.Barrier(MOVERS + BOOKERS)
 
     def attempt(n: int) -> tuple[str, int, str]:
@@ -112,10 +133,29 @@ def test_fifty_moves_and_fifty_bookings_race_for_one_slot(
     assert len(at_target) == 1
 
     # Every mover still opens its appointment with its token: the winner at TARGET, the losers
-    # where they were.
+    # where they were, still confirmed.
     for n, mine in enumerate(existing):
         fetched = admin.get(f"{BOOK}/{mine['id']}", params={"token": mine["manage_token"]})
         assert fetched.status_code == 200
-        now_at = fetched.json()["appointment"]["start"]
+        now = fetched.json()["appointment"]
         moved = results[n][1] == 200
-        assert now_at == (TARGET if moved else mine["start"]), (n, now_at)
+        assert now["id"] == mine["id"]
+        assert now["start"] == (TARGET if moved else mine["start"]), (n, now)
+        assert now["status"] == "confirmed", (n, now)
+
+    # Stored rows: every loser exactly as before, a losing booker left nothing behind.
+    after = _rows(container)
+    new_ids = set(after) - set(before)
+    changed = {key for key in before if after[key] != before[key]}
+    if outcome[("move", 200)]:
+        (winner,) = (mine["id"] for n, mine in enumerate(existing) if results[n][1] == 200)
+        assert (new_ids, changed) == (set(), {winner})
+        assert after[winner].sequence == before[winner].sequence + 1, "one move, counted once"
+    else:
+        assert changed == set()
+        (new,) = new_ids
+        (won,) = (text for kind, status, text in results if status == 201)
+        booked = json.loads(won)["appointment"]
+        assert booked["id"] == new
+        fetched = admin.get(f"{BOOK}/{new}", params={"token": booked["manage_token"]})
+        assert fetched.json()["appointment"]["start"] == TARGET
