@@ -106,7 +106,7 @@ class SlotsOut(BaseModel):
 
 
 class OverrideIn(Strict):
-    date: date
+    date: Annotated[date, Field(ge=date(1900, 1, 1), le=date(9000, 12, 31))]
     intervals: list[tuple[HHMM, HHMM]]
 
 

@@ -17,6 +17,12 @@ _INSTANT = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:\d{2})$"
 )
 MAX_QUERY_DAYS = 62
+# The dates the product reasons about. Outside them a zone conversion or "the next day" could
+# leave what Python's datetime can hold (year 1..9999): 422, never a 500.
+EARLIEST = date(1900, 1, 1)
+LATEST = date(9000, 12, 31)
+_EARLIEST_INSTANT = datetime(1900, 1, 1, tzinfo=UTC)
+_LATEST_INSTANT = datetime(9001, 1, 1, tzinfo=UTC)
 
 
 def zone_or_422(name: str, *, field: str = "tz") -> ZoneInfo:
@@ -36,16 +42,25 @@ def parse_instant(value: str, *, field: str) -> datetime:
     # Python < 3.11 quirks aside, fromisoformat takes up to 6 fraction digits only.
     text = re.sub(r"(\.\d{6})\d+", r"\1", text)
     try:
-        return datetime.fromisoformat(text).astimezone(UTC)
-    except ValueError as exc:
+        instant = datetime.fromisoformat(text).astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
         raise ApiError(422, "invalid_request", "Not a valid instant.", field=field) from exc
+    if not _EARLIEST_INSTANT <= instant < _LATEST_INSTANT:
+        raise ApiError(422, "invalid_request", _OUT_OF_RANGE, field=field)
+    return instant
 
 
 def parse_date(value: str, *, field: str) -> date:
     try:
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except ValueError as exc:
         raise ApiError(422, "invalid_request", "Not a valid date.", field=field) from exc
+    if not EARLIEST <= parsed <= LATEST:
+        raise ApiError(422, "invalid_request", _OUT_OF_RANGE, field=field)
+    return parsed
+
+
+_OUT_OF_RANGE = f"Dates must lie between {EARLIEST.year} and {LATEST.year}."
 
 
 def query_window(start: str | None, end: str | None, zone: ZoneInfo, *, today: date) -> Interval:
