@@ -254,6 +254,11 @@ class HandlePushNotification:
         number = _message_number(notice.message_number)
         if not _integration_enabled(record, default=self.enabled_by_default):
             return self._ignored("switched_off")
+        if number > (record.push_last_message_number or 0) + MAX_MESSAGE_JUMP:
+            # Google numbers a channel's messages 1, 2, 3...: a leap this far would, if stored,
+            # make every later genuine message look stale and freeze the channel.
+            _log.warning("push_message_number_leap", extra={"channel_id": channel_id})
+            return self._ignored("implausible_message_number")
         with self.writers() as uow:
             advanced = uow.integration.advance_push_message(channel_id=channel_id, number=number)
             uow.commit()
@@ -282,6 +287,8 @@ def _same(given: str | None, stored: str | None) -> bool:
 # Message numbers are stored as a signed 64-bit integer (BIGINT / SQLite INTEGER); Google's stay
 # far below. A larger one is malformed, not a reason for the database to fail.
 MAX_MESSAGE_NUMBER = 2**63 - 1
+# How far ahead of the last seen number a message may be (notifications lost on the way included).
+MAX_MESSAGE_JUMP = 1_000_000
 
 
 def _message_number(value: str | None) -> int:

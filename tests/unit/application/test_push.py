@@ -302,14 +302,14 @@ def test_a_malformed_message_number_is_refused(pushed: World, number: str | None
     assert pushed.record().push_last_message_number == 0
 
 
-def test_the_largest_message_number_is_accepted_and_nothing_follows_it(pushed: World) -> None:
+def test_a_leap_in_message_numbers_cannot_freeze_the_channel(pushed: World) -> None:
     live = channel(pushed)
-    assert pushed.handle_push.execute(notice(live, number=str(MAX_MESSAGE_NUMBER))).result == (
-        "sync_scheduled"
-    )
-    assert pushed.handle_push.execute(notice(live, number=str(MAX_MESSAGE_NUMBER))).reason == (
-        "stale_message_number"
-    )
+    leap = pushed.handle_push.execute(notice(live, number=str(MAX_MESSAGE_NUMBER)))
+    assert (leap.result, leap.reason) == ("ignored", "implausible_message_number")
+    assert pushed.record().push_last_message_number == 0, "the leap is not stored"
+    # The genuine next message still gets through, and so do later ones.
+    assert pushed.handle_push.execute(notice(live, number="2")).result == "sync_scheduled"
+    assert pushed.handle_push.execute(notice(live, number="1000")).result == "sync_scheduled"
 
 
 def test_a_switched_off_integration_ignores_pushes(pushed: World) -> None:
