@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -18,6 +20,8 @@ GOOGLE_REVOKE_URL = "https://oauth2.googleapis.com/revoke"
 GOOGLE_USERINFO_URL = "https://openidconnect.googleapis.com/v1/userinfo"
 GOOGLE_CALENDAR_API_URL = "https://www.googleapis.com/calendar/v3"
 
+# Secrets shorter than this are refused in prod (a Fernet key is 44 characters).
+MIN_SECRET_LENGTH = 32
 # Values that must never reach production as secrets (copied from examples and docs).
 _PLACEHOLDERS = frozenset({"", "changeme", "change-me", "secret", "dev", "test"})
 
@@ -129,6 +133,21 @@ class Settings(BaseSettings):
             value = getattr(self, name)
             if value is None or value.get_secret_value().strip().lower() in _PLACEHOLDERS:
                 raise ValueError(f"BALANCE_{name.upper()} must be set to a real secret in prod")
+            parts = [part.strip() for part in value.get_secret_value().split(",")]
+            if any(len(part) < MIN_SECRET_LENGTH for part in parts):
+                # The message names the setting and the rule, never the value.
+                raise ValueError(
+                    f"BALANCE_{name.upper()} must be at least {MIN_SECRET_LENGTH} characters "
+                    "(each key) in prod"
+                )
+        if self.metrics_token is not None and (
+            len(self.metrics_token.get_secret_value()) < MIN_SECRET_LENGTH
+        ):
+            raise ValueError(
+                f"BALANCE_METRICS_TOKEN must be at least {MIN_SECRET_LENGTH} characters"
+            )
+        if not self.public_base_url.startswith("https://") and not _loopback(self.public_base_url):
+            raise ValueError("BALANCE_PUBLIC_BASE_URL must be an https:// URL in prod")
         if self.database_url.startswith("sqlite"):
             raise ValueError("BALANCE_DATABASE_URL must point at PostgreSQL in prod")
         return self
@@ -164,6 +183,17 @@ def parse_leads(text: str) -> tuple[timedelta, ...]:
     return tuple(sorted(leads, reverse=True))
 
 
+def _loopback(url: str) -> bool:
+    """An http URL on this machine only (a rehearsal of a deployment: nothing crosses a network)."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 _RATE_UNITS = {
     "second": timedelta(seconds=1),
     "minute": timedelta(minutes=1),
@@ -186,7 +216,7 @@ def _generated_secret(path: Path, fresh: str) -> str:
     """Read a secret file from var/, creating it with 0600 permissions on first use."""
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(fresh)

@@ -27,6 +27,23 @@ def make(**values: object) -> Settings:
             id="placeholder-secret",
         ),
         pytest.param({"secret_key": "s" * 40, "token_encryption_keys": "k"}, id="sqlite-in-prod"),
+        pytest.param(
+            {"database_url": PG, "secret_key": "s" * 31, "token_encryption_keys": "k" * 44},
+            id="short-secret",
+        ),
+        pytest.param(
+            {"database_url": PG, "secret_key": "s" * 40, "token_encryption_keys": "k" * 44 + ",k"},
+            id="one-short-key",
+        ),
+        pytest.param(
+            {
+                "database_url": PG,
+                "secret_key": "s" * 40,
+                "token_encryption_keys": "k" * 44,
+                "public_base_url": "http://balance.example.org",
+            },
+            id="http-public-url",
+        ),
     ],
 )
 def test_prod_refuses_missing_or_placeholder_secrets(values: dict[str, object]) -> None:
@@ -35,8 +52,24 @@ def test_prod_refuses_missing_or_placeholder_secrets(values: dict[str, object]) 
 
 
 def test_prod_accepts_real_secrets() -> None:
-    settings = make(env="prod", database_url=PG, secret_key="s" * 40, token_encryption_keys="a,b")
-    assert settings.resolved_encryption_keys() == ["a", "b"]
+    keys = f"{'a' * 44},{'b' * 44}"
+    settings = make(
+        env="prod",
+        database_url=PG,
+        secret_key="s" * 40,
+        token_encryption_keys=keys,
+        public_base_url="https://balance.example.org",
+    )
+    assert settings.resolved_encryption_keys() == ["a" * 44, "b" * 44]
+    # A rehearsal on one machine may use plain http on a loopback address.
+    for local in ("http://127.0.0.1:8000", "http://localhost:8000", "http://[::1]:8000"):
+        make(
+            env="prod",
+            database_url=PG,
+            secret_key="s" * 40,
+            token_encryption_keys=keys,
+            public_base_url=local,
+        )
     assert "s" * 40 not in repr(settings)
 
 
@@ -59,3 +92,22 @@ def test_embedded_default_generates_private_key_files(tmp_path: Path) -> None:
     secret = settings.resolved_secret_key()
     assert len(secret) > 40
     assert stat.S_IMODE((tmp_path / "var" / "secret_key").stat().st_mode) == 0o600
+
+
+def test_files_the_product_creates_under_var_are_private(tmp_path: Path) -> None:
+    from balance_booking.adapters.db.engine import build_engine  # noqa: PLC0415
+
+    settings = make(var_dir=tmp_path / "var")
+    settings.resolved_secret_key()
+    settings.resolved_encryption_keys()
+    engine = build_engine(f"sqlite:///{tmp_path / 'var' / 'balance.db'}")
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+        connection.exec_driver_sql("CREATE TABLE t (x)")
+        connection.commit()
+    engine.dispose()
+    created = [path for path in (tmp_path / "var").iterdir() if path.is_file()]
+    assert {path.name for path in created} >= {"secret_key", "token_keys", "balance.db"}
+    for path in created:
+        assert path.stat().st_mode & 0o077 == 0, f"{path.name} is readable by others"
+    assert (tmp_path / "var").stat().st_mode & 0o077 == 0
