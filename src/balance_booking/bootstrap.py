@@ -26,13 +26,16 @@ from balance_booking.adapters.passwords import Argon2PasswordHasher
 from balance_booking.adapters.slots_cache import InMemorySlotsCache
 from balance_booking.adapters.system_clock import SystemClock
 from balance_booking.application.admin import (
+    DEFAULT_TOKEN_LIFETIME,
     AuthenticateAdminToken,
     CreateAdminToken,
     CreateService,
     DeleteService,
     GetSchedule,
+    ListAdminTokens,
     ListServices,
     ReplaceSchedule,
+    RevokeAdminToken,
     UpdateService,
 )
 from balance_booking.application.admin_auth import (
@@ -370,7 +373,11 @@ def build_web_services(container: Container) -> WebServices:
         create_service=CreateService(uow_factory=container.writers),
         update_service=UpdateService(uow_factory=container.writers),
         delete_service=DeleteService(uow_factory=container.writers),
-        authenticate_token=AuthenticateAdminToken(uow_factory=container.readers),
+        authenticate_token=AuthenticateAdminToken(
+            uow_factory=container.writers, clock=container.clock
+        ),
+        list_tokens=ListAdminTokens(uow_factory=container.readers),
+        revoke_token=RevokeAdminToken(uow_factory=container.writers),
         database_ready=lambda: database_ready(container.engine),
         admin_auth=build_admin_auth(container),
     )
@@ -392,7 +399,9 @@ def build_admin_auth(container: Container) -> AdminAuthServices:
         authenticate_session=AuthenticateSession(
             uow_factory=container.readers, writer_factory=container.writers, clock=container.clock
         ),
-        authenticate_token=AuthenticateAdminToken(uow_factory=container.readers),
+        authenticate_token=AuthenticateAdminToken(
+            uow_factory=container.writers, clock=container.clock
+        ),
         session_ttl=DEFAULT_SESSION_TTL,
         cookie_secure=container.settings.public_base_url.lower().startswith("https://"),
     )
@@ -581,12 +590,20 @@ def rotate_keys(container: Container) -> RotationReport:
     ).execute()
 
 
-def create_admin_token(container: Container, *, name: str) -> str:
+def create_admin_token(
+    container: Container, *, name: str, lifetime: timedelta | None = DEFAULT_TOKEN_LIFETIME
+) -> str:
     return (
         CreateAdminToken(uow_factory=container.writers, clock=container.clock)
-        .execute(name=name)
+        .execute(name=name, lifetime=lifetime)
         .secret
     )
+
+
+def admin_token_works(container: Container, secret: str) -> bool:
+    """Whether `secret` is a live (known, unexpired) admin token."""
+    check = AuthenticateAdminToken(uow_factory=container.writers, clock=container.clock)
+    return check.execute(secret) is not None
 
 
 def create_admin(container: Container, *, email: str, password: str) -> AdminUser:

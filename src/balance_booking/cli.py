@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import signal
 import socket
 import sys
 import threading
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import uvicorn
@@ -17,10 +19,12 @@ from uvicorn.supervisors import Multiprocess
 
 from balance_booking.adapters.logging_setup import configure_logging
 from balance_booking.adapters.metrics import serve_metrics
-from balance_booking.application.errors import ConflictError, InvalidRequestError
+from balance_booking.application.admin import ListAdminTokens, RevokeAdminToken
+from balance_booking.application.errors import ConflictError, InvalidRequestError, NotFoundError
 from balance_booking.application.sync import NotConnectedError, SyncFailedError
 from balance_booking.bootstrap import (
     Container,
+    admin_token_works,
     build_app,
     build_container,
     build_sync,
@@ -63,6 +67,12 @@ def _parser() -> argparse.ArgumentParser:
 
     token = commands.add_parser("create-admin-token", help="print a new admin API token once")
     token.add_argument("--name", default="cli")
+    token.add_argument(
+        "--expires-days", type=int, default=90, help="days until it expires (0: never)"
+    )
+    commands.add_parser("list-admin-tokens", help="the admin API tokens (never their secrets)")
+    revoke = commands.add_parser("revoke-admin-token", help="revoke an admin API token by id")
+    revoke.add_argument("token_id", type=int)
 
     admin = commands.add_parser(
         "create-admin", help="create an admin account (password from stdin or a prompt)"
@@ -150,7 +160,7 @@ def _run_demo(
     container = _prepare(settings)
     seeded = seed_demo(container)
     password = ensure_demo_admin(container)
-    token = create_admin_token(container, name="demo")
+    token = _demo_token(container, settings.var_dir / "demo_admin_token")
     login = (
         f"{DEMO_ADMIN} / {password}"
         if password
@@ -212,7 +222,8 @@ def _run_worker(loop: WorkerLoop) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     if args.command == "gcal-emulator":
         from balance_booking.emulators.google_calendar.app import (  # noqa: PLC0415 - own program
             EmulatorConfig,
@@ -244,8 +255,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 0 if report.undecryptable == 0 else 1
     if args.command == "create-admin-token":
+        if args.expires_days < 0:
+            parser.error("--expires-days must be 0 (never) or more")
         container = _prepare(settings)
-        print(create_admin_token(container, name=args.name))  # noqa: T201 - shown once
+        lifetime = timedelta(days=args.expires_days) if args.expires_days else None
+        print(create_admin_token(container, name=args.name, lifetime=lifetime))  # noqa: T201
+        return 0
+    if args.command == "list-admin-tokens":
+        container = _prepare(settings)
+        for token in ListAdminTokens(uow_factory=container.readers).execute():
+            print(  # noqa: T201 - CLI output
+                f"{token.token_id}\t{token.name}\tcreated {_when(token.created_at)}"
+                f"\tlast used {_when(token.last_used_at)}\texpires {_when(token.expires_at)}"
+            )
+        return 0
+    if args.command == "revoke-admin-token":
+        container = _prepare(settings)
+        try:
+            RevokeAdminToken(uow_factory=container.writers).execute(args.token_id)
+        except NotFoundError:
+            print(f"no admin token has id {args.token_id}", file=sys.stderr)  # noqa: T201
+            return 1
+        print(f"revoked admin token {args.token_id}")  # noqa: T201 - CLI output
         return 0
     if args.command == "create-admin":
         container = _prepare(settings)
@@ -284,6 +315,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 0
     return 2
+
+
+def _demo_token(container: Container, path: Path) -> str:
+    """The demo's admin API token: the one it printed before while it still works, else a new
+    one, kept in var/ (0600) for the next start."""
+    if path.exists():
+        kept = path.read_text(encoding="utf-8").strip()
+        if kept and admin_token_works(container, kept):
+            return kept
+        path.unlink()
+    token = create_admin_token(container, name="demo")
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(token)
+    return token
+
+
+def _when(instant: datetime | None) -> str:
+    return "never" if instant is None else instant.isoformat(timespec="seconds")
 
 
 if __name__ == "__main__":

@@ -146,3 +146,39 @@ def _first_answer(url: str, *, process: subprocess.Popen[str], timeout: float = 
         except httpx.TransportError:
             time.sleep(0.1)
     raise AssertionError(f"{url} did not answer")
+
+
+def test_admin_tokens_expire_are_listed_and_revoked_from_the_cli(tmp_path: Path) -> None:
+    env = cli_env(tmp_path)
+    run_cli("migrate", env=env)
+    kept = run_cli("create-admin-token", "--name", "ops", env=env).stdout.strip()
+    never = run_cli("create-admin-token", "--name", "ci", "--expires-days", "0", env=env)
+    listed = run_cli("list-admin-tokens", env=env).stdout.splitlines()
+    assert [line.split("\t")[1] for line in listed] == ["ops", "ci"]
+    assert "expires never" in listed[1]
+    assert "expires never" not in listed[0]
+    assert kept not in "\n".join(listed)
+    assert never.stdout.strip() not in "\n".join(listed)
+    token_id = listed[1].split("\t")[0]
+    assert "revoked" in run_cli("revoke-admin-token", token_id, env=env).stdout
+    assert len(run_cli("list-admin-tokens", env=env).stdout.splitlines()) == 1
+
+
+def test_the_demo_reuses_its_token(tmp_path: Path) -> None:
+    from balance_booking.bootstrap import build_container, migrate_database  # noqa: PLC0415
+    from balance_booking.cli import _demo_token  # noqa: PLC0415
+    from balance_booking.config import Settings  # noqa: PLC0415
+
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'cli.db'}", var_dir=tmp_path, _env_file=None
+    )  # type: ignore[call-arg]
+    container = build_container(settings)
+    try:
+        migrate_database(container)
+        first = _demo_token(container, tmp_path / "demo_admin_token")
+        assert _demo_token(container, tmp_path / "demo_admin_token") == first
+        assert (tmp_path / "demo_admin_token").stat().st_mode & 0o077 == 0
+        (tmp_path / "demo_admin_token").write_text("bb_revoked", encoding="utf-8")
+        assert _demo_token(container, tmp_path / "demo_admin_token") != first
+    finally:
+        container.close()

@@ -449,14 +449,39 @@ class FakeAdminTokens:
     def __init__(self, tx: _Tx) -> None:
         self._tx = tx
 
-    def add(self, *, name: str, token_hash: str, created_at: datetime) -> AdminToken:
+    def add(
+        self,
+        *,
+        name: str,
+        token_hash: str,
+        created_at: datetime,
+        expires_at: datetime | None = None,
+    ) -> AdminToken:
         state = self._tx.write()
-        token = AdminToken(token_id=state.new_id(), name=name, created_at=created_at)
+        token = AdminToken(
+            token_id=state.new_id(), name=name, created_at=created_at, expires_at=expires_at
+        )
         state.admin_tokens[token_hash] = token
         return token
 
     def find_by_hash(self, token_hash: str) -> AdminToken | None:
         return self._tx.state.admin_tokens.get(token_hash)
+
+    def list(self) -> list[AdminToken]:
+        return sorted(self._tx.state.admin_tokens.values(), key=lambda token: token.token_id)
+
+    def delete(self, token_id: int) -> bool:
+        for token_hash, token in self._tx.state.admin_tokens.items():
+            if token.token_id == token_id:
+                del self._tx.write().admin_tokens[token_hash]
+                return True
+        return False
+
+    def touch(self, token_id: int, *, at: datetime) -> None:
+        for token_hash, token in self._tx.state.admin_tokens.items():
+            if token.token_id == token_id:
+                self._tx.write().admin_tokens[token_hash] = replace(token, last_used_at=at)
+                return
 
 
 class FakeIntegration:

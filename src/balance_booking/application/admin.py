@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any
 
 from balance_booking.application.availability import load_availability
@@ -112,18 +113,29 @@ class IssuedToken:
     secret: str
 
 
+DEFAULT_TOKEN_LIFETIME = timedelta(days=90)
+# A token's use is written down at most this often (an admin page makes several calls a second).
+_USE_RECORDED_EVERY = timedelta(minutes=1)
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class CreateAdminToken:
-    """Issue an admin API token (stored hashed)."""
+    """Issue an admin API token (stored hashed), valid for `lifetime` (None: no expiry)."""
 
     uow_factory: UnitOfWorkFactory
     clock: Clock
 
-    def execute(self, *, name: str) -> IssuedToken:
+    def execute(
+        self, *, name: str, lifetime: timedelta | None = DEFAULT_TOKEN_LIFETIME
+    ) -> IssuedToken:
         secret = "bb_" + secrets.token_urlsafe(32)
+        now = self.clock.now()
         with self.uow_factory() as uow:
             token = uow.admin_tokens.add(
-                name=name, token_hash=hash_api_token(secret), created_at=self.clock.now()
+                name=name,
+                token_hash=hash_api_token(secret),
+                created_at=now,
+                expires_at=None if lifetime is None else now + lifetime,
             )
             uow.commit()
         return IssuedToken(token=token, secret=secret)
@@ -131,11 +143,44 @@ class CreateAdminToken:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class AuthenticateAdminToken:
-    """Resolve a bearer token to the admin token it was issued as, or None."""
+    """Resolve a bearer token to the live admin token it was issued as, or None (unknown,
+    revoked or expired); records when it was last used."""
+
+    uow_factory: UnitOfWorkFactory  # writes: the last use
+    clock: Clock
+
+    def execute(self, presented: str) -> AdminToken | None:
+        now = self.clock.now()
+        # Lookup by hash: the hash is the index, so no secret is ever compared byte by byte.
+        with self.uow_factory() as uow:
+            token = uow.admin_tokens.find_by_hash(hash_api_token(presented))
+            if token is None or (token.expires_at is not None and token.expires_at <= now):
+                return None
+            if token.last_used_at is None or now - token.last_used_at >= _USE_RECORDED_EVERY:
+                uow.admin_tokens.touch(token.token_id, at=now)
+                uow.commit()
+            return token
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ListAdminTokens:
+    """The admin tokens (name, created, last used, expiry; never a secret or a hash)."""
 
     uow_factory: UnitOfWorkFactory
 
-    def execute(self, presented: str) -> AdminToken | None:
-        # Lookup by hash: the hash is the index, so no secret is ever compared byte by byte.
+    def execute(self) -> list[AdminToken]:
         with self.uow_factory() as uow:
-            return uow.admin_tokens.find_by_hash(hash_api_token(presented))
+            return uow.admin_tokens.list()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RevokeAdminToken:
+    """Delete a token: it answers 401 from then on."""
+
+    uow_factory: UnitOfWorkFactory
+
+    def execute(self, token_id: int) -> None:
+        with self.uow_factory() as uow:
+            if not uow.admin_tokens.delete(token_id):
+                raise NotFoundError("Unknown token.")
+            uow.commit()

@@ -13,8 +13,10 @@ from balance_booking.application.admin import (
     CreateService,
     DeleteService,
     GetSchedule,
+    ListAdminTokens,
     ListServices,
     ReplaceSchedule,
+    RevokeAdminToken,
     UpdateService,
 )
 from balance_booking.application.availability import (
@@ -77,6 +79,8 @@ class WebServices:
     update_service: UpdateService
     delete_service: DeleteService
     authenticate_token: AuthenticateAdminToken
+    list_tokens: ListAdminTokens
+    revoke_token: RevokeAdminToken
     database_ready: Callable[[], bool]
     admin_auth: AdminAuthServices
     integration_status: GetIntegrationStatus

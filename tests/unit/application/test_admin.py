@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from balance_booking.application.admin import ListAdminTokens, RevokeAdminToken
 from balance_booking.application.errors import (
     ConflictError,
     NotFoundError,
@@ -180,6 +181,28 @@ def test_a_token_authenticates_as_what_it_was_issued_as(world: World) -> None:
     assert world.authenticate_token.execute(other.secret) == other.token
     assert world.authenticate_token.execute(issued.secret + "x") is None
     assert world.authenticate_token.execute("") is None
+
+
+def test_tokens_expire_are_listed_with_their_last_use_and_can_be_revoked(world: World) -> None:
+    short = world.create_token.execute(name="short", lifetime=timedelta(days=1))
+    forever = world.create_token.execute(name="forever", lifetime=None)
+    assert short.token.expires_at == START + timedelta(days=1)
+    world.clock.advance(timedelta(hours=2))
+    assert world.authenticate_token.execute(short.secret) is not None
+    listed = ListAdminTokens(uow_factory=world.db).execute()
+    assert [(t.name, t.last_used_at, t.expires_at) for t in listed] == [
+        ("short", START + timedelta(hours=2), START + timedelta(days=1)),
+        ("forever", None, None),
+    ]
+    assert "secret" not in repr(listed)
+    assert short.secret not in repr(listed)
+    world.clock.advance(timedelta(days=1))
+    assert world.authenticate_token.execute(short.secret) is None, "expired"
+    assert world.authenticate_token.execute(forever.secret) is not None
+    RevokeAdminToken(uow_factory=world.db).execute(forever.token.token_id)
+    assert world.authenticate_token.execute(forever.secret) is None, "revoked"
+    with pytest.raises(NotFoundError):
+        RevokeAdminToken(uow_factory=world.db).execute(forever.token.token_id)
 
 
 # --- admin sign-in (over HTTP in tests/integration/test_admin_auth.py before) ---------------

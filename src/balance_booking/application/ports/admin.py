@@ -14,13 +14,33 @@ class AdminToken:
     token_id: int
     name: str
     created_at: datetime
+    expires_at: datetime | None = None  # None: never expires
+    last_used_at: datetime | None = None
 
 
 class AdminTokenRepository(Protocol):
     """Hashed admin API tokens."""
 
-    def add(self, *, name: str, token_hash: str, created_at: datetime) -> AdminToken: ...
+    def add(
+        self,
+        *,
+        name: str,
+        token_hash: str,
+        created_at: datetime,
+        expires_at: datetime | None = None,
+    ) -> AdminToken: ...
     def find_by_hash(self, token_hash: str) -> AdminToken | None: ...
+    def list(self) -> list[AdminToken]:
+        """Every token, oldest first (never their hashes)."""
+        ...
+
+    def delete(self, token_id: int) -> bool:
+        """Revoke: True if it existed."""
+        ...
+
+    def touch(self, token_id: int, *, at: datetime) -> None:
+        """Record a use."""
+        ...
 
 
 class PasswordHasher(Protocol):

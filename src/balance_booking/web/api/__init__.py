@@ -17,6 +17,7 @@ from balance_booking.web.api.admin import (
     outbox,
     schedule,
     session,
+    tokens,
 )
 from balance_booking.web.api.admin import (
     services as admin_services,
@@ -49,4 +50,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     admin_waitlist.router,
     webhooks.router,
     outbox.router,  # release 2
+    tokens.router,
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, case, delete, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -24,20 +25,64 @@ class SqlAdminTokens:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
 
-    def add(self, *, name: str, token_hash: str, created_at: datetime) -> AdminToken:
+    def add(
+        self,
+        *,
+        name: str,
+        token_hash: str,
+        created_at: datetime,
+        expires_at: datetime | None = None,
+    ) -> AdminToken:
         token_id = self._connection.execute(
             insert(t.admin_api_tokens)
-            .values(name=name, token_hash=token_hash, created_at=created_at)
+            .values(name=name, token_hash=token_hash, created_at=created_at, expires_at=expires_at)
             .returning(t.admin_api_tokens.c.id)
         ).scalar_one()
-        return AdminToken(token_id=token_id, name=name, created_at=created_at)
+        return AdminToken(
+            token_id=token_id, name=name, created_at=created_at, expires_at=expires_at
+        )
 
     def find_by_hash(self, token_hash: str) -> AdminToken | None:
-        c = t.admin_api_tokens.c
         row = self._connection.execute(
-            select(c.id, c.name, c.created_at).where(c.token_hash == token_hash)
+            select(*_TOKEN_COLUMNS).where(t.admin_api_tokens.c.token_hash == token_hash)
         ).first()
-        return None if row is None else AdminToken(row.id, row.name, row.created_at)
+        return None if row is None else _token(row)
+
+    def list(self) -> list[AdminToken]:
+        rows = self._connection.execute(select(*_TOKEN_COLUMNS).order_by(t.admin_api_tokens.c.id))
+        return [_token(row) for row in rows]
+
+    def delete(self, token_id: int) -> bool:
+        result = self._connection.execute(
+            delete(t.admin_api_tokens).where(t.admin_api_tokens.c.id == token_id)
+        )
+        return bool(result.rowcount)
+
+    def touch(self, token_id: int, *, at: datetime) -> None:
+        self._connection.execute(
+            update(t.admin_api_tokens)
+            .where(t.admin_api_tokens.c.id == token_id)
+            .values(last_used_at=at)
+        )
+
+
+_TOKEN_COLUMNS = (
+    t.admin_api_tokens.c.id,
+    t.admin_api_tokens.c.name,
+    t.admin_api_tokens.c.created_at,
+    t.admin_api_tokens.c.expires_at,
+    t.admin_api_tokens.c.last_used_at,
+)
+
+
+def _token(row: Any) -> AdminToken:
+    return AdminToken(
+        token_id=row.id,
+        name=row.name,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        last_used_at=row.last_used_at,
+    )
 
 
 class SqlAdminUsers:
