@@ -33,7 +33,7 @@ from fastapi.testclient import TestClient
 from schemathesis import BaseSchema, Case, Config, HookContext
 
 from balance_booking.application.ports import NewMessage
-from balance_booking.bootstrap import Container
+from balance_booking.bootstrap import Container, create_admin_token
 from balance_booking.web.paths import WEBHOOK_PATH
 from tests.conftest import FakeClock
 from tests.support.google import INTEGRATION_API, Emulator, query_of
@@ -111,6 +111,7 @@ class Seed:
     moved_by_admin: Booked
     series_id: str  # a weekly series the admin booked, for "cancel the rest"
     admin_move_to: str  # a time no generated request knows (the admin books any free time)
+    spare_token: int  # an admin token to revoke
     pending: Booked
     channel: dict[str, str]
     oauth_state: str
@@ -129,6 +130,14 @@ def _book(admin: TestClient, *, slug: str, start: str, name: str) -> Booked:
     assert response.status_code == 201, response.text
     appointment = response.json()["appointment"]
     return Booked(id=appointment["id"], token=appointment["manage_token"])
+
+
+def _spare_token(admin: TestClient, container: Container) -> int:
+    """An admin token nobody uses, for DELETE /api/admin/tokens/{id}."""
+    create_admin_token(container, name="spare")
+    tokens = admin.get("/api/admin/tokens").json()["tokens"]
+    spare: int = next(token["id"] for token in tokens if token["name"] == "spare")
+    return spare
 
 
 def _series(admin: TestClient, local_start: str) -> str:
@@ -195,6 +204,7 @@ def seed(
         moved_by_admin=_book(admin, slug="individual", start=starts[4], name="Moved"),
         series_id=_series(admin, f"{days[3]}T12:00:00"),
         admin_move_to=f"{days[3]}T16:00:00+03:00",
+        spare_token=_spare_token(admin, container),
         pending=_book(admin, slug="paid", start=paid[0], name="Pending"),
         channel={
             "X-Goog-Channel-ID": live[0]["id"],
@@ -309,6 +319,9 @@ def _examples(seed: Seed) -> dict[str, list[dict[str, Any]]]:
                     "notify": False,
                 }
             },
+        ],
+        "DELETE /api/admin/tokens/{token_id}": [
+            {"path_parameters": {"token_id": seed.spare_token}},
         ],
         "POST /api/admin/series/{series_id}/cancel": [
             {"path_parameters": {"series_id": seed.series_id}},
