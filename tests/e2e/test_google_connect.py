@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from balance_booking.adapters.db import tables as t
-from balance_booking.bootstrap import Container
+from balance_booking.bootstrap import Container, build_app, create_admin
 from tests.support.google import (
     CLIENT_ID,
     OWNER,
@@ -106,6 +106,41 @@ def test_partial_grant_is_refused_and_revoked(admin: TestClient, emulator: Emula
     assert location.startswith("/admin/settings/integrations?result=partial")
     assert "calendar.events" in query_of(location)["detail"]
     assert admin.get(API).json()["status"] == "disconnected"
+
+
+def test_a_partial_re_consent_keeps_the_working_connection_and_names_the_permission(
+    admin: TestClient, emulator: Emulator, container: Container
+) -> None:
+    assert connect_calendar(admin).endswith("result=connected")
+    emulator.control.post(
+        "/_emulator/consent",
+        json={
+            "action": "allow",
+            "scopes": ["https://www.googleapis.com/auth/calendar.freebusy", "openid", "email"],
+        },
+    ).raise_for_status()
+    try:
+        location = connect_calendar(admin)
+    finally:
+        emulator.control.delete("/_emulator/consent")
+    assert location.startswith("/admin/settings/integrations?result=partial")
+    status = admin.get(API).json()
+    assert status["status"] == "connected"
+    assert admin.post(f"{API}/sync").status_code == 200, "the old grant still works"
+    # The page, as the signed-in practitioner sees it after the redirect.
+    create_admin(container, email="owner@example.com", password="correct horse battery")
+    with TestClient(build_app(container)) as browser:
+        signed_in = browser.post(
+            "/admin/login",
+            data={"email": "owner@example.com", "password": "correct horse battery"},
+            follow_redirects=False,
+        )
+        assert signed_in.status_code == 303
+        page = browser.get(location, headers={"Accept-Language": "ru"})
+    assert page.status_code == 200
+    assert "Не отмечено разрешение: создавать и изменять события в календаре." in page.text
+    assert "Прежнее подключение продолжает работать." in page.text
+    assert "googleapis.com/auth" not in page.text, "no raw scope URL"
 
 
 @pytest.mark.parametrize(

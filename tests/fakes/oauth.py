@@ -178,7 +178,10 @@ class FakeOAuth:
         self.revoke_calls.append(token)
         grant = self._grant_of(token)
         if grant is not None:  # an unknown token is 400 invalid_token: already dead, fine
-            grant.revoked = True
+            # Like Google: revoking withdraws the app's access for that user, every token of it.
+            for other in self.grants:
+                if other.email == grant.email:
+                    other.revoked = True
 
     def account_email(self, access_token: str) -> str:
         self._call("account_email")

@@ -115,7 +115,12 @@ class CompleteGoogleConnection:
             return ConnectionOutcome("failed", str(exc))
         missing = self.oauth.missing_scopes(grant.scopes)
         if missing:
-            self._revoke_quietly(grant.refresh_token or grant.access_token)
+            # Nothing of this grant is stored. Revoking it would also revoke the grant a working
+            # connection holds (Google revokes per client and user, not per token), so only a
+            # grant that nothing else relies on is handed back.
+            if not self._working_connection():
+                self._revoke_quietly(grant.refresh_token or grant.access_token)
+            _log.info("google_connect_partial", extra={"missing": sorted(missing)})
             return ConnectionOutcome("partial", " ".join(sorted(missing)))
         if grant.refresh_token is None:
             return ConnectionOutcome("failed", "Google returned no refresh token")
@@ -166,6 +171,11 @@ class CompleteGoogleConnection:
             return self.cipher.decrypt(stored.code_verifier_enc)
         except UndecryptableTokenError as exc:
             raise InvalidOAuthStateError("This sign-in link can no longer be verified.") from exc
+
+    def _working_connection(self) -> bool:
+        with self.uow_factory() as uow:
+            record = uow.integration.get()
+        return record.status == IntegrationStatus.CONNECTED and record.refresh_token_enc is not None
 
     def _revoke_quietly(self, token: str) -> None:
         if self.oauth is None:

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from balance_booking.application.errors import ApplicationError
 from balance_booking.web.auth import PageAdminDep
 from balance_booking.web.deps import ServicesDep
+from balance_booking.web.i18n import request_language
 from balance_booking.web.templating import TemplatesDep
 
 router = APIRouter(prefix="/admin/settings/integrations", include_in_schema=False)
@@ -41,6 +42,36 @@ RESULTS = {
 }
 
 
+# What each OAuth scope lets the product do, as the practitioner reads it (Russian, English).
+PERMISSIONS = {
+    "https://www.googleapis.com/auth/calendar.events": (
+        "создавать и изменять события в календаре",
+        "create and change events in the calendar",
+    ),
+    "https://www.googleapis.com/auth/calendar.freebusy": (
+        "видеть, когда вы заняты",
+        "see when you are busy",
+    ),
+    "email": ("видеть адрес почты аккаунта", "see the account's e-mail address"),
+}
+
+
+def _missing_permissions(detail: str | None, *, lang: str, connected: bool) -> str | None:
+    """The `partial` result's detail in words: which permission was unticked, and whether the
+    connection that already worked was kept."""
+    if not detail:
+        return None
+    index = 0 if lang == "ru" else 1
+    names = [PERMISSIONS.get(scope, (scope, scope))[index] for scope in detail.split()]
+    if lang == "ru":
+        text = "Не отмечено разрешение: " + "; ".join(names) + "."
+        kept = " Прежнее подключение продолжает работать."
+    else:
+        text = "Not ticked: " + "; ".join(names) + "."
+        kept = " The connection that was already working keeps working."
+    return text + (kept if connected else "")
+
+
 def _when(value: datetime | None, zone: str | None) -> str:
     if value is None:
         return "—"
@@ -66,7 +97,11 @@ def integrations_page(
             "admin": admin,
             "status": status,
             "result": RESULTS.get(result or ""),
-            "detail": detail,
+            "detail": _missing_permissions(
+                detail, lang=request_language(request), connected=status.status == "connected"
+            )
+            if result == "partial"
+            else detail,
             "last_sync": _when(status.last_sync_at, zone),
             "next_sync": _when(status.next_sync_at, zone),
             "push_expires": _when(status.push_expires_at, zone),

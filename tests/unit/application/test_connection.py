@@ -221,6 +221,18 @@ def test_a_partial_grant_is_refused_and_revoked(ready: World) -> None:
     assert ready.record().status == "disconnected"
 
 
+def test_a_partial_re_consent_keeps_the_working_connection(synced: World) -> None:
+    before = synced.record()
+    url = synced.start_connection.execute(session_hash=SESSION_HASH)
+    state, code = synced.oauth.consent(url, scopes=frozenset({SCOPE_FREEBUSY, "openid", "email"}))
+    assert complete(synced, state, code) == f"partial: {SCOPE_EVENTS}"
+    assert synced.oauth.revoke_calls == [], "revoking would end the working grant too"
+    after = synced.record()
+    assert after.status == "connected"
+    assert after.refresh_token_enc == before.refresh_token_enc, "nothing new stored"
+    assert synced.sync.execute().busy_intervals >= 0  # the old grant still works
+
+
 def test_a_grant_without_the_email_scope_is_partial(ready: World) -> None:
     url = ready.start_connection.execute(session_hash=SESSION_HASH)
     state, code = ready.oauth.consent(url, scopes=frozenset({SCOPE_EVENTS, SCOPE_FREEBUSY}))
