@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -64,15 +64,48 @@ def booking_home() -> Response:
     return RedirectResponse(BOOKING_PAGE, status_code=307)
 
 
+@dataclass(frozen=True, slots=True)
+class MoveContext:
+    """The booking page in "move" mode: the same week picker, for an existing appointment."""
+
+    appointment_id: str
+    token: str
+    when: Appointment
+    closed: bool  # inside the service's change cut-off: the client cannot move it online
+
+
 @router.get(BOOKING_PAGE, response_class=HTMLResponse)
 def booking_page(
     request: Request,
+    *,
     services: ServicesDep,
     templates: TemplatesDep,
     service: Annotated[str | None, Query(max_length=63)] = None,
+    move: Annotated[str | None, Query(max_length=64)] = None,
+    token: TokenQuery = None,
 ) -> Response:
     lang = request_language(request)
     choices = [_choice(s, lang) for s in services.list_public_services.execute()]
+    moving = None
+    headers = None
+    if move is not None:
+        # "Move to another time" from the manage page: the appointment's own service only.
+        try:
+            appointment = _find_appointment(services, move, token)
+        except NotFoundError:
+            return _missing(request, templates)
+        if appointment.status not in _ACTIVE:
+            return RedirectResponse(_manage_url(appointment.id, token or ""), status_code=303)
+        own = _service(services, appointment.service_slug)
+        choices = [] if own is None else [_choice(own, lang)]
+        service = appointment.service_slug
+        moving = MoveContext(
+            appointment_id=str(appointment.id),
+            token=token or "",
+            when=appointment,
+            closed=own is None or not appointment.client_may_change(own, now=services.clock.now()),
+        )
+        headers = _PRIVATE_HEADERS  # the URL holds the manage token
     return templates.TemplateResponse(
         request,
         "booking.html",
@@ -81,8 +114,22 @@ def booking_page(
             "selected_slug": service,
             "owner_tz": services.owner_timezone.execute(),
             "now_iso": services.clock.now().astimezone(UTC).isoformat(timespec="seconds"),
+            "move": moving,
         },
+        headers=headers,
     )
+
+
+_ACTIVE = frozenset({AppointmentStatus.CONFIRMED, AppointmentStatus.PENDING_PAYMENT})
+
+
+def _manage_url(appointment_id: UUID, token: str, **extra: str) -> str:
+    query = urlencode({"token": token, **extra})
+    return f"/booking/manage/{appointment_id}?{query}"
+
+
+def _service(services: ServicesDep, slug: str) -> Service | None:
+    return next((s for s in services.list_services.execute() if s.slug == slug), None)
 
 
 def _find_appointment(services: ServicesDep, appointment_id: str, token: str | None) -> Appointment:
@@ -117,13 +164,16 @@ def manage_page(
     templates: TemplatesDep,
     token: TokenQuery = None,
     cancelled: Annotated[str | None, Query(max_length=8)] = None,
+    moved: Annotated[str | None, Query(max_length=8)] = None,
 ) -> Response:
     try:
         appointment = _find_appointment(services, appointment_id, token)
     except NotFoundError:
         return _missing(request, templates)
     lang = request_language(request)
-    active = appointment.status in {AppointmentStatus.CONFIRMED, AppointmentStatus.PENDING_PAYMENT}
+    active = appointment.status in _ACTIVE
+    own = _service(services, appointment.service_slug)
+    now = services.clock.now()
     return templates.TemplateResponse(
         request,
         "manage.html",
@@ -132,8 +182,13 @@ def manage_page(
             "service_title": _service_title(services, appointment.service_slug, lang),
             "token": token,
             "active": active,
-            "upcoming": appointment.start > services.clock.now(),
+            "upcoming": appointment.start > now,
+            # Inside the cut-off the client may neither cancel nor move online (API.md).
+            "changeable": own is not None and appointment.client_may_change(own, now=now),
+            "cutoff_hours": 0 if own is None else own.change_cutoff.total_seconds() / 3600,
+            "move_url": f"{BOOKING_PAGE}?{urlencode({'move': str(appointment.id), 'token': token or ''})}",
             "just_cancelled": cancelled == "1",
+            "just_moved": moved == "1",
             "offset": _offset(appointment.start, appointment.client_timezone),
         },
         headers=_PRIVATE_HEADERS,
@@ -151,11 +206,13 @@ def cancel_without_script(
     """The cancel form for browsers without JavaScript (the script calls the JSON API)."""
     try:
         appointment = _find_appointment(services, appointment_id, token)
+        if services.public_writes is not None:
+            services.public_writes.check(request.client.host if request.client else "unknown")
         services.cancel_appointment.execute(appointment.id, token=token)
     except NotFoundError:
         return _missing(request, templates)
     except ConflictError:
-        pass  # no longer cancellable (e.g. a hold that ran out): the page shows its status
+        pass  # no longer cancellable (a hold that ran out, the cut-off): the page says why
     query = f"?token={quote(token, safe='')}&cancelled=1"
     return RedirectResponse(f"/booking/manage/{appointment_id}{query}", status_code=303)
 

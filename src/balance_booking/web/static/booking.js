@@ -12,6 +12,9 @@
   const now = new Date(root.dataset.now);
   const ownerZone = root.dataset.ownerTz;
   const ZONE_KEY = "bb_tz";
+  // "Move to another time" from the manage page: the same week, then a move instead of a booking.
+  const moveId = root.dataset.moveId || null;
+  const moveToken = root.dataset.moveToken || null;
 
   const state = {
     service: null,
@@ -441,6 +444,41 @@
     }
   }
 
+  async function submitMove(event) {
+    event.preventDefault();
+    if (state.sending || !state.slot) return;
+    const form = $("move-form");
+    clearErrors(form);
+    const button = $("submit-move");
+    const label = button.textContent;
+    setSending(button, true, T.moving);
+    $("move-status").textContent = T.moving;
+    const answer = await BB.request(
+      "POST",
+      `/api/public/booking/appointments/${encodeURIComponent(moveId)}/reschedule`,
+      { token: moveToken, start: state.slot.apiStart, timezone: state.zone }
+    );
+    setSending(button, false, label);
+    $("move-status").textContent = "";
+    if (answer.networkError) {
+      showErrors(form, [], T.network);
+    } else if (answer.status === 200) {
+      const query = new URLSearchParams({ token: moveToken, moved: "1" });
+      window.location.assign(`/booking/manage/${encodeURIComponent(moveId)}?${query}`);
+    } else if (answer.status === 409 && BB.errorCode(answer) === "slot_unavailable") {
+      showConflict(answer.data.alternatives || []);
+      loadWeek();
+    } else if (answer.status === 409 && BB.errorCode(answer) === "change_window_closed") {
+      showErrors(form, [], T.move_closed);
+    } else if (answer.status === 503 && BB.errorCode(answer) === "calendar_unavailable") {
+      showDegraded(answer.data);
+    } else if (answer.status === 404 || answer.status === 409) {
+      showErrors(form, [], T.move_gone);
+    } else {
+      showErrors(form, [], T.server);
+    }
+  }
+
   function showConflict(alternatives) {
     const list = $("alternatives");
     list.replaceChildren();
@@ -570,6 +608,11 @@
 
   // ---- start --------------------------------------------------------------------------------
 
+  // Inside the change cut-off the move page only says whom to contact.
+  if (moveId && $("change-closed")) {
+    for (const id of ["stepper", "step-time", "step-details"]) $(id).hidden = true;
+    return;
+  }
   fillZones();
   const radios = Array.from(document.querySelectorAll('input[name="service"]'));
   for (const radio of radios) radio.addEventListener("change", () => chooseService(radio));
@@ -580,6 +623,7 @@
     BB.focus(pressed || $("time-title"));
   });
   $("booking-form").addEventListener("submit", submitBooking);
+  if (moveId) $("move-form").addEventListener("submit", submitMove);
   $("waitlist-form").addEventListener("submit", submitWaitlist);
   $("copy-link").addEventListener("click", copyLink);
   $("retry").addEventListener("click", retry);
