@@ -146,6 +146,25 @@
 
   BB.zoneLabel = (zone) => zone.replace(/_/g, " ");
 
+  /** The wall time `isoDate` + "HH:MM" in `zone` as an RFC 3339 instant with that zone's offset
+   *  (a time the clocks skip in spring comes out as the first one after the gap). */
+  BB.zonedInstant = function (isoDate, hhmm, zone) {
+    const [y, m, d] = isoDate.split("-").map(Number);
+    const [hh, mm] = hhmm.split(":").map(Number);
+    const wanted = Date.UTC(y, m - 1, d, hh, mm);
+    let instant = wanted;
+    for (let i = 0; i < 3; i += 1) {
+      const p = BB.zoneParts(new Date(instant), zone);
+      const shown = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute);
+      if (shown === wanted) break;
+      instant += wanted - shown;
+    }
+    const at = new Date(instant);
+    const p = BB.zoneParts(at, zone);
+    const offset = BB.offsetLabel(zone, at).replace("UTC", "") || "+00:00";
+    return `${p.year}-${pad(p.month)}-${pad(p.day)}T${pad(p.hour)}:${pad(p.minute)}:00${offset}`;
+  };
+
   /** "вт, 1 декабря" -> "Вт, 1 декабря" (Intl writes Russian weekdays in lower case). */
   BB.capitalize = (text) => (text ? text.charAt(0).toUpperCase() + text.slice(1) : text);
 

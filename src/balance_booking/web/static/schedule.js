@@ -249,7 +249,8 @@
     const article = el("article", { "aria-labelledby": titleId });
     article.append(el("h3", { id: titleId, className: "appt-when", text: `${dayShort(s)}, ${time(s)}–${time(e)}` }));
     const who = el("p", { className: "appt-who" }, [el("strong", { text: a.client_name })]);
-    who.append(" · ", el("a", { href: `mailto:${a.client_email}`, text: a.client_email }));
+    if (a.client_email) who.append(" · ", el("a", { href: `mailto:${a.client_email}`, text: a.client_email }));
+    else who.append(" · ", T.no_email);
     if (a.client_phone) who.append(" · ", el("a", { href: `tel:${a.client_phone.replace(/[^0-9+]/g, "")}`, text: a.client_phone }));
     article.append(who);
     const meta = el("p", { className: "appt-meta", text: serviceTitle(a.service_slug) });
@@ -264,6 +265,10 @@
     );
     if (a.comment) {
       article.append(el("details", { className: "appt-comment" }, [el("summary", { text: T.comment }), el("p", { text: a.comment })]));
+    }
+    for (const move of a.moves || []) {
+      const from = new Date(move.from_start);
+      article.append(el("p", { className: "appt-moved", text: BB.format(T.moved_from, { when: `${dayShort(from)}, ${time(from)}` }) }));
     }
     const message = el("p", { className: "status appt-message", role: "status", "aria-live": "polite" });
     if (active) {
@@ -298,7 +303,31 @@
         ])
       );
       actions.append(cancelButton);
-      article.append(actions, question);
+      const mover = moveForm(a, message);
+      actions.append(
+        el("button", {
+          type: "button",
+          className: "button button-quiet button-small",
+          text: T.move,
+          "aria-expanded": "false",
+          onclick: (event) => {
+            mover.hidden = !mover.hidden;
+            event.currentTarget.setAttribute("aria-expanded", String(!mover.hidden));
+            if (!mover.hidden) mover.querySelector("input").focus();
+          },
+        })
+      );
+      if (a.series_id) {
+        actions.append(
+          el("button", {
+            type: "button",
+            className: "button button-quiet button-small",
+            text: T.series_cancel,
+            onclick: () => cancelSeries(a, message),
+          })
+        );
+      }
+      article.append(actions, question, mover);
     }
     article.append(message);
     item.append(article);
@@ -327,6 +356,106 @@
       loadWeek();
     } else {
       message.textContent = BB.format(T.action_failed, { message: errorMessage(answer) });
+    }
+  }
+
+  function reasonText(conflict) {
+    const start = new Date(conflict.start);
+    return `${dayShort(start)}, ${time(start)}: ${T[`reason_${conflict.reason}`] || conflict.reason}`;
+  }
+
+  function moveForm(a, message) {
+    const zoneNow = BB.localDate(new Date(a.start), state.zone);
+    const date = el("input", { type: "date", value: zoneNow, "aria-label": T.date });
+    const clock = el("input", { type: "time", step: "300", value: time(new Date(a.start)), "aria-label": T.move_to });
+    const form = el("form", { className: "move-form", hidden: true }, [
+      el("label", { text: T.move_to }),
+      date,
+      clock,
+      el("button", { type: "submit", className: "button button-small", text: T.move }),
+    ]);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (!date.value || !clock.value) return;
+      message.textContent = T.saving;
+      const start = BB.zonedInstant(date.value, clock.value, state.zone);
+      const answer = await BB.request("POST", `/api/admin/appointments/${a.id}/reschedule`, { start });
+      if (answer.ok) {
+        await loadAppointments();
+        $("appointments-status").textContent = T.move_done;
+        loadWeek();
+      } else if (answer.status === 409 && answer.data && answer.data.conflicts) {
+        message.textContent = `${T.bc_conflicts} ${answer.data.conflicts.map(reasonText).join("; ")}`;
+      } else {
+        message.textContent = BB.format(T.action_failed, { message: errorMessage(answer) });
+      }
+    });
+    return form;
+  }
+
+  async function cancelSeries(a, message) {
+    message.textContent = T.saving;
+    const answer = await BB.request("POST", `/api/admin/series/${a.series_id}/cancel`);
+    if (answer.ok) {
+      await loadAppointments();
+      $("appointments-status").textContent = BB.format(T.series_cancelled, { count: answer.data.cancelled });
+      BB.focus($("appointments-title"));
+      loadWeek();
+    } else {
+      message.textContent = BB.format(T.action_failed, { message: errorMessage(answer) });
+    }
+  }
+
+  function fillBookClientServices() {
+    const select = $("bc-service");
+    select.replaceChildren(...state.services.map((service) => el("option", { value: service.slug, text: service.title })));
+  }
+
+  async function bookClient(event) {
+    event.preventDefault();
+    const form = $("book-client-form");
+    const errors = $("book-client-errors");
+    const conflicts = $("bc-conflicts");
+    errors.hidden = true;
+    conflicts.hidden = true;
+    const name = $("bc-name").value.trim();
+    if (!$("bc-service").value || !$("bc-date").value || !$("bc-time").value || !name) {
+      errors.textContent = T.bc_need;
+      errors.hidden = false;
+      BB.focus(errors);
+      return;
+    }
+    const client = { name };
+    if ($("bc-email").value.trim()) client.email = $("bc-email").value.trim();
+    if ($("bc-phone").value.trim()) client.phone = $("bc-phone").value.trim();
+    const weeks = Number($("bc-weeks").value || "1");
+    const body = {
+      service_slug: $("bc-service").value,
+      start: BB.zonedInstant($("bc-date").value, $("bc-time").value, state.zone),
+      timezone: state.zone,
+      client,
+      notify: $("bc-notify").checked,
+    };
+    if ($("bc-comment").value.trim()) body.comment = $("bc-comment").value.trim();
+    if (weeks > 1) body.repeat = { weekly: weeks };
+    $("bc-status").textContent = T.saving;
+    const answer = await BB.request("POST", "/api/admin/appointments", body);
+    $("bc-status").textContent = "";
+    if (answer.status === 201) {
+      form.reset();
+      $("bc-status").textContent = BB.format(T.bc_booked, { count: answer.data.appointments.length });
+      await loadAppointments();
+      loadWeek();
+    } else if (answer.status === 409 && answer.data && answer.data.conflicts) {
+      conflicts.replaceChildren(...answer.data.conflicts.map((c) => el("li", { text: reasonText(c) })));
+      errors.textContent = T.bc_conflicts;
+      errors.hidden = false;
+      conflicts.hidden = false;
+      BB.focus(errors);
+    } else {
+      errors.textContent = BB.format(T.action_failed, { message: errorMessage(answer) });
+      errors.hidden = false;
+      BB.focus(errors);
     }
   }
 
@@ -598,6 +727,7 @@
       return false;
     }
     state.services = answer.data.services;
+    fillBookClientServices();
     renderServices();
     fillWeekServices();
     return true;
@@ -754,6 +884,7 @@
     });
     $("week-service").addEventListener("change", loadWeek);
     $("schedule-form").addEventListener("submit", saveSchedule);
+    $("book-client-form").addEventListener("submit", bookClient);
     $("add-override").addEventListener("click", () => {
       const row = overrideRow(BB.addDays(BB.localDate(now, state.zone), 1), []);
       $("overrides").append(row);
