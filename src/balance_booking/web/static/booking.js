@@ -431,6 +431,10 @@
     } else if (answer.status === 409 && BB.errorCode(answer) === "slot_unavailable") {
       showConflict(answer.data.alternatives || []);
       loadWeek();
+    } else if (answer.status === 409 && BB.errorCode(answer) === "booking_limit_reached") {
+      showErrors(form, [], T.limit_reached);
+    } else if (answer.status === 429) {
+      showErrors(form, [], T.rate_limited);
     } else if (answer.status === 503 && BB.errorCode(answer) === "calendar_unavailable") {
       showDegraded(answer.data);
     } else if (answer.status === 422) {
@@ -470,6 +474,8 @@
       loadWeek();
     } else if (answer.status === 409 && BB.errorCode(answer) === "change_window_closed") {
       showErrors(form, [], T.move_closed);
+    } else if (answer.status === 429) {
+      showErrors(form, [], T.rate_limited);
     } else if (answer.status === 503 && BB.errorCode(answer) === "calendar_unavailable") {
       showDegraded(answer.data);
     } else if (answer.status === 404 || answer.status === 409) {
