@@ -49,3 +49,33 @@ def test_tokens_are_listed_revoked_and_expire(
     assert expired.status_code == 401
     assert expired.json()["error"]["code"] == "unauthorized"
     assert client.get("/api/admin/schedule", headers=as_keeper).status_code == 200
+
+
+def test_the_integrations_page_lists_tokens_and_revokes_one(
+    client: TestClient, container: Container
+) -> None:
+    from balance_booking.bootstrap import create_admin  # noqa: PLC0415
+
+    create_admin(container, email="owner@example.com", password="correct horse battery")
+    secret = create_admin_token(container, name="payments-script")
+    signed_in = client.post(
+        "/admin/login",
+        data={"email": "owner@example.com", "password": "correct horse battery"},
+        follow_redirects=False,
+    )
+    assert signed_in.status_code == 303
+    page = client.get("/admin/settings/integrations", headers={"Accept-Language": "ru"})
+    assert "payments-script" in page.text
+    assert "ещё не использовался" in page.text
+    assert secret not in page.text
+    token_id = client.get("/api/admin/tokens").json()["tokens"][0]["id"]
+    csrf = client.get("/api/admin/session").json()["csrf_token"]
+    revoked = client.post(
+        f"/admin/settings/integrations/tokens/{token_id}/revoke",
+        data={"csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert revoked.status_code == 303
+    assert "result=token_revoked" in revoked.headers["location"]
+    bearer = {"Authorization": f"Bearer {secret}"}
+    assert client.get("/api/admin/schedule", headers=bearer).status_code == 401

@@ -34,6 +34,11 @@ RESULTS = {
     "sync_failed": ("error", "Синхронизация не удалась.", "The sync failed."),
     "saved": ("ok", "Сохранено.", "Saved."),
     "retried": ("ok", "Сообщение отправится ещё раз.", "The message will be tried again."),
+    "token_revoked": (
+        "ok",
+        "Токен отозван: программы, которые им пользовались, больше не войдут.",
+        "The token is revoked: programs using it are signed out.",
+    ),
     "retry_failed": (
         "warn",
         "Это сообщение уже не ждёт повтора.",
@@ -107,6 +112,7 @@ def integrations_page(
             "push_expires": _when(status.push_expires_at, zone),
             "email": services.email_status.execute(),
             "parked": services.list_parked.execute(),
+            "tokens": services.list_tokens.execute(),
         },
     )
 
@@ -147,6 +153,15 @@ def set_enabled(
 ) -> Response:
     services.set_integration_enabled.execute(enabled=enabled == "on")
     return _back("saved")
+
+
+@router.post("/tokens/{token_id}/revoke")
+def revoke_token(token_id: int, _admin: PageAdminDep, services: ServicesDep) -> Response:
+    try:
+        services.revoke_token.execute(token_id)
+    except ApplicationError:
+        return _back("failed", "unknown token")
+    return _back("token_revoked")
 
 
 @router.post("/outbox/{message_id}/retry")
