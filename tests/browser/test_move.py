@@ -86,7 +86,7 @@ def test_inside_the_cutoff_the_page_says_whom_to_contact(phone: Page, live: Live
     page = phone
     page.goto(f"{live.base}/booking/manage/{booked['id']}?token={booked['manage_token']}")
     expect(page.locator("#change-closed")).to_contain_text("Эту запись уже нельзя изменить онлайн")
-    expect(page.locator("#change-closed")).to_contain_text("72 ч")
+    expect(page.locator("#change-closed")).to_contain_text("за 72 ч до встречи")
     expect(page.get_by_role("link", name="Перенести на другое время")).to_have_count(0)
     expect(page.locator("#cancel-form")).to_have_count(0)
     shoot(page, "move-3-closed")

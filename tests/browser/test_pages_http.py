@@ -22,6 +22,7 @@ from balance_booking.domain.appointments import Appointment, AppointmentStatus, 
 from balance_booking.domain.intervals import Interval
 from balance_booking.web.i18n import CATALOG_DIR, LANGUAGES, negotiate
 from balance_booking.web.pages_booking import ics_invite
+from tests.fakes.clock import FakeClock
 from tests.support.booking import book, open_practice
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -208,6 +209,39 @@ def test_cancel_without_javascript(client: TestClient, booked: dict[str, str]) -
     assert 'data-status="cancelled"' in page.text
     refused = client.post(url, data={"token": "wrong"}, follow_redirects=False)
     assert refused.status_code == 404
+
+
+def test_inside_the_cutoff_the_manage_page_offers_no_changes(
+    admin: TestClient, client: TestClient, clock: FakeClock, booked: dict[str, str]
+) -> None:
+    cutoff = admin.patch("/api/admin/services/session", json={"change_cutoff_minutes": 90})
+    assert cutoff.status_code == 200, cutoff.text
+    url = f"/booking/manage/{booked['id']}?token={booked['manage_token']}"
+    before = client.get(url).text
+    assert 'id="move-start"' in before
+    assert 'id="cancel-form"' in before
+    assert 'id="change-closed"' not in before
+    # Tuesday 10:00 Moscow less 90 minutes is 08:30; one minute before is still allowed.
+    clock.set(datetime(2026, 12, 1, 5, 29, tzinfo=UTC))
+    assert 'id="move-start"' in client.get(url).text
+    clock.set(datetime(2026, 12, 1, 5, 30, tzinfo=UTC))
+    inside = client.get(url).text
+    assert 'id="move-start"' not in inside
+    assert 'id="cancel-form"' not in inside
+    assert "Эту запись уже нельзя изменить онлайн" in inside
+    assert "не позже чем за 90 мин до встречи" in inside
+    assert "up to 90 min before the meeting" in client.get(url + "&lang=en").text
+    # The form of a page loaded earlier, sent without JavaScript: refused, and not "cancelled".
+    answer = client.post(
+        f"/booking/manage/{booked['id']}",
+        data={"token": booked["manage_token"]},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303
+    assert "cancelled=1" not in answer.headers["location"]
+    page = client.get(answer.headers["location"]).text
+    assert "Запись отменена" not in page
+    assert 'data-status="confirmed"' in page
 
 
 def test_ics_text_is_escaped_and_folded() -> None:

@@ -185,7 +185,7 @@ def manage_page(
             "upcoming": appointment.start > now,
             # Inside the cut-off the client may neither cancel nor move online (API.md).
             "changeable": own is not None and appointment.client_may_change(own, now=now),
-            "cutoff_hours": 0 if own is None else own.change_cutoff.total_seconds() / 3600,
+            "cutoff_minutes": 0 if own is None else int(own.change_cutoff.total_seconds() // 60),
             "move_url": f"{BOOKING_PAGE}?{urlencode({'move': str(appointment.id), 'token': token or ''})}",
             "just_cancelled": cancelled == "1",
             "just_moved": moved == "1",
@@ -204,16 +204,19 @@ def cancel_without_script(
     token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """The cancel form for browsers without JavaScript (the script calls the JSON API)."""
+    query = f"?token={quote(token, safe='')}"
     try:
         appointment = _find_appointment(services, appointment_id, token)
         if services.public_writes is not None:
             services.public_writes.check(request.client.host if request.client else "unknown")
         services.cancel_appointment.execute(appointment.id, token=token)
+        query += "&cancelled=1"
     except NotFoundError:
         return _missing(request, templates)
     except ConflictError:
-        pass  # no longer cancellable (a hold that ran out, the cut-off): the page says why
-    query = f"?token={quote(token, safe='')}&cancelled=1"
+        # No longer cancellable (a hold that ran out, or inside the change cut-off): the page
+        # shows its status or how to reach the psychologist, never "cancelled".
+        pass
     return RedirectResponse(f"/booking/manage/{appointment_id}{query}", status_code=303)
 
 

@@ -50,6 +50,7 @@
     }
     let text = T.failed;
     if (answer.networkError) text = T.network;
+    else if (BB.errorCode(answer) === "change_window_closed") text = T.closed;
     else if (answer.status === 404 || answer.status === 409 || answer.status === 422) text = T.gone;
     $("manage-message").textContent = text;
   });

@@ -649,6 +649,7 @@
     ["slot_step_minutes", "number", "f_step", false],
     ["min_notice_minutes", "number", "f_notice", true],
     ["max_days_ahead", "number", "f_days", true],
+    ["change_cutoff_minutes", "number", "f_cutoff", true],
     ["daily_limit", "number", "f_limit", false],
   ];
 
