@@ -32,18 +32,16 @@ from tests.support.google import (
     running_emulator,
 )
 from tests.support.mail import MailSinkClient, running_mail_sink
+from tests.support.processes import SUITE_EDGE_SETTINGS
 from tests.support.push import Sink, register_client, running_sink
 
 __all__ = ["START", "FakeClock"]
 
 # The public edge's limits (API.md "Public edge") are off for the suite, whose clients all share
 # one address and one e-mail; tests/security/ turns them on where they are the subject. Set in
-# the environment so that the servers tests start as subprocesses inherit it (docs/testing.md).
-os.environ.setdefault("BALANCE_PUBLIC_WRITE_LIMIT", "")
-os.environ.setdefault("BALANCE_MAX_ACTIVE_BOOKINGS_PER_CLIENT", "1000")
-# Likewise the live-check budget: most tests add busy time to Google and book in the same
-# instant of a frozen clock, which is exactly the check they are about.
-os.environ.setdefault("BALANCE_LIVE_CHECK_FRESH_SECONDS", "0")
+# the environment, so that servers started as subprocesses inherit them too (docs/testing.md).
+for _name, _value in SUITE_EDGE_SETTINGS.items():
+    os.environ.setdefault(_name, _value)
 
 WEEKDAYS_10_TO_18 = {
     "timezone": "Europe/Moscow",
