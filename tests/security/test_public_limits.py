@@ -5,6 +5,8 @@ e-mail address (or phone) holds at most so many future bookings; counters stay o
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,9 +14,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from balance_booking.adapters.db import tables as t
-from balance_booking.bootstrap import Container, build_app
+from balance_booking.bootstrap import Container, build_app, build_container, create_admin_token
 from balance_booking.config import Settings
+from tests.conftest import FakeClock
 from tests.integration.helpers import WEEKDAYS_10_TO_18
+from tests.support.google import NO_WAIT, PUBLIC_BASE, connect_calendar, google_settings
+from tests.support.push import counted_emulator, register_client
 
 pytestmark = pytest.mark.both_databases
 
@@ -124,3 +129,35 @@ def test_one_email_or_phone_holds_at_most_three_future_bookings(
         },
     )
     assert admin.status_code == 201, admin.text
+
+
+def test_a_burst_of_bookings_costs_no_google_call_while_the_mirror_is_fresh(
+    database_url: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    """The live-check budget: anonymous traffic cannot spend the practitioner's Google quota."""
+    with counted_emulator() as (emulator, log):
+        register_client(emulator, PUBLIC_BASE)
+        settings = google_settings(database_url, tmp_path, emulator).model_copy(
+            update={"live_check_fresh_seconds": 5}
+        )
+        container = build_container(settings, clock=clock, retry=NO_WAIT)
+        try:
+            token = create_admin_token(container, name="budget")
+            with TestClient(build_app(container)) as admin:
+                admin.headers["Authorization"] = f"Bearer {token}"
+                assert admin.put("/api/admin/schedule", json=WEEKDAYS_10_TO_18).status_code == 200
+                service = {"slug": "session", "title": "С", "duration_minutes": 50}
+                assert admin.post("/api/admin/services", json=service).status_code == 201
+                assert connect_calendar(admin).endswith("result=connected")
+                assert admin.post("/api/admin/integrations/google-calendar/sync").status_code == 200
+                starts = free_starts(admin)
+                before = len(log.calls)
+                clock.advance(timedelta(seconds=4))  # the mirror is four seconds old
+                for n in range(4):
+                    assert admin.post(BOOK, json=booking(starts[n], n)).status_code == 201
+                assert len(log.calls) == before, "the fresh mirror stood in for Google"
+                clock.advance(timedelta(seconds=2))  # six seconds: Google is asked again
+                assert admin.post(BOOK, json=booking(starts[5], 5)).status_code == 201
+                assert len(log.calls) == before + 1
+        finally:
+            container.close()
