@@ -72,47 +72,41 @@ class AdminBookingRequest:
     language: str = LANGUAGES[0]
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Collisions:
-    """The admin's test: every collision of some slots, with what the database says now."""
-
-    guard: SlotGuard
-
-    def find(
-        self,
-        uow: UnitOfWork,
-        snapshot: SlotSnapshot,
-        slots: Sequence[Interval],
-        *,
-        now: datetime,
-        extra_busy: Sequence[Interval] = (),
-        moving: Appointment | None = None,
-    ) -> list[tuple[Interval, Collision]]:
-        service = snapshot.service
-        span = Interval(
-            min(slot.start for slot in slots) - service.buffer_before,
-            max(slot.end for slot in slots) + service.buffer_after,
+def find_collisions(
+    uow: UnitOfWork,
+    snapshot: SlotSnapshot,
+    slots: Sequence[Interval],
+    *,
+    now: datetime,
+    extra_busy: Sequence[Interval] = (),
+    moving: Appointment | None = None,
+) -> list[tuple[Interval, Collision]]:
+    """The admin's test: each slot's first collision, with what the database says now."""
+    service = snapshot.service
+    span = Interval(
+        min(slot.start for slot in slots) - service.buffer_before,
+        max(slot.end for slot in slots) + service.buffer_after,
+    )
+    busy = uow.busy.overlapping(span) if snapshot.use_busy else []
+    exclude = None
+    if moving is not None:  # its own Google event is busy time until the move reaches Google
+        busy = subtract(busy, [Interval(moving.start, moving.end)])
+        exclude = moving.id
+    busy = merge([*busy, *extra_busy])
+    occupied = uow.appointments.occupied_overlapping(span, now=now, exclude=exclude)
+    found = []
+    for slot in slots:
+        reasons = collisions(
+            slot=slot,
+            buffer_before=service.buffer_before,
+            buffer_after=service.buffer_after,
+            busy=busy,
+            appointments=occupied,
+            now=now,
         )
-        busy = uow.busy.overlapping(span) if snapshot.use_busy else []
-        exclude = None
-        if moving is not None:  # its own Google event is busy time until the move reaches Google
-            busy = subtract(busy, [Interval(moving.start, moving.end)])
-            exclude = moving.id
-        busy = merge([*busy, *extra_busy])
-        occupied = uow.appointments.occupied_overlapping(span, now=now, exclude=exclude)
-        found = []
-        for slot in slots:
-            reasons = collisions(
-                slot=slot,
-                buffer_before=service.buffer_before,
-                buffer_after=service.buffer_after,
-                busy=busy,
-                appointments=occupied,
-                now=now,
-            )
-            if reasons:
-                found.append((slot, reasons[0]))
-        return found
+        if reasons:
+            found.append((slot, reasons[0]))
+    return found
 
 
 def _refuse(found: list[tuple[Interval, Collision]]) -> CollisionError:
@@ -135,12 +129,11 @@ class BookForClient:
         now = self.clock.now()
         snapshot = self.guard.snapshot(request.service_slug, now=now)
         service = snapshot.service
-        check = Collisions(guard=self.guard)
         with self.readers() as uow:
             owner_zone = load_availability(uow, default_timezone=self.guard.default_timezone)
             starts = weekly_starts(request.start, request.weekly or 1, owner_zone.timezone)
             slots = [Interval(start, start + service.duration) for start in starts]
-            found = check.find(uow, snapshot, slots, now=now)
+            found = find_collisions(uow, snapshot, slots, now=now)
         if found:
             raise _refuse(found)
         span = Interval(
@@ -149,18 +142,18 @@ class BookForClient:
         live = self.guard.live_busy_in(snapshot, span, now=now)
         if live:
             with self.readers() as uow:
-                found = check.find(uow, snapshot, slots, now=now, extra_busy=live)
+                found = find_collisions(uow, snapshot, slots, now=now, extra_busy=live)
             if found:
                 raise _refuse(found)
         series_id = uuid.uuid4() if request.weekly is not None else None
         try:
             return self._insert(
-                request, snapshot, slots=slots, series_id=series_id, check=check, live=live, now=now
+                request, snapshot, slots=slots, series_id=series_id, live=live, now=now
             )
         except SlotTakenError:
             # PostgreSQL's guard saw a concurrent writer: name what collides now.
             with self.readers() as uow:
-                found = check.find(uow, snapshot, slots, now=now, extra_busy=live)
+                found = find_collisions(uow, snapshot, slots, now=now, extra_busy=live)
             raise _refuse(found) from None
 
     def _insert(
@@ -170,13 +163,12 @@ class BookForClient:
         *,
         slots: list[Interval],
         series_id: UUID | None,
-        check: Collisions,
         live: list[Interval],
         now: datetime,
     ) -> list[Booked]:
         booked = []
         with self.writers() as uow:
-            found = check.find(uow, snapshot, slots, now=now, extra_busy=live)
+            found = find_collisions(uow, snapshot, slots, now=now, extra_busy=live)
             if found:
                 raise _refuse(found)
             for lapsed in uow.appointments.due_holds(now):
@@ -191,7 +183,6 @@ class BookForClient:
                     client_timezone=request.timezone,
                     comment=request.comment,
                     now=now,
-                    hold=self.guard.live_check_fallback,  # unused: confirmed at once
                     language=request.language,
                     confirmed_at_once=True,
                     series_id=series_id,
@@ -340,7 +331,7 @@ class RescheduleAppointment:
                     exclude=current.id,
                 )
             return
-        found = Collisions(guard=self.guard).find(
+        found = find_collisions(
             uow, snapshot, [slot], now=now, extra_busy=extra_busy, moving=current
         )
         if found:

@@ -135,7 +135,7 @@ class Appointment:
         client_timezone: str,
         comment: str | None,
         now: datetime,
-        hold: timedelta,
+        hold: timedelta | None = None,
         language: str = LANGUAGES[0],
         confirmed_at_once: bool = False,
         series_id: UUID | None = None,
@@ -150,7 +150,7 @@ class Appointment:
         start = to_utc(start, "start")
         now = to_utc(now, "now")
         if service.requires_payment and not confirmed_at_once:
-            if hold <= timedelta(0):
+            if hold is None or hold <= timedelta(0):
                 raise ValueError(f"a payment hold must be positive, got {hold}")
             status, hold_expires_at = AppointmentStatus.PENDING_PAYMENT, now + hold
         else:
