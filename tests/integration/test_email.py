@@ -315,6 +315,30 @@ def test_a_move_is_told_once_per_move_with_a_newer_ics_and_reminders_follow_the_
     ]
 
 
+def test_the_host_header_reaches_no_link_in_an_email(
+    practice: TestClient, container: Container, mail_sink: MailSinkClient
+) -> None:
+    answer = practice.post(
+        "/api/public/booking/appointments",
+        headers={"Host": "evil.example"},
+        json={
+            "service_slug": "session",
+            "start": START,
+            "timezone": "Europe/Moscow",
+            "client": {"name": NAME, "email": "maria@example.com"},
+        },
+    )
+    assert answer.status_code == 201, answer.text
+    deliver(container)
+    messages = mail_sink.messages()
+    assert messages
+    for message in messages:
+        raw = mail_sink.raw(message["id"]).decode("utf-8", "replace")
+        assert "evil.example" not in raw
+        assert "evil.example" not in message["text"] + message["html"]
+    assert BASE in messages[0]["text"]
+
+
 def test_an_admin_booking_without_notify_sends_the_client_nothing(
     practice: TestClient, container: Container, mail_sink: MailSinkClient, clock: FakeClock
 ) -> None:
