@@ -51,7 +51,6 @@ class MailComposer:
         message["Date"] = format_datetime(self._clock.now())
         message["Message-ID"] = one_line(mail.message_id)
         message["Auto-Submitted"] = "auto-generated"
-        message["Content-Language"] = content.language
         practice = PRACTICE.get(content.language, PRACTICE["ru"])
         context = {"letter": content, "practice": practice}
         message.set_content(self._env.get_template("message.txt").render(context))
@@ -66,4 +65,7 @@ class MailComposer:
                 filename="appointment.ics",
                 params={"method": "PUBLISH", "charset": "utf-8"},
             )
+        # Last: set_content() clears every Content-* header of the message, and add_alternative()
+        # and add_attachment() move them into the first part; set earlier, it would be lost.
+        message["Content-Language"] = content.language
         return message
