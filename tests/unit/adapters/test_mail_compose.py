@@ -11,9 +11,12 @@ from uuid import UUID
 
 import icalendar
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from balance_booking.adapters.ics import IcsFiles
-from balance_booking.adapters.mail.compose import MailComposer
+from balance_booking.adapters.mail.compose import MailComposer, recipient_address
+from balance_booking.application.errors import MailRejectedError
 from balance_booking.application.ports import (
     CalendarInvite,
     InviteStatus,
@@ -192,3 +195,86 @@ def test_a_line_break_in_the_subject_cannot_start_a_header(composer: MailCompose
 
     assert message["Bcc"] is None
     assert message["Subject"] == "Вы записаны: Сессия Bcc: victim@example.net"
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "a..b@example.org",
+        ".maria@example.org",
+        "maria.@example.org",
+        "maria\n@example.org",
+        "ma\rria@example.org",
+        "maria@example.org\r\nBcc: victim@example.net",
+        "maria @example.org",
+        "мария@example.org",
+        '"maria ivanova"@example.org',
+        "maria(comment)@example.org",
+        "maria@example@org",
+        "<maria@example.org>",
+        "Maria <maria@example.org>",
+        "maria@",
+        "@example.org",
+        "maria",
+        "",
+        "maria@example..org",
+        "maria@-example.org",
+        "maria@example.org.",
+        "maria@exa_mple.org",
+        "maria@[192.0.2.1]",
+        "maria@" + "a" * 64 + ".org",
+        "m" * 65 + "@example.org",
+        "maria@" + "sub." * 63 + "org",
+    ],
+)
+def test_an_address_that_cannot_be_sent_to_is_rejected_for_good(
+    composer: MailComposer, address: str
+) -> None:
+    with pytest.raises(MailRejectedError) as refused:
+        composer.compose(mail(to=address))
+
+    assert "the recipient's address cannot be used" in str(refused.value)
+    local = address.partition("@")[0].strip()
+    assert not local or local not in str(refused.value), "the error never repeats the address"
+
+
+@pytest.mark.parametrize(
+    ("address", "sent_as"),
+    [
+        ("Maria.Ivanova+booking@Example.COM", "Maria.Ivanova+booking@Example.COM"),
+        ("o'brien@example.ie", "o'brien@example.ie"),
+        ("x!#$%&'*+/=?^_`{|}~-@example.org", "x!#$%&'*+/=?^_`{|}~-@example.org"),
+        ("therapist@localhost", "therapist@localhost"),
+        ("maria@почта.рф", "maria@xn--80a1acny.xn--p1ai"),
+        ("maria@Пример.Рф", "maria@xn--e1afmkfd.xn--p1ai"),
+    ],
+)
+def test_an_address_that_can_be_sent_to_is_written_in_ascii(
+    composer: MailComposer, address: str, sent_as: str
+) -> None:
+    raw = composer.compose(mail(to=address)).as_bytes()
+
+    assert f"\r\nTo: {sent_as}\r\n".encode() in raw
+    assert recipient_address(address).addr_spec == sent_as
+
+
+ADDRESS_TEXT = st.text(
+    alphabet=st.sampled_from("aZ9.-_+@\"'()<>,;:[] \t\r\n\x00é\u0440ß!~"), max_size=30
+) | st.builds("{}@{}".format, st.text(max_size=12), st.text(max_size=12))
+
+
+@given(ADDRESS_TEXT)
+def test_any_text_is_either_a_sendable_ascii_address_or_a_rejection(text: str) -> None:
+    try:
+        address = recipient_address(text)
+    except MailRejectedError:
+        return
+    addr_spec = address.addr_spec
+    assert addr_spec.isascii()
+    assert addr_spec.isprintable()
+    assert " " not in addr_spec
+    assert addr_spec.partition("@")[0] == text.rpartition("@")[0], "the local part as given"
+    header = EmailMessage(policy=email.policy.SMTP)
+    header["To"] = address
+    parsed = email.message_from_bytes(header.as_bytes(), policy=email.policy.default)
+    assert [a.addr_spec for a in parsed["To"].addresses] == [addr_spec]

@@ -13,7 +13,7 @@ import ssl
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from balance_booking.adapters.mail.compose import MailComposer
+from balance_booking.adapters.mail.compose import MailComposer, recipient_address
 from balance_booking.application.errors import MailRejectedError, MailUnavailableError
 from balance_booking.application.ports import Mail
 
@@ -75,10 +75,11 @@ class SmtpMailer:
         self._tls = tls or ssl.create_default_context()
 
     def send(self, mail: Mail) -> None:
-        message = self._composer.compose(mail)
+        message = self._composer.compose(mail)  # MailRejectedError: an address we cannot use
+        recipient = recipient_address(mail.to).addr_spec  # as in To: a non-ASCII domain in IDNA
         try:
             with self._connect() as smtp:
-                smtp.send_message(message, from_addr=self._composer.sender, to_addrs=[mail.to])
+                smtp.send_message(message, from_addr=self._composer.sender, to_addrs=[recipient])
         except smtplib.SMTPRecipientsRefused as exc:
             code, words = next(iter(exc.recipients.values()), (550, b"refused"))
             raise _judged(code, words, "for the recipient") from None
