@@ -364,3 +364,21 @@ def test_a_closed_port_and_a_silent_server_are_retried() -> None:
     assert type(refused) is MailUnavailableError
     assert "SMTP failed at connecting: ConnectionRefusedError" in str(refused)
     assert_no_secret(told(silent), told(refused))
+
+
+def test_server_words_repeating_the_credentials_are_scrubbed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="balance_booking")
+    script = Script(
+        replies={"MAIL": f"553 5.7.1 {USER} (password {PASSWORD}) may not send as <x@y.org>"}
+    )
+
+    with running(script) as port:
+        error = failure(port)
+
+    assert (
+        str(error)
+        == "SMTP 553 for the sender: 5.7.1 <secret> (password <secret>) may not send as <address>"
+    )
+    assert_no_secret(told(error), caplog.text)

@@ -8,7 +8,7 @@ Failures are judged for the outbox by where they happen (docs/email.md has the t
   will not (MailRejectedError, parked); a lost connection is retried;
 - after DATA was answered 250 the message is delivered: trouble with QUIT is only logged.
 
-Error texts and log lines never carry an e-mail address.
+Error texts and log lines never carry an e-mail address nor the user name or password of the URL.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import logging
 import re
 import smtplib
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 from balance_booking.adapters.mail.compose import MailComposer, recipient_address
@@ -32,31 +32,40 @@ _ADDRESS = re.compile(r"<?[^\s<>\"',;:]+@[^\s<>\"',;:]+>?")  # "<a@b>" -> "<addr
 
 @dataclass(frozen=True, slots=True)
 class SmtpServer:
-    """Where to send: parsed from SMTP_URL."""
+    """Where to send: parsed from SMTP_URL. The credentials stay out of repr()."""
 
     host: str
     port: int
     implicit_tls: bool
-    username: str | None
-    password: str | None
+    username: str | None = field(repr=False)
+    password: str | None = field(repr=False)
 
     @classmethod
     def from_url(cls, url: str) -> SmtpServer:
-        parts = urlsplit(url)
+        # The message names the setting, never its value: urlsplit's own errors quote pieces of
+        # it (a password with a "/" in it ends up in "Port could not be cast ... as 'pass'").
+        invalid = "SMTP_URL must look like smtp://[user:pass@]host:port or smtps://..."
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            raise ValueError(invalid) from None
         if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
-            raise ValueError("SMTP_URL must look like smtp://[user:pass@]host:port or smtps://...")
+            raise ValueError(invalid)
         implicit = parts.scheme == "smtps"
         return cls(
             host=parts.hostname,
-            port=parts.port or (465 if implicit else 25),
+            port=port or (465 if implicit else 25),
             implicit_tls=implicit,
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
         )
 
     def scrub(self, text: str | bytes) -> str:
-        """Words from the server or the socket layer with every address replaced."""
+        """Words from the server or the socket layer with every address and credential replaced."""
         words = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+        for secret in sorted(filter(None, (self.password, self.username)), key=len, reverse=True):
+            words = words.replace(secret, "<secret>")
         return _ADDRESS.sub("<address>", words)[:300]
 
 
