@@ -44,8 +44,8 @@ AT = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
 class Script:
     """What the server answers, by command; a command not named gets aiosmtpd's usual answer.
 
-    `AUTH: "fail"` refuses every sign-in; `QUIT: "drop"` closes the connection without a word and
-    `QUIT: "silence"` never answers. `STARTTLS` present makes the server offer it.
+    `AUTH: "fail"` refuses every sign-in; `"drop"` (MAIL, RCPT, DATA, QUIT) closes the connection
+    without a word; `QUIT: "silence"` never answers. `STARTTLS` present makes the server offer it.
     """
 
     replies: dict[str, str] = field(default_factory=dict)
@@ -59,9 +59,13 @@ class ScriptedHandler:
     def __init__(self, script: Script) -> None:
         self.script = script
 
-    def _reply(self, command: str) -> str | None:
+    def _reply(self, command: str, server: SMTP | None = None) -> str | None:
         self.script.commands.append(command)
-        return self.script.replies.get(command)
+        reply = self.script.replies.get(command)
+        if reply == "drop" and server is not None:
+            assert server.transport is not None
+            server.transport.abort()  # what is written after this is lost
+        return reply
 
     async def handle_EHLO(  # noqa: N802 - aiosmtpd's hook name
         self,
@@ -88,13 +92,13 @@ class ScriptedHandler:
 
     async def handle_MAIL(  # noqa: N802 - aiosmtpd's hook name
         self,
-        _server: SMTP,
+        server: SMTP,
         _session: Session,
         envelope: Envelope,
         address: str,
         options: list[str],
     ) -> str:
-        if (reply := self._reply("MAIL")) is not None:
+        if (reply := self._reply("MAIL", server)) is not None:
             return reply
         envelope.mail_from = address
         envelope.mail_options.extend(options)
@@ -102,22 +106,22 @@ class ScriptedHandler:
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
         self,
-        _server: SMTP,
+        server: SMTP,
         _session: Session,
         envelope: Envelope,
         address: str,
         options: list[str],
     ) -> str:
-        if (reply := self._reply("RCPT")) is not None:
+        if (reply := self._reply("RCPT", server)) is not None:
             return reply
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(options)
         return "250 OK"
 
     async def handle_DATA(  # noqa: N802 - aiosmtpd's hook name
-        self, _server: SMTP, _session: Session, envelope: Envelope
+        self, server: SMTP, _session: Session, envelope: Envelope
     ) -> str:
-        if (reply := self._reply("DATA")) is not None:
+        if (reply := self._reply("DATA", server)) is not None:
             return reply
         self.script.delivered.append(envelope.original_content or b"")
         return "250 Message accepted for delivery"
@@ -125,11 +129,8 @@ class ScriptedHandler:
     async def handle_QUIT(  # noqa: N802 - aiosmtpd's hook name
         self, server: SMTP, _session: Session, _envelope: Envelope
     ) -> str:
-        reply = self._reply("QUIT")
-        if reply == "drop":
-            assert server.transport is not None
-            server.transport.abort()
-        elif reply == "silence":
+        reply = self._reply("QUIT", server)
+        if reply == "silence":
             await asyncio.Event().wait()  # until the client gives up and the test ends
         return reply or "221 Bye"
 
@@ -257,6 +258,9 @@ CASES = {
     "RCPT 554": ({"RCPT": "554 5.7.1 Relay access denied"}, None, MailRejectedError, "SMTP 554 for the recipient"),
     "DATA 421": ({"DATA": "421 4.3.2 Shutting down"}, None, MailUnavailableError, "SMTP 421 for the message"),
     "DATA 450": ({"DATA": "450 4.7.1 Greylisted, come back later"}, None, MailUnavailableError, "SMTP 450 for the message"),
+    "MAIL dropped": ({"MAIL": "drop"}, None, MailUnavailableError, "SMTP failed at sending: SMTPServerDisconnected"),
+    "RCPT dropped": ({"RCPT": "drop"}, None, MailUnavailableError, "SMTP failed at sending: SMTPServerDisconnected"),
+    "DATA dropped": ({"DATA": "drop"}, None, MailUnavailableError, "SMTP failed at sending: SMTPServerDisconnected"),
     "DATA 554": ({"DATA": "554 5.7.1 Message refused as spam"}, None, MailRejectedError, "SMTP 554 for the message"),
 }  # fmt: skip
 
