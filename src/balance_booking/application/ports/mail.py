@@ -104,9 +104,11 @@ class Mail:
 class Mailer(Protocol):
     """Sends one message.
 
-    Raises MailUnavailableError when trying again later may help (connection refused, timeouts,
-    4xx answers) and MailRejectedError when it cannot (a 5xx answer for the recipient). Neither
-    error's text holds the recipient's address or any secret of the SMTP URL.
+    Raises MailUnavailableError when trying again later may help (the server away, timeouts, a
+    4xx answer, any refusal before the transaction such as a 5xx greeting or a refused sign-in)
+    and MailRejectedError when it cannot (a 5xx to MAIL, RCPT or DATA, or a recipient address
+    that cannot be sent to). Neither error's text holds an address or any secret of the SMTP
+    URL. docs/email.md has the table.
     """
 
     def send(self, mail: Mail) -> None: ...
