@@ -374,7 +374,7 @@ def build_web_services(container: Container) -> WebServices:
         update_service=UpdateService(uow_factory=container.writers),
         delete_service=DeleteService(uow_factory=container.writers),
         authenticate_token=AuthenticateAdminToken(
-            uow_factory=container.writers, clock=container.clock
+            uow_factory=container.readers, writers=container.writers, clock=container.clock
         ),
         list_tokens=ListAdminTokens(uow_factory=container.readers),
         revoke_token=RevokeAdminToken(uow_factory=container.writers),
@@ -400,7 +400,7 @@ def build_admin_auth(container: Container) -> AdminAuthServices:
             uow_factory=container.readers, writer_factory=container.writers, clock=container.clock
         ),
         authenticate_token=AuthenticateAdminToken(
-            uow_factory=container.writers, clock=container.clock
+            uow_factory=container.readers, writers=container.writers, clock=container.clock
         ),
         session_ttl=DEFAULT_SESSION_TTL,
         cookie_secure=container.settings.public_base_url.lower().startswith("https://"),
@@ -602,7 +602,9 @@ def create_admin_token(
 
 def admin_token_works(container: Container, secret: str) -> bool:
     """Whether `secret` is a live (known, unexpired) admin token."""
-    check = AuthenticateAdminToken(uow_factory=container.writers, clock=container.clock)
+    check = AuthenticateAdminToken(
+        uow_factory=container.readers, writers=container.writers, clock=container.clock
+    )
     return check.execute(secret) is not None
 
 

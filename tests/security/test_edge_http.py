@@ -18,24 +18,10 @@ from starlette.routing import Mount
 from balance_booking.bootstrap import Container, build_app
 from balance_booking.config import Settings
 from balance_booking.web.edge import MAX_BODY_BYTES
-from tests.integration.helpers import WEEKDAYS_10_TO_18
 from tests.support.live_server import serve_app
 
 BOOK = "/api/public/booking/appointments"
 MIB = 1024 * 1024
-
-
-@pytest.fixture
-def practice(admin: TestClient) -> TestClient:
-    assert admin.put("/api/admin/schedule", json=WEEKDAYS_10_TO_18).status_code == 200
-    service = {
-        "slug": "session",
-        "title": "Сессия",
-        "duration_minutes": 50,
-        "slot_step_minutes": 60,
-    }
-    assert admin.post("/api/admin/services", json=service).status_code == 201
-    return admin
 
 
 def booking_body(pad_to: int | None = None) -> bytes:

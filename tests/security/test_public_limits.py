@@ -35,19 +35,6 @@ def settings(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-def practice(admin: TestClient) -> TestClient:
-    assert admin.put("/api/admin/schedule", json=WEEKDAYS_10_TO_18).status_code == 200
-    service = {
-        "slug": "session",
-        "title": "Сессия",
-        "duration_minutes": 50,
-        "slot_step_minutes": 60,
-    }
-    assert admin.post("/api/admin/services", json=service).status_code == 201
-    return admin
-
-
-@pytest.fixture
 def from_address(container: Container) -> Iterator[Any]:
     """A TestClient per client address (what uvicorn reports as the peer)."""
     opened: list[TestClient] = []

@@ -146,7 +146,8 @@ class AuthenticateAdminToken:
     """Resolve a bearer token to the live admin token it was issued as, or None (unknown,
     revoked or expired); records when it was last used."""
 
-    uow_factory: UnitOfWorkFactory  # writes: the last use
+    uow_factory: UnitOfWorkFactory  # reads the token
+    writers: UnitOfWorkFactory  # records its use, at most once a minute
     clock: Clock
 
     def execute(self, presented: str) -> AdminToken | None:
@@ -154,12 +155,15 @@ class AuthenticateAdminToken:
         # Lookup by hash: the hash is the index, so no secret is ever compared byte by byte.
         with self.uow_factory() as uow:
             token = uow.admin_tokens.find_by_hash(hash_api_token(presented))
-            if token is None or (token.expires_at is not None and token.expires_at <= now):
-                return None
-            if token.last_used_at is None or now - token.last_used_at >= _USE_RECORDED_EVERY:
+        if token is None or (token.expires_at is not None and token.expires_at <= now):
+            return None
+        # A read transaction for every call; a write (SQLite's one write lock) only when the
+        # recorded last use is a minute old.
+        if token.last_used_at is None or now - token.last_used_at >= _USE_RECORDED_EVERY:
+            with self.writers() as uow:
                 uow.admin_tokens.touch(token.token_id, at=now)
                 uow.commit()
-            return token
+        return token
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -130,14 +130,9 @@ class CreateCalendarEventForAppointment:
             "google_writes",
             {"operation": "insert", "result": "created" if created else "duplicate"},
         )
-        with self.writers() as uow:
-            uow.appointments.set_calendar_event(
-                appointment_id,
-                event_id=draft.event_id,
-                state=CalendarState.CREATED,
-                now=self.clock.now(),
-            )
-            uow.commit()
+        record_event(
+            self.writers, self.clock, appointment_id, draft.event_id, CalendarState.CREATED
+        )
         _log.info(
             "calendar_event_created",
             extra={
@@ -173,14 +168,9 @@ class DeleteCalendarEventForAppointment:
             _counted(self.metrics, "delete", partial(gateway.delete_event, event_id))
             self.metrics.increment("google_writes", {"operation": "delete", "result": "deleted"})
         if known:
-            with self.writers() as uow:
-                uow.appointments.set_calendar_event(
-                    appointment_id,
-                    event_id=stored or derived,
-                    state=CalendarState.DELETED,
-                    now=self.clock.now(),
-                )
-                uow.commit()
+            record_event(
+                self.writers, self.clock, appointment_id, stored or derived, CalendarState.DELETED
+            )
         _log.info(
             "calendar_event_deleted",
             extra={"appointment_id": str(appointment_id), "event_id": stored or derived},
@@ -222,16 +212,27 @@ class MoveCalendarEventForAppointment:
         event_id = _counted(
             self.metrics, "patch", partial(put_back, gateway, draft, self.metrics, result="moved")
         )
-        with self.writers() as uow:
-            uow.appointments.set_calendar_event(
-                appointment_id, event_id=event_id, state=CalendarState.CREATED, now=self.clock.now()
-            )
-            uow.commit()
+        record_event(self.writers, self.clock, appointment_id, event_id, CalendarState.CREATED)
         _log.info(
             "calendar_event_moved",
             extra={"appointment_id": str(appointment_id), "event_id": event_id},
         )
         return True
+
+
+def record_event(
+    writers: UnitOfWorkFactory,
+    clock: Clock,
+    appointment_id: UUID,
+    event_id: str,
+    state: CalendarState,
+) -> None:
+    """Write down, after a Google write, which event an appointment has and where it stands."""
+    with writers() as uow:
+        uow.appointments.set_calendar_event(
+            appointment_id, event_id=event_id, state=state, now=clock.now()
+        )
+        uow.commit()
 
 
 def put_back(gateway: CalendarGateway, draft: EventDraft, metrics: Metrics, *, result: str) -> str:

@@ -646,7 +646,7 @@ class World:
 
     @cached_property
     def authenticate_token(self) -> AuthenticateAdminToken:
-        return AuthenticateAdminToken(uow_factory=self.db, clock=self.clock)
+        return AuthenticateAdminToken(uow_factory=self.db, writers=self.db, clock=self.clock)
 
     @cached_property
     def create_admin(self) -> CreateAdmin:
