@@ -10,6 +10,7 @@ from fastapi import APIRouter, Cookie, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from balance_booking.application.errors import TooManyAttemptsError, UnauthorizedError
+from balance_booking.web.audit import AuditedRoute
 from balance_booking.web.auth import (
     COOKIE_NAME,
     LOGIN_PATH,
@@ -21,7 +22,7 @@ from balance_booking.web.auth import (
 )
 from balance_booking.web.templating import TemplatesDep
 
-router = APIRouter()
+router = APIRouter(route_class=AuditedRoute)
 
 # The sign-in page is never cached (it may show an email) and never framed (clickjacking).
 _PAGE_HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY"}

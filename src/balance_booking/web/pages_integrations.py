@@ -11,12 +11,15 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from balance_booking.application.errors import ApplicationError
+from balance_booking.web.audit import AuditedRoute
 from balance_booking.web.auth import PageAdminDep
 from balance_booking.web.deps import ServicesDep
 from balance_booking.web.i18n import request_language
 from balance_booking.web.templating import TemplatesDep
 
-router = APIRouter(prefix="/admin/settings/integrations", include_in_schema=False)
+router = APIRouter(
+    prefix="/admin/settings/integrations", include_in_schema=False, route_class=AuditedRoute
+)
 PAGE = "/admin/settings/integrations"
 
 # The callback's `result` as the admin reads it (Russian first, then English).

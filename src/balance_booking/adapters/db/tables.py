@@ -142,8 +142,13 @@ appointments = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Column("sequence", Integer, nullable=False, server_default="0"),  # moves so far (.ics)
     Column("series_id", Uuid),  # a weekly series booked by the admin
+    # Privacy (migration 0010): when the client's fields were erased, and an erasure waiting for
+    # the cancellation e-mail that still needs the address (docs/privacy.md).
+    Column("erased_at", UtcDateTime),
+    Column("erase_requested_at", UtcDateTime),
     Index("ix_appointments_blocked", "blocked_start_at", "blocked_end_at"),
     Index("ix_appointments_series", "series_id"),
+    Index("ix_appointments_end_at", "end_at"),
 )
 
 # Where an appointment was before each move (kept for the admin).
@@ -297,4 +302,28 @@ tracking_events = Table(
     Column("event", String(64), nullable=False),
     Column("properties", Text, nullable=False),
     Column("occurred_at", UtcDateTime, nullable=False),
+)
+
+# What a client agreed to (PRIVACY_POLICY_URL) and when, per booking or waitlist entry; it holds
+# no personal data, so it outlives the erasure of the fields it was given for.
+consents = Table(
+    "consents",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("appointment_id", Uuid, index=True),
+    Column("waitlist_entry_id", Uuid, index=True),
+    Column("policy_url", String(500), nullable=False),
+    Column("given_at", UtcDateTime, nullable=False),
+)
+
+# Every admin action, written in the transaction of the change (application/audit.py).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False, index=True),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(100), nullable=False),
+    Column("target", String(500)),
+    Column("ip", String(64)),
 )

@@ -15,6 +15,7 @@ from balance_booking.web.api.admin import (
     busy,
     integrations,
     outbox,
+    privacy,
     schedule,
     session,
     tokens,
@@ -51,4 +52,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     webhooks.router,
     outbox.router,  # release 2
     tokens.router,
+    privacy.router,
 )

@@ -13,6 +13,7 @@ from balance_booking.application.ports import CalendarEventState, CalendarState
 from balance_booking.application.self_service import AdminBookingRequest, CollisionError
 from balance_booking.application.slot_guard import SlotUnavailableError
 from balance_booking.domain.appointments import Client
+from balance_booking.web.audit import AuditedRoute
 from balance_booking.web.deps import AdminDep, ServicesDep
 from balance_booking.web.schemas import (
     AdminAppointments,
@@ -33,7 +34,7 @@ from balance_booking.web.self_service_schemas import (
 )
 from balance_booking.web.timefmt import parse_instant, query_window, zone_or_422
 
-router = APIRouter(prefix="/api/admin", tags=["admin"])
+router = APIRouter(prefix="/api/admin", tags=["admin"], route_class=AuditedRoute)
 
 
 @router.get(

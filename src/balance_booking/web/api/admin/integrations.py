@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse
 
 from balance_booking.application.errors import InvalidOAuthStateError
 from balance_booking.application.sync import NotConnectedError, SyncFailedError
+from balance_booking.web.audit import AuditedRoute
 from balance_booking.web.auth import AdminPrincipal
 from balance_booking.web.deps import AdminDep, ServicesDep
 from balance_booking.web.errors import ApiError
@@ -23,7 +24,9 @@ from balance_booking.web.schemas import (
     SyncOut,
 )
 
-router = APIRouter(prefix="/api/admin/integrations/google-calendar", tags=["admin"])
+router = APIRouter(
+    prefix="/api/admin/integrations/google-calendar", tags=["admin"], route_class=AuditedRoute
+)
 
 _ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorBody, "description": "Missing or invalid admin credentials"},
