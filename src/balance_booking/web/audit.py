@@ -11,7 +11,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
 from balance_booking.application.audit import auditing
 
@@ -46,14 +46,22 @@ def is_admin_path(path: str) -> bool:
     return any(path == prefix or path.startswith(prefix + "/") for prefix in ADMIN_PREFIXES)
 
 
+def admin_routes(app: FastAPI) -> list[RouteContext]:
+    """Every API route under /api/admin or /admin, with its full path (FastAPI keeps included
+    routers as they are and resolves prefixes lazily)."""
+    return [
+        context
+        for context in iter_route_contexts(app.routes)
+        if isinstance(context.original_route, APIRoute) and is_admin_path(context.path or "")
+    ]
+
+
 def require_audited_admin_routes(app: FastAPI) -> None:
     """Refuse to build an app with an admin route outside the audit mechanism."""
     plain = [
         route.path
-        for route in app.routes
-        if isinstance(route, APIRoute)
-        and is_admin_path(route.path)
-        and not isinstance(route, AuditedRoute)
+        for route in admin_routes(app)
+        if not isinstance(route.original_route, AuditedRoute)
     ]
     if plain:
         raise RuntimeError(f"admin routes without route_class=AuditedRoute: {plain}")

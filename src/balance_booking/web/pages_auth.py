@@ -65,7 +65,7 @@ def login_form(
     return _login_page(request, templates, next_path=target)
 
 
-@router.post(LOGIN_PATH, include_in_schema=False)
+@router.post(LOGIN_PATH, name="admin.sign_in", include_in_schema=False)
 def login(
     *,
     request: Request,
@@ -113,7 +113,7 @@ def login(
     return response
 
 
-@router.post("/admin/logout", include_in_schema=False)
+@router.post("/admin/logout", name="admin.sign_out", include_in_schema=False)
 def logout(admin: PageAdminDep, auth: AdminAuthDep, session_id: SessionCookie = None) -> Response:
     if admin.kind == "session" and session_id:
         auth.logout.execute(session_id)

@@ -61,6 +61,7 @@ def list_appointments(
 
 @router.post(
     "/appointments/{appointment_id}/confirm",
+    name="appointment.confirm",
     response_model=AppointmentEnvelope,
     responses={
         401: {"model": ErrorBody, "description": "Unauthorized"},
@@ -82,6 +83,7 @@ def confirm(
 
 @router.post(
     "/appointments/{appointment_id}/cancel",
+    name="appointment.cancel",
     response_model=AppointmentEnvelope,
     responses={
         401: {"model": ErrorBody, "description": "Unauthorized"},
@@ -106,6 +108,7 @@ _COLLISION_ERRORS: dict[int | str, dict[str, object]] = {
 
 @router.post(
     "/appointments",
+    name="appointment.create",
     status_code=201,
     response_model=AdminBookedOut,
     responses=_COLLISION_ERRORS,
@@ -142,6 +145,7 @@ def book_for_client(
 
 @router.post(
     "/appointments/{appointment_id}/reschedule",
+    name="appointment.reschedule",
     response_model=AppointmentEnvelope,
     responses=_COLLISION_ERRORS,
 )
@@ -160,6 +164,7 @@ def reschedule_by_admin(
 
 @router.post(
     "/series/{series_id}/cancel",
+    name="series.cancel",
     response_model=SeriesCancelledOut,
     responses={
         401: {"model": ErrorBody, "description": "Unauthorized"},

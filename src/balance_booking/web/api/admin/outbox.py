@@ -36,6 +36,7 @@ def parked_messages(_admin: AdminDep, services: ServicesDep) -> ParkedMessagesOu
 
 @router.post(
     "/outbox/{message_id}/retry",
+    name="outbox.retry",
     response_model=RequeuedOut,
     responses=_ERRORS
     | {404: {"model": ErrorBody, "description": "No parked message with this id"}},

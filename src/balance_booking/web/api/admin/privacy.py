@@ -68,7 +68,7 @@ class ErasedOut(BaseModel):
     erased: dict[str, int]
 
 
-@router.get("/clients", response_model=ClientDataOut, responses=_ERRORS)
+@router.get("/clients", name="client.export", response_model=ClientDataOut, responses=_ERRORS)
 def export_client_data(
     _admin: AdminDep,
     services: ServicesDep,
@@ -94,7 +94,7 @@ def export_client_data(
     )
 
 
-@router.post("/clients/erase", response_model=ErasedOut, responses=_ERRORS)
+@router.post("/clients/erase", name="client.erase", response_model=ErasedOut, responses=_ERRORS)
 def erase_client_data(body: EraseIn, _admin: AdminDep, services: ServicesDep) -> ErasedOut:
     """Cancel the person's future appointments (they get the e-mail) and erase their data."""
     return ErasedOut(erased=services.erase_client.execute(body.email))

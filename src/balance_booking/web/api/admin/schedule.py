@@ -21,6 +21,6 @@ def get_schedule(_admin: AdminDep, services: ServicesDep) -> ScheduleOut:
     return ScheduleOut.from_domain(services.get_schedule.execute())
 
 
-@router.put("/schedule", response_model=ScheduleOut, responses=_ERRORS)
+@router.put("/schedule", name="schedule.replace", response_model=ScheduleOut, responses=_ERRORS)
 def put_schedule(body: ScheduleIn, _admin: AdminDep, services: ServicesDep) -> ScheduleOut:
     return ScheduleOut.from_domain(services.replace_schedule.execute(body.to_domain()))

@@ -28,6 +28,7 @@ def list_services(_admin: AdminDep, services: ServicesDep) -> ServicesOut:
 
 @router.post(
     "/services",
+    name="service.create",
     response_model=ServiceOut,
     status_code=201,
     responses=_ERRORS | {409: {"model": ErrorBody, "description": "Slug taken"}},
@@ -36,14 +37,16 @@ def create_service(body: ServiceIn, _admin: AdminDep, services: ServicesDep) -> 
     return ServiceOut.from_domain(services.create_service.execute(body.to_domain()))
 
 
-@router.patch("/services/{slug}", response_model=ServiceOut, responses=_ITEM_ERRORS)
+@router.patch(
+    "/services/{slug}", name="service.update", response_model=ServiceOut, responses=_ITEM_ERRORS
+)
 def update_service(
     slug: str, body: ServicePatch, _admin: AdminDep, services: ServicesDep
 ) -> ServiceOut:
     return ServiceOut.from_domain(services.update_service.execute(slug, body.changes()))
 
 
-@router.delete("/services/{slug}", status_code=204, responses=_ITEM_ERRORS)
+@router.delete("/services/{slug}", name="service.delete", status_code=204, responses=_ITEM_ERRORS)
 def delete_service(slug: str, _admin: AdminDep, services: ServicesDep) -> Response:
     services.delete_service.execute(slug)
     return Response(status_code=204)

@@ -57,6 +57,7 @@ def list_tokens(_admin: AdminDep, services: ServicesDep) -> TokensOut:
 
 @router.delete(
     "/tokens/{token_id}",
+    name="token.revoke",
     status_code=204,
     response_class=Response,
     responses={
