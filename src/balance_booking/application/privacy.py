@@ -129,7 +129,8 @@ class EraseClientData:
         now = self.clock.now()
         with self.writers() as uow:
             ids = uow.client_data.appointment_ids(address)
-            cancelled: list[UUID] = []
+            cancelled = 0
+            waiting: list[UUID] = []  # for their cancellation e-mail
             for appointment_id in ids:
                 appointment = uow.appointments.get_for_update(appointment_id)
                 if appointment is None or not (appointment.is_active and appointment.start > now):
@@ -141,11 +142,12 @@ class EraseClientData:
                     kind=OutboxKind.EMAIL,
                     topic=MailKind.PRACTITIONER,
                 )
+                cancelled += 1
                 if self.messages.mail.enabled and appointment.client.email is not None:
-                    cancelled.append(appointment_id)
-            uow.client_data.request_erasure(cancelled, now=now)
+                    waiting.append(appointment_id)
+            uow.client_data.request_erasure(waiting, now=now)
             erased_now = uow.client_data.erase_appointments(
-                [i for i in ids if i not in set(cancelled)], now=now
+                [i for i in ids if i not in set(waiting)], now=now
             )
             waitlist = [entry.entry_id for entry in uow.client_data.waitlist(address)]
             deleted = uow.client_data.delete_waitlist(waitlist)
@@ -154,8 +156,8 @@ class EraseClientData:
         if self.forget_erased is not None:
             self.forget_erased()
         counts = {
-            "appointments": erased_now + len(cancelled),
-            "cancelled": len(cancelled),
+            "appointments": erased_now + len(waiting),
+            "cancelled": cancelled,
             "waitlist_entries": deleted,
         }
         _log.info("client_data_erased", extra=counts)
