@@ -44,6 +44,8 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "google.settings": ("Изменены настройки Google Календаря", "Google Calendar settings changed"),
     "token.revoke": ("Отозван API-токен", "API token revoked"),
     "token.create": ("Создан API-токен", "API token created"),
+    "admin.create": ("Создан вход в кабинет", "Admin account created"),
+    "keys.rotate": ("Перешифрованы ключи доступа к Google", "Google token keys rotated"),
     "outbox.retry": ("Повторная отправка сообщения", "Message retried"),
     "client.export": ("Выгружены данные клиента", "Client data exported"),
     "client.erase": ("Удалены данные клиента", "Client data erased"),
