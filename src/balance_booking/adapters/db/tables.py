@@ -293,6 +293,41 @@ waitlist_entries = Table(
     Column("preferred_to", UtcDateTime),
     Column("comment", Text),
     Column("created_at", UtcDateTime, nullable=False),
+    # Waitlist offers (migration 0011): waiting | offered | booked | expired.
+    Column("status", String(16), nullable=False, server_default="waiting"),
+    Column("notified_at", UtcDateTime),  # an entry without a window, told free times are back
+    Index("ix_waitlist_entries_status", "status", "created_at"),
+)
+
+# A freed slot held for one waitlist entry until it accepts, declines or the offer expires.
+waitlist_offers = Table(
+    "waitlist_offers",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column(
+        "entry_id",
+        Uuid,
+        ForeignKey("waitlist_entries.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("service_slug", String(63), nullable=False),
+    Column("start_at", UtcDateTime, nullable=False),
+    Column("end_at", UtcDateTime, nullable=False),
+    Column("buffer_before_minutes", Integer, nullable=False),
+    Column("buffer_after_minutes", Integer, nullable=False),
+    # The buffered interval it holds, like an appointment's.
+    Column("blocked_start_at", UtcDateTime, nullable=False),
+    Column("blocked_end_at", UtcDateTime, nullable=False),
+    Column("token_hash", String(64), nullable=False),
+    Column(
+        "status", String(16), nullable=False
+    ),  # open | accepted | declined | expired | withdrawn
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("decided_at", UtcDateTime),
+    Column("appointment_id", Uuid),  # the booking an accepted offer became
+    Index("ix_waitlist_offers_open", "status", "blocked_start_at", "blocked_end_at"),
 )
 
 tracking_events = Table(
