@@ -79,6 +79,14 @@ from balance_booking.application.integration import (
     SetIntegrationEnabled,
 )
 from balance_booking.application.messages import MailPolicy, Messages, lead_label
+from balance_booking.application.offers import (
+    AcceptOffer,
+    DeclineOffer,
+    GetOffer,
+    ListWaitlistWithOffers,
+    MatchWaitlist,
+    RemoveWaitlistEntry,
+)
 from balance_booking.application.outbox import Backoff, OutboxDispatcher
 from balance_booking.application.outbox_admin import (
     GetEmailStatus,
@@ -110,7 +118,7 @@ from balance_booking.application.sync import SyncCalendarBusyTimes
 from balance_booking.application.sync_triggers import PollBusyTimes, SyncCoalescer
 from balance_booking.application.tokens import GoogleTokens, RotateTokenKeys, RotationReport
 from balance_booking.application.tracking import TrackEvent
-from balance_booking.application.waitlist import JoinWaitlist, ListWaitlist
+from balance_booking.application.waitlist import JoinWaitlist
 from balance_booking.config import Settings
 from balance_booking.web.paths import WEBHOOK_PATH
 from balance_booking.worker.jobs import FRESH_ENOUGH, schedule
@@ -233,6 +241,43 @@ def database_ready(engine: Engine) -> bool:
     return True
 
 
+def calendar_policy(settings: Settings) -> CalendarPolicy:
+    return CalendarPolicy(
+        enabled_by_default=settings.gcal_integration_enabled,
+        stale_after=timedelta(seconds=settings.stale_after_seconds),
+        retry_after_seconds=min(settings.sync_interval_seconds, 300),
+    )
+
+
+def build_guard(container: Container) -> SlotGuard:
+    """The booking checks: offered locally, live in Google, the database guard."""
+    settings = container.settings
+    return SlotGuard(
+        readers=container.readers,
+        writers=container.writers,
+        gateways=container.gateways,
+        tokens=container.tokens,
+        policy=calendar_policy(settings),
+        default_timezone=settings.default_timezone,
+        live_check_fallback=timedelta(seconds=settings.live_check_fallback_seconds),
+        live_check_fresh=timedelta(seconds=settings.live_check_fresh_seconds),
+        metrics=container.metrics,
+    )
+
+
+def build_waitlist_matching(container: Container) -> MatchWaitlist:
+    settings = container.settings
+    return MatchWaitlist(
+        guard=build_guard(container),
+        readers=container.readers,
+        writers=container.writers,
+        clock=container.clock,
+        tokens=ManageTokens(settings.resolved_secret_key()),
+        mail=container.messages.mail,
+        hold=timedelta(minutes=settings.waitlist_offer_minutes),
+    )
+
+
 def build_web_services(container: Container) -> WebServices:
     from balance_booking.web.deps import WebServices  # noqa: PLC0415 - see the imports note
     from balance_booking.web.edge import EdgeOptions  # noqa: PLC0415 - same note
@@ -240,11 +285,7 @@ def build_web_services(container: Container) -> WebServices:
 
     settings = container.settings
     zone = settings.default_timezone
-    policy = CalendarPolicy(
-        enabled_by_default=settings.gcal_integration_enabled,
-        stale_after=timedelta(seconds=settings.stale_after_seconds),
-        retry_after_seconds=min(settings.sync_interval_seconds, 300),
-    )
+    policy = calendar_policy(settings)
     c = container
     status = GetIntegrationStatus(
         uow_factory=c.readers,
@@ -254,17 +295,7 @@ def build_web_services(container: Container) -> WebServices:
     )
     # One coalescer per web process: a burst of pushes costs at most two syncs here.
     push_syncs = SyncCoalescer(build_sync(c).execute)
-    guard = SlotGuard(
-        readers=c.readers,
-        writers=c.writers,
-        gateways=c.gateways,
-        tokens=c.tokens,
-        policy=policy,
-        default_timezone=zone,
-        live_check_fallback=timedelta(seconds=settings.live_check_fallback_seconds),
-        live_check_fresh=timedelta(seconds=settings.live_check_fresh_seconds),
-        metrics=c.metrics,
-    )
+    guard = build_guard(c)
     manage_tokens = ManageTokens(settings.resolved_secret_key())
     return WebServices(
         book=BookAppointment(
@@ -328,7 +359,21 @@ def build_web_services(container: Container) -> WebServices:
             forget_erased=lambda: forget_deleted(c.engine),
         ),
         list_audit=ListAuditLog(c.readers),
-        list_waitlist=ListWaitlist(readers=c.readers),
+        list_waitlist=ListWaitlistWithOffers(readers=c.readers),
+        remove_waitlist_entry=RemoveWaitlistEntry(writers=c.writers),
+        get_offer=GetOffer(readers=c.readers, tokens=manage_tokens),
+        accept_offer=AcceptOffer(
+            guard=guard,
+            readers=c.readers,
+            writers=c.writers,
+            clock=c.clock,
+            messages=c.messages,
+            tokens=manage_tokens,
+            hold=timedelta(minutes=settings.hold_minutes),
+        ),
+        decline_offer=DeclineOffer(
+            readers=c.readers, writers=c.writers, clock=c.clock, tokens=manage_tokens
+        ),
         track_event=TrackEvent(writers=c.writers, clock=c.clock),
         sync=build_sync(c),
         ensure_push=build_ensure_push(c),
@@ -606,6 +651,7 @@ def build_worker(container: Container) -> WorkerLoop:
         dispatch_outbox=build_outbox_dispatcher(container),
         prune_edge_data=PruneEdgeData(writers=container.writers, clock=container.clock),
         apply_retention=build_retention(container),
+        match_waitlist=build_waitlist_matching(container),
         sync_interval=interval,
     )
     return WorkerLoop(jobs, lock=DatabaseJobLock(container.engine))

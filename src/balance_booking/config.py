@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     # Privacy (API.md "Privacy and data rights"; docs/privacy.md).
     privacy_policy_url: str | None = None  # when set, bookings need the client's consent
     retention_days: int = Field(default=365, ge=1, le=36500)
+    # Waitlist offers (API.md "Waitlist offers"): how long a freed slot is held for one entry.
+    waitlist_offer_minutes: int = Field(default=60, ge=5, le=24 * 60)
 
     @field_validator("public_base_url", "google_emulator_url")
     @classmethod

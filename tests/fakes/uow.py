@@ -46,6 +46,7 @@ from balance_booking.application.ports import (
     LoginAttemptRepository,
     OAuthState,
     OAuthStateRepository,
+    OfferRepository,
     OutboxRepository,
     ScheduleRepository,
     ServiceRepository,
@@ -66,6 +67,7 @@ from balance_booking.domain.appointments import (
 )
 from balance_booking.domain.availability import Availability
 from balance_booking.domain.intervals import Interval, subtract
+from balance_booking.domain.offers import EntryStatus, Offer, OfferStatus
 from balance_booking.domain.services import Service
 from balance_booking.domain.slots import OccupiedTime
 from tests.fakes.outbox import FakeOutbox, FakeOutboxRow
@@ -131,6 +133,8 @@ class FakeState:
     login_attempts: list[LoginAttempt] = field(default_factory=list)
     throttles: dict[str, ThrottleCount] = field(default_factory=dict)  # values are frozen
     outbox: dict[int, FakeOutboxRow] = field(default_factory=dict)
+    offers: dict[UUID, Offer] = field(default_factory=dict)
+    offer_tokens: dict[UUID, str] = field(default_factory=dict)
     consents: list[ConsentRecord] = field(default_factory=list)
     audit: list[AuditEntry] = field(default_factory=list)
     erased_at: dict[UUID, datetime] = field(default_factory=dict)
@@ -161,6 +165,8 @@ class FakeState:
             login_attempts=list(self.login_attempts),
             throttles=dict(self.throttles),
             outbox=dict(self.outbox),  # rows are frozen
+            offers={key: copy.copy(offer) for key, offer in self.offers.items()},
+            offer_tokens=dict(self.offer_tokens),
             consents=list(self.consents),
             audit=list(self.audit),
             erased_at=dict(self.erased_at),
@@ -288,6 +294,14 @@ class FakeAppointments:
                 continue
             if appointment.occupied.blocked.overlaps(window):
                 found.append(appointment.occupied)
+        found.extend(  # waitlist offers hold time too
+            offer.occupied()
+            for offer in self._tx.state.offers.values()
+            if offer.status is OfferStatus.OPEN
+            and offer.id != exclude
+            and (now is None or offer.expires_at > now)
+            and offer.blocked.overlaps(window)
+        )
         return sorted(found, key=lambda o: o.blocked.start)
 
     def next_hold_expiry(self, window: Interval, *, now: datetime) -> datetime | None:
@@ -298,6 +312,11 @@ class FakeAppointments:
             and s.appointment.hold_expires_at is not None
             and s.appointment.hold_expires_at > now
             and s.appointment.occupied.blocked.overlaps(window)
+        ]
+        expiries += [
+            o.expires_at
+            for o in self._tx.state.offers.values()
+            if o.status is OfferStatus.OPEN and o.expires_at > now and o.blocked.overlaps(window)
         ]
         return min(expiries, default=None)
 
@@ -454,8 +473,91 @@ class FakeWaitlist:
     def add(self, entry: WaitlistEntry) -> None:
         self._tx.write().waitlist.append(entry)
 
+    def _ordered(self) -> list[WaitlistEntry]:
+        return sorted(self._tx.state.waitlist, key=lambda e: (e.created_at, str(e.entry_id)))
+
+    def get(self, entry_id: UUID) -> WaitlistEntry | None:
+        return next((e for e in self._tx.state.waitlist if e.entry_id == entry_id), None)
+
+    def waiting(self, *, limit: int) -> list[WaitlistEntry]:
+        return [
+            e for e in self._ordered() if e.status is EntryStatus.WAITING and e.window is not None
+        ][:limit]
+
+    def to_notify(self, *, limit: int) -> list[WaitlistEntry]:
+        return [
+            e
+            for e in self._ordered()
+            if e.status is EntryStatus.WAITING
+            and e.preferred_from is None
+            and e.notified_at is None
+        ][:limit]
+
+    def _replace(self, entry_id: UUID, **changes: object) -> None:
+        state = self._tx.write()
+        state.waitlist = [
+            replace(e, **changes) if e.entry_id == entry_id else e  # type: ignore[arg-type]
+            for e in state.waitlist
+        ]
+
+    def set_status(self, entry_id: UUID, status: EntryStatus) -> None:
+        self._replace(entry_id, status=status)
+
+    def mark_notified(self, entry_id: UUID, *, at: datetime) -> None:
+        self._replace(entry_id, notified_at=at)
+
+    def delete(self, entry_id: UUID) -> bool:
+        if self.get(entry_id) is None:
+            return False
+        state = self._tx.write(availability=True)  # an open offer's hold goes with it
+        state.waitlist = [e for e in state.waitlist if e.entry_id != entry_id]
+        state.offers = {k: o for k, o in state.offers.items() if o.entry_id != entry_id}
+        return True
+
     def list(self) -> list[WaitlistEntry]:
-        return sorted(self._tx.state.waitlist, key=lambda e: e.created_at)
+        return self._ordered()
+
+
+class FakeOffers:
+    def __init__(self, tx: _Tx) -> None:
+        self._tx = tx
+
+    def add(self, offer: Offer, *, token_hash: str) -> None:
+        state = self._tx.write(availability=True)
+        state.offers[offer.id] = copy.copy(offer)
+        state.offer_tokens[offer.id] = token_hash
+
+    def get(self, offer_id: UUID) -> Offer | None:
+        offer = self._tx.state.offers.get(offer_id)
+        return None if offer is None else copy.copy(offer)
+
+    def get_for_update(self, offer_id: UUID) -> Offer | None:
+        return self.get(offer_id)
+
+    def token_hash(self, offer_id: UUID) -> str | None:
+        return self._tx.state.offer_tokens.get(offer_id)
+
+    def save(self, offer: Offer) -> None:
+        self._tx.write(availability=True).offers[offer.id] = copy.copy(offer)
+
+    def run_out(self, now: datetime, *, limit: int) -> list[Offer]:
+        due = [
+            o
+            for o in self._tx.state.offers.values()
+            if o.status is OfferStatus.OPEN and o.expires_at <= now
+        ]
+        return [copy.copy(o) for o in sorted(due, key=lambda o: o.expires_at)[:limit]]
+
+    def of_entry(self, entry_id: UUID) -> list[Offer]:
+        mine = [o for o in self._tx.state.offers.values() if o.entry_id == entry_id]
+        return [copy.copy(o) for o in sorted(mine, key=lambda o: (o.created_at, str(o.id)))]
+
+    def open_of_entries(self) -> dict[UUID, Offer]:
+        return {
+            o.entry_id: copy.copy(o)
+            for o in self._tx.state.offers.values()
+            if o.status is OfferStatus.OPEN
+        }
 
 
 class FakeTracking:
@@ -830,6 +932,7 @@ class FakeUnitOfWork:
     outbox: OutboxRepository
     idempotency: IdempotencyRepository
     waitlist: WaitlistRepository
+    offers: OfferRepository
     tracking: TrackingSink
     admin_users: AdminUserRepository
     admin_sessions: AdminSessionRepository
@@ -862,6 +965,7 @@ class FakeUnitOfWork:
         self.appointments = FakeAppointments(tx)
         self.idempotency = FakeIdempotency(tx)
         self.waitlist = FakeWaitlist(tx)
+        self.offers = FakeOffers(tx)
         self.tracking = FakeTracking(tx)
         self.admin_tokens = FakeAdminTokens(tx)
         self.integration = FakeIntegration(tx)

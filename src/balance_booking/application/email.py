@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parseaddr
+from functools import partial
 from uuid import UUID
 
 from balance_booking.application.availability import load_availability
@@ -43,8 +44,10 @@ from balance_booking.domain.appointments import LANGUAGES, Appointment, Appointm
 _log = logging.getLogger(__name__)
 
 MANAGE_PATH = "/booking/manage/{id}?token={token}"
+OFFER_PATH = "/booking/offers/{id}?token={token}"
 BOOKING_PATH = "/booking/slot/?service={slug}"
 ADMIN_PATH = "/admin/schedule/"
+_WAITLIST_KINDS = frozenset({MailKind.WAITLIST_OFFER.value, MailKind.WAITLIST_REOPENED.value})
 GIVE_UP_AFTER = timedelta(hours=24)  # API.md: after 24 h of failures a message is parked
 
 
@@ -72,6 +75,10 @@ class MailLinks:
     def manage(self, appointment_id: UUID) -> str:
         token = self.manage_tokens.token(appointment_id)
         return self._base + MANAGE_PATH.format(id=appointment_id, token=token)
+
+    def offer(self, offer_id: UUID) -> str:
+        token = self.manage_tokens.token(offer_id)
+        return self._base + OFFER_PATH.format(id=offer_id, token=token)
 
     def book_again(self, service_slug: str) -> str:
         return self._base + BOOKING_PATH.format(slug=service_slug)
@@ -146,6 +153,8 @@ class EmailMessages:
         return True
 
     def handle(self, message: OutboxMessage) -> bool:
+        if message.topic in _WAITLIST_KINDS:
+            return self._handle_waitlist(message)
         row = _Row.read(message)
         with self.readers() as uow:
             mail = self._compose(uow, row)
@@ -164,6 +173,68 @@ class EmailMessages:
             # The cancellation of a data request is out: the address is needed no more.
             self._finish_erasure(row.appointment_id)
         return False  # nothing to do after a batch
+
+    def _handle_waitlist(self, message: OutboxMessage) -> bool:
+        data: Payload = message.payload or {}
+        try:
+            kind = MailKind(message.topic)
+            entry_id = UUID(str(data["entry_id"]))
+            reference = str(data["reference"])
+            offer_id = None if data.get("offer_id") is None else UUID(str(data["offer_id"]))
+        except (KeyError, ValueError, TypeError) as exc:
+            raise UndeliverableMessageError(
+                f"unreadable email row of type {message.topic}"
+            ) from exc
+        with self.readers() as uow:
+            mail = self._compose_waitlist(uow, kind, entry_id, offer_id, reference)
+        if mail is None:
+            _log.info("email_skipped", extra={"message_id": message.message_id, "kind": kind.value})
+            return False
+        self.mailer.send(mail)
+        _log.info("email_sent", extra={"message_id": message.message_id, "kind": kind.value})
+        return False
+
+    def _compose_waitlist(
+        self,
+        uow: UnitOfWork,
+        kind: MailKind,
+        entry_id: UUID,
+        offer_id: UUID | None,
+        reference: str,
+    ) -> Mail | None:
+        """An offer (while it is still open) or "free times are back", to the entry's address."""
+        entry = uow.waitlist.get(entry_id)
+        if entry is None:
+            return None  # removed, or erased on request
+        service = uow.services.get(entry.service_slug)
+        title = service.title if service is not None else entry.service_slug
+        if entry.language == "en" and service is not None and service.title_en:
+            title = service.title_en
+        now = self.clock.now()
+        mail = partial(
+            Mail,
+            kind=kind,
+            message_id=f"<{reference}@{self.domain}>",
+            to=entry.email,
+            language=entry.language,
+            service_title=title,
+            timezone=entry.timezone,
+            recipient_name=entry.name,
+        )
+        if kind is MailKind.WAITLIST_REOPENED:
+            # No time of its own: the letter names the service and links to the booking page.
+            return mail(
+                start=now, end=now, book_again_url=self.links.book_again(entry.service_slug)
+            )
+        offer = None if offer_id is None else uow.offers.get(offer_id)
+        if offer is None or not offer.is_open_at(now):
+            return None  # answered, withdrawn or run out before it could be sent
+        return mail(
+            start=offer.start,
+            end=offer.end,
+            accept_url=self.links.offer(offer.id),
+            offer_expires_at=offer.expires_at,
+        )
 
     def _finish_erasure(self, appointment_id: UUID) -> None:
         with self.writers() as uow:

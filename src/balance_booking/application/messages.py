@@ -251,6 +251,29 @@ class Messages:
         return planned
 
 
+def waitlist_messages(
+    mail: MailPolicy, kind: MailKind, *, entry_id: UUID, offer_id: UUID | None = None
+) -> list[NewMessage]:
+    """The e-mail to a waitlist entry: a slot offered (once per offer), or free times back (once
+    per entry). Like every e-mail row it carries ids only."""
+    if not mail.enabled:
+        return []
+    subject = entry_id if offer_id is None else offer_id
+    reference = f"{kind.value}.{subject}"
+    payload: dict[str, JsonScalar] = {"entry_id": str(entry_id), "reference": reference}
+    if offer_id is not None:
+        payload["offer_id"] = str(offer_id)
+    return [
+        NewMessage(
+            kind=OutboxKind.EMAIL,
+            topic=kind.value,
+            payload=payload,
+            waitlist_entry_id=entry_id,
+            dedup_key=f"email:{reference}",
+        )
+    ]
+
+
 def lead_minutes(lead: timedelta) -> int:
     return int(lead.total_seconds() // 60)
 

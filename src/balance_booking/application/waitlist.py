@@ -16,7 +16,7 @@ from balance_booking.application.ports import (
     WaitlistEntry,
 )
 from balance_booking.application.privacy import ConsentPolicy
-from balance_booking.domain.appointments import Client
+from balance_booking.domain.appointments import LANGUAGES, Client
 from balance_booking.domain.availability import load_zone
 from balance_booking.domain.intervals import Interval
 
@@ -38,6 +38,7 @@ class JoinWaitlist:
         preferred: Interval | None,
         comment: str | None,
         consent: bool = False,
+        language: str = "ru",
     ) -> UUID:
         record = self.consent.record(consent=consent, now=self.clock.now())
         load_zone(timezone)
@@ -54,6 +55,7 @@ class JoinWaitlist:
             preferred_to=None if preferred is None else preferred.end,
             comment=comment,
             created_at=self.clock.now(),
+            language=language if language in LANGUAGES else LANGUAGES[0],
         )
         with self.writers() as uow:
             if uow.services.get(service_slug) is None:

@@ -40,6 +40,13 @@ from balance_booking.application.integration import (
     GetIntegrationStatus,
     SetIntegrationEnabled,
 )
+from balance_booking.application.offers import (
+    AcceptOffer,
+    DeclineOffer,
+    GetOffer,
+    ListWaitlistWithOffers,
+    RemoveWaitlistEntry,
+)
 from balance_booking.application.outbox_admin import (
     GetEmailStatus,
     ListParkedMessages,
@@ -56,7 +63,7 @@ from balance_booking.application.self_service import (
 from balance_booking.application.sync import SyncCalendarBusyTimes
 from balance_booking.application.sync_triggers import SyncCoalescer
 from balance_booking.application.tracking import TrackEvent
-from balance_booking.application.waitlist import JoinWaitlist, ListWaitlist
+from balance_booking.application.waitlist import JoinWaitlist
 from balance_booking.web.auth import AdminAuthServices, AdminDep, PageAdminDep
 from balance_booking.web.edge import EdgeOptions
 from balance_booking.web.slots_cache import RenderedSlots
@@ -106,7 +113,11 @@ class WebServices:
     export_client: ExportClientData
     erase_client: EraseClientData
     list_audit: ListAuditLog
-    list_waitlist: ListWaitlist
+    list_waitlist: ListWaitlistWithOffers  # each entry with the time held for it, if any
+    remove_waitlist_entry: RemoveWaitlistEntry
+    get_offer: GetOffer
+    accept_offer: AcceptOffer
+    decline_offer: DeclineOffer
     track_event: TrackEvent
     ensure_push: EnsurePushChannel
     handle_push: HandlePushNotification

@@ -21,6 +21,7 @@ from balance_booking.application.errors import (
     NotFoundError,
     TooManyAttemptsError,
 )
+from balance_booking.application.offers import OfferClosedError
 from balance_booking.domain.errors import DomainError
 
 _log = structlog.get_logger(__name__)
@@ -173,6 +174,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ChangeWindowClosedError)
     def _change_window(_request: Request, exc: ChangeWindowClosedError) -> JSONResponse:
         return error_response(409, "change_window_closed", str(exc))
+
+    @app.exception_handler(OfferClosedError)
+    def _offer_closed(_request: Request, exc: OfferClosedError) -> JSONResponse:
+        return error_response(409, "offer_closed", str(exc))
 
     @app.exception_handler(ConflictError)
     def _conflict(_request: Request, exc: ConflictError) -> JSONResponse:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import quote, urlencode
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -13,8 +13,14 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from balance_booking.application.email import invite_uid
-from balance_booking.application.errors import ConflictError, NotFoundError
+from balance_booking.application.errors import (
+    CalendarUnavailableError,
+    ConflictError,
+    NotFoundError,
+)
+from balance_booking.application.offers import OfferView
 from balance_booking.application.ports import CalendarInvite, InviteStatus
+from balance_booking.application.slot_guard import SlotUnavailableError
 from balance_booking.domain.appointments import Appointment, AppointmentStatus
 from balance_booking.domain.services import Service
 from balance_booking.web.deps import ServicesDep
@@ -288,3 +294,100 @@ def ics_invite(
         status=status,
         stamp=now,
     )
+
+
+# ---- waitlist offers (API.md "Waitlist offers"): the page the offer e-mail links to ----------
+
+OFFER_PAGE = "/booking/offers/{offer_id}"
+
+
+def _offer_view(services: ServicesDep, offer_id: str, token: str | None) -> OfferView:
+    if not token:
+        raise NotFoundError("No offer token.")
+    try:
+        parsed = UUID(offer_id)
+    except ValueError as exc:
+        raise NotFoundError("Not an offer id.") from exc
+    return services.get_offer.execute(parsed, token=token)
+
+
+def _offer_page(
+    request: Request,
+    templates: TemplatesDep,
+    services: ServicesDep,
+    view: OfferView,
+    *,
+    token: str,
+    outcome: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    lang = request_language(request)
+    offer = view.offer
+    title = view.service_title_en if lang == "en" and view.service_title_en else None
+    return templates.TemplateResponse(
+        request,
+        "offer.html",
+        {
+            "offer": offer,
+            "zone": view.entry.timezone,
+            "offset": _offset(offer.start, view.entry.timezone),
+            "service_title": title or view.service_title,
+            "open": offer.is_open_at(services.clock.now()),
+            "token": token,
+            "outcome": outcome,
+            "booking_url": f"{BOOKING_PAGE}?{urlencode({'service': offer.service_slug})}",
+        },
+        status_code=status_code,
+        headers=_PRIVATE_HEADERS,
+    )
+
+
+@router.get("/booking/offers/{offer_id}", response_class=HTMLResponse)
+def offer_page(
+    request: Request,
+    *,
+    offer_id: str,
+    services: ServicesDep,
+    templates: TemplatesDep,
+    token: TokenQuery = None,
+) -> Response:
+    """A time held for someone on the waiting list: book it or let the next person have it."""
+    try:
+        view = _offer_view(services, offer_id, token)
+    except NotFoundError:
+        return _missing(request, templates)
+    return _offer_page(request, templates, services, view, token=token or "")
+
+
+@router.post("/booking/offers/{offer_id}", response_class=HTMLResponse)
+def answer_offer(
+    request: Request,
+    *,
+    offer_id: str,
+    services: ServicesDep,
+    templates: TemplatesDep,
+    token: Annotated[str, Form(max_length=200)] = "",
+    answer: Annotated[Literal["accept", "decline"], Form()] = "accept",
+) -> Response:
+    """The offer page's two buttons (plain forms: the page needs no script)."""
+    try:
+        view = _offer_view(services, offer_id, token)
+    except NotFoundError:
+        return _missing(request, templates)
+    if services.public_writes is not None:
+        services.public_writes.check(request.client.host if request.client else "unknown")
+    outcome = "declined"
+    try:
+        if answer == "accept":
+            booked = services.accept_offer.execute(view.offer.id, token=token)
+            url = _manage_url(booked.appointment.id, booked.manage_token)
+            return RedirectResponse(url, status_code=303)
+        services.decline_offer.execute(view.offer.id, token=token)
+    except SlotUnavailableError:
+        outcome = "taken"
+    except CalendarUnavailableError:
+        outcome = "unavailable"
+    except ConflictError:
+        outcome = "closed"
+    view = _offer_view(services, offer_id, token)
+    return _offer_page(request, templates, services, view, token=token, outcome=outcome)

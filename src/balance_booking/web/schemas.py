@@ -26,6 +26,7 @@ from balance_booking.application.reconcile import ReconcileSummary
 from balance_booking.application.slot_guard import SlotUnavailableError
 from balance_booking.domain.appointments import Appointment
 from balance_booking.domain.availability import Availability, LocalWindow
+from balance_booking.domain.offers import Offer
 from balance_booking.domain.services import Service
 from balance_booking.web.errors import ApiError, error_response
 from balance_booking.web.timefmt import render
@@ -355,6 +356,7 @@ class WaitlistIn(Strict):
     preferred_to: str | None = Field(default=None, max_length=40)
     comment: Comment | None = None
     consent: bool = False  # as in BookingIn
+    language: Literal["ru", "en"] = "ru"  # of the e-mails it gets (offers)
 
 
 class CreatedId(BaseModel):
@@ -460,9 +462,18 @@ class WaitlistEntryOut(BaseModel):
     preferred_to: str | None
     comment: str | None
     created_at: str
+    status: str = "waiting"  # waiting | offered | booked | expired
+    offer: WaitlistOfferOut | None = None  # the time held for it now, while offered
 
 
-def waitlist_entry_out(entry: WaitlistEntry) -> WaitlistEntryOut:
+class WaitlistOfferOut(BaseModel):
+    id: UUID
+    start: str
+    end: str
+    expires_at: str
+
+
+def waitlist_entry_out(entry: WaitlistEntry, offer: Offer | None = None) -> WaitlistEntryOut:
     def instant(value: datetime | None) -> str | None:
         return None if value is None else value.isoformat(timespec="seconds")
 
@@ -477,6 +488,15 @@ def waitlist_entry_out(entry: WaitlistEntry) -> WaitlistEntryOut:
         preferred_to=instant(entry.preferred_to),
         comment=entry.comment,
         created_at=entry.created_at.isoformat(timespec="seconds"),
+        status=entry.status.value,
+        offer=None
+        if offer is None
+        else WaitlistOfferOut(
+            id=offer.id,
+            start=instant(offer.start) or "",
+            end=instant(offer.end) or "",
+            expires_at=instant(offer.expires_at) or "",
+        ),
     )
 
 

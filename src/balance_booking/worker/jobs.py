@@ -7,6 +7,7 @@ from datetime import timedelta
 from balance_booking.application.booking import ExpireHolds
 from balance_booking.application.edge import PruneEdgeData
 from balance_booking.application.errors import ApplicationError
+from balance_booking.application.offers import MatchWaitlist
 from balance_booking.application.outbox import OutboxDispatcher
 from balance_booking.application.privacy import ApplyRetention
 from balance_booking.application.push import EnsurePushChannel
@@ -26,6 +27,8 @@ OUTBOX_DISPATCH = timedelta(seconds=2)
 PRUNE = timedelta(hours=1)
 # Retention runs once a day across all workers: an hourly look at when it last ran anywhere.
 RETENTION_CHECK = timedelta(hours=1)
+# Freed slots reach the waiting list within half a minute; an idle run is two small queries.
+WAITLIST_MATCHING = timedelta(seconds=30)
 
 
 def schedule(
@@ -36,6 +39,7 @@ def schedule(
     dispatch_outbox: OutboxDispatcher,
     prune_edge_data: PruneEdgeData,
     apply_retention: ApplyRetention,
+    match_waitlist: MatchWaitlist,
     sync_interval: timedelta,
 ) -> list[Job]:
     """The job schedule."""
@@ -69,4 +73,7 @@ def schedule(
         # Client fields RETENTION_DAYS after the appointment, old waitlist entries, tracking
         # events and sign-in records (docs/privacy.md); once a day, recorded in the database.
         Job(name="apply_retention", every=RETENTION_CHECK, run=apply_retention.execute),
+        # Offers run out and freed slots are offered to the longest-waiting entry, one worker
+        # at a time (an offer holds its slot, so two workers must not pick the same one).
+        Job(name="match_waitlist", every=WAITLIST_MATCHING, run=match_waitlist.execute),
     ]

@@ -296,6 +296,7 @@ waitlist_entries = Table(
     # Waitlist offers (migration 0011): waiting | offered | booked | expired.
     Column("status", String(16), nullable=False, server_default="waiting"),
     Column("notified_at", UtcDateTime),  # an entry without a window, told free times are back
+    Column("language", String(8), nullable=False, server_default="ru"),  # of its e-mails
     Index("ix_waitlist_entries_status", "status", "created_at"),
 )
 

@@ -30,7 +30,7 @@ from balance_booking.adapters.db.repositories.outbox import SqlOutbox
 from balance_booking.adapters.db.repositories.privacy import SqlAuditLog, SqlClientData
 from balance_booking.adapters.db.repositories.schedule import SqlSchedule, SqlServices
 from balance_booking.adapters.db.repositories.tracking import SqlTracking
-from balance_booking.adapters.db.repositories.waitlist import SqlWaitlist
+from balance_booking.adapters.db.repositories.waitlist import SqlOffers, SqlWaitlist
 from balance_booking.application.ports import (
     AdminSessionRepository,
     AdminTokenRepository,
@@ -43,6 +43,7 @@ from balance_booking.application.ports import (
     IntegrationRepository,
     LoginAttemptRepository,
     OAuthStateRepository,
+    OfferRepository,
     OutboxRepository,
     ScheduleRepository,
     ServiceRepository,
@@ -74,6 +75,7 @@ class SqlUnitOfWork:
     outbox: OutboxRepository
     idempotency: IdempotencyRepository
     waitlist: WaitlistRepository
+    offers: OfferRepository
     tracking: TrackingSink
     admin_users: AdminUserRepository
     admin_sessions: AdminSessionRepository
@@ -111,7 +113,8 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(connection)
         self.appointments = SqlAppointments(connection, changes)
         self.idempotency = SqlIdempotencyKeys(connection)
-        self.waitlist = SqlWaitlist(connection)
+        self.waitlist = SqlWaitlist(connection, changes)
+        self.offers = SqlOffers(connection, changes)
         self.tracking = SqlTracking(connection)
         self.admin_tokens = SqlAdminTokens(connection)
         self.integration = SqlIntegration(connection, changes)

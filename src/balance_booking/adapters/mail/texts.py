@@ -243,4 +243,23 @@ def letter(mail: Mail) -> Letter:
                 closing=sign,
                 language=lang,
             )
+        case MailKind.WAITLIST_REOPENED:
+            return Letter(
+                subject=("Запись снова открыта" if ru else "Booking is open again"),
+                greeting=hello,
+                paragraphs=[
+                    "Вы оставили заявку в листе ожидания, когда мы не могли проверить свободное время. Теперь всё снова работает: свободное время видно на странице записи."
+                    if ru
+                    else "You joined the waiting list while we could not check the free times. Everything works again now: the free times are on the booking page.",
+                    "Выберите удобное время, когда вам будет удобно. Если ничего не подойдёт, просто ответьте на это письмо."
+                    if ru
+                    else "Choose a time whenever it suits you. If nothing fits, simply reply to this message.",
+                ],
+                facts=[service],
+                actions=[("Выбрать время" if ru else "Choose a time", mail.book_again_url)]
+                if mail.book_again_url
+                else [],
+                closing=sign,
+                language=lang,
+            )
     raise ValueError(f"unknown mail kind {mail.kind}")

@@ -11,6 +11,7 @@ from uuid import UUID
 from balance_booking.domain.appointments import Appointment
 from balance_booking.domain.availability import Availability
 from balance_booking.domain.intervals import Interval
+from balance_booking.domain.offers import EntryStatus, Offer
 from balance_booking.domain.services import Service
 from balance_booking.domain.slots import OccupiedTime
 
@@ -129,13 +130,56 @@ class WaitlistEntry:
     preferred_to: datetime | None
     comment: str | None
     created_at: datetime
+    status: EntryStatus = EntryStatus.WAITING
+    notified_at: datetime | None = None  # no window: told once that free times are back
+    language: str = "ru"  # of the page it joined from, and of its e-mails
+
+    @property
+    def window(self) -> Interval | None:
+        if self.preferred_from is None or self.preferred_to is None:
+            return None
+        return Interval(self.preferred_from, self.preferred_to)
 
 
 class WaitlistRepository(Protocol):
-    """Waitlist entries."""
+    """Waitlist entries, oldest first."""
 
     def add(self, entry: WaitlistEntry) -> None: ...
-    def list(self) -> list[WaitlistEntry]: ...
+    def get(self, entry_id: UUID) -> WaitlistEntry | None: ...
+    def waiting(self, *, limit: int) -> list[WaitlistEntry]:
+        """Entries with a window, waiting for an offer, longest-waiting first."""
+        ...
+
+    def to_notify(self, *, limit: int) -> list[WaitlistEntry]:
+        """Waiting entries without a window that were not told yet that times are back."""
+        ...
+
+    def set_status(self, entry_id: UUID, status: EntryStatus) -> None: ...
+    def mark_notified(self, entry_id: UUID, *, at: datetime) -> None: ...
+    def delete(self, entry_id: UUID) -> bool: ...
+    def list(self) -> list[WaitlistEntry]: ...  # last: its name shadows the builtin below it
+
+
+class OfferRepository(Protocol):
+    """Waitlist offers (their open ones also hold time: AppointmentRepository.occupied_overlapping
+    reports them beside appointments)."""
+
+    def add(self, offer: Offer, *, token_hash: str) -> None: ...
+    def get(self, offer_id: UUID) -> Offer | None: ...
+    def get_for_update(self, offer_id: UUID) -> Offer | None: ...
+    def token_hash(self, offer_id: UUID) -> str | None: ...
+    def save(self, offer: Offer) -> None: ...
+    def run_out(self, now: datetime, *, limit: int) -> list[Offer]:
+        """Open offers whose time to answer is over."""
+        ...
+
+    def of_entry(self, entry_id: UUID) -> list[Offer]:
+        """Every offer an entry had, oldest first."""
+        ...
+
+    def open_of_entries(self) -> dict[UUID, Offer]:
+        """The open offer of each entry that has one (for the admin's list)."""
+        ...
 
 
 class TrackingSink(Protocol):

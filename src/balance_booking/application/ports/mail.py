@@ -22,6 +22,7 @@ class MailKind(StrEnum):
     REMINDER = "reminder"  # client: a lead time before the start
     PRACTITIONER = "practitioner"  # the practitioner: booked / cancelled / moved
     WAITLIST_OFFER = "waitlist_offer"  # a waitlist entry: a slot is offered
+    WAITLIST_REOPENED = "waitlist_reopened"  # an entry without a window: free times are back
 
 
 class PractitionerNotice(StrEnum):

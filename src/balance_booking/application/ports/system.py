@@ -17,6 +17,7 @@ from balance_booking.application.ports.admin import (
 from balance_booking.application.ports.booking import (
     AppointmentRepository,
     IdempotencyRepository,
+    OfferRepository,
     ScheduleRepository,
     ServiceRepository,
     TrackingSink,
@@ -71,6 +72,7 @@ class UnitOfWork(Protocol):
     outbox: OutboxRepository
     idempotency: IdempotencyRepository
     waitlist: WaitlistRepository
+    offers: OfferRepository
     tracking: TrackingSink
     admin_users: AdminUserRepository
     admin_sessions: AdminSessionRepository

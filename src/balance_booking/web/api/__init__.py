@@ -28,6 +28,7 @@ from balance_booking.web.api.admin import (
 )
 from balance_booking.web.api.public import (
     appointments,
+    offers,
     slots,
     tracking,
     waitlist,
@@ -53,4 +54,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     outbox.router,  # release 2
     tokens.router,
     privacy.router,
+    offers.router,
 )

@@ -27,6 +27,7 @@ from balance_booking.domain.appointments import (
     MovedBy,
 )
 from balance_booking.domain.intervals import Interval
+from balance_booking.domain.offers import OfferStatus
 from balance_booking.domain.slots import OccupiedTime
 
 _ACTIVE = [status.value for status in ACTIVE_STATUSES]
@@ -109,6 +110,42 @@ class SqlAppointments:
             .where(*conditions)
             .order_by(c.blocked_start_at)
         )
+        occupied = [
+            OccupiedTime(
+                start=row.start_at,
+                end=row.end_at,
+                buffer_before=timedelta(minutes=row.buffer_before_minutes),
+                buffer_after=timedelta(minutes=row.buffer_after_minutes),
+                service_slug=row.service_slug,
+            )
+            for row in rows
+        ]
+        held = self._open_offers(window, now=now, exclude=exclude)
+        return sorted([*occupied, *held], key=lambda item: item.start) if held else occupied
+
+    def _open_offers(
+        self, window: Interval, *, now: datetime | None, exclude: UUID | None
+    ) -> list[OccupiedTime]:
+        """Waitlist offers hold their time like payment holds (API.md "Waitlist offers")."""
+        o = t.waitlist_offers.c
+        conditions = [
+            o.status == OfferStatus.OPEN.value,
+            o.blocked_start_at < window.end,
+            o.blocked_end_at > window.start,
+        ]
+        if now is not None:
+            conditions.append(o.expires_at > now)
+        if exclude is not None:
+            conditions.append(o.id != exclude)
+        rows = self._connection.execute(
+            select(
+                o.start_at,
+                o.end_at,
+                o.buffer_before_minutes,
+                o.buffer_after_minutes,
+                o.service_slug,
+            ).where(*conditions)
+        )
         return [
             OccupiedTime(
                 start=row.start_at,
@@ -130,7 +167,17 @@ class SqlAppointments:
                 c.blocked_end_at > window.start,
             )
         ).scalar_one_or_none()
-        return value
+        # A waitlist offer that runs out frees its time too.
+        o = t.waitlist_offers.c
+        offer: datetime | None = self._connection.execute(
+            select(func.min(o.expires_at, type_=UtcDateTime)).where(
+                o.status == OfferStatus.OPEN.value,
+                o.expires_at > now,
+                o.blocked_start_at < window.end,
+                o.blocked_end_at > window.start,
+            )
+        ).scalar_one_or_none()
+        return min((v for v in (value, offer) if v is not None), default=None)
 
     def add(self, appointment: Appointment, *, manage_token_hash: str, now: datetime) -> None:
         blocked = appointment.occupied.blocked

@@ -59,5 +59,6 @@ def join_waitlist(body: WaitlistIn, services: ServicesDep) -> CreatedId:
         preferred=preferred,
         comment=body.comment,
         consent=body.consent,
+        language=body.language,
     )
     return CreatedId(id=entry_id)

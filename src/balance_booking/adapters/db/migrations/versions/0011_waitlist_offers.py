@@ -27,6 +27,8 @@ def upgrade() -> None:
         )
         # An entry without a window is told once that free times are back.
         batch.add_column(sa.Column("notified_at", UtcDateTime, nullable=True))
+        # The language of the page it joined from: its e-mails are in it.
+        batch.add_column(sa.Column("language", sa.String(8), nullable=False, server_default="ru"))
     op.create_index("ix_waitlist_entries_status", "waitlist_entries", ["status", "created_at"])
     op.create_table(
         "waitlist_offers",
@@ -66,5 +68,6 @@ def downgrade() -> None:
     op.drop_table("waitlist_offers")
     op.drop_index("ix_waitlist_entries_status", "waitlist_entries")
     with op.batch_alter_table("waitlist_entries") as batch:
+        batch.drop_column("language")
         batch.drop_column("notified_at")
         batch.drop_column("status")
