@@ -215,6 +215,23 @@ CASES: dict[tuple[str, str], Case] = {
         ),
         lambda w: _ok(w.api.delete(f"{API}/tokens/{w.made['token']}"), 204),
     ),
+    ("DELETE", f"{API}/waitlist/{{entry_id}}"): (
+        lambda w: w.made.update(
+            entry=_ok(
+                w.api.post(
+                    "/api/public/booking/waitlist",
+                    json={
+                        "service_slug": "session",
+                        "name": "Audit Walk",
+                        "email": CLIENT_EMAIL,
+                        "timezone": "Europe/Moscow",
+                    },
+                ),
+                201,
+            )["id"]
+        ),
+        lambda w: _ok(w.api.delete(f"{API}/waitlist/{w.made['entry']}"), 204),
+    ),
     ("GET", f"{API}/clients"): (
         None,
         lambda w: _ok(w.api.get(f"{API}/clients", params={"email": CLIENT_EMAIL})),

@@ -47,6 +47,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "admin.create": ("Создан вход в кабинет", "Admin account created"),
     "keys.rotate": ("Перешифрованы ключи доступа к Google", "Google token keys rotated"),
     "outbox.retry": ("Повторная отправка сообщения", "Message retried"),
+    "waitlist.remove": ("Удалена запись из листа ожидания", "Waiting-list entry removed"),
     "client.export": ("Выгружены данные клиента", "Client data exported"),
     "client.erase": ("Удалены данные клиента", "Client data erased"),
 }
