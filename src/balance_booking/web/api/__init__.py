@@ -13,6 +13,7 @@ from balance_booking.web.api.admin import (
 )
 from balance_booking.web.api.admin import (
     busy,
+    explain,
     integrations,
     outbox,
     schedule,
@@ -51,4 +52,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     webhooks.router,
     outbox.router,  # release 2
     tokens.router,
+    explain.router,  # release 2: explainable availability
 )
