@@ -145,7 +145,7 @@ def reason_message(
     if code is ReasonCode.OFF_GRID and interval is not None:
         return _OFF_GRID[lang].format(
             span=fmt.span(interval),
-            step=_length(service.step, lang),
+            step=f"{service.step // timedelta(minutes=1)} {_UNITS[lang][1]}",
             anchor=fmt.time(interval.start),
         )
     values: dict[str, Callable[[], str]] = {
