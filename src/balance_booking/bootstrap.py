@@ -12,7 +12,7 @@ from sqlalchemy import Engine, text
 
 from balance_booking.adapters.crypto import FernetTokenCipher
 from balance_booking.adapters.db.data_version import CachedDataVersion
-from balance_booking.adapters.db.engine import build_engine
+from balance_booking.adapters.db.engine import build_engine, forget_deleted
 from balance_booking.adapters.db.locks import DatabaseJobLock
 from balance_booking.adapters.db.migrate import migrate
 from balance_booking.adapters.db.uow import SqlUnitOfWorkFactory
@@ -45,6 +45,7 @@ from balance_booking.application.admin_auth import (
     Login,
     Logout,
 )
+from balance_booking.application.audit import AuditTrail, ListAuditLog
 from balance_booking.application.availability import (
     CalendarPolicy,
     GetOwnerTimezone,
@@ -91,6 +92,12 @@ from balance_booking.application.ports import (
     CalendarGateway,
     CalendarGatewayFactory,
     Clock,
+)
+from balance_booking.application.privacy import (
+    ApplyRetention,
+    ConsentPolicy,
+    EraseClientData,
+    ExportClientData,
 )
 from balance_booking.application.push import EnsurePushChannel, HandlePushNotification, push_address
 from balance_booking.application.reconcile import ReconcileExportedEvents
@@ -160,7 +167,10 @@ def build_container(
     versions = CachedDataVersion(engine)
     # Every committed change that affects availability refreshes this process's view at once.
     readers = SqlUnitOfWorkFactory(engine, on_change=versions.invalidate)
-    writers = SqlUnitOfWorkFactory(engine, write=True, on_change=versions.invalidate)
+    # Every write transaction inside an admin action carries its audit entry (application/audit.py).
+    writers = SqlUnitOfWorkFactory(
+        engine, write=True, on_change=versions.invalidate, before_commit=AuditTrail(clock)
+    )
     cipher = FernetTokenCipher(settings.resolved_encryption_keys())
     metrics = PrometheusMetrics()
     google_http = httpx.Client(timeout=GOOGLE_TIMEOUT, follow_redirects=False)
@@ -268,6 +278,7 @@ def build_web_services(container: Container) -> WebServices:
             metrics=c.metrics,
             messages=c.messages,
             max_active_per_client=settings.max_active_bookings_per_client,
+            consent=ConsentPolicy(settings.privacy_policy_url),
         ),
         public_writes=build_public_write_limit(c),
         edge=EdgeOptions(
@@ -304,7 +315,20 @@ def build_web_services(container: Container) -> WebServices:
         cancel_series=CancelSeries(writers=c.writers, clock=c.clock, messages=c.messages),
         get_appointment=GetAppointment(readers=c.readers, manage_tokens=manage_tokens),
         list_appointments=ListAppointments(readers=c.readers),
-        join_waitlist=JoinWaitlist(writers=c.writers, clock=c.clock),
+        join_waitlist=JoinWaitlist(
+            writers=c.writers,
+            clock=c.clock,
+            consent=ConsentPolicy(settings.privacy_policy_url),
+        ),
+        privacy_policy_url=settings.privacy_policy_url,
+        export_client=ExportClientData(writers=c.writers),
+        erase_client=EraseClientData(
+            writers=c.writers,
+            clock=c.clock,
+            messages=c.messages,
+            forget_erased=lambda: forget_deleted(c.engine),
+        ),
+        list_audit=ListAuditLog(c.readers),
         list_waitlist=ListWaitlist(readers=c.readers),
         track_event=TrackEvent(writers=c.writers, clock=c.clock),
         sync=build_sync(c),
@@ -529,6 +553,8 @@ def build_email_messages(container: Container) -> EmailMessages | None:
     composer = MailComposer(settings.mail_from, calendar_files=IcsFiles(), clock=container.clock)
     return EmailMessages(
         readers=container.readers,
+        writers=container.writers,
+        forget_erased=lambda: forget_deleted(container.engine),
         mailer=SmtpMailer(settings.smtp_url.get_secret_value(), composer),
         links=MailLinks(
             public_base_url=settings.public_base_url,
@@ -586,9 +612,19 @@ def build_worker(container: Container) -> WorkerLoop:
         ),
         dispatch_outbox=build_outbox_dispatcher(container),
         prune_edge_data=PruneEdgeData(writers=container.writers, clock=container.clock),
+        apply_retention=build_retention(container),
         sync_interval=interval,
     )
     return WorkerLoop(jobs, lock=DatabaseJobLock(container.engine))
+
+
+def build_retention(container: Container) -> ApplyRetention:
+    return ApplyRetention(
+        writers=container.writers,
+        clock=container.clock,
+        retention=timedelta(days=container.settings.retention_days),
+        forget_erased=lambda: forget_deleted(container.engine),
+    )
 
 
 def rotate_keys(container: Container) -> RotationReport:

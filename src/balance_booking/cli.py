@@ -20,6 +20,7 @@ from uvicorn.supervisors import Multiprocess
 from balance_booking.adapters.logging_setup import configure_logging
 from balance_booking.adapters.metrics import serve_metrics
 from balance_booking.application.admin import ListAdminTokens, RevokeAdminToken
+from balance_booking.application.audit import auditing
 from balance_booking.application.errors import ConflictError, InvalidRequestError, NotFoundError
 from balance_booking.application.sync import NotConnectedError, SyncFailedError
 from balance_booking.bootstrap import (
@@ -98,6 +99,14 @@ def _prepare(settings: Settings) -> Container:
         # The embedded database migrates itself; PostgreSQL is migrated explicitly.
         migrate_database(container)
     return container
+
+
+def _cli_actor() -> str:
+    """Who acts from the command line, for the audit log: `cli:` and the operating-system user."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no such user in the password database (e.g. a bare container)
+        return "cli"
 
 
 def _read_password() -> str:
@@ -248,7 +257,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("migrations applied")  # noqa: T201 - CLI output
         return 0
     if args.command == "rotate-keys":
-        report = rotate_keys(_prepare(settings))
+        container = _prepare(settings)
+        with auditing("keys.rotate", actor=_cli_actor()):
+            report = rotate_keys(container)
         print(  # noqa: T201 - CLI output
             f"re-encrypted {report.rotated} secret(s); "
             f"{report.undecryptable} could not be decrypted (those need a reconnect)"
@@ -259,7 +270,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error("--expires-days must be 0 (never) or more")
         container = _prepare(settings)
         lifetime = timedelta(days=args.expires_days) if args.expires_days else None
-        print(create_admin_token(container, name=args.name, lifetime=lifetime))  # noqa: T201
+        with auditing("token.create", target=f"name={args.name}", actor=_cli_actor()):
+            secret = create_admin_token(container, name=args.name, lifetime=lifetime)
+        print(secret)  # noqa: T201 - CLI output
         return 0
     if args.command == "list-admin-tokens":
         container = _prepare(settings)
@@ -272,7 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "revoke-admin-token":
         container = _prepare(settings)
         try:
-            RevokeAdminToken(uow_factory=container.writers).execute(args.token_id)
+            with auditing("token.revoke", target=f"token_id={args.token_id}", actor=_cli_actor()):
+                RevokeAdminToken(uow_factory=container.writers).execute(args.token_id)
         except NotFoundError:
             print(f"no admin token has id {args.token_id}", file=sys.stderr)  # noqa: T201
             return 1
@@ -280,8 +294,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "create-admin":
         container = _prepare(settings)
+        password = _read_password()
         try:
-            created = create_admin(container, email=args.email, password=_read_password())
+            with auditing("admin.create", target=f"email={args.email}", actor=_cli_actor()):
+                created = create_admin(container, email=args.email, password=password)
         except (InvalidRequestError, ConflictError) as exc:
             print(f"create-admin: {exc}", file=sys.stderr)  # noqa: T201 - CLI output
             return 1

@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     max_active_bookings_per_client: int = Field(default=3, ge=1, le=1000)
     metrics_token: SecretStr | None = None  # when set, /metrics needs `Authorization: Bearer`
 
+    # Privacy (API.md "Privacy and data rights"; docs/privacy.md).
+    privacy_policy_url: str | None = None  # when set, bookings need the client's consent
+    retention_days: int = Field(default=365, ge=1, le=36500)
+
     @field_validator("public_base_url", "google_emulator_url")
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
@@ -92,6 +96,16 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
+
+    @field_validator("privacy_policy_url", mode="after")
+    @classmethod
+    def _policy_url(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        value = value.strip()
+        if not value.startswith(("https://", "http://", "/")) or len(value) > 500:
+            raise ValueError("PRIVACY_POLICY_URL must be an http(s) URL or a path on this site")
+        return value
 
     @field_validator("reminders", mode="after")
     @classmethod

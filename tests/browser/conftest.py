@@ -136,7 +136,8 @@ def browser(playwright_driver: Playwright) -> Iterator[Browser]:
 
 
 @pytest.fixture
-def live(tmp_path: Path, emulator: Emulator) -> Iterator[Live]:
+def live(request: pytest.FixtureRequest, tmp_path: Path, emulator: Emulator) -> Iterator[Live]:
+    """`@pytest.mark.live(**settings)` changes the app's settings (e.g. a privacy policy)."""
     emulator.reset()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -144,6 +145,9 @@ def live(tmp_path: Path, emulator: Emulator) -> Iterator[Live]:
     emulator.register_client(base, **client)
     database_url = f"sqlite:///{tmp_path / 'balance.db'}"
     settings = google_settings(database_url, tmp_path, emulator, public_base=base, **client)
+    marker = request.node.get_closest_marker("live")
+    if marker is not None:
+        settings = settings.model_copy(update=marker.kwargs)
     # The practitioner's own Google Calendar in the week of START (Moscow wall clock).
     for event in BUSY_EVENTS:
         emulator.add_event(event)

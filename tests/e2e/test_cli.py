@@ -12,7 +12,10 @@ from pathlib import Path
 
 import httpx
 import uvicorn
+from sqlalchemy import select
 
+from balance_booking.adapters.db import tables as t
+from balance_booking.adapters.db.engine import build_engine
 from balance_booking.cli import tcp_listener
 from tests.support.live_server import free_port
 from tests.support.processes import CLI, run_cli, wait_until_up
@@ -162,6 +165,17 @@ def test_admin_tokens_expire_are_listed_and_revoked_from_the_cli(tmp_path: Path)
     token_id = listed[1].split("\t")[0]
     assert "revoked" in run_cli("revoke-admin-token", token_id, env=env).stdout
     assert len(run_cli("list-admin-tokens", env=env).stdout.splitlines()) == 1
+    # The command line's token changes are admin actions too: in the audit log, by `cli:USER`.
+    engine = build_engine(env["BALANCE_DATABASE_URL"])
+    with engine.connect() as connection:
+        rows = connection.execute(select(t.audit_log).order_by(t.audit_log.c.id)).all()
+    engine.dispose()
+    assert [(row.action, row.target) for row in rows] == [
+        ("token.create", "name=ops"),
+        ("token.create", "name=ci"),
+        ("token.revoke", f"token_id={token_id}"),
+    ]
+    assert all(row.actor.startswith("cli") for row in rows)
 
 
 def test_the_demo_reuses_its_token(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -31,10 +32,14 @@ from balance_booking.application.ports import (
     AdminUser,
     AdminUserRepository,
     AppointmentRepository,
+    AuditEntry,
+    AuditLog,
     BusyRepository,
     CalendarEventState,
     CalendarLink,
     CalendarState,
+    ClientDataRepository,
+    ConsentRecord,
     IdempotencyRepository,
     IntegrationRecord,
     IntegrationRepository,
@@ -48,10 +53,17 @@ from balance_booking.application.ports import (
     ThrottleCount,
     ThrottleRepository,
     TrackingSink,
+    UnitOfWork,
     WaitlistEntry,
     WaitlistRepository,
 )
-from balance_booking.domain.appointments import ACTIVE_STATUSES, Appointment, AppointmentStatus
+from balance_booking.domain.appointments import (
+    ACTIVE_STATUSES,
+    ERASED_NAME,
+    Appointment,
+    AppointmentStatus,
+    Client,
+)
 from balance_booking.domain.availability import Availability
 from balance_booking.domain.intervals import Interval, subtract
 from balance_booking.domain.services import Service
@@ -119,6 +131,11 @@ class FakeState:
     login_attempts: list[LoginAttempt] = field(default_factory=list)
     throttles: dict[str, ThrottleCount] = field(default_factory=dict)  # values are frozen
     outbox: dict[int, FakeOutboxRow] = field(default_factory=dict)
+    consents: list[ConsentRecord] = field(default_factory=list)
+    audit: list[AuditEntry] = field(default_factory=list)
+    erased_at: dict[UUID, datetime] = field(default_factory=dict)
+    erase_requested_at: dict[UUID, datetime] = field(default_factory=dict)
+    retention_last_run: datetime | None = None
     next_id: int = 1
     data_version: int = 1
 
@@ -144,6 +161,10 @@ class FakeState:
             login_attempts=list(self.login_attempts),
             throttles=dict(self.throttles),
             outbox=dict(self.outbox),  # rows are frozen
+            consents=list(self.consents),
+            audit=list(self.audit),
+            erased_at=dict(self.erased_at),
+            erase_requested_at=dict(self.erase_requested_at),
         )
 
     def new_id(self) -> int:
@@ -445,6 +466,135 @@ class FakeTracking:
         self._tx.write().tracking.append(TrackedEvent(event, dict(properties), at))
 
 
+def _same_email(stored: str | None, wanted: str) -> bool:
+    return stored is not None and stored.lower() == wanted.strip().lower()
+
+
+class FakeClientData:
+    def __init__(self, tx: _Tx) -> None:
+        self._tx = tx
+
+    def appointment_ids(self, email: str) -> list[UUID]:
+        rows = [
+            stored.appointment
+            for stored in self._tx.state.appointments.values()
+            if _same_email(stored.appointment.client.email, email)
+        ]
+        return [a.id for a in sorted(rows, key=lambda a: (a.start, str(a.id)))]
+
+    def waitlist(self, email: str) -> list[WaitlistEntry]:
+        entries = [e for e in self._tx.state.waitlist if _same_email(e.email, email)]
+        return sorted(entries, key=lambda e: (e.created_at, str(e.entry_id)))
+
+    def consents(
+        self, *, appointment_ids: Sequence[UUID], waitlist_entry_ids: Sequence[UUID]
+    ) -> list[ConsentRecord]:
+        records = [
+            record
+            for record in self._tx.state.consents
+            if (record.appointment_id is not None and record.appointment_id in appointment_ids)
+            or (
+                record.waitlist_entry_id is not None
+                and record.waitlist_entry_id in waitlist_entry_ids
+            )
+        ]
+        return sorted(records, key=lambda r: (r.given_at, str(r.consent_id)))
+
+    def add_consent(self, record: ConsentRecord) -> None:
+        self._tx.write().consents.append(record)
+
+    def erase_appointments(self, appointment_ids: Sequence[UUID], *, now: datetime) -> int:
+        state = self._tx.write()
+        erased = 0
+        for appointment_id in appointment_ids:
+            stored = state.appointments.get(appointment_id)
+            if stored is None:
+                continue
+            erased += 1
+            stored.appointment.client = Client(name=ERASED_NAME, email=None)
+            stored.appointment.comment = None
+            state.erased_at.setdefault(appointment_id, now)
+            state.erase_requested_at.pop(appointment_id, None)
+            for key in [
+                k for k, v in state.idempotency.items() if v.appointment_id == appointment_id
+            ]:
+                del state.idempotency[key]
+                del state.idempotency_at[key]
+            for row in list(state.outbox.values()):
+                if row.appointment_id == appointment_id and row.last_error is not None:
+                    state.outbox[row.message_id] = replace(row, last_error=None)
+        return erased
+
+    def request_erasure(self, appointment_ids: Sequence[UUID], *, now: datetime) -> None:
+        if appointment_ids:
+            state = self._tx.write()
+            for appointment_id in appointment_ids:
+                state.erase_requested_at[appointment_id] = now
+
+    def erasure_requested(self, appointment_id: UUID) -> bool:
+        return appointment_id in self._tx.state.erase_requested_at
+
+    def erasures_due(self, *, requested_before: datetime, limit: int) -> list[UUID]:
+        due = sorted(
+            (at, key)
+            for key, at in self._tx.state.erase_requested_at.items()
+            if at < requested_before
+        )
+        return [key for _, key in due[:limit]]
+
+    def ended_unerased(self, *, ended_before: datetime, limit: int) -> list[UUID]:
+        rows = sorted(
+            (stored.appointment.end, stored.appointment.id)
+            for stored in self._tx.state.appointments.values()
+            if stored.appointment.end < ended_before
+            and stored.appointment.id not in self._tx.state.erased_at
+        )
+        return [appointment_id for _, appointment_id in rows[:limit]]
+
+    def delete_waitlist(self, entry_ids: Sequence[UUID]) -> int:
+        doomed = [e for e in self._tx.state.waitlist if e.entry_id in entry_ids]
+        if doomed:
+            state = self._tx.write()
+            state.waitlist = [e for e in state.waitlist if e.entry_id not in entry_ids]
+        return len(doomed)
+
+    def waitlist_created_before(self, before: datetime, *, limit: int) -> list[UUID]:
+        rows = [e for e in self._tx.state.waitlist if e.created_at < before]
+        return [e.entry_id for e in sorted(rows, key=lambda e: e.created_at)[:limit]]
+
+    def prune_tracking(self, *, before: datetime) -> int:
+        old = [e for e in self._tx.state.tracking if e.at < before]
+        if old:
+            state = self._tx.write()
+            state.tracking = [e for e in state.tracking if e.at >= before]
+        return len(old)
+
+    def last_retention_run(self) -> datetime | None:
+        return self._tx.state.retention_last_run
+
+    def record_retention_run(self, at: datetime) -> None:
+        self._tx.write().retention_last_run = at
+
+
+class FakeAuditLog:
+    def __init__(self, tx: _Tx) -> None:
+        self._tx = tx
+
+    def add(self, entry: AuditEntry) -> None:
+        state = self._tx.write()
+        state.audit.append(replace(entry, entry_id=len(state.audit) + 1))
+
+    def between(
+        self, start: datetime, end: datetime, *, before_id: int | None, limit: int
+    ) -> list[AuditEntry]:
+        rows = [
+            entry
+            for entry in reversed(self._tx.state.audit)
+            if start <= entry.at < end and (before_id is None or (entry.entry_id or 0) < before_id)
+        ]
+        return rows[:limit]
+
+
 class FakeAdminTokens:
     def __init__(self, tx: _Tx) -> None:
         self._tx = tx
@@ -685,6 +835,8 @@ class FakeUnitOfWork:
     admin_sessions: AdminSessionRepository
     login_attempts: LoginAttemptRepository
     throttles: ThrottleRepository
+    client_data: ClientDataRepository
+    audit: AuditLog
 
     def __init__(self, database: FakeDatabase) -> None:
         self._database = database
@@ -718,6 +870,8 @@ class FakeUnitOfWork:
         self.admin_sessions = FakeAdminSessions(tx)
         self.login_attempts = FakeLoginAttempts(tx)
         self.throttles = FakeThrottles(tx)
+        self.client_data = FakeClientData(tx)
+        self.audit = FakeAuditLog(tx)
 
     def __exit__(
         self,
@@ -735,9 +889,13 @@ class FakeUnitOfWork:
         tx = self._tx
         if tx is None:
             raise RuntimeError("commit outside the unit of work")
+        hook = self._database.before_commit
+        committed = None if hook is None else hook(self)
         if tx.written:
             self._database.install(tx.state, generation=self._generation, changed=tx.changed)
             self.committed = True
+        if committed is not None:
+            committed()
         # Later statements start a new transaction on the committed state, as SQL does.
         self._begin()
 
@@ -749,7 +907,13 @@ class FakeUnitOfWork:
 class FakeDatabase:
     """The committed state plus a factory of units of work over it (a UnitOfWorkFactory)."""
 
-    def __init__(self, state: FakeState | None = None) -> None:
+    def __init__(
+        self,
+        state: FakeState | None = None,
+        *,
+        before_commit: Callable[[UnitOfWork], Callable[[], None] | None] | None = None,
+    ) -> None:
+        self.before_commit = before_commit  # as SqlUnitOfWorkFactory's (the audit trail)
         self._state = state or FakeState()
         self._generation = 0
         self._lock = threading.Lock()

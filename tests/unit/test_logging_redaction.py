@@ -175,7 +175,25 @@ def test_stdlib_library_lines_go_through_the_same_redaction(output: io.StringIO)
         "balance_booking.anything",
     ]
     assert all({"timestamp", "level", "event", "logger"} <= line.keys() for line in parsed)
-    assert "/api/admin/integrations/google-calendar/callback?state=" in parsed[3]["event"]
+    # The access line keeps the path and drops the query string (tokens, e-mail addresses).
+    assert (
+        '"GET /api/admin/integrations/google-calendar/callback?… HTTP/1.1" 303'
+        in (parsed[3]["event"])
+    )
+
+
+def test_access_lines_never_carry_a_clients_email_from_a_query(output: io.StringIO) -> None:
+    logging.getLogger("uvicorn.access").info(
+        '%s - "%s %s HTTP/%s" %d',
+        "127.0.0.1:5000",
+        "GET",
+        "/api/admin/clients?email=anna.marker%40example.org&download=true",
+        "1.1",
+        200,
+    )
+    text = output.getvalue()
+    assert "anna.marker" not in text
+    assert '"GET /api/admin/clients?… HTTP/1.1" 200' in lines(output)[0]["event"]
 
 
 def test_stdlib_extra_fields_are_kept_and_redacted(output: io.StringIO) -> None:

@@ -142,6 +142,18 @@ def _drop_color_message(_logger: WrappedLogger, _method: str, event_dict: EventD
     return event_dict
 
 
+class QueryStringDropper(logging.Filter):
+    """uvicorn's access lines log the path without its query string: a query can carry a
+    client's e-mail address (the admin's data-request look-up) or a manage token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            path, mark, _query = args[2].partition("?")
+            record.args = (*args[:2], path + ("?…" if mark else ""), *args[3:])
+        return True
+
+
 def configure_logging(level: str = "INFO", *, stream: TextIO | None = None) -> None:
     """Send every log line, structlog's and stdlib's, through one JSON pipeline with redaction.
 
@@ -194,6 +206,9 @@ def configure_logging(level: str = "INFO", *, stream: TextIO | None = None) -> N
         library.handlers.clear()
         library.propagate = True
         library.setLevel(logging.NOTSET)
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, QueryStringDropper) for f in access.filters):
+        access.addFilter(QueryStringDropper())
     # Alembic announces every revision at INFO on each embedded start; only DEBUG wants that.
     if numeric_level > logging.DEBUG:
         logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
+from balance_booking.application.audit import describe_target
 from balance_booking.application.availability import load_availability
 from balance_booking.application.errors import ConflictError, NotFoundError
 from balance_booking.application.ports import AdminToken, Clock, UnitOfWorkFactory
@@ -62,6 +63,7 @@ class CreateService:
             if uow.services.get(service.slug) is not None:
                 raise ConflictError(f"A service with slug {service.slug!r} exists already.")
             uow.services.add(service)
+            describe_target(f"slug={service.slug}")
             uow.commit()
         return service
 

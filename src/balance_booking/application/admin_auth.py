@@ -8,6 +8,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from balance_booking.application.audit import identify
 from balance_booking.application.edge import address_key
 from balance_booking.application.errors import (
     ConflictError,
@@ -165,6 +166,7 @@ class Login:
             uow.admin_sessions.add(session, created_at=now)
             uow.admin_users.record_login(verified.admin_id, now)
             uow.login_attempts.record(email=email, client_ip=client_ip, succeeded=True, at=now)
+            identify(verified.email)  # the sign-in is this admin's first audited action
             uow.commit()
         return SignedIn(session_id=session_id, session=session)
 

@@ -8,7 +8,7 @@ import hmac
 import json
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -24,11 +24,13 @@ from balance_booking.application.messages import Messages
 from balance_booking.application.ports import (
     CalendarEventState,
     Clock,
+    ConsentRecord,
     Metrics,
     StoredResponse,
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from balance_booking.application.privacy import ConsentPolicy
 from balance_booking.application.slot_guard import (
     BookingRequest,
     SlotGuard,
@@ -114,6 +116,7 @@ class BookAppointment:
     metrics: Metrics
     # Future active bookings one e-mail address (or phone) may hold; None: no cap.
     max_active_per_client: int | None = None
+    consent: ConsentPolicy = field(default_factory=ConsentPolicy)  # PRIVACY_POLICY_URL
 
     def execute(self, request: BookingRequest, *, idempotency_key: str | None = None) -> Booked:
         try:
@@ -124,6 +127,7 @@ class BookAppointment:
             raise
 
     def _book(self, request: BookingRequest, *, idempotency_key: str | None) -> Booked:
+        consent = self.consent.record(consent=request.consent, now=self.clock.now())
         load_zone(request.timezone)
         fingerprint = request_fingerprint(request)
         if idempotency_key is not None:
@@ -150,7 +154,9 @@ class BookAppointment:
             with self.readers() as uow:
                 raise self.guard.conflict(uow, snapshot, request, now=now, extra_busy=live_busy)
         try:
-            return self._insert(request, snapshot, fingerprint, idempotency_key, now=now)
+            return self._insert(
+                request, snapshot, fingerprint, idempotency_key, consent=consent, now=now
+            )
         except SlotTakenError:
             if idempotency_key is not None:
                 with self.readers() as uow:
@@ -167,6 +173,7 @@ class BookAppointment:
         fingerprint: str,
         idempotency_key: str | None,
         *,
+        consent: ConsentRecord | None,
         now: datetime,
     ) -> Booked:
         with self.writers() as uow:
@@ -197,6 +204,8 @@ class BookAppointment:
             self.messages.add_appointment(
                 uow, appointment, manage_token_hash=self.manage_tokens.hash(token), now=now
             )
+            if consent is not None:
+                uow.client_data.add_consent(replace(consent, appointment_id=appointment.id))
             if idempotency_key is not None:
                 uow.idempotency.add(
                     idempotency_key,

@@ -9,6 +9,7 @@ reminder for an appointment that moved or was cancelled (docs/email.md).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parseaddr
@@ -36,6 +37,7 @@ from balance_booking.application.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from balance_booking.application.privacy import finish_erasure
 from balance_booking.domain.appointments import LANGUAGES, Appointment, AppointmentStatus
 
 _log = logging.getLogger(__name__)
@@ -130,6 +132,7 @@ class EmailMessages:
     kind = OutboxKind.EMAIL
 
     readers: UnitOfWorkFactory
+    writers: UnitOfWorkFactory  # to finish an erasure that waited for its e-mail
     mailer: Mailer
     links: MailLinks
     domain: str  # of MAIL_FROM, for Message-IDs
@@ -137,6 +140,7 @@ class EmailMessages:
     default_timezone: str
     clock: Clock
     give_up_after: timedelta | None = GIVE_UP_AFTER
+    forget_erased: Callable[[], None] | None = None  # the storage drops erased bytes
 
     def can_run(self, uow: UnitOfWork) -> bool:  # noqa: ARG002 - e-mail never waits for Google
         return True
@@ -145,15 +149,28 @@ class EmailMessages:
         row = _Row.read(message)
         with self.readers() as uow:
             mail = self._compose(uow, row)
+            erase_after = uow.client_data.erasure_requested(row.appointment_id)
         if mail is None:
             _log.info(
                 "email_skipped",
                 extra={"message_id": message.message_id, "kind": row.kind.value},
             )
-            return False
-        self.mailer.send(mail)
-        _log.info("email_sent", extra={"message_id": message.message_id, "kind": row.kind.value})
+        else:
+            self.mailer.send(mail)
+            _log.info(
+                "email_sent", extra={"message_id": message.message_id, "kind": row.kind.value}
+            )
+        if erase_after:
+            # The cancellation of a data request is out: the address is needed no more.
+            self._finish_erasure(row.appointment_id)
         return False  # nothing to do after a batch
+
+    def _finish_erasure(self, appointment_id: UUID) -> None:
+        with self.writers() as uow:
+            finished = finish_erasure(uow, appointment_id, now=self.clock.now())
+            uow.commit()
+        if finished and self.forget_erased is not None:
+            self.forget_erased()
 
     def classify(self, error: ApplicationError) -> Failure:
         if isinstance(error, MailUnavailableError):
@@ -162,14 +179,11 @@ class EmailMessages:
             return Failure.PERMANENT
         return Failure.PERMANENT
 
-    def on_park(
-        self,
-        uow: UnitOfWork,  # noqa: ARG002 - the protocol's arguments
-        message: OutboxMessage,  # noqa: ARG002
-        *,
-        now: datetime,  # noqa: ARG002
-    ) -> None:
-        return None  # the parked row itself is what the admin sees
+    def on_park(self, uow: UnitOfWork, message: OutboxMessage, *, now: datetime) -> None:
+        # The parked row itself is what the admin sees; an erasure waiting for this e-mail
+        # waits no longer (the row keeps only ids, so a retry later has no address to use).
+        if message.appointment_id is not None:
+            finish_erasure(uow, message.appointment_id, now=now)
 
     def after_batch(self) -> None:
         return None

@@ -33,6 +33,13 @@ class InvalidRequestError(ApplicationError):
         self.field = field
 
 
+class ConsentRequiredError(InvalidRequestError):
+    """A privacy policy is set (PRIVACY_POLICY_URL) and the client did not accept it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="consent")
+
+
 class CalendarUnavailableError(ApplicationError):
     """Busy data from Google is too old to offer or accept slots; try again later."""
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from balance_booking.application.audit import describe_target, ids_target
 from balance_booking.application.availability import load_availability
 from balance_booking.application.booking import CHANGE_WINDOW_CLOSED, Booked, ManageTokens
 from balance_booking.application.errors import (
@@ -193,6 +194,7 @@ class BookForClient:
                     uow, appointment, manage_token_hash=self.manage_tokens.hash(token), now=now
                 )
                 booked.append(Booked(appointment=appointment, manage_token=token, replayed=False))
+            describe_target(ids_target("appointment", [b.appointment.id for b in booked]))
             uow.commit()
         _log.info(
             "admin_booked",

@@ -58,6 +58,7 @@ class BookingRequest:
     client: Client
     comment: str | None
     language: str = LANGUAGES[0]  # what the client reads our messages in
+    consent: bool = False  # ticked the privacy policy box (needed when PRIVACY_POLICY_URL is set)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from uuid import UUID
 
 from balance_booking.application.errors import (
@@ -15,6 +15,7 @@ from balance_booking.application.ports import (
     UnitOfWorkFactory,
     WaitlistEntry,
 )
+from balance_booking.application.privacy import ConsentPolicy
 from balance_booking.domain.appointments import Client
 from balance_booking.domain.availability import load_zone
 from balance_booking.domain.intervals import Interval
@@ -26,6 +27,7 @@ class JoinWaitlist:
 
     writers: UnitOfWorkFactory
     clock: Clock
+    consent: ConsentPolicy = field(default_factory=ConsentPolicy)  # PRIVACY_POLICY_URL
 
     def execute(
         self,
@@ -35,7 +37,9 @@ class JoinWaitlist:
         timezone: str,
         preferred: Interval | None,
         comment: str | None,
+        consent: bool = False,
     ) -> UUID:
+        record = self.consent.record(consent=consent, now=self.clock.now())
         load_zone(timezone)
         if client.email is None:
             raise InvalidRequestError("An e-mail address is required.", field="email")
@@ -55,6 +59,8 @@ class JoinWaitlist:
             if uow.services.get(service_slug) is None:
                 raise NotFoundError(f"Unknown service {service_slug!r}.")
             uow.waitlist.add(entry)
+            if record is not None:
+                uow.client_data.add_consent(replace(record, waitlist_entry_id=entry.entry_id))
             uow.commit()
         return entry.entry_id
 

@@ -52,6 +52,11 @@ class MovedBy(StrEnum):
     ADMIN = "admin"
 
 
+# What an appointment's client name reads once the client's fields are erased (retention or a data
+# request): the appointment stays for counts and the calendar, with no one's name on it.
+ERASED_NAME = "—"
+
+
 @dataclass(frozen=True, slots=True)
 class Client:
     """Who booked. Only the shape is checked here; the web layer validates the details.

@@ -13,7 +13,15 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from balance_booking import __version__
-from balance_booking.web import api, pages_admin, pages_auth, pages_booking, pages_integrations
+from balance_booking.web import (
+    api,
+    pages_admin,
+    pages_audit,
+    pages_auth,
+    pages_booking,
+    pages_integrations,
+)
+from balance_booking.web.audit import require_audited_admin_routes
 from balance_booking.web.auth import install_auth_handlers
 from balance_booking.web.deps import ServicesDep, WebServices
 from balance_booking.web.edge import DOCS_PATH, BodyLimitMiddleware, SecurityHeadersMiddleware
@@ -58,8 +66,10 @@ def create_app(services: WebServices) -> FastAPI:
     app.include_router(pages_integrations.router)
     app.include_router(pages_booking.router)
     app.include_router(pages_admin.router)
+    app.include_router(pages_audit.router)
     for router in api.ROUTERS:
         app.include_router(router)
+    require_audited_admin_routes(app)
 
     @app.get("/healthz", tags=["service"])
     def healthz() -> dict[str, str]:

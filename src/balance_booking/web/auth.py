@@ -14,6 +14,7 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 
 from balance_booking.application.admin import AuthenticateAdminToken
 from balance_booking.application.admin_auth import AuthenticateSession, Login, Logout
+from balance_booking.application.audit import identify
 from balance_booking.application.ports import AdminSession
 from balance_booking.web.errors import ApiError
 
@@ -172,6 +173,7 @@ def _admin(
             else "Invalid or expired admin credentials."
         )
         raise ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
+    identify(principal.label)
     return principal
 
 
@@ -189,6 +191,7 @@ def _page_admin(
         raise LoginRequired(
             here if request.method in {"GET", "HEAD"} else None, clear_cookie=bool(session_id)
         )
+    identify(principal.label)
     return principal
 
 

@@ -19,6 +19,7 @@ from balance_booking.application.admin import (
     RevokeAdminToken,
     UpdateService,
 )
+from balance_booking.application.audit import ListAuditLog
 from balance_booking.application.availability import (
     GetOwnerTimezone,
     ListAvailableSlots,
@@ -46,6 +47,7 @@ from balance_booking.application.outbox_admin import (
     RetryParkedMessage,
 )
 from balance_booking.application.ports import CalendarFiles, Clock
+from balance_booking.application.privacy import EraseClientData, ExportClientData
 from balance_booking.application.push import EnsurePushChannel, HandlePushNotification
 from balance_booking.application.self_service import (
     BookForClient,
@@ -102,6 +104,10 @@ class WebServices:
     get_appointment: GetAppointment
     list_appointments: ListAppointments
     join_waitlist: JoinWaitlist
+    privacy_policy_url: str | None  # PRIVACY_POLICY_URL: the consent box links to it
+    export_client: ExportClientData
+    erase_client: EraseClientData
+    list_audit: ListAuditLog
     list_waitlist: ListWaitlist
     track_event: TrackEvent
     ensure_push: EnsurePushChannel

@@ -16,6 +16,7 @@ from balance_booking.application.errors import (
     CalendarUnavailableError,
     ChangeWindowClosedError,
     ConflictError,
+    ConsentRequiredError,
     InvalidRequestError,
     NotFoundError,
     TooManyAttemptsError,
@@ -139,6 +140,10 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(
             422, "invalid_request", message, field=_field_of(first.get("loc", ()))
         )
+
+    @app.exception_handler(ConsentRequiredError)
+    def _consent(_request: Request, exc: ConsentRequiredError) -> JSONResponse:
+        return error_response(422, "consent_required", str(exc), field=exc.field)
 
     @app.exception_handler(InvalidRequestError)
     def _invalid(_request: Request, exc: InvalidRequestError) -> JSONResponse:

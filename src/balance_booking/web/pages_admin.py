@@ -7,11 +7,12 @@ from datetime import UTC
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from balance_booking.web.audit import AuditedRoute
 from balance_booking.web.deps import PageAdminDep, ServicesDep
 from balance_booking.web.schemas import service_defaults
 from balance_booking.web.templating import TemplatesDep
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=AuditedRoute)
 
 SCHEDULE_PAGE = "/admin/schedule/"
 

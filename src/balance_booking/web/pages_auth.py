@@ -10,6 +10,7 @@ from fastapi import APIRouter, Cookie, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from balance_booking.application.errors import TooManyAttemptsError, UnauthorizedError
+from balance_booking.web.audit import AuditedRoute
 from balance_booking.web.auth import (
     COOKIE_NAME,
     LOGIN_PATH,
@@ -21,7 +22,7 @@ from balance_booking.web.auth import (
 )
 from balance_booking.web.templating import TemplatesDep
 
-router = APIRouter()
+router = APIRouter(route_class=AuditedRoute)
 
 # The sign-in page is never cached (it may show an email) and never framed (clickjacking).
 _PAGE_HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY"}
@@ -64,7 +65,7 @@ def login_form(
     return _login_page(request, templates, next_path=target)
 
 
-@router.post(LOGIN_PATH, include_in_schema=False)
+@router.post(LOGIN_PATH, name="admin.sign_in", include_in_schema=False)
 def login(
     *,
     request: Request,
@@ -112,7 +113,7 @@ def login(
     return response
 
 
-@router.post("/admin/logout", include_in_schema=False)
+@router.post("/admin/logout", name="admin.sign_out", include_in_schema=False)
 def logout(admin: PageAdminDep, auth: AdminAuthDep, session_id: SessionCookie = None) -> Response:
     if admin.kind == "session" and session_id:
         auth.logout.execute(session_id)

@@ -115,6 +115,7 @@ def booking_page(
             "owner_tz": services.owner_timezone.execute(),
             "now_iso": services.clock.now().astimezone(UTC).isoformat(timespec="seconds"),
             "move": moving,
+            "privacy_policy_url": services.privacy_policy_url,
         },
         headers=headers,
     )

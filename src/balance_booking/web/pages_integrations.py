@@ -11,12 +11,15 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from balance_booking.application.errors import ApplicationError
+from balance_booking.web.audit import AuditedRoute
 from balance_booking.web.auth import PageAdminDep
 from balance_booking.web.deps import ServicesDep
 from balance_booking.web.i18n import request_language
 from balance_booking.web.templating import TemplatesDep
 
-router = APIRouter(prefix="/admin/settings/integrations", include_in_schema=False)
+router = APIRouter(
+    prefix="/admin/settings/integrations", include_in_schema=False, route_class=AuditedRoute
+)
 PAGE = "/admin/settings/integrations"
 
 # The callback's `result` as the admin reads it (Russian first, then English).
@@ -122,7 +125,7 @@ def _back(result: str, detail: str | None = None) -> RedirectResponse:
     return RedirectResponse(f"{PAGE}?{urlencode(query)}", status_code=303)
 
 
-@router.post("/connect")
+@router.post("/connect", name="google.connect")
 def connect(admin: PageAdminDep, services: ServicesDep) -> Response:
     session_hash = admin.session.session_hash if admin.session is not None else None
     try:
@@ -132,13 +135,13 @@ def connect(admin: PageAdminDep, services: ServicesDep) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
-@router.post("/disconnect")
+@router.post("/disconnect", name="google.disconnect")
 def disconnect(_admin: PageAdminDep, services: ServicesDep) -> Response:
     services.disconnect.execute()
     return _back("disconnected")
 
 
-@router.post("/sync")
+@router.post("/sync", name="google.sync")
 def sync(_admin: PageAdminDep, services: ServicesDep) -> Response:
     try:
         services.sync.execute()
@@ -147,7 +150,7 @@ def sync(_admin: PageAdminDep, services: ServicesDep) -> Response:
     return _back("synced")
 
 
-@router.post("/enabled")
+@router.post("/enabled", name="google.settings")
 def set_enabled(
     _admin: PageAdminDep, services: ServicesDep, enabled: Annotated[str, Form()] = "off"
 ) -> Response:
@@ -155,7 +158,7 @@ def set_enabled(
     return _back("saved")
 
 
-@router.post("/tokens/{token_id}/revoke")
+@router.post("/tokens/{token_id}/revoke", name="token.revoke")
 def revoke_token(token_id: int, _admin: PageAdminDep, services: ServicesDep) -> Response:
     try:
         services.revoke_token.execute(token_id)
@@ -164,7 +167,7 @@ def revoke_token(token_id: int, _admin: PageAdminDep, services: ServicesDep) -> 
     return _back("token_revoked")
 
 
-@router.post("/outbox/{message_id}/retry")
+@router.post("/outbox/{message_id}/retry", name="outbox.retry")
 def retry_parked(message_id: int, _admin: PageAdminDep, services: ServicesDep) -> Response:
     try:
         services.retry_parked.execute(message_id)

@@ -304,6 +304,8 @@ class BookingIn(Strict):
     comment: Comment | None = None
     # The language of the messages the client gets (API.md "E-mail"); default Russian.
     language: Literal["ru", "en"] = "ru"
+    # The privacy policy box: required (true) when PRIVACY_POLICY_URL is set.
+    consent: bool = False
 
 
 class AppointmentOut(BaseModel):
@@ -353,6 +355,7 @@ class WaitlistIn(Strict):
     preferred_from: str | None = Field(default=None, max_length=40)
     preferred_to: str | None = Field(default=None, max_length=40)
     comment: Comment | None = None
+    consent: bool = False  # as in BookingIn
 
 
 class CreatedId(BaseModel):

@@ -63,6 +63,11 @@ def parse_date(value: str, *, field: str) -> date:
 _OUT_OF_RANGE = f"Dates must lie between {EARLIEST.year} and {LATEST.year}."
 
 
+def is_date(value: str) -> bool:
+    """`YYYY-MM-DD` (a local date) rather than an instant."""
+    return _DATE.match(value) is not None
+
+
 def query_window(start: str | None, end: str | None, zone: ZoneInfo, *, today: date) -> Interval:
     """Turn `from`/`to` into a UTC half-open range.
 

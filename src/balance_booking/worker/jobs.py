@@ -8,6 +8,7 @@ from balance_booking.application.booking import ExpireHolds
 from balance_booking.application.edge import PruneEdgeData
 from balance_booking.application.errors import ApplicationError
 from balance_booking.application.outbox import OutboxDispatcher
+from balance_booking.application.privacy import ApplyRetention
 from balance_booking.application.push import EnsurePushChannel
 from balance_booking.application.sync_triggers import PollBusyTimes
 from balance_booking.worker.loop import Job
@@ -23,6 +24,8 @@ HOLD_EXPIRY_CHECK = timedelta(seconds=30)
 # Confirmed bookings reach Google within seconds; an idle run is one small query.
 OUTBOX_DISPATCH = timedelta(seconds=2)
 PRUNE = timedelta(hours=1)
+# Retention runs once a day across all workers: an hourly look at when it last ran anywhere.
+RETENTION_CHECK = timedelta(hours=1)
 
 
 def schedule(
@@ -32,6 +35,7 @@ def schedule(
     expire_holds: ExpireHolds,
     dispatch_outbox: OutboxDispatcher,
     prune_edge_data: PruneEdgeData,
+    apply_retention: ApplyRetention,
     sync_interval: timedelta,
 ) -> list[Job]:
     """The job schedule."""
@@ -62,4 +66,7 @@ def schedule(
         ),
         # Idempotency-Keys (24 h), throttle counters and sign-in records age out.
         Job(name="prune_edge_data", every=PRUNE, run=prune_edge_data.execute),
+        # Client fields RETENTION_DAYS after the appointment, old waitlist entries, tracking
+        # events and sign-in records (docs/privacy.md); once a day, recorded in the database.
+        Job(name="apply_retention", every=RETENTION_CHECK, run=apply_retention.execute),
     ]

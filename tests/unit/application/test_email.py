@@ -64,6 +64,7 @@ class Post:
         world = self.world
         return EmailMessages(
             readers=world.db,
+            writers=world.db,
             mailer=self.mailer,
             links=MailLinks(
                 public_base_url="https://balance.example.org",

@@ -31,6 +31,7 @@ from balance_booking.application.admin_auth import (
     Logout,
     hash_session_id,
 )
+from balance_booking.application.audit import AuditTrail, ListAuditLog, auditing, identify
 from balance_booking.application.availability import (
     MAX_RANGE,
     CalendarPolicy,
@@ -81,6 +82,12 @@ from balance_booking.application.ports import (
     IntegrationRecord,
     OutboxKind,
     OutboxMessage,
+)
+from balance_booking.application.privacy import (
+    ApplyRetention,
+    ConsentPolicy,
+    EraseClientData,
+    ExportClientData,
 )
 from balance_booking.application.push import (
     MAX_MESSAGE_NUMBER,
@@ -133,7 +140,9 @@ __all__ = [
     "RENEW_BEFORE",
     "STATE_TTL",
     "TRACKING_PLAN",
+    "ApplyRetention",
     "Appointment",
+    "AuditTrail",
     "AuthenticateAdminToken",
     "AuthenticateSession",
     "Booked",
@@ -141,10 +150,14 @@ __all__ = [
     "CalendarPolicy",
     "CalendarState",
     "ConnectionOutcome",
+    "ConsentPolicy",
     "CreateAdmin",
     "CreateAdminToken",
+    "EraseClientData",
+    "ExportClientData",
     "GetAppointment",
     "IdempotencyMismatchError",
+    "ListAuditLog",
     "Login",
     "LoginPolicy",
     "Logout",
@@ -161,10 +174,12 @@ __all__ = [
     "SyncReport",
     "World",
     "alternatives_window",
+    "auditing",
     "event_id_for",
     "event_of",
     "hash_api_token",
     "hash_session_id",
+    "identify",
     "is_ours",
     "pkce_challenge",
     "push_address",
@@ -226,9 +241,11 @@ class World:
     push_url: str | None = WEBHOOK
     max_repairs: int = 25
     mail: MailPolicy = field(default_factory=MailPolicy)  # e-mail off
+    privacy_policy_url: str | None = None  # PRIVACY_POLICY_URL
 
     def __post_init__(self) -> None:
-        self.db = FakeDatabase()
+        # Wired as bootstrap wires the writers: admin actions leave an audit entry.
+        self.db = FakeDatabase(before_commit=AuditTrail(self.clock))
         self.calendar = FakeCalendar(now=self.clock.now)
         self.oauth = FakeOAuth(self.clock)
         self.gateways = FakeCalendarGatewayFactory(self.calendar, accepts=self.oauth.access_valid)
@@ -337,7 +354,19 @@ class World:
             manage_tokens=self.manage_tokens,
             metrics=self.metrics,
             messages=self.messages,
+            consent=ConsentPolicy(self.privacy_policy_url),
         )
+
+    @cached_property
+    def export_client(self) -> ExportClientData:
+        return ExportClientData(writers=self.db)
+
+    @cached_property
+    def erase_client(self) -> EraseClientData:
+        return EraseClientData(writers=self.db, clock=self.clock, messages=self.messages)
+
+    def retention(self, days: int = 30) -> ApplyRetention:
+        return ApplyRetention(writers=self.db, clock=self.clock, retention=timedelta(days=days))
 
     @cached_property
     def messages(self) -> Messages:
@@ -403,7 +432,9 @@ class World:
 
     @cached_property
     def join_waitlist(self) -> JoinWaitlist:
-        return JoinWaitlist(writers=self.db, clock=self.clock)
+        return JoinWaitlist(
+            writers=self.db, clock=self.clock, consent=ConsentPolicy(self.privacy_policy_url)
+        )
 
     @cached_property
     def list_waitlist(self) -> ListWaitlist:

@@ -53,6 +53,9 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Deleted and overwritten content is zeroed, not left in free space where a raw read of
+        # the file would find an erased client's name (docs/privacy.md).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -67,3 +70,20 @@ def _private_file(path: Path) -> None:
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not path.exists():
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+
+
+def forget_deleted(engine: Engine) -> None:
+    """Make erased data unreadable from the files too. SQLite zeroes deleted content in its pages
+    (secure_delete), but earlier page images stay in the write-ahead log until it is checkpointed
+    and truncated; PostgreSQL's dead row versions are not in any dump and are vacuumed away."""
+    if engine.dialect.name != "sqlite":
+        return
+    # Outside any transaction (the driver connection is in autocommit mode, see _tune_sqlite).
+    # Best effort: with readers still open it checkpoints what it can; the next run finishes.
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        cursor.close()
+    finally:
+        connection.close()

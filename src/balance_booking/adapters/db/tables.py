@@ -142,8 +142,13 @@ appointments = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Column("sequence", Integer, nullable=False, server_default="0"),  # moves so far (.ics)
     Column("series_id", Uuid),  # a weekly series booked by the admin
+    # Privacy (migration 0010): when the client's fields were erased, and an erasure waiting for
+    # the cancellation e-mail that still needs the address (docs/privacy.md).
+    Column("erased_at", UtcDateTime),
+    Column("erase_requested_at", UtcDateTime),
     Index("ix_appointments_blocked", "blocked_start_at", "blocked_end_at"),
     Index("ix_appointments_series", "series_id"),
+    Index("ix_appointments_end_at", "end_at"),
 )
 
 # Where an appointment was before each move (kept for the admin).
@@ -288,6 +293,41 @@ waitlist_entries = Table(
     Column("preferred_to", UtcDateTime),
     Column("comment", Text),
     Column("created_at", UtcDateTime, nullable=False),
+    # Waitlist offers (migration 0011): waiting | offered | booked | expired.
+    Column("status", String(16), nullable=False, server_default="waiting"),
+    Column("notified_at", UtcDateTime),  # an entry without a window, told free times are back
+    Index("ix_waitlist_entries_status", "status", "created_at"),
+)
+
+# A freed slot held for one waitlist entry until it accepts, declines or the offer expires.
+waitlist_offers = Table(
+    "waitlist_offers",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column(
+        "entry_id",
+        Uuid,
+        ForeignKey("waitlist_entries.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("service_slug", String(63), nullable=False),
+    Column("start_at", UtcDateTime, nullable=False),
+    Column("end_at", UtcDateTime, nullable=False),
+    Column("buffer_before_minutes", Integer, nullable=False),
+    Column("buffer_after_minutes", Integer, nullable=False),
+    # The buffered interval it holds, like an appointment's.
+    Column("blocked_start_at", UtcDateTime, nullable=False),
+    Column("blocked_end_at", UtcDateTime, nullable=False),
+    Column("token_hash", String(64), nullable=False),
+    Column(
+        "status", String(16), nullable=False
+    ),  # open | accepted | declined | expired | withdrawn
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("decided_at", UtcDateTime),
+    Column("appointment_id", Uuid),  # the booking an accepted offer became
+    Index("ix_waitlist_offers_open", "status", "blocked_start_at", "blocked_end_at"),
 )
 
 tracking_events = Table(
@@ -297,4 +337,28 @@ tracking_events = Table(
     Column("event", String(64), nullable=False),
     Column("properties", Text, nullable=False),
     Column("occurred_at", UtcDateTime, nullable=False),
+)
+
+# What a client agreed to (PRIVACY_POLICY_URL) and when, per booking or waitlist entry; it holds
+# no personal data, so it outlives the erasure of the fields it was given for.
+consents = Table(
+    "consents",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("appointment_id", Uuid, index=True),
+    Column("waitlist_entry_id", Uuid, index=True),
+    Column("policy_url", String(500), nullable=False),
+    Column("given_at", UtcDateTime, nullable=False),
+)
+
+# Every admin action, written in the transaction of the change (application/audit.py).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False, index=True),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(100), nullable=False),
+    Column("target", String(500)),
+    Column("ip", String(64)),
 )

@@ -27,6 +27,7 @@ from balance_booking.adapters.db.repositories.calendar import (
     SqlOAuthStates,
 )
 from balance_booking.adapters.db.repositories.outbox import SqlOutbox
+from balance_booking.adapters.db.repositories.privacy import SqlAuditLog, SqlClientData
 from balance_booking.adapters.db.repositories.schedule import SqlSchedule, SqlServices
 from balance_booking.adapters.db.repositories.tracking import SqlTracking
 from balance_booking.adapters.db.repositories.waitlist import SqlWaitlist
@@ -35,7 +36,9 @@ from balance_booking.application.ports import (
     AdminTokenRepository,
     AdminUserRepository,
     AppointmentRepository,
+    AuditLog,
     BusyRepository,
+    ClientDataRepository,
     IdempotencyRepository,
     IntegrationRepository,
     LoginAttemptRepository,
@@ -45,8 +48,12 @@ from balance_booking.application.ports import (
     ServiceRepository,
     ThrottleRepository,
     TrackingSink,
+    UnitOfWork,
     WaitlistRepository,
 )
+
+# Runs inside the transaction just before COMMIT; what it returns runs once the commit succeeded.
+BeforeCommit = Callable[[UnitOfWork], Callable[[], None] | None]
 
 
 class SqlUnitOfWork:
@@ -72,13 +79,21 @@ class SqlUnitOfWork:
     admin_sessions: AdminSessionRepository
     login_attempts: LoginAttemptRepository
     throttles: ThrottleRepository
+    client_data: ClientDataRepository
+    audit: AuditLog
 
     def __init__(
-        self, engine: Engine, *, write: bool = False, on_change: Callable[[], None] | None = None
+        self,
+        engine: Engine,
+        *,
+        write: bool = False,
+        on_change: Callable[[], None] | None = None,
+        before_commit: BeforeCommit | None = None,
     ) -> None:
         self._engine = engine
         self._write = write
         self._on_change = on_change
+        self._before_commit = before_commit
         self._changes = ChangeTracker()
         self._connection: Connection | None = None
         self._transaction: RootTransaction | None = None
@@ -105,6 +120,8 @@ class SqlUnitOfWork:
         self.admin_sessions = SqlAdminSessions(connection)
         self.login_attempts = SqlLoginAttempts(connection)
         self.throttles = SqlThrottles(connection)
+        self.client_data = SqlClientData(connection)
+        self.audit = SqlAuditLog(connection)
         return self
 
     def __exit__(
@@ -125,6 +142,8 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         if self._transaction is None or self._connection is None:
             raise RuntimeError("commit outside the unit of work")
+        # The audit trail adds its entry to this very transaction (application/audit.py).
+        committed = None if self._before_commit is None else self._before_commit(self)
         changed = self._changes.changed
         if changed:
             self._connection.execute(
@@ -134,6 +153,8 @@ class SqlUnitOfWork:
             )
         self._transaction.commit()
         self._changes = ChangeTracker()
+        if committed is not None:
+            committed()
         if changed and self._on_change is not None:
             self._on_change()
 
@@ -146,11 +167,22 @@ class SqlUnitOfWorkFactory:
     """Makes units of work on one engine; `write=True` ones take SQLite's write lock at BEGIN."""
 
     def __init__(
-        self, engine: Engine, *, write: bool = False, on_change: Callable[[], None] | None = None
+        self,
+        engine: Engine,
+        *,
+        write: bool = False,
+        on_change: Callable[[], None] | None = None,
+        before_commit: BeforeCommit | None = None,
     ) -> None:
         self._engine = engine
         self._write = write
         self._on_change = on_change
+        self._before_commit = before_commit
 
     def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._engine, write=self._write, on_change=self._on_change)
+        return SqlUnitOfWork(
+            self._engine,
+            write=self._write,
+            on_change=self._on_change,
+            before_commit=self._before_commit,
+        )

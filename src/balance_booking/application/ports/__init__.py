@@ -71,6 +71,12 @@ from balance_booking.application.ports.outbox import (
     ParkedMessage,
     Payload,
 )
+from balance_booking.application.ports.privacy import (
+    AuditEntry,
+    AuditLog,
+    ClientDataRepository,
+    ConsentRecord,
+)
 from balance_booking.application.ports.system import (
     Clock,
     DataVersionReader,
@@ -89,6 +95,8 @@ __all__ = [
     "AdminUser",
     "AdminUserRepository",
     "AppointmentRepository",
+    "AuditEntry",
+    "AuditLog",
     "BusyRepository",
     "CachedAvailability",
     "CalendarEventState",
@@ -99,7 +107,9 @@ __all__ = [
     "CalendarInvite",
     "CalendarLink",
     "CalendarState",
+    "ClientDataRepository",
     "Clock",
+    "ConsentRecord",
     "DataVersionReader",
     "EventDraft",
     "IdempotencyRepository",

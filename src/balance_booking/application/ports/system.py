@@ -28,6 +28,7 @@ from balance_booking.application.ports.integration import (
     OAuthStateRepository,
 )
 from balance_booking.application.ports.outbox import OutboxRepository
+from balance_booking.application.ports.privacy import AuditLog, ClientDataRepository
 
 
 class Clock(Protocol):
@@ -75,6 +76,8 @@ class UnitOfWork(Protocol):
     admin_sessions: AdminSessionRepository
     login_attempts: LoginAttemptRepository
     throttles: ThrottleRepository
+    client_data: ClientDataRepository
+    audit: AuditLog
 
     def __enter__(self) -> Self: ...
     def __exit__(

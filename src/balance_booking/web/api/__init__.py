@@ -16,6 +16,7 @@ from balance_booking.web.api.admin import (
     explain,
     integrations,
     outbox,
+    privacy,
     schedule,
     session,
     tokens,
@@ -52,5 +53,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     webhooks.router,
     outbox.router,  # release 2
     tokens.router,
+    privacy.router,
     explain.router,  # release 2: explainable availability
 )

@@ -356,6 +356,8 @@
     if (!EMAIL.test(fields.email.value.trim())) errors.push([fields.email, T.need_email]);
     const phone = fields.phone.value.trim();
     if (phone && !PHONE.test(phone)) errors.push([fields.phone, T.bad_phone]);
+    // The privacy policy box, shown when the practice has a policy (PRIVACY_POLICY_URL).
+    if (fields.consent && !fields.consent.checked) errors.push([fields.consent, T.need_consent]);
     return errors;
   }
 
@@ -373,6 +375,7 @@
     email: $("client-email"),
     phone: $("client-phone"),
     comment: $("client-comment"),
+    consent: $("client-consent"),
   });
 
   function serverFieldError(answer, fields) {
@@ -380,7 +383,13 @@
     const name = field.replace(/^client\./, "");
     const input = fields[name];
     if (!input) return null;
-    const messages = { name: T.need_name, email: T.need_email, phone: T.bad_phone, comment: T.too_long };
+    const messages = {
+      name: T.need_name,
+      email: T.need_email,
+      phone: T.bad_phone,
+      comment: T.too_long,
+      consent: T.need_consent,
+    };
     return [[input, messages[name] || T.fix_fields]];
   }
 
@@ -407,6 +416,7 @@
     // The page's language is the language of the confirmation and reminder e-mails.
     const body = { service_slug: state.service.slug, start: state.slot.apiStart, timezone: state.zone, client, language: lang };
     if (fields.comment.value.trim()) body.comment = fields.comment.value.trim();
+    if (fields.consent) body.consent = fields.consent.checked;
     const fingerprint = JSON.stringify(body);
     // The same request after a lost answer reuses its key, so it cannot book twice.
     if (!state.idempotency || state.idempotency.body !== fingerprint) {
@@ -579,7 +589,13 @@
     event.preventDefault();
     if (state.sending) return;
     const form = $("waitlist-form");
-    const fields = { name: $("wl-name"), email: $("wl-email"), phone: $("wl-phone"), comment: $("wl-comment") };
+    const fields = {
+      name: $("wl-name"),
+      email: $("wl-email"),
+      phone: $("wl-phone"),
+      comment: $("wl-comment"),
+      consent: $("wl-consent"),
+    };
     clearErrors(form);
     const errors = validate(fields);
     if (errors.length) {
@@ -594,6 +610,7 @@
     };
     if (fields.phone.value.trim()) body.phone = fields.phone.value.trim();
     if (fields.comment.value.trim()) body.comment = fields.comment.value.trim();
+    if (fields.consent) body.consent = fields.consent.checked;
     const button = $("submit-waitlist");
     const label = button.textContent;
     setSending(button, true, T.waitlist_sending);

@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, insert, select
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, select
 
 from balance_booking.adapters.db import tables as t
 from balance_booking.application.ports import (
     WaitlistEntry,
 )
+
+
+def waitlist_entry(row: Row[Any]) -> WaitlistEntry:
+    return WaitlistEntry(
+        entry_id=row.id,
+        service_slug=row.service_slug,
+        name=row.name,
+        email=row.email,
+        phone=row.phone,
+        timezone=row.timezone,
+        preferred_from=row.preferred_from,
+        preferred_to=row.preferred_to,
+        comment=row.comment,
+        created_at=row.created_at,
+    )
 
 
 class SqlWaitlist:
@@ -35,18 +52,4 @@ class SqlWaitlist:
     def list(self) -> list[WaitlistEntry]:
         c = t.waitlist_entries.c
         rows = self._connection.execute(select(t.waitlist_entries).order_by(c.created_at))
-        return [
-            WaitlistEntry(
-                entry_id=row.id,
-                service_slug=row.service_slug,
-                name=row.name,
-                email=row.email,
-                phone=row.phone,
-                timezone=row.timezone,
-                preferred_from=row.preferred_from,
-                preferred_to=row.preferred_to,
-                comment=row.comment,
-                created_at=row.created_at,
-            )
-            for row in rows
-        ]
+        return [waitlist_entry(row) for row in rows]

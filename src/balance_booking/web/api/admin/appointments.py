@@ -13,6 +13,7 @@ from balance_booking.application.ports import CalendarEventState, CalendarState
 from balance_booking.application.self_service import AdminBookingRequest, CollisionError
 from balance_booking.application.slot_guard import SlotUnavailableError
 from balance_booking.domain.appointments import Client
+from balance_booking.web.audit import AuditedRoute
 from balance_booking.web.deps import AdminDep, ServicesDep
 from balance_booking.web.schemas import (
     AdminAppointments,
@@ -33,7 +34,7 @@ from balance_booking.web.self_service_schemas import (
 )
 from balance_booking.web.timefmt import parse_instant, query_window, zone_or_422
 
-router = APIRouter(prefix="/api/admin", tags=["admin"])
+router = APIRouter(prefix="/api/admin", tags=["admin"], route_class=AuditedRoute)
 
 
 @router.get(
@@ -60,6 +61,7 @@ def list_appointments(
 
 @router.post(
     "/appointments/{appointment_id}/confirm",
+    name="appointment.confirm",
     response_model=AppointmentEnvelope,
     responses={
         401: {"model": ErrorBody, "description": "Unauthorized"},
@@ -81,6 +83,7 @@ def confirm(
 
 @router.post(
     "/appointments/{appointment_id}/cancel",
+    name="appointment.cancel",
     response_model=AppointmentEnvelope,
     responses={
         401: {"model": ErrorBody, "description": "Unauthorized"},
@@ -105,6 +108,7 @@ _COLLISION_ERRORS: dict[int | str, dict[str, object]] = {
 
 @router.post(
     "/appointments",
+    name="appointment.create",
     status_code=201,
     response_model=AdminBookedOut,
     responses=_COLLISION_ERRORS,
@@ -141,6 +145,7 @@ def book_for_client(
 
 @router.post(
     "/appointments/{appointment_id}/reschedule",
+    name="appointment.reschedule",
     response_model=AppointmentEnvelope,
     responses=_COLLISION_ERRORS,
 )
@@ -159,6 +164,7 @@ def reschedule_by_admin(
 
 @router.post(
     "/series/{series_id}/cancel",
+    name="series.cancel",
     response_model=SeriesCancelledOut,
     responses={
         401: {"model": ErrorBody, "description": "Unauthorized"},

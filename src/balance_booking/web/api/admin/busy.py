@@ -6,11 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
+from balance_booking.web.audit import AuditedRoute
 from balance_booking.web.deps import AdminDep, ServicesDep
 from balance_booking.web.schemas import BusyBlockOut, BusyOut, ErrorBody
 from balance_booking.web.timefmt import query_window, render, zone_or_422
 
-router = APIRouter(prefix="/api/admin", tags=["admin"])
+router = APIRouter(prefix="/api/admin", tags=["admin"], route_class=AuditedRoute)
 
 
 @router.get(

@@ -7,13 +7,15 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
+from balance_booking.web.audit import AuditedRoute
 from balance_booking.web.deps import AdminDep, ServicesDep
 from balance_booking.web.explain_text import reason_message
 from balance_booking.web.i18n import request_language
 from balance_booking.web.schemas import ErrorBody
 from balance_booking.web.timefmt import parse_instant, render, zone_or_422
 
-router = APIRouter(prefix="/api/admin", tags=["admin"])
+# Audited like every admin router; a read writes no entry (application/audit.py).
+router = APIRouter(prefix="/api/admin", tags=["admin"], route_class=AuditedRoute)
 
 
 class IntervalOut(BaseModel):

@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse
 
 from balance_booking.application.errors import InvalidOAuthStateError
 from balance_booking.application.sync import NotConnectedError, SyncFailedError
+from balance_booking.web.audit import AuditedRoute
 from balance_booking.web.auth import AdminPrincipal
 from balance_booking.web.deps import AdminDep, ServicesDep
 from balance_booking.web.errors import ApiError
@@ -23,7 +24,9 @@ from balance_booking.web.schemas import (
     SyncOut,
 )
 
-router = APIRouter(prefix="/api/admin/integrations/google-calendar", tags=["admin"])
+router = APIRouter(
+    prefix="/api/admin/integrations/google-calendar", tags=["admin"], route_class=AuditedRoute
+)
 
 _ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorBody, "description": "Missing or invalid admin credentials"},
@@ -37,6 +40,7 @@ def status(_admin: AdminDep, services: ServicesDep) -> IntegrationOut:
 
 @router.post(
     "/connect",
+    name="google.connect",
     response_model=ConnectOut,
     responses=_ERRORS | {409: {"model": ErrorBody, "description": "OAuth client not configured"}},
 )
@@ -47,6 +51,7 @@ def connect(admin: AdminDep, services: ServicesDep) -> ConnectOut:
 
 @router.get(
     "/callback",
+    name="google.connect_complete",
     status_code=303,
     response_class=RedirectResponse,
     responses=_ERRORS | {400: {"model": ErrorBody, "description": "Bad, reused or expired state"}},
@@ -78,6 +83,7 @@ def callback(
 
 @router.post(
     "/sync",
+    name="google.sync",
     response_model=SyncOut,
     responses=_ERRORS
     | {
@@ -103,12 +109,14 @@ def sync_now(_admin: AdminDep, services: ServicesDep) -> SyncOut:
     )
 
 
-@router.post("/disconnect", response_model=IntegrationOut, responses=_ERRORS)
+@router.post(
+    "/disconnect", name="google.disconnect", response_model=IntegrationOut, responses=_ERRORS
+)
 def disconnect(_admin: AdminDep, services: ServicesDep) -> IntegrationOut:
     return IntegrationOut.from_view(services.disconnect.execute())
 
 
-@router.put("/settings", response_model=IntegrationOut, responses=_ERRORS)
+@router.put("/settings", name="google.settings", response_model=IntegrationOut, responses=_ERRORS)
 def settings(body: SettingsIn, _admin: AdminDep, services: ServicesDep) -> IntegrationOut:
     return IntegrationOut.from_view(services.set_integration_enabled.execute(enabled=body.enabled))
 

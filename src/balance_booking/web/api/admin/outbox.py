@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from balance_booking.web.audit import AuditedRoute
 from balance_booking.web.deps import AdminDep, ServicesDep
 from balance_booking.web.schemas import (
     EmailStatusOut,
@@ -13,7 +14,7 @@ from balance_booking.web.schemas import (
     RequeuedOut,
 )
 
-router = APIRouter(prefix="/api/admin", tags=["admin"])
+router = APIRouter(prefix="/api/admin", tags=["admin"], route_class=AuditedRoute)
 
 _ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorBody, "description": "Missing or invalid admin credentials"},
@@ -35,6 +36,7 @@ def parked_messages(_admin: AdminDep, services: ServicesDep) -> ParkedMessagesOu
 
 @router.post(
     "/outbox/{message_id}/retry",
+    name="outbox.retry",
     response_model=RequeuedOut,
     responses=_ERRORS
     | {404: {"model": ErrorBody, "description": "No parked message with this id"}},

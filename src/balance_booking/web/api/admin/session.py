@@ -6,10 +6,11 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Response
 
+from balance_booking.web.audit import AuditedRoute
 from balance_booking.web.auth import AdminDep
 from balance_booking.web.schemas import ErrorBody, SessionOut
 
-router = APIRouter(prefix="/api/admin", tags=["admin"])
+router = APIRouter(prefix="/api/admin", tags=["admin"], route_class=AuditedRoute)
 
 _UTC = ZoneInfo("UTC")
 

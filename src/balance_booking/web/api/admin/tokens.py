@@ -9,11 +9,12 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
+from balance_booking.web.audit import AuditedRoute
 from balance_booking.web.auth import AdminDep
 from balance_booking.web.deps import ServicesDep
 from balance_booking.web.schemas import ErrorBody
 
-router = APIRouter(prefix="/api/admin", tags=["admin"])
+router = APIRouter(prefix="/api/admin", tags=["admin"], route_class=AuditedRoute)
 
 _UTC = ZoneInfo("UTC")
 
@@ -56,6 +57,7 @@ def list_tokens(_admin: AdminDep, services: ServicesDep) -> TokensOut:
 
 @router.delete(
     "/tokens/{token_id}",
+    name="token.revoke",
     status_code=204,
     response_class=Response,
     responses={

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from balance_booking.web.audit import AuditedRoute
 from balance_booking.web.deps import AdminDep, ServicesDep
 from balance_booking.web.schemas import ErrorBody, WaitlistOut, waitlist_entry_out
 
-router = APIRouter(prefix="/api/admin", tags=["admin"])
+router = APIRouter(prefix="/api/admin", tags=["admin"], route_class=AuditedRoute)
 
 
 @router.get(

@@ -30,7 +30,10 @@ router = APIRouter(prefix="/api/public/booking", tags=["public"])
 _BOOKING_ERRORS: dict[int | str, dict[str, object]] = {
     404: {"model": ErrorBody, "description": "Unknown service"},
     409: {"model": ConflictBody, "description": "Slot unavailable; alternatives offered"},
-    422: {"model": ErrorBody, "description": "Invalid request or Idempotency-Key reuse"},
+    422: {
+        "model": ErrorBody,
+        "description": "Invalid request, Idempotency-Key reuse, or consent_required",
+    },
     503: {"model": ErrorBody, "description": "Google Calendar unavailable; waitlist offered"},
     **RATE_LIMITED,
 }
@@ -59,6 +62,7 @@ def book(
         client=Client(name=body.client.name, email=body.client.email, phone=body.client.phone),
         comment=body.comment,
         language=body.language,
+        consent=body.consent,
     )
     try:
         booked = services.book.execute(request, idempotency_key=idempotency_key)

@@ -25,7 +25,11 @@ def _optional_instant(value: str | None, *, field: str) -> datetime | None:
     dependencies=[PublicWrite],
     status_code=201,
     response_model=CreatedId,
-    responses={404: {"model": ErrorBody, "description": "Unknown service"}, **RATE_LIMITED},
+    responses={
+        404: {"model": ErrorBody, "description": "Unknown service"},
+        422: {"model": ErrorBody, "description": "Invalid request, or consent_required"},
+        **RATE_LIMITED,
+    },
 )
 def join_waitlist(body: WaitlistIn, services: ServicesDep) -> CreatedId:
     zone_or_422(body.timezone, field="timezone")
@@ -54,5 +58,6 @@ def join_waitlist(body: WaitlistIn, services: ServicesDep) -> CreatedId:
         timezone=body.timezone,
         preferred=preferred,
         comment=body.comment,
+        consent=body.consent,
     )
     return CreatedId(id=entry_id)
