@@ -282,9 +282,8 @@ class ServicePatch(Strict):
 _NULLABLE = frozenset({"title_en", "slot_step_minutes", "daily_limit"})
 
 
-Email = Annotated[
-    str, StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$", max_length=320)
-]
+EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
+Email = Annotated[str, StringConstraints(pattern=EMAIL_PATTERN, max_length=320)]
 Phone = Annotated[str, StringConstraints(pattern=r"^[0-9+()\-.\s]{5,40}$")]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Comment = Annotated[str, StringConstraints(max_length=2000)]

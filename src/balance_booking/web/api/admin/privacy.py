@@ -16,6 +16,7 @@ from balance_booking.domain.availability import local_to_utc
 from balance_booking.web.audit import AuditedRoute
 from balance_booking.web.deps import AdminDep, ServicesDep
 from balance_booking.web.schemas import (
+    EMAIL_PATTERN,
     AdminAppointmentOut,
     Email,
     ErrorBody,
@@ -72,7 +73,7 @@ class ErasedOut(BaseModel):
 def export_client_data(
     _admin: AdminDep,
     services: ServicesDep,
-    email: Annotated[str, Query(min_length=3, max_length=320)],
+    email: Annotated[str, Query(max_length=320, pattern=EMAIL_PATTERN)],
     download: bool = False,  # noqa: FBT001, FBT002 - a query flag
 ) -> ClientDataOut | JSONResponse:
     """Everything stored about the person with this e-mail address; `download=true` answers it
