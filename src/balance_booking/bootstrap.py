@@ -65,6 +65,7 @@ from balance_booking.application.busy_view import ListBusyBlocks
 from balance_booking.application.connect import CompleteGoogleConnection, StartGoogleConnection
 from balance_booking.application.edge import PruneEdgeData, PublicWriteLimit
 from balance_booking.application.email import EmailMessages, MailLinks, mail_domain
+from balance_booking.application.explain import ExplainAvailability
 from balance_booking.application.export import (
     CreateCalendarEventForAppointment,
     DeleteCalendarEventForAppointment,
@@ -428,6 +429,12 @@ def build_web_services(container: Container) -> WebServices:
             versions=container.versions,
             cache=container.slots_cache,
             metrics=container.metrics,
+        ),
+        explain_availability=ExplainAvailability(
+            uow_factory=container.readers,
+            clock=container.clock,
+            policy=policy,
+            default_timezone=zone,
         ),
         rendered_slots=RenderedSlots(
             ttl_seconds=settings.cache_ttl_seconds, metrics=container.metrics

@@ -147,6 +147,11 @@ def test_a_cancel_offers_the_slot_to_the_longest_waiting_entry_who_declines_to_t
     refused = book(practice, "sneaky@example.com")
     assert refused.status_code == 409
     assert refused.json()["error"]["code"] == "slot_unavailable"
+    # The practitioner's "why is this time not offered" names the hold (one rule set).
+    why = practice.get(
+        "/api/admin/availability/explain", params={"service_slug": "session", "start": SLOT}
+    ).json()
+    assert (why["offered"], [r["code"] for r in why["reasons"]]) == (False, ["held"])
     state = entries(practice)
     assert state["w1@example.com"]["status"] == "offered"
     assert state["w1@example.com"]["offer"]["id"] == offer_id

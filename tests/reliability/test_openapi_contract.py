@@ -327,6 +327,10 @@ def _examples(seed: Seed) -> dict[str, list[dict[str, Any]]]:
             {"path_parameters": {"series_id": seed.series_id}},
         ],
         "GET /api/admin/busy": [{"query": {"from": day, "to": week}}],
+        "GET /api/admin/availability/explain": [
+            {"query": {"service_slug": "individual", "start": start}},
+            {"query": {"service_slug": "paid", "start": seed.instants[0], "lang": "en"}},
+        ],
         f"GET {INTEGRATION_API}/callback": [
             {"query": {"state": seed.oauth_state, "error": "access_denied"}},
         ],

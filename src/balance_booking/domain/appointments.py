@@ -208,7 +208,12 @@ class Appointment:
     @property
     def occupied(self) -> OccupiedTime:
         return OccupiedTime(
-            self.start, self.end, self.buffer_before, self.buffer_after, self.service_slug
+            self.start,
+            self.end,
+            self.buffer_before,
+            self.buffer_after,
+            self.service_slug,
+            held=self.status is AppointmentStatus.PENDING_PAYMENT,
         )
 
     def confirm(self, *, now: datetime) -> None:

@@ -92,6 +92,7 @@ class Offer:
             buffer_before=self.buffer_before,
             buffer_after=self.buffer_after,
             service_slug=self.service_slug,
+            held=True,  # explained as "held", like a payment hold
         )
 
     def _close(self, status: OfferStatus, *, now: datetime) -> None:

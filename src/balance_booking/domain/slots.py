@@ -1,6 +1,8 @@
 """The slot engine: which start times of a service are free, as UTC instants.
 
-The rules (docs/domain.md has the long form):
+The rules (docs/domain.md has the long form) live once, in ``SlotRules``: the fast sweep
+``available_slots`` and the one-start explanation ``explain_start`` (domain/explain.py) both
+apply them, so "why is this time not offered" cannot drift from what is offered.
 
 * Candidates sit on a grid anchored at each working window's start (the window expanded to UTC
   for its owner-local date), stepping by ``service.step`` in absolute time, while the whole slot
@@ -20,9 +22,9 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from balance_booking.domain.availability import Availability
 from balance_booking.domain.errors import InvalidInterval
@@ -59,6 +61,9 @@ class OccupiedTime:
     buffer_before: timedelta
     buffer_after: timedelta
     service_slug: str
+    # A payment hold (or, later, a waitlist offer): it blocks like a booking, but an explanation
+    # names it differently ("held", not "booked").
+    held: bool = False
 
     def __post_init__(self) -> None:
         start = to_utc(self.start, "start")
@@ -113,6 +118,100 @@ def _ceil_steps(distance: timedelta, step: timedelta) -> int:
     return -(-distance // step)
 
 
+def full_days(
+    service: Service, appointments: Iterable[OccupiedTime], zone: tzinfo
+) -> frozenset[date]:
+    """The owner-local dates on which ``service`` has reached its daily limit (none without one).
+
+    Appointments of the same service count on the owner-local date they start.
+    """
+    if service.daily_limit is None:
+        return frozenset()
+    per_day = Counter(
+        item.start.astimezone(zone).date()
+        for item in appointments
+        if item.service_slug == service.slug
+    )
+    return frozenset(day for day, count in per_day.items() if count >= service.daily_limit)
+
+
+def guard_overlaps(
+    guarded: tuple[datetime, datetime], blocker_start: datetime, blocker_end: datetime
+) -> bool:
+    """True if a blocker ``[blocker_start, blocker_end)`` takes the slot's guarded time."""
+    return blocker_start < guarded[1] and guarded[0] < blocker_end
+
+
+@dataclass(frozen=True, slots=True)
+class SlotRules:
+    """Every rule deciding whether a slot of one service starting at an instant is offered.
+
+    Built once per question (``slot_rules``) from the service, the working hours, the active
+    appointments and the clock. A start ``t`` is offered iff:
+
+    * ``bookable.admits(t)``: not inside the minimum notice, not beyond the horizon;
+    * ``t`` lies on the grid of a working window ``(day, anchor, end)`` from ``spans``:
+      ``on_grid(anchor, t)`` and ``anchor <= t <= last_start(end)``;
+    * that window's local ``day`` is not in ``full_days`` (the daily limit);
+    * ``guard(t)`` overlaps no busy interval and no appointment's blocked time
+      (``guard_overlaps``).
+
+    ``available_slots`` sweeps these over a range; ``explain_start`` applies them to one start.
+    """
+
+    service: Service
+    availability: Availability
+    bookable: BookableStarts
+    full_days: frozenset[date]
+    # A slot starting at t guards [t - guard_before, t + guard_reach): its buffers and itself.
+    guard_before: timedelta
+    guard_reach: timedelta
+
+    def guard(self, start: datetime) -> tuple[datetime, datetime]:
+        """``[start - buffer_before, start + duration + buffer_after)`` as a pair of instants."""
+        return start - self.guard_before, start + self.guard_reach
+
+    def spans(self, first_day: date, last_day: date) -> Iterator[tuple[date, datetime, datetime]]:
+        """The working windows of local dates ``first_day..last_day``: (day, anchor, end) in UTC."""
+        return self.availability.dated_spans(first_day, last_day)
+
+    def last_start(self, working_end: datetime) -> datetime:
+        """The latest start whose whole slot fits before ``working_end``."""
+        return working_end - self.service.duration
+
+    def first_on_grid(self, anchor: datetime, low: datetime) -> datetime:
+        """The first grid point ``anchor + k * step`` (k >= 0) at or after ``low``."""
+        step = self.service.step
+        return anchor if anchor >= low else anchor + _ceil_steps(low - anchor, step) * step
+
+    def on_grid(self, anchor: datetime, start: datetime) -> bool:
+        """True if ``start`` is ``anchor + k * step`` for some k >= 0."""
+        return start >= anchor and (start - anchor) % self.service.step == timedelta(0)
+
+    def day_full(self, local_day: date) -> bool:
+        """True if the daily limit is reached on the owner-local date ``local_day``."""
+        return local_day in self.full_days
+
+
+def slot_rules(
+    *,
+    service: Service,
+    availability: Availability,
+    appointments: Iterable[OccupiedTime],
+    now: datetime,
+) -> SlotRules:
+    """The rules of ``service`` at ``now`` (see SlotRules)."""
+    now = to_utc(now, "now")
+    return SlotRules(
+        service=service,
+        availability=availability,
+        bookable=bookable_starts(service, now),
+        full_days=full_days(service, appointments, availability.zone),
+        guard_before=service.buffer_before,
+        guard_reach=service.duration + service.buffer_after,
+    )
+
+
 def available_slots(
     *,
     service: Service,
@@ -123,13 +222,17 @@ def available_slots(
     now: datetime,
 ) -> list[TimeSlot]:
     """The free slots of ``service`` whose start lies in ``window``, sorted by start, in UTC."""
-    now = to_utc(now, "now")
+    rules = slot_rules(
+        service=service, availability=availability, appointments=appointments, now=now
+    )
     duration = service.duration
     step = service.step
-    before = service.buffer_before
-    after_and_duration = duration + service.buffer_after
+    # The guard of SlotRules, unpacked: the sweep below is the hot path and works on the two
+    # offsets directly (guard(t) == (t - before, t + reach)).
+    before = rules.guard_before
+    reach = rules.guard_reach
 
-    bookable = bookable_starts(service, now)
+    bookable = rules.bookable
     low = max(window.start, bookable.earliest)
     high = min(window.end, bookable.horizon)
     if low >= high:
@@ -139,18 +242,9 @@ def available_slots(
     block_starts.append(_END_OF_TIME)
     block_ends.append(_END_OF_TIME)
 
-    zone = availability.zone
-    full_days: frozenset[date] = frozenset()
-    if service.daily_limit is not None:
-        per_day = Counter(
-            item.start.astimezone(zone).date()
-            for item in appointments
-            if item.service_slug == service.slug
-        )
-        full_days = frozenset(day for day, count in per_day.items() if count >= service.daily_limit)
-
     # One local day of margin on each side anchors windows that straddle the query edges (a
     # window starting the evening before, in the owner's zone, may hold slots starting in range).
+    zone = availability.zone
     one_day = timedelta(days=1)
     first_day = (low - one_day).astimezone(zone).date()
     last_day = (high + one_day).astimezone(zone).date()
@@ -159,13 +253,13 @@ def available_slots(
     append = slots.append
     pointer = 0
     latest_start = high - timedelta.resolution
-    for local_day, anchor, working_end in availability.dated_spans(first_day, last_day):
+    for local_day, anchor, working_end in rules.spans(first_day, last_day):
         # Every instant of a window lies on the window's own local date, so that date decides
         # the daily limit for all of its candidates.
-        if local_day in full_days or working_end <= low or anchor >= high:
+        if rules.day_full(local_day) or working_end <= low or anchor >= high:
             continue
-        last_start = min(working_end - duration, latest_start)
-        start = anchor if anchor >= low else anchor + _ceil_steps(low - anchor, step) * step
+        last_start = min(rules.last_start(working_end), latest_start)
+        start = rules.first_on_grid(anchor, low)
         while start <= last_start:
             guarded_start = start - before
             # Candidates only move forward in time, so blockers that end before this guarded
@@ -173,13 +267,14 @@ def available_slots(
             while block_ends[pointer] <= guarded_start:
                 pointer += 1
             blocker_start = block_starts[pointer]
-            if blocker_start < start + after_and_duration:
-                # Blocked: jump to the first grid point whose guarded start clears the blocker,
-                # i.e. anchor + k * step with k = ceil((blocker end + before - anchor) / step).
+            if blocker_start < start + reach:
+                # Blocked (guard_overlaps): jump to the first grid point whose guarded start
+                # clears the blocker, i.e. anchor + k * step with
+                # k = ceil((blocker end + before - anchor) / step).
                 start = anchor - ((anchor - block_ends[pointer] - before) // step) * step
                 continue
             # Every following candidate whose guarded end stays before that blocker is free.
-            run_last = min(last_start, blocker_start - after_and_duration)
+            run_last = min(last_start, blocker_start - reach)
             while start <= run_last:
                 # TimeSlot filled in place (see _new_object above): runs once per offered slot.
                 slot = _new_object(TimeSlot)

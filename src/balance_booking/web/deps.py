@@ -35,6 +35,7 @@ from balance_booking.application.booking import (
 from balance_booking.application.busy_view import ListBusyBlocks
 from balance_booking.application.connect import CompleteGoogleConnection, StartGoogleConnection
 from balance_booking.application.edge import PublicWriteLimit
+from balance_booking.application.explain import ExplainAvailability
 from balance_booking.application.integration import (
     DisconnectGoogleCalendar,
     GetIntegrationStatus,
@@ -78,6 +79,7 @@ class WebServices:
 
     clock: Clock
     list_slots: ListAvailableSlots
+    explain_availability: ExplainAvailability  # why a start is (not) offered: api/admin/explain.py
     rendered_slots: RenderedSlots  # finished public slots answers (api/public/slots.py)
     list_public_services: ListPublicServices
     owner_timezone: GetOwnerTimezone

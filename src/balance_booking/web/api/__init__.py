@@ -13,6 +13,7 @@ from balance_booking.web.api.admin import (
 )
 from balance_booking.web.api.admin import (
     busy,
+    explain,
     integrations,
     outbox,
     privacy,
@@ -55,4 +56,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     tokens.router,
     privacy.router,
     offers.router,
+    explain.router,  # release 2: explainable availability
 )

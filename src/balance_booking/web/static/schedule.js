@@ -20,6 +20,8 @@
     services: [],
     week: 0,
     weekSeq: 0,
+    explainSeq: 0,
+    explained: null, // {date, minute} of the time whose reasons are shown
     overrideSeq: 0,
   };
 
@@ -173,6 +175,8 @@
       }
     }
     const span = high - low;
+    const service = $("week-service").value;
+    const cellSize = cellMinutes();
     const grid = $("admin-week");
     grid.style.setProperty("--hours", String(span / 60));
     const scale = el("ol", { className: "tl-scale", "aria-hidden": "true" });
@@ -203,9 +207,125 @@
         ul.append(li);
       }
       section.append(ul);
+      if (service) section.append(dayCells(date, low, high, cellSize));
       days.push(section);
     }
     grid.replaceChildren(...days);
+    $("explain-hint").hidden = !service;
+    if (!service) $("explain-panel").hidden = true;
+    const cells = grid.querySelectorAll(".tl-cell");
+    if (cells.length) {
+      const again = state.explained && grid.querySelector(`.tl-cell[data-date="${state.explained.date}"][data-minute="${state.explained.minute}"]`);
+      (again || cells[0]).setAttribute("tabindex", "0");
+      if (again) again.classList.add("is-selected");
+    }
+  }
+
+  // ---- why a time is free or not (GET /api/admin/availability/explain) ----------------------------
+
+  const gcd = (a, b) => (b ? gcd(b, a % b) : a);
+
+  /** Minutes between two clickable times: the service's grid when it is that fine, else 30. */
+  function cellMinutes() {
+    const service = state.services.find((s) => s.slug === $("week-service").value);
+    if (!service) return 30;
+    let size = gcd(service.slot_step_minutes || service.duration_minutes, 60);
+    const schedule = state.schedule;
+    if (schedule) {
+      const windows = Object.values(schedule.weekly).flat().concat(schedule.overrides.flatMap((o) => o.intervals));
+      for (const [from] of windows) size = gcd(size, toMinutes(from) % 60 || 60);
+    }
+    return size >= 15 ? Math.min(size, 30) : 30;
+  }
+
+  /** One focusable button per time of a day: click, Enter or Space shows why it is free or not. */
+  function dayCells(date, low, high, size) {
+    const day = BB.capitalize(dateLabel(date, { weekday: "long", day: "numeric", month: "long" }));
+    const cells = el("div", { className: "tl-cells", role: "group", "aria-label": BB.format(T.explain_day, { day }) });
+    for (let minute = low; minute < high; minute += size) {
+      const cell = el(
+        "button",
+        {
+          type: "button",
+          className: "tl-cell",
+          tabindex: "-1",
+          dataset: { date, minute: String(minute) },
+          "aria-label": BB.format(T.explain_cell, { day, time: hhmm(minute) }),
+        },
+        [el("span", { className: "tl-cell-time", "aria-hidden": "true", text: hhmm(minute) })]
+      );
+      cell.style.setProperty("--top", `${((minute - low) / (high - low)) * 100}%`);
+      cell.style.setProperty("--height", `${(Math.min(size, high - minute) / (high - low)) * 100}%`);
+      cells.append(cell);
+    }
+    return cells;
+  }
+
+  /** Roving focus: one time of the week is in the tab order; the arrow keys move it. */
+  function focusCell(cell) {
+    for (const other of $("admin-week").querySelectorAll('.tl-cell[tabindex="0"]')) other.setAttribute("tabindex", "-1");
+    cell.setAttribute("tabindex", "0");
+    cell.focus();
+  }
+
+  function moveBetweenCells(event) {
+    const cell = event.target.closest ? event.target.closest(".tl-cell") : null;
+    if (!cell) return;
+    const days = Array.from($("admin-week").querySelectorAll(".tl-cells"));
+    const column = cell.parentElement;
+    const dayIndex = days.indexOf(column);
+    const list = Array.from(column.children);
+    const index = list.indexOf(cell);
+    const sameTime = (other) => (other ? other.children[Math.min(index, other.children.length - 1)] : null);
+    const targets = {
+      ArrowUp: () => list[index - 1],
+      ArrowDown: () => list[index + 1],
+      ArrowLeft: () => sameTime(days[dayIndex - 1]),
+      ArrowRight: () => sameTime(days[dayIndex + 1]),
+      Home: () => list[0],
+      End: () => list[list.length - 1],
+    };
+    if (!Object.prototype.hasOwnProperty.call(targets, event.key)) return;
+    event.preventDefault();
+    const target = targets[event.key]();
+    if (target) focusCell(target);
+  }
+
+  async function explainCell(cell) {
+    const service = $("week-service").value;
+    if (!service) return;
+    for (const other of $("admin-week").querySelectorAll(".tl-cell.is-selected")) other.classList.remove("is-selected");
+    cell.classList.add("is-selected");
+    focusCell(cell);
+    const { date, minute } = cell.dataset;
+    const at = hhmm(Number(minute));
+    state.explained = { date, minute };
+    const seq = ++state.explainSeq;
+    const panel = $("explain-panel");
+    panel.hidden = false;
+    delete panel.dataset.offered;
+    $("explain-title").textContent = BB.format(T.explain_title, {
+      day: BB.capitalize(dateLabel(date, { weekday: "long", day: "numeric", month: "long" })),
+      time: at,
+      service: serviceTitle(service),
+    });
+    $("explain-verdict").textContent = T.loading;
+    $("explain-reasons").replaceChildren();
+    const query = new URLSearchParams({ service_slug: service, start: BB.zonedInstant(date, at, state.zone), lang: app.dataset.lang });
+    const answer = await BB.request("GET", `/api/admin/availability/explain?${query}`);
+    if (seq !== state.explainSeq) return;
+    if (!answer.ok) {
+      $("explain-verdict").textContent = BB.format(T.explain_failed, { message: errorMessage(answer) });
+      return;
+    }
+    panel.dataset.offered = String(answer.data.offered);
+    $("explain-verdict").textContent = answer.data.offered ? T.explain_offered : T.explain_not_offered;
+    $("explain-reasons").replaceChildren(
+      ...answer.data.reasons.map((reason) => el("li", { className: `explain-reason reason-${reason.code}`, dataset: { code: reason.code }, text: reason.message }))
+    );
+    // Below the week: brought into view (focus stays on the time; the panel is a live region).
+    const reduce = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    panel.scrollIntoView({ block: "nearest", behavior: reduce ? "auto" : "smooth" });
   }
 
   function fillWeekServices() {
@@ -883,7 +1003,25 @@
       state.week += 1;
       loadWeek();
     });
-    $("week-service").addEventListener("change", loadWeek);
+    $("week-service").addEventListener("change", () => {
+      state.explained = null;
+      $("explain-panel").hidden = true;
+      loadWeek();
+    });
+    $("admin-week").addEventListener("keydown", moveBetweenCells);
+    $("admin-week").addEventListener("click", (event) => {
+      const cell = event.target.closest ? event.target.closest(".tl-cell") : null;
+      if (cell) explainCell(cell);
+    });
+    $("explain-close").addEventListener("click", () => {
+      $("explain-panel").hidden = true;
+      const selected = $("admin-week").querySelector(".tl-cell.is-selected");
+      if (selected) {
+        selected.classList.remove("is-selected");
+        selected.focus();
+      }
+      state.explained = null;
+    });
     $("schedule-form").addEventListener("submit", saveSchedule);
     $("book-client-form").addEventListener("submit", bookClient);
     $("add-override").addEventListener("click", () => {

@@ -106,6 +106,7 @@ class SqlAppointments:
                 c.buffer_before_minutes,
                 c.buffer_after_minutes,
                 c.service_slug,
+                c.status,
             )
             .where(*conditions)
             .order_by(c.blocked_start_at)
@@ -117,6 +118,7 @@ class SqlAppointments:
                 buffer_before=timedelta(minutes=row.buffer_before_minutes),
                 buffer_after=timedelta(minutes=row.buffer_after_minutes),
                 service_slug=row.service_slug,
+                held=row.status == AppointmentStatus.PENDING_PAYMENT.value,
             )
             for row in rows
         ]
@@ -153,6 +155,7 @@ class SqlAppointments:
                 buffer_before=timedelta(minutes=row.buffer_before_minutes),
                 buffer_after=timedelta(minutes=row.buffer_after_minutes),
                 service_slug=row.service_slug,
+                held=True,
             )
             for row in rows
         ]
