@@ -132,6 +132,8 @@ def test_a_cancel_offers_the_slot_to_the_longest_waiting_entry_who_declines_to_t
     join(practice, "w1@example.com")
     clock.advance(timedelta(minutes=1))
     join(practice, "w2@example.com")
+    clock.advance(timedelta(minutes=1))
+    join(practice, "w3@example.com")
     match = build_waitlist_matching(container)
     assert match.execute()["offered"] == 0  # nothing free in the window yet
 
@@ -181,12 +183,22 @@ def test_a_cancel_offers_the_slot_to_the_longest_waiting_entry_who_declines_to_t
         "offered",
     )
 
-    # Nobody answers: after an hour the offer runs out, the entry is told no more, the slot is
-    # free again for everyone (nobody else waits for it).
+    # Nobody answers: after an hour the offer runs out and goes to the next entry; when the
+    # last one lets it run out too, the slot is free again for everyone.
+    clock.advance(timedelta(minutes=61))
+    counts = match.execute()
+    assert (counts["expired"], counts["offered"]) == (1, 1)
+    assert entries(practice)["w2@example.com"]["status"] == "expired"
+    assert entries(practice)["w3@example.com"]["status"] == "offered"
+    deliver(container)
+    assert [to for to, _, _ in offers_sent(mail_sink)] == [
+        "w1@example.com",
+        "w2@example.com",
+        "w3@example.com",
+    ]
     clock.advance(timedelta(minutes=61))
     counts = match.execute()
     assert (counts["expired"], counts["offered"]) == (1, 0)
-    assert entries(practice)["w2@example.com"]["status"] == "expired"
     assert any(start.startswith("2026-12-03T08:00") for start in public_starts(practice))
 
 
