@@ -607,6 +607,7 @@
       name: fields.name.value.trim(),
       email: fields.email.value.trim(),
       timezone: state.zone,
+      language: lang, // the offers and notices it may get are in the page's language
     };
     if (fields.phone.value.trim()) body.phone = fields.phone.value.trim();
     if (fields.comment.value.trim()) body.comment = fields.comment.value.trim();

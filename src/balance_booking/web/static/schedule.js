@@ -986,10 +986,83 @@
             );
           }
           if (entry.comment) li.append(el("p", { className: "comment", text: entry.comment }));
+          li.append(waitlistState(entry));
+          li.append(removeEntryControl(entry, li));
           return li;
         })
       )
     );
+  }
+
+  /** "Waiting", "Offered: Thu 3 Dec, 11:00 — held until 12:05", "Booked", "Offer not answered". */
+  function waitlistState(entry) {
+    const line = el("p", { className: "waitlist-state" });
+    const badge = el("span", {
+      className: `badge badge-wl-${entry.status}`,
+      text: T[`wl_${entry.status}`] || entry.status,
+    });
+    line.append(badge);
+    if (entry.status === "offered" && entry.offer) {
+      const start = new Date(entry.offer.start);
+      const until = new Date(entry.offer.expires_at);
+      line.append(
+        " ",
+        BB.format(T.wl_offer, {
+          when: `${dayShort(start)}, ${time(start)}`,
+          until: time(until),
+        })
+      );
+    }
+    return line;
+  }
+
+  function removeEntryControl(entry, item) {
+    const box = el("div", { className: "actions" });
+    const status = el("p", { className: "status", role: "status" });
+    const remove = el("button", {
+      type: "button",
+      className: "button button-quiet button-small",
+      text: T.wl_remove,
+      "aria-label": BB.format(T.wl_remove_label, { name: entry.name }),
+      onclick: () => {
+        remove.hidden = true;
+        confirmBox.hidden = false;
+        yes.focus();
+      },
+    });
+    const yes = el("button", {
+      type: "button",
+      className: "button button-danger button-small",
+      text: T.wl_remove_yes,
+      onclick: async () => {
+        const answer = await BB.request("DELETE", `/api/admin/waitlist/${encodeURIComponent(entry.id)}`);
+        if (answer.ok || answer.status === 404) {
+          $("waitlist-status").textContent = T.wl_removed;
+          item.remove();
+          if (!$("waitlist").querySelector("li")) loadWaitlist();
+          loadWeek();
+        } else {
+          status.textContent = T.load_failed;
+        }
+      },
+    });
+    const no = el("button", {
+      type: "button",
+      className: "button button-quiet button-small",
+      text: T.wl_keep,
+      onclick: () => {
+        confirmBox.hidden = true;
+        remove.hidden = false;
+        remove.focus();
+      },
+    });
+    const confirmBox = el("div", { className: "actions", hidden: true }, [
+      el("span", { text: BB.format(T.wl_remove_question, { name: entry.name }) }),
+      yes,
+      no,
+    ]);
+    box.append(remove, confirmBox, status);
+    return box;
   }
 
   // ---- start ------------------------------------------------------------------------------------
