@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -32,8 +33,9 @@ import schemathesis
 from fastapi.testclient import TestClient
 from schemathesis import BaseSchema, Case, Config, HookContext
 
+from balance_booking.application.booking import ManageTokens
 from balance_booking.application.ports import NewMessage
-from balance_booking.bootstrap import Container, create_admin_token
+from balance_booking.bootstrap import Container, build_waitlist_matching, create_admin_token
 from balance_booking.web.paths import WEBHOOK_PATH
 from tests.conftest import FakeClock
 from tests.support.google import INTEGRATION_API, Emulator, query_of
@@ -116,6 +118,8 @@ class Seed:
     channel: dict[str, str]
     oauth_state: str
     parked: int  # an outbox row given up on, for the admin's retry
+    offers: list[Booked]  # waitlist offers (id, token): to look at, to accept, to decline
+    waitlist_entry: str  # an entry the admin removes
 
 
 def _person(name: str) -> dict[str, str]:
@@ -190,6 +194,8 @@ def seed(
         "timezone": OWNER_TZ,
     }
     assert admin.post(f"{BOOKING}/waitlist", json=waitlist).status_code == 201
+    removable = admin.post(f"{BOOKING}/waitlist", json=waitlist | {"email": "gone@example.com"})
+    assert removable.status_code == 201, removable.text
     return Seed(
         days=days,
         instants=[
@@ -213,7 +219,32 @@ def seed(
         },
         oauth_state=query_of(started.json()["authorization_url"])["state"],
         parked=_parked_message(container, clock.now()),
+        offers=_offers(admin, container, day=days[3]),
+        waitlist_entry=removable.json()["id"],
     )
+
+
+def _offers(admin: TestClient, container: Container, *, day: str) -> list[Booked]:
+    """Three waitlist entries, each waiting for one free time of `day`, offered it by the
+    worker's matching job (not 16:00: the admin's move example needs that time free)."""
+    free = [s for s in _slot_starts(admin, slug="individual", day=day, to=day) if "T16:" not in s]
+    for n, start in enumerate(free[:3]):
+        entry = {
+            "service_slug": "individual",
+            "name": f"Offered {n}",
+            "email": f"offered{n}@example.com",
+            "timezone": OWNER_TZ,
+            "preferred_from": start,
+            "preferred_to": (datetime.fromisoformat(start) + timedelta(minutes=50)).isoformat(),
+        }
+        assert admin.post(f"{BOOKING}/waitlist", json=entry).status_code == 201
+    assert build_waitlist_matching(container).execute()["offered"] == 3
+    tokens = ManageTokens(container.settings.resolved_secret_key())
+    offered = [e for e in admin.get("/api/admin/waitlist").json()["entries"] if e["offer"]]
+    return [
+        Booked(id=e["offer"]["id"], token=tokens.token(UUID(e["offer"]["id"])))
+        for e in sorted(offered, key=lambda e: e["email"])
+    ]
 
 
 def _parked_message(container: Container, now: datetime) -> int:
@@ -327,6 +358,27 @@ def _examples(seed: Seed) -> dict[str, list[dict[str, Any]]]:
             {"path_parameters": {"series_id": seed.series_id}},
         ],
         "GET /api/admin/busy": [{"query": {"from": day, "to": week}}],
+        f"GET {BOOKING}/offers/{{offer_id}}": [
+            {
+                "path_parameters": {"offer_id": seed.offers[0].id},
+                "query": {"token": seed.offers[0].token},
+            },
+        ],
+        f"POST {BOOKING}/offers/{{offer_id}}/accept": [
+            {
+                "path_parameters": {"offer_id": seed.offers[1].id},
+                "body": {"token": seed.offers[1].token},
+            },
+        ],
+        f"POST {BOOKING}/offers/{{offer_id}}/decline": [
+            {
+                "path_parameters": {"offer_id": seed.offers[2].id},
+                "body": {"token": seed.offers[2].token},
+            },
+        ],
+        "DELETE /api/admin/waitlist/{entry_id}": [
+            {"path_parameters": {"entry_id": seed.waitlist_entry}},
+        ],
         "GET /api/admin/availability/explain": [
             {"query": {"service_slug": "individual", "start": start}},
             {"query": {"service_slug": "paid", "start": seed.instants[0], "lang": "en"}},
