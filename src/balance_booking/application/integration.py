@@ -11,6 +11,7 @@ from balance_booking.application.errors import (
     UndecryptableTokenError,
 )
 from balance_booking.application.ports import (
+    AccessTokenSource,
     CalendarGatewayFactory,
     Clock,
     OAuthClient,
@@ -117,6 +118,9 @@ class DisconnectGoogleCalendar:
     cipher: TokenCipher
     clock: Clock
     status: GetIntegrationStatus
+    # The stored tokens, refreshed when expired: channels.stop with a dead access token would
+    # fail and leave the channel delivering. None: the stored access token as it is.
+    tokens: AccessTokenSource | None = None
 
     def execute(self) -> IntegrationStatusView:
         with self.uow_factory() as uow:
@@ -124,12 +128,22 @@ class DisconnectGoogleCalendar:
         access = self._plain(record.access_token_enc)
         refresh = self._plain(record.refresh_token_enc)
         if access and record.push_channel_id and record.push_resource_id:
+            source = (
+                self.tokens
+                if self.tokens is not None and record.status == IntegrationStatus.CONNECTED
+                else StaticTokens(access)
+            )
             try:
-                self.gateways(StaticTokens(access)).stop_channel(
+                self.gateways(source).stop_channel(
                     channel_id=record.push_channel_id, resource_id=record.push_resource_id
                 )
             except ApplicationError:
                 _log.warning("google_channel_stop_failed")
+            # A refresh above may have replaced the access token; revoke the live grant.
+            with self.uow_factory() as uow:
+                latest = uow.integration.get()
+            access = self._plain(latest.access_token_enc) or access
+            refresh = self._plain(latest.refresh_token_enc) or refresh
         if self.oauth is not None and (refresh or access):
             try:
                 self.oauth.revoke(refresh or access or "")
@@ -147,6 +161,9 @@ class DisconnectGoogleCalendar:
             record.push_resource_id = None
             record.push_expires_at = None
             record.last_success_at = None
+            record.refresh_token_expires_at = None
+            record.oauth_client_rejected_at = None
+            record.google_writes_paused_until = None
             uow.busy.clear()
             uow.integration.save(record, now=self.clock.now())
             uow.commit()
