@@ -35,7 +35,7 @@ def test_authorization_url_asks_for_the_minimum(admin: TestClient, emulator: Emu
     assert len(query["code_challenge"]) == 43
     assert len(query["state"]) >= 43
     assert set(query["scope"].split()) == {
-        "https://www.googleapis.com/auth/calendar.events",
+        "https://www.googleapis.com/auth/calendar.events.owned",
         "https://www.googleapis.com/auth/calendar.freebusy",
         "openid",
         "email",
@@ -104,7 +104,7 @@ def test_partial_grant_is_refused_and_revoked(admin: TestClient, emulator: Emula
     finally:
         emulator.control.delete("/_emulator/consent")
     assert location.startswith("/admin/settings/integrations?result=partial")
-    assert "calendar.events" in query_of(location)["detail"]
+    assert "calendar.events.owned" in query_of(location)["detail"]
     assert admin.get(API).json()["status"] == "disconnected"
 
 

@@ -25,6 +25,9 @@ from balance_booking.domain.calendar_account import IntegrationStatus
 
 _log = logging.getLogger(__name__)
 
+# Warn the admin this long before a time-limited grant ends (issue 18: "a day before").
+EXPIRY_WARNING = timedelta(days=1)
+
 
 @dataclass(frozen=True, slots=True)
 class IntegrationStatusView:
@@ -44,6 +47,12 @@ class IntegrationStatusView:
     push_expires_at: datetime | None
     last_reconcile_at: datetime | None = None
     reconcile: ReconcileSummary | None = None  # what the last sync did to our exported events
+    # When the grant itself ends (time-limited access only, e.g. an app in Testing status).
+    refresh_token_expires_at: datetime | None = None
+    refresh_expiry_warning: bool = False  # it ends within a day: reconnect before then
+    oauth_client_rejected: bool = False  # Google rejected our client id/secret: writes held
+    writes_paused_until: datetime | None = None  # quotaExceeded: no writes to Google until then
+    blocking_calendars: int = 1  # calendars whose busy time blocks slots
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -88,6 +97,16 @@ class GetIntegrationStatus:
             push_expires_at=record.push_expires_at if push_active else None,
             last_reconcile_at=record.last_reconcile_at,
             reconcile=ReconcileSummary.from_json(record.last_reconcile_summary),
+            refresh_token_expires_at=record.refresh_token_expires_at if connected else None,
+            refresh_expiry_warning=connected
+            and record.refresh_token_expires_at is not None
+            and record.refresh_token_expires_at - now <= EXPIRY_WARNING,
+            oauth_client_rejected=record.oauth_client_rejected_at is not None,
+            writes_paused_until=record.google_writes_paused_until
+            if record.google_writes_paused_until is not None
+            and record.google_writes_paused_until > now
+            else None,
+            blocking_calendars=len((record.blocking_calendar_ids or "primary").split()),
         )
 
 

@@ -16,7 +16,12 @@ from balance_booking.application.errors import (
 )
 from balance_booking.application.ports import Clock, TokenGrant
 
-SCOPE_EVENTS = "https://www.googleapis.com/auth/calendar.events"
+# Least privilege (docs/deployment.md, "Scopes"): calendar.events.owned covers every events call
+# we make (insert, patch, delete, list, watch) and channels.stop, on calendars the owner owns
+# (Google's discovery document, revision 20261030); calendar.events would read and change every
+# calendar the owner can see. calendar.freebusy reads busy time only.
+SCOPE_EVENTS = "https://www.googleapis.com/auth/calendar.events.owned"
+SCOPE_EVENTS_BROAD = "https://www.googleapis.com/auth/calendar.events"
 SCOPE_FREEBUSY = "https://www.googleapis.com/auth/calendar.freebusy"
 # Minimal scopes: write our own events and read busy time; openid+email label the account.
 REQUESTED_SCOPES = (SCOPE_EVENTS, SCOPE_FREEBUSY, "openid", "email")
@@ -129,6 +134,9 @@ class GoogleOAuthClient:
 
     def missing_scopes(self, granted: frozenset[str]) -> frozenset[str]:
         missing = set(REQUIRED_SCOPES - granted)
+        if SCOPE_EVENTS_BROAD in granted:
+            # The broader scope covers the narrow one (grants made before the switch).
+            missing.discard(SCOPE_EVENTS)
         if not granted & _EMAIL_SCOPES:
             missing.add("email")
         return frozenset(missing)
