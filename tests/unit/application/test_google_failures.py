@@ -6,6 +6,7 @@ fresh id once, and disconnect refreshes an expired token so its channel really s
 from __future__ import annotations
 
 import contextlib
+import random
 from datetime import timedelta
 from uuid import UUID
 
@@ -187,3 +188,51 @@ def test_sync_fails_and_keeps_the_mirror_when_the_client_is_rejected(synced: Wor
     record = synced.record()
     assert record.last_success_at == before
     assert record.last_sync_ok is False
+
+
+# --- a 12-hour run with a moved clock and random faults ---------------------------------------
+
+
+def test_twelve_hours_of_random_quota_and_refusal_faults_end_with_one_event_each(
+    synced: World,
+) -> None:
+    """Bookings, cancels and deletions in Google for 12 hours (5-minute steps), with random
+    quotaExceeded answers and writes to deleted events refused: at the end every live
+    appointment has exactly one live event, cancelled ones none, and nothing is parked."""
+    synced.calendar.refuse_deleted_writes = True
+    rng = random.Random(18)
+    slots = [(day, hour) for day in (1, 2, 3) for hour in range(10, 18)]
+    rng.shuffle(slots)
+    booked: list[UUID] = []
+    cancelled: set[UUID] = set()
+    step = timedelta(minutes=5)
+    for tick in range(12 * 12):
+        roll = rng.random()
+        if roll < 0.15 and slots:
+            day, hour = slots.pop()
+            booked.append(synced.book.execute(request(moscow(day, hour))).appointment.id)
+        elif roll < 0.2 and len(booked) > len(cancelled) + 1:
+            victim = rng.choice([a for a in booked if a not in cancelled])
+            synced.cancel.execute(victim, token=None)
+            cancelled.add(victim)
+        elif roll < 0.3 and synced.calendar.live_own():
+            synced.calendar.delete(rng.choice(synced.calendar.live_own()).event_id)
+        if rng.random() < 0.1:
+            operation = rng.choice(["insert_event", "patch_event", "delete_event"])
+            synced.calendar.fail(operation, quota())
+        synced.dispatcher.execute()
+        if tick % 3 == 0:
+            synced.sync.execute()
+        synced.clock.advance(step)
+    synced.calendar.recover()
+    for _ in range(4):  # the last quota hour runs out; the worker and the poll carry on
+        synced.clock.advance(HOUR)
+        synced.dispatcher.execute()
+        synced.sync.execute()
+
+    live = [event.appointment_id for event in synced.calendar.live_own()]
+    expected = sorted(a for a in booked if a not in cancelled)
+    assert len(booked) >= 10, "the run booked enough to mean something"
+    assert sorted(a for a in live if a is not None) == expected, "exactly one event per booking"
+    assert [row for row in rows(synced) if row.status != "done"] == []
+    assert synced.metrics.count("outbox_parked") == 0
