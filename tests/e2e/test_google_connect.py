@@ -138,7 +138,7 @@ def test_a_partial_re_consent_keeps_the_working_connection_and_names_the_permiss
         assert signed_in.status_code == 303
         page = browser.get(location, headers={"Accept-Language": "ru"})
     assert page.status_code == 200
-    assert "Не отмечено разрешение: создавать и изменять события в календаре." in page.text
+    assert "Не отмечено разрешение: создавать и изменять события в ваших календарях." in page.text
     assert "Прежнее подключение продолжает работать." in page.text
     assert "googleapis.com/auth" not in page.text, "no raw scope URL"
 
