@@ -71,6 +71,7 @@ from balance_booking.application.export import (
     DeleteCalendarEventForAppointment,
     EventDrafts,
     GoogleCalendarMessages,
+    GoogleWriteHold,
     MoveCalendarEventForAppointment,
 )
 from balance_booking.application.handlers import OutboxHandlers
@@ -413,6 +414,7 @@ def build_web_services(container: Container) -> WebServices:
             uow_factory=c.writers,
             oauth=c.oauth,
             gateways=c.gateways,
+            tokens=c.tokens,
             cipher=c.cipher,
             clock=c.clock,
             status=status,
@@ -512,6 +514,7 @@ def build_sync(container: Container) -> SyncCalendarBusyTimes:
             drafts=build_event_drafts(container),
             clock=container.clock,
             metrics=container.metrics,
+            hold=build_write_hold(container),
         ),
     )
 
@@ -534,6 +537,12 @@ def build_public_write_limit(container: Container) -> PublicWriteLimit | None:
         metrics=container.metrics,
         count=count,
         per=per,
+    )
+
+
+def build_write_hold(container: Container) -> GoogleWriteHold:
+    return GoogleWriteHold(
+        writers=container.writers, clock=container.clock, metrics=container.metrics
     )
 
 
@@ -580,6 +589,7 @@ def build_outbox_handlers(container: Container) -> OutboxHandlers:
             ),
             resync=build_sync(c).execute,
             enabled_by_default=c.settings.gcal_integration_enabled,
+            hold=build_write_hold(c),
         ),
         email=build_email_messages(c),
     )

@@ -152,6 +152,13 @@ class EmulatorControl:
     def reset(self) -> None:
         self._send("POST", "reset")
 
+    def settings(self, **changes: Any) -> dict[str, Any]:
+        """POST /_emulator/settings with `changes` (none: GET); the settings now in force."""
+        result: dict[str, Any] = (
+            self._send("POST", "settings", changes) if changes else self._send("GET", "settings")
+        )
+        return result
+
     def new_client(self) -> OAuthClient:
         """Reset the emulator and register a fresh OAuth client with it (caller closes it)."""
         self.reset()

@@ -35,7 +35,7 @@ def test_authorization_url_asks_for_the_minimum(admin: TestClient, emulator: Emu
     assert len(query["code_challenge"]) == 43
     assert len(query["state"]) >= 43
     assert set(query["scope"].split()) == {
-        "https://www.googleapis.com/auth/calendar.events",
+        "https://www.googleapis.com/auth/calendar.events.owned",
         "https://www.googleapis.com/auth/calendar.freebusy",
         "openid",
         "email",
@@ -104,7 +104,7 @@ def test_partial_grant_is_refused_and_revoked(admin: TestClient, emulator: Emula
     finally:
         emulator.control.delete("/_emulator/consent")
     assert location.startswith("/admin/settings/integrations?result=partial")
-    assert "calendar.events" in query_of(location)["detail"]
+    assert "calendar.events.owned" in query_of(location)["detail"]
     assert admin.get(API).json()["status"] == "disconnected"
 
 
@@ -138,7 +138,7 @@ def test_a_partial_re_consent_keeps_the_working_connection_and_names_the_permiss
         assert signed_in.status_code == 303
         page = browser.get(location, headers={"Accept-Language": "ru"})
     assert page.status_code == 200
-    assert "Не отмечено разрешение: создавать и изменять события в календаре." in page.text
+    assert "Не отмечено разрешение: создавать и изменять события в ваших календарях." in page.text
     assert "Прежнее подключение продолжает работать." in page.text
     assert "googleapis.com/auth" not in page.text, "no raw scope URL"
 

@@ -118,3 +118,29 @@ def test_state_file_round_trip(tmp_path: Path) -> None:
             got = api.get(f"/calendars/primary/events/{event['id']}").json()
         assert got["summary"] == "Survives"
         assert http.get("/_emulator/clock").json()["offset_seconds"] >= 120
+
+
+def test_settings_refuse_unknown_keys_and_values(emu: Emulator) -> None:
+    for body in ({"deleted_event_writes": "maybe"}, {"freebusy_max_days": 0}, {"colour": "red"}):
+        assert emu.http.post("/_emulator/settings", json=body).status_code == 422, body
+    assert emu.http.get("/_emulator/settings").json()["deleted_event_writes"] == "forbidden"
+
+
+def test_settings_can_be_configured_per_emulator(tmp_path: Path) -> None:
+    config = EmulatorConfig(
+        refresh_token_lifetime_seconds=604_800,
+        deleted_event_writes="restore",
+        freebusy_max_range_days=62,
+        state_path=tmp_path / "state.json",
+    )
+    with serve_app(create_emulator_app(config)) as base:
+        settings = httpx.get(f"{base}/_emulator/settings").json()
+        assert settings == {
+            "refresh_token_lifetime_seconds": 604_800,
+            "deleted_event_writes": "restore",
+            "freebusy_max_days": 62,
+            "freebusy_errors": {},
+        }
+        httpx.post(f"{base}/_emulator/settings", json={"freebusy_max_days": 10})
+    saved = json.loads((tmp_path / "state.json").read_text(encoding="utf-8"))
+    assert saved["settings"]["freebusy_max_days"] == 10, "settings survive a restart"

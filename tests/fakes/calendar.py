@@ -1,8 +1,9 @@
 """A fake Google Calendar: events by id, busy time, our own events, push channels, failures.
 
 It behaves as GoogleCalendarHttpGateway promises in its docstrings: insert with an id Google
-knows (live or deleted) is 409 `duplicate` -> False; patch undeletes and returns False only for
-an id Google no longer has; delete of an unknown or deleted event is done; own_events lists live
+knows (live or deleted) is 409 `duplicate` -> False; patch undeletes (or, with
+`refuse_deleted_writes`, raises DeletedEventWriteRefusedError as real Google's 403 does) and
+returns False only for an id Google no longer has; delete of an unknown or deleted event is done; own_events lists live
 events only; busy time is Google's freeBusy (other people's events plus our own live ones).
 Failures are programmed per operation: the next N calls raise the given application error.
 """
@@ -18,6 +19,7 @@ from uuid import UUID
 
 from balance_booking.application.errors import (
     AccessRevokedError,
+    DeletedEventWriteRefusedError,
     GoogleRequestError,
     GoogleUnavailableError,
 )
@@ -91,6 +93,9 @@ class FakeCalendar:
         self._ttl_cap = channel_ttl_cap
         self._ids = itertools.count(1)
         self.on_call: Callable[[str], None] | None = None  # runs before each call (races)
+        # Real Google refuses writes to an event deleted in Google (403); False keeps the older
+        # model in which a patch undeletes it.
+        self.refuse_deleted_writes = False
 
     # --- programming failures -------------------------------------------------------------
     def fail(self, operation: str, error: Exception, *, times: int = 1) -> None:
@@ -237,6 +242,10 @@ class FakeCalendarGateway:
         self._enter("patch_event", event_id)
         if event_id not in self._calendar.events:
             return False
+        if self._calendar.refuse_deleted_writes and self._calendar.events[event_id].cancelled:
+            raise DeletedEventWriteRefusedError(
+                "Google answered 403 forbidden", status=403, reason="forbidden"
+            )
         self._calendar.events[event_id] = replace(_from_draft(draft), event_id=event_id)
         return True
 

@@ -24,7 +24,7 @@ from balance_booking.application.errors import (
 )
 from balance_booking.application.ports import Clock, TokenGrant
 
-SCOPE_EVENTS = "https://www.googleapis.com/auth/calendar.events"
+SCOPE_EVENTS = "https://www.googleapis.com/auth/calendar.events.owned"
 SCOPE_FREEBUSY = "https://www.googleapis.com/auth/calendar.freebusy"
 ALL_SCOPES = frozenset({SCOPE_EVENTS, SCOPE_FREEBUSY, "openid", "email"})
 REQUIRED_SCOPES = frozenset({SCOPE_EVENTS, SCOPE_FREEBUSY})

@@ -328,6 +328,10 @@ def test_event_deleted_in_google_is_restored_by_the_next_sync(
     exported: UUID,
 ) -> None:
     appointment_id = exported
+    # The older model of Google in which a write undeletes (real Google answers 403: below).
+    export.emulator.control.post(
+        "/_emulator/settings", json={"deleted_event_writes": "restore"}
+    ).raise_for_status()
     export.emulator.delete_event(appointment_id.hex)
     assert export.events()[0]["status"] == "cancelled"
 
@@ -418,3 +422,117 @@ def test_nothing_is_dispatched_while_the_integration_is_off(export: Export) -> N
     export.admin.put(f"{INTEGRATION_API}/settings", json={"enabled": True})
     assert export.run().done == 1
     assert [event["id"] for event in export.events()] == [appointment_id.hex]
+
+
+# --- Google fidelity, round 2 (issue 18) -------------------------------------------------------
+
+
+def settings(export: Export, **changes: object) -> None:
+    export.emulator.control.post("/_emulator/settings", json=changes).raise_for_status()
+
+
+def test_an_event_deleted_in_google_is_restored_under_a_fresh_id_once(
+    export: Export, exported: UUID
+) -> None:
+    appointment_id = exported
+    export.emulator.delete_event(appointment_id.hex)  # Google now refuses writes to it (403)
+    assert export.sync()["reconcile"]["restored"] == 1
+    fresh = appointment_id.hex + "r1"
+    live = [event["id"] for event in export.events() if event["status"] == "confirmed"]
+    assert live == [fresh]
+    assert export.state(appointment_id) == CalendarEventState(fresh, "created")
+    for _ in range(2):
+        assert export.sync()["reconcile"] | {"at": None} == {
+            "at": None,
+            "checked": 1,
+            "restored": 0,
+            "moved_back": 0,
+            "removed": 0,
+            "failed": 0,
+            "error": None,
+        }, "the refused write is not tried again every sync"
+
+
+def test_an_export_made_during_a_quota_exceeded_hour_arrives_afterwards(
+    export: Export, clock: FakeClock
+) -> None:
+    appointment_id = export.book()
+    export.fault(method="POST", status=403, reason="quotaExceeded", count=1)
+    report = export.run()
+    assert (report.retried, report.parked) == (1, 0)
+    [row] = export.outbox()
+    assert row.status == "pending"
+    assert row.next_attempt_at >= clock.now() + timedelta(hours=1)
+    status = export.admin.get(INTEGRATION_API).json()
+    assert status["writes_paused_until"] is not None
+    page = export.admin.get("/admin/settings/integrations")
+    assert 'id="writes-paused"' in page.text
+
+    clock.advance(timedelta(minutes=30))
+    assert export.run().claimed == 0, "read-only for now: no write is tried"
+    clock.advance(timedelta(minutes=31))
+    assert export.run().done == 1
+    assert [event["id"] for event in export.events()] == [appointment_id.hex]
+    assert export.admin.get(INTEGRATION_API).json()["writes_paused_until"] is None
+
+
+def test_a_rejected_oauth_client_holds_the_export_until_the_client_works_again(
+    export: Export, clock: FakeClock
+) -> None:
+    appointment_id = export.book()
+    clock.advance(timedelta(hours=2))  # the access token expired: the next call refreshes
+    export.emulator.fault(path_prefix="/token", status=401, reason="deleted_client", count=0)
+    report = export.run()
+    assert (report.retried, report.parked) == (1, 0)
+    status = export.admin.get(INTEGRATION_API).json()
+    assert status["oauth_client_rejected"] is True
+    assert status["status"] == "connected"
+    page = export.admin.get("/admin/settings/integrations", headers={"Accept-Language": "ru"})
+    assert "Google отклонил учётные данные OAuth-клиента." in page.text
+    clock.advance(timedelta(minutes=10))
+    assert export.run().claimed == 0, "held, never parked"
+
+    export.emulator.clear_faults()  # the admin fixed the client in the Cloud console
+    export.sync()
+    assert export.admin.get(INTEGRATION_API).json()["oauth_client_rejected"] is False
+    clock.advance(timedelta(minutes=2))
+    assert export.run().done == 1
+    assert [event["id"] for event in export.events()] == [appointment_id.hex]
+    assert all(row.status == "done" for row in export.outbox())
+
+
+def test_a_per_calendar_freebusy_error_keeps_the_mirror_and_fails_the_sync(
+    export: Export,
+) -> None:
+    export.emulator.add_busy("2026-12-01T14:00:00+03:00", "2026-12-01T15:00:00+03:00")
+    before = export.sync()["busy_intervals"]
+    assert before >= 1
+    settings(export, freebusy_errors={OWNER: "internalError"})
+    response = export.admin.post(SYNC)
+    assert response.status_code == 502, response.text
+    status = export.admin.get(INTEGRATION_API).json()
+    assert status["last_sync_ok"] is False
+    assert status["busy_intervals"] == before, "an error inside a 200 never counts as free"
+
+
+def test_a_testing_status_grant_is_shown_warned_and_explained(
+    export: Export, clock: FakeClock
+) -> None:
+    settings(export, refresh_token_lifetime_seconds=7 * 24 * 3600)
+    assert connect_calendar(export.admin).endswith("result=connected")
+    status = export.admin.get(INTEGRATION_API).json()
+    expires = datetime.fromisoformat(status["refresh_token_expires_at"])
+    assert abs(expires - (clock.now() + timedelta(days=7))) < timedelta(minutes=1)
+    assert 'id="grant-expiring"' not in export.admin.get("/admin/settings/integrations").text
+
+    clock.advance(timedelta(days=6, hours=1))
+    assert 'id="grant-expiring"' in export.admin.get("/admin/settings/integrations").text
+
+    clock.advance(timedelta(hours=23))
+    export.emulator.control.post(
+        "/_emulator/clock", json={"advance_seconds": 7 * 24 * 3600}
+    ).raise_for_status()
+    assert export.admin.post(SYNC).status_code in {409, 502}
+    status = export.admin.get(INTEGRATION_API).json()
+    assert status["status"] == "needs_reauth"
+    assert "Testing publishing status" in status["last_error"]

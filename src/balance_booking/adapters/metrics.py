@@ -20,6 +20,15 @@ _COUNTERS: dict[str, Counter] = {
         "Google access lost (invalid_grant or undecryptable tokens)",
         ["reason"],
     ),
+    "google_oauth_client_rejected": Counter(
+        "balance_google_oauth_client_rejected_total",
+        "Token refreshes refused because of our OAuth client (invalid/deleted/unauthorized)",
+        ["error"],
+    ),
+    "google_writes_paused": Counter(
+        "balance_google_writes_paused_total",
+        "Times Google answered quotaExceeded and writes were paused for hours",
+    ),
     "bookings": Counter("balance_bookings_total", "Appointments booked", ["status"]),
     "booking_conflicts": Counter("balance_booking_conflicts_total", "Bookings refused (409)"),
     "live_checks": Counter(

@@ -146,6 +146,10 @@ class CompleteGoogleConnection:
             record.refresh_token_enc = self.cipher.encrypt(grant.refresh_token)
             record.token_expires_at = grant.expires_at
             record.granted_scopes = grant.scopes
+            # A Testing-status app's grant ends 7 days after this (refresh_token_expires_in).
+            record.consented_at = now
+            record.refresh_token_expires_at = grant.refresh_token_expires_at
+            record.oauth_client_rejected_at = None
             record.last_sync_error = None
             record.refresh_lease_until = None
             uow.integration.save(record, now=now)

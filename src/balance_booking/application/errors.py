@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 
 class ApplicationError(Exception):
     """Base of every refusal a use case reports to its caller."""
+
+    # For a transient failure: how long to leave the other side alone before the next try
+    # (the outbox waits at least this long); None: the usual backoff.
+    retry_after: timedelta | None = None
 
 
 class NotFoundError(ApplicationError):
@@ -79,6 +83,13 @@ class GoogleUnavailableError(ApplicationError):
     """Google could not be reached or kept failing within our retry budget."""
 
 
+class GoogleQuotaExceededError(GoogleUnavailableError):
+    """403 `quotaExceeded` ("Calendar usage limits exceeded"): the calendar takes no writes for
+    hours (Google's abuse protection, not the per-minute quota). Transient, but retried in hours."""
+
+    retry_after = timedelta(hours=1)
+
+
 class GoogleRequestError(ApplicationError):
     """Google refused a request permanently (a 4xx other than auth and rate limits)."""
 
@@ -86,6 +97,24 @@ class GoogleRequestError(ApplicationError):
         super().__init__(message)
         self.status = status
         self.reason = reason
+
+
+class OAuthClientRejectedError(GoogleRequestError):
+    """Google's token endpoint refused our OAuth client itself (`invalid_client`,
+    `deleted_client`, `unauthorized_client`): a configuration error, not the owner's grant.
+
+    A GoogleRequestError, so every caller that survives a refusal survives this one too (the
+    live check falls back, the sync records a failure); the outbox holds, never parks, it.
+    """
+
+    def __init__(self, message: str, *, error: str) -> None:
+        super().__init__(message, status=401, reason=error)
+        self.error = error
+
+
+class DeletedEventWriteRefusedError(GoogleRequestError):
+    """Google refuses to write to an event deleted in Google (403 on PUT/PATCH, or the write
+    answered with `status: cancelled`); its id cannot be reused either: insert a fresh id."""
 
 
 class OAuthExchangeError(ApplicationError):

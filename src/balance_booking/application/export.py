@@ -19,8 +19,11 @@ from balance_booking.application.availability import load_availability
 from balance_booking.application.errors import (
     AccessRevokedError,
     ApplicationError,
+    DeletedEventWriteRefusedError,
+    GoogleQuotaExceededError,
     GoogleRequestError,
     GoogleUnavailableError,
+    OAuthClientRejectedError,
 )
 from balance_booking.application.messages import event_of
 from balance_booking.application.outbox import Failure, UndeliverableMessageError
@@ -31,6 +34,7 @@ from balance_booking.application.ports import (
     CalendarState,
     Clock,
     EventDraft,
+    IntegrationRecord,
     Metrics,
     OutboxKind,
     OutboxMessage,
@@ -50,6 +54,8 @@ from balance_booking.domain.events import (
 _log = logging.getLogger(__name__)
 
 ADMIN_SCHEDULE_PATH = "/admin/schedule/"
+# How many fresh ids (`<hex>r1`, `r2`, ...) one put-back tries before giving up for this run.
+MAX_REPLACEMENTS = 5
 _T = TypeVar("_T")
 
 
@@ -236,25 +242,76 @@ def record_event(
 
 
 def put_back(gateway: CalendarGateway, draft: EventDraft, metrics: Metrics, *, result: str) -> str:
-    """Make the event say `draft` (patching it, undeleting it if need be); if Google has no such
-    event, insert it again, under a new id when Google will not reuse the old one. Returns the id
-    it now has. `result` labels a successful patch in the google_writes metric."""
-    if gateway.patch_event(draft.event_id, draft):
-        metrics.increment("google_writes", {"operation": "patch", "result": result})
-        return draft.event_id
-    if gateway.insert_event(draft):
-        metrics.increment("google_writes", {"operation": "insert", "result": "created"})
-        return draft.event_id
-    # 404 on patch but 409 on insert: Google remembers the id and refuses it.
-    fresh = replace(draft, event_id=replacement_id(draft.appointment_id, draft.event_id))
-    if not gateway.insert_event(fresh) and not gateway.patch_event(fresh.event_id, fresh):
-        raise GoogleRequestError(
-            f"Google refuses both {draft.event_id} and {fresh.event_id}",
-            status=409,
-            reason="duplicate",
-        )
-    metrics.increment("google_writes", {"operation": "insert", "result": "created"})
-    return fresh.event_id
+    """Make the event say `draft` (patching it, undeleting it if Google allows); if Google has no
+    such event, insert it again; if Google refuses to write to it or to reuse its id (it was
+    deleted in Google), insert it under a fresh id. Returns the id it now has, which the caller
+    records, so a refused write is never tried again. `result` labels a successful patch in the
+    google_writes metric."""
+    try:
+        if gateway.patch_event(draft.event_id, draft):
+            metrics.increment("google_writes", {"operation": "patch", "result": result})
+            return draft.event_id
+        if gateway.insert_event(draft):
+            metrics.increment("google_writes", {"operation": "insert", "result": "created"})
+            return draft.event_id
+        # 404 on patch but 409 on insert: Google remembers the id and refuses it.
+    except DeletedEventWriteRefusedError:
+        # Deleted in Google: the id is dead for writes (403) and for inserts (409).
+        metrics.increment("google_writes", {"operation": "patch", "result": "refused"})
+    current = draft.event_id
+    for _attempt in range(MAX_REPLACEMENTS):
+        current = replacement_id(draft.appointment_id, current)
+        fresh = replace(draft, event_id=current)
+        if gateway.insert_event(fresh):
+            metrics.increment("google_writes", {"operation": "insert", "result": "created"})
+            return fresh.event_id
+        try:
+            # 409: an earlier attempt made it and its answer was lost; make it say the draft.
+            if gateway.patch_event(fresh.event_id, fresh):
+                metrics.increment("google_writes", {"operation": "patch", "result": result})
+                return fresh.event_id
+        except DeletedEventWriteRefusedError:
+            continue  # that one was deleted in Google too: the next generation
+    raise GoogleRequestError(
+        f"Google refuses {draft.event_id} and {MAX_REPLACEMENTS} fresh ids after it",
+        status=409,
+        reason="duplicate",
+    )
+
+
+def writes_paused(record: IntegrationRecord, *, now: datetime) -> bool:
+    """Google writes wait: the calendar is read-only after quotaExceeded, or Google rejected our
+    OAuth client (a configuration error; a successful refresh clears it)."""
+    if record.oauth_client_rejected_at is not None:
+        return True
+    return record.google_writes_paused_until is not None and record.google_writes_paused_until > now
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GoogleWriteHold:
+    """After 403 quotaExceeded no process writes to Google for `pause` (one row for all)."""
+
+    writers: UnitOfWorkFactory
+    clock: Clock
+    metrics: Metrics
+
+    def pause(self, error: GoogleQuotaExceededError) -> None:
+        now = self.clock.now()
+        until = now + (error.retry_after or timedelta(hours=1))
+        with self.writers() as uow:
+            record = uow.integration.get_for_update()
+            if (
+                record.google_writes_paused_until is None
+                or record.google_writes_paused_until < until
+            ):
+                record.google_writes_paused_until = until
+            uow.integration.save(record, now=now)
+            uow.commit()
+        self.metrics.increment("google_writes_paused")
+        _log.warning("google_writes_paused", extra={"until": until.isoformat()})
+
+    def active(self, record: IntegrationRecord) -> bool:
+        return writes_paused(record, now=self.clock.now())
 
 
 def _counted(metrics: Metrics, operation: str, call: Callable[[], _T]) -> _T:
@@ -290,14 +347,28 @@ class GoogleCalendarMessages:
     enabled_by_default: bool
     # Never given up on: every write is idempotent, and the admin sees a pending event meanwhile.
     give_up_after: timedelta | None = None
+    # Records quotaExceeded pauses; None: not recorded (the rows still back off for hours).
+    hold: GoogleWriteHold | None = None
 
     def can_run(self, uow: UnitOfWork) -> bool:
         record = uow.integration.get()
         enabled = self.enabled_by_default if record.enabled is None else record.enabled
+        if record.oauth_client_rejected_at is not None:
+            return False  # held, never parked: a refresh that succeeds again releases them
+        if self.hold is not None and self.hold.active(record):
+            return False  # quotaExceeded: the calendar is read-only for a while
         return enabled and record.status == IntegrationStatus.CONNECTED
 
     def handle(self, message: OutboxMessage) -> bool:
         """True when Google was written to."""
+        try:
+            return self._handle(message)
+        except GoogleQuotaExceededError as exc:
+            if self.hold is not None:
+                self.hold.pause(exc)
+            raise
+
+    def _handle(self, message: OutboxMessage) -> bool:
         event = event_of(message)
         match event:
             case AppointmentConfirmed():
@@ -318,7 +389,11 @@ class GoogleCalendarMessages:
                 assert_never(event)
 
     def classify(self, error: ApplicationError) -> Failure:
-        if isinstance(error, GoogleUnavailableError | AccessRevokedError):
+        # quotaExceeded is a GoogleUnavailableError that asks for hours (its retry_after); a
+        # rejected OAuth client is a configuration error: hold, never park.
+        if isinstance(
+            error, GoogleUnavailableError | AccessRevokedError | OAuthClientRejectedError
+        ):
             return Failure.TRANSIENT
         return Failure.PERMANENT
 

@@ -11,6 +11,7 @@ from balance_booking.application.errors import (
     UndecryptableTokenError,
 )
 from balance_booking.application.ports import (
+    AccessTokenSource,
     CalendarGatewayFactory,
     Clock,
     OAuthClient,
@@ -23,6 +24,9 @@ from balance_booking.application.tokens import StaticTokens
 from balance_booking.domain.calendar_account import IntegrationStatus
 
 _log = logging.getLogger(__name__)
+
+# Warn the admin this long before a time-limited grant ends (issue 18: "a day before").
+EXPIRY_WARNING = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +47,12 @@ class IntegrationStatusView:
     push_expires_at: datetime | None
     last_reconcile_at: datetime | None = None
     reconcile: ReconcileSummary | None = None  # what the last sync did to our exported events
+    # When the grant itself ends (time-limited access only, e.g. an app in Testing status).
+    refresh_token_expires_at: datetime | None = None
+    refresh_expiry_warning: bool = False  # it ends within a day: reconnect before then
+    oauth_client_rejected: bool = False  # Google rejected our client id/secret: writes held
+    writes_paused_until: datetime | None = None  # quotaExceeded: no writes to Google until then
+    blocking_calendars: int = 1  # calendars whose busy time blocks slots
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -87,6 +97,16 @@ class GetIntegrationStatus:
             push_expires_at=record.push_expires_at if push_active else None,
             last_reconcile_at=record.last_reconcile_at,
             reconcile=ReconcileSummary.from_json(record.last_reconcile_summary),
+            refresh_token_expires_at=record.refresh_token_expires_at if connected else None,
+            refresh_expiry_warning=connected
+            and record.refresh_token_expires_at is not None
+            and record.refresh_token_expires_at - now <= EXPIRY_WARNING,
+            oauth_client_rejected=record.oauth_client_rejected_at is not None,
+            writes_paused_until=record.google_writes_paused_until
+            if record.google_writes_paused_until is not None
+            and record.google_writes_paused_until > now
+            else None,
+            blocking_calendars=len((record.blocking_calendar_ids or "primary").split()),
         )
 
 
@@ -117,6 +137,9 @@ class DisconnectGoogleCalendar:
     cipher: TokenCipher
     clock: Clock
     status: GetIntegrationStatus
+    # The stored tokens, refreshed when expired: channels.stop with a dead access token would
+    # fail and leave the channel delivering. None: the stored access token as it is.
+    tokens: AccessTokenSource | None = None
 
     def execute(self) -> IntegrationStatusView:
         with self.uow_factory() as uow:
@@ -124,12 +147,22 @@ class DisconnectGoogleCalendar:
         access = self._plain(record.access_token_enc)
         refresh = self._plain(record.refresh_token_enc)
         if access and record.push_channel_id and record.push_resource_id:
+            source = (
+                self.tokens
+                if self.tokens is not None and record.status == IntegrationStatus.CONNECTED
+                else StaticTokens(access)
+            )
             try:
-                self.gateways(StaticTokens(access)).stop_channel(
+                self.gateways(source).stop_channel(
                     channel_id=record.push_channel_id, resource_id=record.push_resource_id
                 )
             except ApplicationError:
                 _log.warning("google_channel_stop_failed")
+            # A refresh above may have replaced the access token; revoke the live grant.
+            with self.uow_factory() as uow:
+                latest = uow.integration.get()
+            access = self._plain(latest.access_token_enc) or access
+            refresh = self._plain(latest.refresh_token_enc) or refresh
         if self.oauth is not None and (refresh or access):
             try:
                 self.oauth.revoke(refresh or access or "")
@@ -147,6 +180,9 @@ class DisconnectGoogleCalendar:
             record.push_resource_id = None
             record.push_expires_at = None
             record.last_success_at = None
+            record.refresh_token_expires_at = None
+            record.oauth_client_rejected_at = None
+            record.google_writes_paused_until = None
             uow.busy.clear()
             uow.integration.save(record, now=self.clock.now())
             uow.commit()

@@ -215,7 +215,11 @@ class OutboxDispatcher:
         if self._overdue(handler, message):
             self._park(handler, message, f"still failing after {handler.give_up_after}: {exc}")
             return _Outcome.PARKED
-        at = now + (self.backoff or Backoff()).delay(message.attempts)
+        delay = (self.backoff or Backoff()).delay(message.attempts)
+        if exc.retry_after is not None:
+            # e.g. Google's quotaExceeded: the calendar is read-only for hours.
+            delay = max(delay, exc.retry_after)
+        at = now + delay
         with self.writers() as uow:
             uow.outbox.retry_later(message.message_id, at=at, error=str(exc), now=now)
             uow.commit()

@@ -9,13 +9,18 @@ from uuid import UUID
 
 from balance_booking.application.errors import (
     AccessRevokedError,
+    GoogleQuotaExceededError,
     GoogleRequestError,
     GoogleUnavailableError,
+    OAuthClientRejectedError,
 )
 from balance_booking.application.export import (
     EventDrafts,
+    GoogleWriteHold,
+    event_id_for,
     is_ours,
     put_back,
+    writes_paused,
 )
 from balance_booking.application.ports import (
     CalendarEventState,
@@ -32,7 +37,15 @@ from balance_booking.domain.intervals import Interval
 
 _log = logging.getLogger(__name__)
 
-_GOOGLE_FAILURES = (GoogleUnavailableError, GoogleRequestError, AccessRevokedError)
+_GOOGLE_FAILURES = (
+    GoogleUnavailableError,
+    GoogleRequestError,
+    AccessRevokedError,
+    OAuthClientRejectedError,
+)
+# Appointments whose export the reconciliation owns: made, or parked after Google refused it
+# (the product is the source of truth, so a failed create is made again here).
+_RECONCILED = frozenset({CalendarState.CREATED, CalendarState.FAILED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +91,7 @@ class ReconcileSummary:
 
 @dataclass(frozen=True, slots=True)
 class _Repair:
-    action: str  # restored | moved_back | removed
+    action: str  # restored | moved_back | removed | recorded (our records only, no write)
     appointment_id: UUID
     event_id: str
 
@@ -98,8 +111,15 @@ class ReconcileExportedEvents:
     clock: Clock
     metrics: Metrics
     max_repairs: int = 25
+    hold: GoogleWriteHold | None = None  # records quotaExceeded pauses for every writer
 
     def execute(self, gateway: CalendarGateway, window: Interval) -> ReconcileSummary:
+        with self.readers() as uow:
+            record = uow.integration.get()
+        if writes_paused(record, now=self.clock.now()):
+            # Read-only for now (quotaExceeded) or the OAuth client is rejected: no write would
+            # pass, and trying spends the limits that keep the calendar read-only.
+            return ReconcileSummary(error="Google writes are paused; repairs wait.")
         try:
             events = gateway.own_events(window)
         except _GOOGLE_FAILURES as exc:
@@ -113,10 +133,14 @@ class ReconcileExportedEvents:
         for repair in repairs[: self.max_repairs]:
             try:
                 done = self._apply(gateway, repair)
-            except (GoogleUnavailableError, AccessRevokedError) as exc:
+            except (GoogleUnavailableError, AccessRevokedError, OAuthClientRejectedError) as exc:
                 failed += 1
                 error = str(exc)[:500]
-                break  # Google is away: the next sync tries again
+                if isinstance(exc, GoogleQuotaExceededError) and self.hold is not None:
+                    self.hold.pause(exc)
+                # Google is away, or read-only for hours (quotaExceeded): stop writing at the
+                # first such answer; the next sync tries again.
+                break
             except GoogleRequestError as exc:
                 failed += 1
                 error = str(exc)[:500]
@@ -150,14 +174,18 @@ class ReconcileExportedEvents:
         repairs: list[_Repair] = []
         expected: set[str] = set()
         for appointment, state in confirmed:
-            if state.state != CalendarState.CREATED or state.event_id is None:
-                continue  # not exported yet (the outbox is on it) or parked
-            expected.add(state.event_id)
-            event = by_id.get(state.event_id)
+            if state.state not in _RECONCILED:
+                continue  # not exported yet: the outbox is on it
+            event_id = state.event_id or event_id_for(appointment.id)
+            expected.add(event_id)
+            event = by_id.get(event_id)
             if event is None or event.cancelled:
-                repairs.append(_Repair("restored", appointment.id, state.event_id))
+                repairs.append(_Repair("restored", appointment.id, event_id))
             elif (event.start, event.end) != (appointment.start, appointment.end):
-                repairs.append(_Repair("moved_back", appointment.id, state.event_id))
+                repairs.append(_Repair("moved_back", appointment.id, event_id))
+            elif state.state == CalendarState.FAILED:
+                # Google has it right after all (e.g. a parked move whose patch went through).
+                repairs.append(_Repair("recorded", appointment.id, event_id))
         for event in events:
             if event.cancelled or event.event_id in expected:
                 continue
@@ -170,9 +198,9 @@ class ReconcileExportedEvents:
                 repairs.append(_Repair("removed", event.appointment_id, event.event_id))
                 continue
             state = uow.appointments.calendar_event(event.appointment_id)
-            if state.state != CalendarState.CREATED:
+            if state.state not in _RECONCILED:
                 continue
-            if state.event_id == event.event_id:
+            if (state.event_id or event_id_for(event.appointment_id)) == event.event_id:
                 # Confirmed, but outside the window we compared: moved here from elsewhere.
                 repairs.append(_Repair("moved_back", event.appointment_id, event.event_id))
             else:
@@ -191,15 +219,22 @@ class ReconcileExportedEvents:
                 still = appointment.status is not AppointmentStatus.CONFIRMED or (
                     state.event_id != repair.event_id
                 )
+                recorded = True
                 draft = None
             else:
                 still = (
                     appointment.status is AppointmentStatus.CONFIRMED
-                    and state.state == CalendarState.CREATED
-                    and state.event_id == repair.event_id
+                    and state.state in _RECONCILED
+                    and (state.event_id or event_id_for(appointment.id)) == repair.event_id
+                )
+                recorded = (
+                    state.state == CalendarState.CREATED and state.event_id == repair.event_id
                 )
                 draft = self.drafts.draft(uow, appointment, event_id=repair.event_id)
         if not still:
+            return False
+        if repair.action == "recorded":
+            self._record(repair.appointment_id, repair.event_id)
             return False
         if draft is None:
             gateway.delete_event(repair.event_id)
@@ -207,15 +242,8 @@ class ReconcileExportedEvents:
             event_id = repair.event_id
         else:
             event_id = put_back(gateway, draft, self.metrics, result="restored")
-            if event_id != repair.event_id:
-                with self.writers() as uow:
-                    uow.appointments.set_calendar_event(
-                        repair.appointment_id,
-                        event_id=event_id,
-                        state=CalendarState.CREATED,
-                        now=self.clock.now(),
-                    )
-                    uow.commit()
+            if event_id != repair.event_id or not recorded:
+                self._record(repair.appointment_id, event_id)
         self.metrics.increment("calendar_reconciled", {"action": repair.action})
         _log.info(
             f"calendar_event_{repair.action}",
@@ -226,3 +254,10 @@ class ReconcileExportedEvents:
             },
         )
         return True
+
+    def _record(self, appointment_id: UUID, event_id: str) -> None:
+        with self.writers() as uow:
+            uow.appointments.set_calendar_event(
+                appointment_id, event_id=event_id, state=CalendarState.CREATED, now=self.clock.now()
+            )
+            uow.commit()

@@ -113,7 +113,9 @@ class SyncCalendarBusyTimes:
             record = uow.integration.get_for_update()
             record.last_sync_at = now
             record.last_sync_ok = False
-            record.last_sync_error = error[:500]
+            # Revoked access already says why in words (e.g. a Testing-status app's 7 days).
+            if record.status != IntegrationStatus.NEEDS_REAUTH or not record.last_sync_error:
+                record.last_sync_error = error[:500]
             uow.integration.save(record, now=now)
             uow.commit()
         self.metrics.increment("sync_runs", {"result": "failed"})

@@ -12,6 +12,7 @@ from balance_booking.application.errors import (
     AccessRevokedError,
     ApplicationError,
     GoogleUnavailableError,
+    OAuthClientRejectedError,
     UndecryptableTokenError,
 )
 from balance_booking.application.ports import (
@@ -27,6 +28,36 @@ from balance_booking.domain.calendar_account import IntegrationStatus
 _log = logging.getLogger(__name__)
 
 _EARLY_REFRESH = timedelta(minutes=1)
+# An app in "Testing" publishing status with an External audience gets refresh tokens that die
+# 7 days after consent (Google's OAuth docs, "Refresh token expiration"); invalid_grant within
+# this band around that day is explained as such to the admin.
+TESTING_TOKEN_LIFETIME = timedelta(days=7)
+_TESTING_BAND = timedelta(hours=12)
+
+REVOKED_MESSAGE = "Google access was revoked: reconnect the calendar."
+TESTING_STATUS_MESSAGE = (
+    "Google stopped accepting the refresh token about 7 days after consent: the OAuth app is "
+    "probably in Testing publishing status (External audience), where Google gives 7-day "
+    "tokens. Publish the app (In production) in the Google Cloud console, or use an Internal "
+    "app in Google Workspace, then reconnect the calendar (docs/deployment.md)."
+)
+CLIENT_REJECTED_MESSAGE = (
+    "Google rejected the OAuth client credentials ({error}): check BALANCE_GOOGLE_CLIENT_ID and "
+    "BALANCE_GOOGLE_CLIENT_SECRET and that the client still exists in the Google Cloud console. "
+    "Writes to Google are held and resume by themselves once a refresh succeeds."
+)
+
+
+def revoked_message(record: IntegrationRecord, *, now: datetime) -> str:
+    """Why the admin must reconnect, in words: a Testing-status app's 7-day token, or revoked."""
+    expired = record.refresh_token_expires_at is not None and record.refresh_token_expires_at <= (
+        now + _TESTING_BAND
+    )
+    testing = (
+        record.consented_at is not None
+        and abs((now - record.consented_at) - TESTING_TOKEN_LIFETIME) <= _TESTING_BAND
+    )
+    return TESTING_STATUS_MESSAGE if expired or testing else REVOKED_MESSAGE
 
 
 class StaticTokens:
@@ -91,6 +122,9 @@ class GoogleTokens:
         except AccessRevokedError:
             self._mark_needs_reauth("invalid_grant", refused=record.refresh_token_enc)
             raise
+        except OAuthClientRejectedError as exc:
+            self._client_rejected(exc)
+            raise
         except ApplicationError:
             self._release_lease()
             raise
@@ -99,8 +133,15 @@ class GoogleTokens:
             latest.access_token_enc = self.cipher.encrypt(grant.access_token)
             if grant.refresh_token is not None:
                 latest.refresh_token_enc = self.cipher.encrypt(grant.refresh_token)
+            if grant.refresh_token_expires_at is not None:
+                latest.refresh_token_expires_at = grant.refresh_token_expires_at
             latest.token_expires_at = grant.expires_at
             latest.refresh_lease_until = None
+            if latest.oauth_client_rejected_at is not None:
+                # The configuration was fixed: held Google writes go out again.
+                latest.oauth_client_rejected_at = None
+                latest.last_sync_error = None
+                _log.info("google_oauth_client_accepted_again")
             uow.integration.save(latest, now=self.clock.now())
             uow.commit()
         self.metrics.increment("google_token_refreshed")
@@ -153,11 +194,26 @@ class GoogleTokens:
             record = uow.integration.get_for_update()
             if refused is not None and record.refresh_token_enc != refused:
                 return
+            message = revoked_message(record, now=self.clock.now())
             needs_reauth(record)
-            record.last_sync_error = "Google access was revoked: reconnect the calendar."
+            record.last_sync_error = message
             uow.integration.save(record, now=self.clock.now())
             uow.commit()
         self._alert(why)
+
+    def _client_rejected(self, exc: OAuthClientRejectedError) -> None:
+        """Hold, never park: record the configuration error for the admin; tokens stay."""
+        now = self.clock.now()
+        with self.uow_factory() as uow:
+            record = uow.integration.get_for_update()
+            record.refresh_lease_until = None
+            if record.oauth_client_rejected_at is None:
+                record.oauth_client_rejected_at = now
+            record.last_sync_error = CLIENT_REJECTED_MESSAGE.format(error=exc.error)
+            uow.integration.save(record, now=now)
+            uow.commit()
+        self.metrics.increment("google_oauth_client_rejected", {"error": exc.error})
+        _log.error("google_oauth_client_rejected", extra={"error": exc.error})
 
     def _alert(self, why: str) -> None:
         self.metrics.increment("google_access_revoked", {"reason": why})
@@ -182,6 +238,7 @@ def needs_reauth(record: IntegrationRecord) -> None:
     record.refresh_token_enc = None
     record.token_expires_at = None
     record.refresh_lease_until = None
+    record.refresh_token_expires_at = None
 
 
 @dataclass(frozen=True, slots=True)

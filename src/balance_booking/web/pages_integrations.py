@@ -52,6 +52,10 @@ RESULTS = {
 
 # What each OAuth scope lets the product do, as the practitioner reads it (Russian, English).
 PERMISSIONS = {
+    "https://www.googleapis.com/auth/calendar.events.owned": (
+        "создавать и изменять события в ваших календарях",
+        "create and change events in your calendars",
+    ),
     "https://www.googleapis.com/auth/calendar.events": (
         "создавать и изменять события в календаре",
         "create and change events in the calendar",

@@ -546,6 +546,11 @@ class IntegrationOut(BaseModel):
     busy_intervals: int
     push: PushOut
     reconcile: ReconcileOut | None = None
+    # Google fidelity, round 2 (API.md).
+    blocking_calendars: int = 1
+    refresh_token_expires_at: str | None = None
+    oauth_client_rejected: bool = False
+    writes_paused_until: str | None = None
 
     @classmethod
     def from_view(cls, view: IntegrationStatusView) -> IntegrationOut:
@@ -567,6 +572,10 @@ class IntegrationOut(BaseModel):
             reconcile=None
             if view.reconcile is None
             else ReconcileOut.from_summary(view.reconcile, at=instant(view.last_reconcile_at)),
+            blocking_calendars=view.blocking_calendars,
+            refresh_token_expires_at=instant(view.refresh_token_expires_at),
+            oauth_client_rejected=view.oauth_client_rejected,
+            writes_paused_until=instant(view.writes_paused_until),
         )
 
 

@@ -11,7 +11,13 @@ import pytest
 from balance_booking.application.errors import GoogleRequestError, GoogleUnavailableError
 from balance_booking.application.ports import CalendarState
 from tests.fakes.calendar import FakeEvent
-from tests.unit.application.wiring import ReconcileSummary, World, moscow, request
+from tests.unit.application.wiring import (
+    MAX_REPLACEMENTS,
+    ReconcileSummary,
+    World,
+    moscow,
+    request,
+)
 
 
 def exported(world: World, hour: int = 11, day: int = 1) -> UUID:
@@ -96,10 +102,11 @@ def test_restored_under_a_new_id_when_google_refuses_the_old_one(synced: World) 
 def test_google_refusing_every_id_counts_as_failed(synced: World) -> None:
     appointment_id = exported(synced)
     synced.calendar.forget(appointment_id.hex)
-    synced.calendar.forget(appointment_id.hex + "r1")
+    for generation in range(1, MAX_REPLACEMENTS + 1):
+        synced.calendar.forget(f"{appointment_id.hex}r{generation}")
     summary = reconcile(synced)
     assert (summary.restored, summary.failed) == (0, 1)
-    assert appointment_id.hex + "r1" in (summary.error or "")
+    assert appointment_id.hex in (summary.error or "")
     assert synced.metrics.count("calendar_reconciled", action="failed") == 1
 
 
@@ -150,18 +157,33 @@ def test_appointments_not_exported_yet_are_left_to_the_outbox(synced: World) -> 
     assert synced.calendar.calls["insert_event"] == 0
 
 
-def test_a_parked_export_is_not_repaired(synced: World) -> None:
-    appointment_id = exported(synced)
-    with synced.db() as uow:
+def park(world: World, appointment_id: UUID, event_id: str | None) -> None:
+    with world.db() as uow:
         uow.appointments.set_calendar_event(
-            appointment_id,
-            event_id=appointment_id.hex,
-            state=CalendarState.FAILED,
-            now=synced.clock.now(),
+            appointment_id, event_id=event_id, state=CalendarState.FAILED, now=world.clock.now()
         )
         uow.commit()
-    synced.calendar.delete(appointment_id.hex)
-    assert reconcile(synced).restored == 0
+
+
+def test_a_parked_export_is_made_by_the_reconciliation(synced: World) -> None:
+    appointment_id = exported(synced)
+    park(synced, appointment_id, None)  # its create was refused and parked
+    synced.calendar.events.clear()
+    assert reconcile(synced).restored == 1
+    assert [e.event_id for e in synced.calendar.live_own()] == [appointment_id.hex]
+    with synced.db() as uow:
+        assert uow.appointments.calendar_event(appointment_id).state == CalendarState.CREATED
+    assert reconcile(synced).restored == 0, "made once, then compared like any other"
+
+
+def test_a_parked_export_that_google_has_right_is_only_recorded(synced: World) -> None:
+    appointment_id = exported(synced)
+    park(synced, appointment_id, appointment_id.hex)
+    summary = reconcile(synced)
+    assert (summary.restored, summary.moved_back) == (0, 0)
+    assert synced.calendar.calls["patch_event"] == 0
+    with synced.db() as uow:
+        assert uow.appointments.calendar_event(appointment_id).state == CalendarState.CREATED
 
 
 def test_events_of_appointments_we_do_not_know_are_left_alone(synced: World) -> None:

@@ -62,10 +62,12 @@ from balance_booking.application.connect import (
     sha256_hex,
 )
 from balance_booking.application.export import (
+    MAX_REPLACEMENTS,
     CreateCalendarEventForAppointment,
     DeleteCalendarEventForAppointment,
     EventDrafts,
     GoogleCalendarMessages,
+    GoogleWriteHold,
     MoveCalendarEventForAppointment,
     event_id_for,
     is_ours,
@@ -77,6 +79,7 @@ from balance_booking.application.integration import (
     SetIntegrationEnabled,
 )
 from balance_booking.application.messages import MailPolicy, Messages, event_of
+from balance_booking.application.outbox import Backoff, OutboxDispatcher
 from balance_booking.application.ports import (
     CalendarState,
     IntegrationRecord,
@@ -137,6 +140,7 @@ __all__ = [
     "DEFAULT_HORIZON_DAYS",
     "MAX_MESSAGE_NUMBER",
     "MAX_RANGE",
+    "MAX_REPLACEMENTS",
     "RENEW_BEFORE",
     "STATE_TTL",
     "TRACKING_PLAN",
@@ -156,6 +160,7 @@ __all__ = [
     "EraseClientData",
     "ExportClientData",
     "GetAppointment",
+    "GoogleWriteHold",
     "IdempotencyMismatchError",
     "ListAuditLog",
     "Login",
@@ -163,6 +168,7 @@ __all__ = [
     "Logout",
     "ManageTokens",
     "NotConnectedError",
+    "OutboxDispatcher",
     "PushNotice",
     "PushRejectedError",
     "ReconcileSummary",
@@ -477,7 +483,12 @@ class World:
             clock=self.clock,
             metrics=self.metrics,
             max_repairs=self.max_repairs,
+            hold=self.write_hold,
         )
+
+    @cached_property
+    def write_hold(self) -> GoogleWriteHold:
+        return GoogleWriteHold(writers=self.db, clock=self.clock, metrics=self.metrics)
 
     @cached_property
     def sync(self) -> SyncCalendarBusyTimes:
@@ -542,6 +553,19 @@ class World:
             move_event=self.move_event,
             resync=self.sync.execute,
             enabled_by_default=self.enabled_by_default,
+            hold=self.write_hold,
+        )
+
+    @cached_property
+    def dispatcher(self) -> OutboxDispatcher:
+        """The worker's outbox dispatcher over the google_calendar kind (no jitter)."""
+        return OutboxDispatcher(
+            readers=self.db,
+            writers=self.db,
+            handlers={OutboxKind.GOOGLE_CALENDAR: self.google_messages},
+            clock=self.clock,
+            metrics=self.metrics,
+            backoff=Backoff(jitter=lambda: 0.0),
         )
 
     def handlers(self, event: DomainEvent) -> bool:
@@ -607,6 +631,7 @@ class World:
             uow_factory=self.db,
             oauth=self.oauth,
             gateways=self.gateways,
+            tokens=self.tokens,
             cipher=self.cipher,
             clock=self.clock,
             status=self.status,

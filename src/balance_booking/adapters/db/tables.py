@@ -102,6 +102,12 @@ integrations_google_calendar = Table(
     # What the last sync's reconciliation of our exported events did (migration 0005).
     Column("last_reconcile_at", UtcDateTime),
     Column("last_reconcile_summary", Text),
+    # Google fidelity, round 2 (migration 0012): grant lifetime, failure holds, calendars.
+    Column("consented_at", UtcDateTime),
+    Column("refresh_token_expires_at", UtcDateTime),
+    Column("oauth_client_rejected_at", UtcDateTime),
+    Column("google_writes_paused_until", UtcDateTime),
+    Column("blocking_calendar_ids", Text),
 )
 
 calendar_busy_intervals = Table(

@@ -13,7 +13,11 @@ from balance_booking.adapters.google_calendar.transport import (
     error_reason,
     raise_for_google_error,
 )
-from balance_booking.application.errors import GoogleRequestError
+from balance_booking.application.errors import (
+    DeletedEventWriteRefusedError,
+    GoogleRequestError,
+    GoogleUnavailableError,
+)
 from balance_booking.application.ports import (
     AccessTokenSource,
     CalendarInfo,
@@ -24,9 +28,12 @@ from balance_booking.application.ports import (
 from balance_booking.domain.intervals import Interval, merge
 
 PRIMARY = "primary"
-# Google refuses long freeBusy ranges (the limit is undocumented; Cal.com uses 90 days).
-# 60 days stays under every limit seen, including the emulator's default of 62.
-FREEBUSY_CHUNK = timedelta(days=60)
+# Google refuses long freeBusy ranges with 400 "The requested time range is too long." (the limit
+# is undocumented; Cal.com split its queries into 90-day chunks after hitting it, calcom PR
+# #11962). The emulator's default limit is the same 90 days (docs/gcal-emulator.md).
+FREEBUSY_CHUNK = timedelta(days=90)
+# Per-calendar freeBusy errors inside a 200: worth retrying later, or permanent.
+_TRANSIENT_CALENDAR_ERRORS = frozenset({"internalError", "backendError"})
 # Our exported events carry these private extended properties (private = only on this copy).
 OWN_MARKER = ("balance_app", "1")
 APPOINTMENT_PROPERTY = "balance_appointment_id"
@@ -94,7 +101,10 @@ class GoogleCalendarHttpGateway:
             )
         errors = entry.get("errors") or []
         if errors:
+            # Never "free": an error inside a 200 means Google did not read that calendar.
             reason = errors[0].get("reason") if isinstance(errors[0], dict) else None
+            if reason in _TRANSIENT_CALENDAR_ERRORS:
+                raise GoogleUnavailableError(f"freeBusy could not read the calendar ({reason})")
             raise GoogleRequestError(
                 f"freeBusy refused the calendar ({reason})", status=200, reason=reason
             )
@@ -162,7 +172,12 @@ class GoogleCalendarHttpGateway:
         return True
 
     def patch_event(self, event_id: str, draft: EventDraft) -> bool:
-        """events.patch back to the draft (also undeletes: status confirmed); False on 404/410."""
+        """events.patch back to the draft (status confirmed); False on 404/410.
+
+        An event deleted in Google refuses writes: 403 `forbidden` (reported for PUT; PATCH is
+        undocumented), or a 200 whose event still says `cancelled`. Both raise
+        DeletedEventWriteRefusedError: the caller inserts under a fresh id.
+        """
         response = self._transport.send(
             "PATCH",
             self._url("calendars", PRIMARY, "events", event_id),
@@ -172,7 +187,21 @@ class GoogleCalendarHttpGateway:
         )
         if response.status_code in {404, 410}:
             return False
+        if response.status_code == 403 and error_reason(response) == "forbidden":
+            raise DeletedEventWriteRefusedError(
+                "Google refuses writes to this event (deleted in Google)",
+                status=403,
+                reason="forbidden",
+            )
         raise_for_google_error(response, what="restoring the calendar event")
+        try:
+            status = response.json().get("status")
+        except (ValueError, AttributeError):
+            status = None
+        if status == "cancelled":
+            raise DeletedEventWriteRefusedError(
+                "Google kept the event cancelled after the write", status=200, reason="cancelled"
+            )
         return True
 
     def delete_event(self, event_id: str) -> None:

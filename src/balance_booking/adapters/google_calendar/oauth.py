@@ -11,15 +11,24 @@ from balance_booking.adapters.google_calendar.transport import GoogleTransport, 
 from balance_booking.application.errors import (
     AccessRevokedError,
     GoogleRequestError,
+    OAuthClientRejectedError,
     OAuthExchangeError,
 )
 from balance_booking.application.ports import Clock, TokenGrant
 
-SCOPE_EVENTS = "https://www.googleapis.com/auth/calendar.events"
+# Least privilege (docs/deployment.md, "Scopes"): calendar.events.owned covers every events call
+# we make (insert, patch, delete, list, watch) and channels.stop, on calendars the owner owns
+# (Google's discovery document, revision 20261030); calendar.events would read and change every
+# calendar the owner can see. calendar.freebusy reads busy time only.
+SCOPE_EVENTS = "https://www.googleapis.com/auth/calendar.events.owned"
+SCOPE_EVENTS_BROAD = "https://www.googleapis.com/auth/calendar.events"
 SCOPE_FREEBUSY = "https://www.googleapis.com/auth/calendar.freebusy"
 # Minimal scopes: write our own events and read busy time; openid+email label the account.
 REQUESTED_SCOPES = (SCOPE_EVENTS, SCOPE_FREEBUSY, "openid", "email")
 REQUIRED_SCOPES = frozenset({SCOPE_EVENTS, SCOPE_FREEBUSY})
+# Token-endpoint errors that blame the OAuth client, not the grant (RFC 6749 5.2; Google adds
+# deleted_client for a client deleted in the Cloud console).
+CLIENT_ERRORS = frozenset({"invalid_client", "deleted_client", "unauthorized_client"})
 # Google may answer with the long form of the email scope.
 _EMAIL_SCOPES = frozenset({"email", "https://www.googleapis.com/auth/userinfo.email"})
 
@@ -87,8 +96,15 @@ class GoogleOAuthClient:
         response = self._token_request(
             {"grant_type": "refresh_token", "refresh_token": refresh_token}
         )
-        if response.status_code == 400 and error_reason(response) == "invalid_grant":
+        error = error_reason(response)
+        if response.status_code == 400 and error == "invalid_grant":
             raise AccessRevokedError("Google revoked our access (invalid_grant).")
+        if error in CLIENT_ERRORS:
+            # Our client id/secret, not the owner's grant: retrying or reconnecting cannot help
+            # until the configuration is fixed (docs/export.md, "Failure classes").
+            raise OAuthClientRejectedError(
+                f"Google rejected the OAuth client credentials ({error}).", error=error
+            )
         if not response.is_success:
             raise GoogleRequestError(
                 "token refresh failed", status=response.status_code, reason=error_reason(response)
@@ -118,6 +134,9 @@ class GoogleOAuthClient:
 
     def missing_scopes(self, granted: frozenset[str]) -> frozenset[str]:
         missing = set(REQUIRED_SCOPES - granted)
+        if SCOPE_EVENTS_BROAD in granted:
+            # The broader scope covers the narrow one (grants made before the switch).
+            missing.discard(SCOPE_EVENTS)
         if not granted & _EMAIL_SCOPES:
             missing.add("email")
         return frozenset(missing)
@@ -130,11 +149,17 @@ class GoogleOAuthClient:
     def _grant(self, response: httpx.Response) -> TokenGrant:
         body = response.json()
         expires_in = int(body.get("expires_in", 3600))
+        now = self._clock.now()
+        # Present only for time-limited grants (e.g. an app in Testing status: 7 days).
+        refresh_expires_in = body.get("refresh_token_expires_in")
         return TokenGrant(
             access_token=str(body["access_token"]),
             refresh_token=body.get("refresh_token"),
-            expires_at=self._clock.now() + timedelta(seconds=expires_in),
+            expires_at=now + timedelta(seconds=expires_in),
             scopes=frozenset(str(body.get("scope", "")).split()),
+            refresh_token_expires_at=None
+            if refresh_expires_in is None
+            else now + timedelta(seconds=int(refresh_expires_in)),
         )
 
 

@@ -13,7 +13,11 @@ import httpx
 import structlog
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
-from balance_booking.application.errors import GoogleRequestError, GoogleUnavailableError
+from balance_booking.application.errors import (
+    GoogleQuotaExceededError,
+    GoogleRequestError,
+    GoogleUnavailableError,
+)
 from balance_booking.application.ports import AccessTokenSource
 
 _log = structlog.get_logger(__name__)
@@ -220,10 +224,16 @@ class GoogleTransport:
 
 
 def raise_for_google_error(response: httpx.Response, *, what: str) -> None:
-    """Turn a permanent 4xx into GoogleRequestError (status and reason kept for the caller)."""
+    """Turn a permanent 4xx into GoogleRequestError (status and reason kept for the caller).
+
+    403 `quotaExceeded` is the exception: Google's usage limits make the calendar read-only for
+    hours, so it is transient (GoogleQuotaExceededError), but far too long to retry in-call.
+    """
     if response.is_success:
         return
     reason = error_reason(response)
+    if response.status_code == 403 and reason == "quotaExceeded":
+        raise GoogleQuotaExceededError(f"{what}: Google answered 403 quotaExceeded")
     raise GoogleRequestError(
         f"{what}: Google answered {response.status_code} {reason or ''}".strip(),
         status=response.status_code,

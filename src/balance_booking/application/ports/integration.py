@@ -65,6 +65,16 @@ class IntegrationRecord:
     # Reconciliation of our exported events at the last sync (JSON counts; see application/export)
     last_reconcile_at: datetime | None = None
     last_reconcile_summary: str | None = None
+    # Google fidelity, round 2 (migration 0012):
+    consented_at: datetime | None = None  # when the owner last granted access (the OAuth callback)
+    refresh_token_expires_at: datetime | None = None  # time-limited grants only
+    # Set when the token endpoint rejected our OAuth client; Google writes are held until a
+    # refresh succeeds again.
+    oauth_client_rejected_at: datetime | None = None
+    # 403 quotaExceeded: no writes to Google before this instant.
+    google_writes_paused_until: datetime | None = None
+    # Calendars whose busy time blocks slots, space-separated ids; None: the primary only.
+    blocking_calendar_ids: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +120,8 @@ class TokenGrant:
     refresh_token: str | None
     expires_at: datetime
     scopes: frozenset[str]
+    # From `refresh_token_expires_in`: when the grant itself ends (time-limited access only).
+    refresh_token_expires_at: datetime | None = None
 
 
 class OAuthClient(Protocol):

@@ -14,8 +14,12 @@ class EmulatorConfig:
     # JSON file: loaded at start if it exists, rewritten atomically after every mutation.
     state_path: Path | None = None
     access_token_ttl_seconds: int = 3600
-    # Google refuses long freeBusy windows with 400 timeRangeTooLong; the real cap is undocumented.
-    freebusy_max_range_days: int = 62
+    # Google refuses long freeBusy windows with 400 timeRangeTooLong; the real cap is undocumented
+    # (Cal.com chunks at 90 days). The default of the freebusy_max_days setting.
+    freebusy_max_range_days: int = 90
+    # Defaults of the account-dependent settings (models.EmulatorSettings, /_emulator/settings).
+    refresh_token_lifetime_seconds: int | None = None
+    deleted_event_writes: str = "forbidden"
     # None: sync tokens never expire on their own (POST /_emulator/expire-sync-tokens still works).
     sync_token_ttl_seconds: int | None = None
     default_user_email: str = "owner@example.com"

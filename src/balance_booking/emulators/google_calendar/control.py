@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from balance_booking.emulators.google_calendar.clock import EmulatorClock
 from balance_booking.emulators.google_calendar.config import EmulatorConfig
 from balance_booking.emulators.google_calendar.errors import GoogleApiError, not_found
 from balance_booking.emulators.google_calendar.events import EventsService
 from balance_booking.emulators.google_calendar.faults import FaultBook
-from balance_booking.emulators.google_calendar.models import Calendar, ConsentPolicy, OAuthClient
+from balance_booking.emulators.google_calendar.models import (
+    Calendar,
+    ConsentPolicy,
+    EmulatorSettings,
+    OAuthClient,
+)
 from balance_booking.emulators.google_calendar.oauth_service import OAuthService
 from balance_booking.emulators.google_calendar.pages import Pages, WeekRequest
 from balance_booking.emulators.google_calendar.push import PushNotifier
@@ -77,6 +82,17 @@ class SeedEventSpec(BaseModel):
     event: dict[str, Any]
 
 
+class SettingsSpec(BaseModel):
+    """A partial update of EmulatorSettings (unknown keys are refused)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token_lifetime_seconds: int | None = Field(default=None, ge=1)
+    deleted_event_writes: Literal["forbidden", "restore"] = "forbidden"
+    freebusy_max_days: int = Field(default=90, ge=1)
+    freebusy_errors: dict[str, str] = Field(default_factory=dict)
+
+
 class ConsentSpec(BaseModel):
     action: str = Field(pattern=r"^(allow|deny|manual)$")
     scopes: list[str] | None = None
@@ -98,6 +114,19 @@ def build_control_router(
 
     def owner(email: str | None) -> str:
         return email or config.default_user_email
+
+    @router.get("/settings")
+    def get_settings() -> dict[str, Any]:
+        with store.read() as state:
+            return state.settings.model_dump()
+
+    @router.post("/settings")
+    def set_settings(spec: SettingsSpec) -> dict[str, Any]:
+        """Change the given settings only; the others keep their values."""
+        with store.write() as state:
+            merged = state.settings.model_dump() | spec.model_dump(exclude_unset=True)
+            state.settings = EmulatorSettings.model_validate(merged)
+            return state.settings.model_dump()
 
     @router.post("/reset")
     def reset() -> dict[str, Any]:
@@ -241,6 +270,7 @@ def build_control_router(
             event_id=event_id,
             body=spec.event,
             if_match=None,
+            restore_deleted=True,
         )
 
     @router.delete("/events/{event_id}", status_code=204)

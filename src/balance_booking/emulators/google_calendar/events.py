@@ -153,13 +153,25 @@ class EventsService:
         body: dict[str, Any],
         if_match: str | None,
         replace: bool = False,
+        restore_deleted: bool = False,
     ) -> dict[str, Any]:
-        """events.patch, or events.update when `replace` (omitted fields reset to defaults)."""
+        """events.patch, or events.update when `replace` (omitted fields reset to defaults).
+
+        `restore_deleted`: the person in Google Calendar's UI (the control API) may restore a
+        deleted event; the API may not unless the `deleted_event_writes` setting says so."""
         now = self._store.clock.now()
         with self._store.write() as state:
             calendar = self.resolve_calendar(state, email, calendar_id)
             record = self._record_for_write(state, calendar, event_id)
             _check_if_match(record, if_match)
+            if (
+                not restore_deleted
+                and record.resource.get("status") == "cancelled"
+                and state.settings.deleted_event_writes == "forbidden"
+            ):
+                # Google refuses writes to an event deleted in Google (403 reported for PUT;
+                # PATCH undocumented, assumed the same); its id stays taken for inserts (409).
+                raise GoogleApiError(403, "forbidden", "Forbidden")
             if replace:
                 new_resource = {k: copy.deepcopy(v) for k, v in body.items()}
             else:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -47,6 +47,8 @@ class RefreshToken(BaseModel):
     client_id: str
     scopes: list[str]
     revoked: bool = False
+    # Time-limited grants (e.g. an app in Testing status: 7 days); None: no expiry.
+    expires_at_ms: int | None = None
 
 
 class AccessToken(BaseModel):
@@ -122,6 +124,22 @@ class ConsentPolicy(BaseModel):
     email: str | None = None  # account to pick (None = login_hint or the default user)
 
 
+class EmulatorSettings(BaseModel):
+    """Behaviours of real Google that depend on the account or the project
+    (`/_emulator/settings`); `POST /_emulator/reset` restores the configured defaults."""
+
+    # Refresh tokens die this long after consent and announce `refresh_token_expires_in`
+    # (Google: 7 days for an External app in Testing status); None: they live until revoked.
+    refresh_token_lifetime_seconds: int | None = Field(default=None, ge=1)
+    # Writes (PATCH/PUT) to an event deleted in Google: 403 `forbidden` as Google answers, or
+    # "restore" (the write undeletes it, the emulator's behaviour before this setting).
+    deleted_event_writes: Literal["forbidden", "restore"] = "forbidden"
+    # freeBusy windows longer than this get 400 timeRangeTooLong.
+    freebusy_max_days: int = Field(default=90, ge=1)
+    # Per-calendar freeBusy errors answered inside a 200, by calendar id (e.g. "internalError").
+    freebusy_errors: dict[str, str] = Field(default_factory=dict)
+
+
 class State(BaseModel):
     users: dict[str, User] = Field(default_factory=dict)
     calendars: dict[str, Calendar] = Field(default_factory=dict)
@@ -139,6 +157,7 @@ class State(BaseModel):
     sync_generation: dict[str, int] = Field(default_factory=dict)
     consent_policy: ConsentPolicy | None = None
     clock_offset_seconds: float = 0.0
+    settings: EmulatorSettings = Field(default_factory=EmulatorSettings)
 
     def grant_for(self, email: str, client_id: str) -> Grant | None:
         for grant in self.grants:

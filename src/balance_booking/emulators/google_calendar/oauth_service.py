@@ -304,11 +304,14 @@ class OAuthService:
         code.used = True
         refresh: RefreshToken | None = None
         if code.issue_refresh_token:
+            lifetime = state.settings.refresh_token_lifetime_seconds
             refresh = RefreshToken(
                 token=random_token("1//0emu"),
                 email=code.email,
                 client_id=client_id,
                 scopes=code.scopes,
+                # Counted from consent, like Google's 7 days for an app in Testing status.
+                expires_at_ms=None if lifetime is None else self._now_ms() + lifetime * 1000,
             )
             state.refresh_tokens[refresh.token] = refresh
         return self._issue(
@@ -327,6 +330,8 @@ class OAuthService:
             raise OAuthError(400, "invalid_request", "Missing required parameter: refresh_token")
         refresh = state.refresh_tokens.get(raw)
         if refresh is None or refresh.revoked:
+            raise OAuthError(400, "invalid_grant", EXPIRED_OR_REVOKED)
+        if refresh.expires_at_ms is not None and refresh.expires_at_ms <= self._now_ms():
             raise OAuthError(400, "invalid_grant", EXPIRED_OR_REVOKED)
         if refresh.client_id != client_id:
             raise OAuthError(401, "unauthorized_client", "Unauthorized")
@@ -381,6 +386,10 @@ class OAuthService:
         }
         if include_refresh and refresh is not None:
             response["refresh_token"] = refresh.token
+        if refresh is not None and refresh.expires_at_ms is not None:
+            # Time-limited access announces what is left of the grant, on every token answer.
+            left_ms = refresh.expires_at_ms - to_epoch_ms(now)
+            response["refresh_token_expires_in"] = max(0, left_ms // 1000)
         if sc.OPENID in scopes:
             user = state.users[email]
             client = state.clients[client_id]

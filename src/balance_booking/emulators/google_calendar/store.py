@@ -13,7 +13,12 @@ from pathlib import Path
 
 from balance_booking.emulators.google_calendar.clock import EmulatorClock
 from balance_booking.emulators.google_calendar.config import EmulatorConfig
-from balance_booking.emulators.google_calendar.models import Calendar, State, User
+from balance_booking.emulators.google_calendar.models import (
+    Calendar,
+    EmulatorSettings,
+    State,
+    User,
+)
 
 _BASE32HEX = "0123456789abcdefghijklmnopqrstuv"
 
@@ -66,8 +71,17 @@ class Store:
     def clock(self) -> EmulatorClock:
         return self._clock
 
+    def default_settings(self) -> EmulatorSettings:
+        return EmulatorSettings.model_validate(
+            {
+                "refresh_token_lifetime_seconds": self._config.refresh_token_lifetime_seconds,
+                "deleted_event_writes": self._config.deleted_event_writes,
+                "freebusy_max_days": self._config.freebusy_max_range_days,
+            }
+        )
+
     def _fresh_state(self) -> State:
-        state = State()
+        state = State(settings=self.default_settings())
         add_user(
             state, email=self._config.default_user_email, timezone=self._config.default_timezone
         )
