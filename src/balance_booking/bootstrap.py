@@ -76,6 +76,7 @@ from balance_booking.application.export import (
 )
 from balance_booking.application.handlers import OutboxHandlers
 from balance_booking.application.integration import (
+    BlockingCalendars,
     DisconnectGoogleCalendar,
     GetIntegrationStatus,
     SetIntegrationEnabled,
@@ -421,6 +422,13 @@ def build_web_services(container: Container) -> WebServices:
         ),
         set_integration_enabled=SetIntegrationEnabled(
             uow_factory=c.writers, clock=c.clock, status=status
+        ),
+        blocking_calendars=BlockingCalendars(
+            readers=c.readers,
+            writers=c.writers,
+            gateways=c.gateways,
+            tokens=c.tokens,
+            clock=c.clock,
         ),
         clock=container.clock,
         list_slots=ListAvailableSlots(

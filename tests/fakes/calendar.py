@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -25,6 +25,7 @@ from balance_booking.application.errors import (
 )
 from balance_booking.application.ports import (
     AccessTokenSource,
+    CalendarEntry,
     CalendarInfo,
     EventDraft,
     OwnEvent,
@@ -42,6 +43,7 @@ OPERATIONS = frozenset(
         "patch_event",
         "delete_event",
         "own_events",
+        "calendars",
     }
 )
 
@@ -96,6 +98,9 @@ class FakeCalendar:
         # Real Google refuses writes to an event deleted in Google (403); False keeps the older
         # model in which a patch undeletes it.
         self.refuse_deleted_writes = False
+        # The owner's other calendars: id -> (summary, busy intervals), for "which calendars
+        # block time" (only their busy time matters here).
+        self.others: dict[str, tuple[str, list[Interval]]] = {}
 
     # --- programming failures -------------------------------------------------------------
     def fail(self, operation: str, error: Exception, *, times: int = 1) -> None:
@@ -199,16 +204,38 @@ class FakeCalendarGateway:
         self._enter("primary_calendar")
         return CalendarInfo(calendar_id="primary", timezone=self._calendar.timezone)
 
-    def busy_intervals(self, window: Interval) -> list[Interval]:
+    def busy_intervals(
+        self, window: Interval, calendar_ids: Sequence[str] = ("primary",)
+    ) -> list[Interval]:
         self._enter("busy_intervals", window)
         busy = []
-        for event in self._calendar.live():
-            if event.transparent or event.start is None or event.end is None:
+        if "primary" in calendar_ids:
+            for event in self._calendar.live():
+                if event.transparent or event.start is None or event.end is None:
+                    continue
+                start, end = max(event.start, window.start), min(event.end, window.end)
+                if start < end:
+                    busy.append(Interval(start, end))
+        for calendar_id in calendar_ids:
+            if calendar_id == "primary":
                 continue
-            start, end = max(event.start, window.start), min(event.end, window.end)
-            if start < end:
-                busy.append(Interval(start, end))
+            if calendar_id not in self._calendar.others:
+                raise GoogleRequestError(
+                    "freeBusy refused a calendar (notFound)", status=200, reason="notFound"
+                )
+            busy.extend(
+                Interval(max(b.start, window.start), min(b.end, window.end))
+                for b in self._calendar.others[calendar_id][1]
+                if b.overlaps(window)
+            )
         return merge(busy)
+
+    def calendars(self) -> list[CalendarEntry]:
+        self._enter("calendars")
+        return [CalendarEntry("primary", "Primary", primary=True)] + [
+            CalendarEntry(calendar_id, summary)
+            for calendar_id, (summary, _) in self._calendar.others.items()
+        ]
 
     def stop_channel(self, *, channel_id: str, resource_id: str) -> None:
         self._enter("stop_channel", channel_id)

@@ -58,6 +58,7 @@ from balance_booking.application.ports import (
     WaitlistEntry,
     WaitlistRepository,
 )
+from balance_booking.application.ports.integration import blocking_ids
 from balance_booking.domain.appointments import (
     ACTIVE_STATUSES,
     ERASED_NAME,
@@ -751,6 +752,7 @@ class FakeIntegration:
             last_success_at=record.last_success_at,
             enabled_override=record.enabled,
             timezone=record.timezone,
+            blocking_calendar_ids=blocking_ids(record.blocking_calendar_ids),
         )
 
     def get(self) -> IntegrationRecord:

@@ -241,6 +241,30 @@ CASES: dict[tuple[str, str], Case] = {
         lambda w: _ok(w.api.post(f"{API}/clients/erase", json={"email": CLIENT_EMAIL})),
     ),
     ("POST", f"{GOOGLE}/sync"): (None, lambda w: _ok(w.api.post(f"{GOOGLE}/sync"))),
+    ("PUT", f"{GOOGLE}/calendars"): (
+        None,
+        lambda w: _ok(
+            w.api.put(
+                f"{GOOGLE}/calendars",
+                json={
+                    "blocking_calendar_ids": [
+                        c["id"]
+                        for c in _ok(w.api.get(f"{GOOGLE}/calendars"))["calendars"]
+                        if c["primary"]
+                    ]
+                },
+            )
+        ),
+    ),
+    ("POST", f"{PAGES}/calendars"): (
+        None,
+        lambda w: w.form(
+            f"{PAGES}/calendars",
+            calendar=next(
+                c["id"] for c in _ok(w.api.get(f"{GOOGLE}/calendars"))["calendars"] if c["primary"]
+            ),
+        ),
+    ),
     ("PUT", f"{GOOGLE}/settings"): (
         None,
         lambda w: _ok(w.api.put(f"{GOOGLE}/settings", json={"enabled": True})),

@@ -5,13 +5,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from http import HTTPStatus
 
 from balance_booking.application.errors import (
     ApplicationError,
+    ConflictError,
+    GoogleRequestError,
+    InvalidRequestError,
     UndecryptableTokenError,
 )
 from balance_booking.application.ports import (
     AccessTokenSource,
+    CalendarEntry,
     CalendarGatewayFactory,
     Clock,
     OAuthClient,
@@ -19,6 +24,8 @@ from balance_booking.application.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from balance_booking.application.ports.calendar import PRIMARY_CALENDAR
+from balance_booking.application.ports.integration import blocking_ids
 from balance_booking.application.reconcile import ReconcileSummary
 from balance_booking.application.tokens import StaticTokens
 from balance_booking.domain.calendar_account import IntegrationStatus
@@ -195,3 +202,77 @@ class DisconnectGoogleCalendar:
             return self.cipher.decrypt(value)
         except UndecryptableTokenError:
             return None  # nothing to revoke with; the row is cleared below anyway
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarChoice:
+    """One of the owner's calendars, and whether its busy time blocks slots."""
+
+    calendar_id: str
+    summary: str
+    primary: bool
+    blocks_time: bool
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BlockingCalendars:
+    """Which of the owner's calendars block time (API.md "Google fidelity, round 2").
+
+    Many practitioners keep a personal and a work calendar: busy time is read from every calendar
+    chosen here (the primary one by default), bookings are still written to the primary one.
+    Listing needs the optional calendar.calendarlist.readonly permission; without it the list is
+    the primary calendar alone."""
+
+    readers: UnitOfWorkFactory
+    writers: UnitOfWorkFactory
+    gateways: CalendarGatewayFactory
+    tokens: AccessTokenSource
+    clock: Clock
+
+    def listing(self) -> list[CalendarChoice]:
+        with self.readers() as uow:
+            record = uow.integration.get()
+        if record.status != IntegrationStatus.CONNECTED:
+            raise ConflictError("Google Calendar is not connected.")
+        chosen = set(blocking_ids(record.blocking_calendar_ids))
+        try:
+            entries = self.gateways(self.tokens).calendars()
+        except GoogleRequestError as exc:
+            if exc.status != HTTPStatus.FORBIDDEN:
+                raise
+            # Connected before the calendar list was asked for (or the box was unticked).
+            entries = []
+        if not any(entry.primary for entry in entries):
+            primary = CalendarEntry(PRIMARY_CALENDAR, record.account_email or "", primary=True)
+            entries = [primary, *entries]
+        return [
+            CalendarChoice(
+                calendar_id=entry.calendar_id,
+                summary=entry.summary,
+                primary=entry.primary,
+                blocks_time=(PRIMARY_CALENDAR if entry.primary else entry.calendar_id) in chosen,
+            )
+            for entry in entries
+        ]
+
+    def choose(self, calendar_ids: list[str]) -> list[CalendarChoice]:
+        """Store the blocking calendars (at least one, all from the list); the next sync reads
+        busy time from them. Unknown ids are refused (422)."""
+        if not calendar_ids:
+            raise InvalidRequestError(
+                "Choose at least one calendar.", field="blocking_calendar_ids"
+            )
+        known = {c.calendar_id: c for c in self.listing()}
+        unknown = sorted(set(calendar_ids) - known.keys())
+        if unknown:
+            raise InvalidRequestError(
+                f"Unknown calendar(s): {', '.join(unknown)}.", field="blocking_calendar_ids"
+            )
+        # The primary calendar is stored as "primary": Google's alias, stable across renames.
+        stored = sorted({PRIMARY_CALENDAR if known[cid].primary else cid for cid in calendar_ids})
+        with self.writers() as uow:
+            record = uow.integration.get_for_update()
+            record.blocking_calendar_ids = " ".join(stored)
+            uow.integration.save(record, now=self.clock.now())
+            uow.commit()
+        return self.listing()

@@ -159,7 +159,9 @@ class SlotGuard:
             return []
         self.metrics.increment("live_checks", {"result": "asked"})
         try:
-            return self.gateways(self.tokens).busy_intervals(window)
+            return self.gateways(self.tokens).busy_intervals(
+                window, snapshot.link.blocking_calendar_ids
+            )
         except (GoogleUnavailableError, GoogleRequestError, AccessRevokedError) as exc:
             synced = snapshot.link.last_success_at
             if synced is not None and now - synced <= self.live_check_fallback:

@@ -22,6 +22,7 @@ from balance_booking.application.ports import (
     Metrics,
     UnitOfWorkFactory,
 )
+from balance_booking.application.ports.integration import blocking_ids
 from balance_booking.application.reconcile import ReconcileExportedEvents, ReconcileSummary
 from balance_booking.domain.calendar_account import IntegrationStatus
 from balance_booking.domain.intervals import Interval
@@ -78,7 +79,7 @@ class SyncCalendarBusyTimes:
         window = Interval(now, now + timedelta(days=days + 1))
         gateway = self.gateways(self.tokens)
         try:
-            busy = gateway.busy_intervals(window)
+            busy = gateway.busy_intervals(window, blocking_ids(record.blocking_calendar_ids))
         except (GoogleUnavailableError, GoogleRequestError, AccessRevokedError) as exc:
             self._record_failure(str(exc))
             raise SyncFailedError(f"Google Calendar could not be read: {exc}") from exc

@@ -37,6 +37,7 @@ from balance_booking.application.connect import CompleteGoogleConnection, StartG
 from balance_booking.application.edge import PublicWriteLimit
 from balance_booking.application.explain import ExplainAvailability
 from balance_booking.application.integration import (
+    BlockingCalendars,
     DisconnectGoogleCalendar,
     GetIntegrationStatus,
     SetIntegrationEnabled,
@@ -99,6 +100,7 @@ class WebServices:
     complete_connection: CompleteGoogleConnection
     disconnect: DisconnectGoogleCalendar
     set_integration_enabled: SetIntegrationEnabled
+    blocking_calendars: BlockingCalendars  # which of the owner's calendars block time
     sync: SyncCalendarBusyTimes
     book: BookAppointment
     confirm_appointment: ConfirmAppointment

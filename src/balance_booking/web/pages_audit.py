@@ -41,6 +41,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "google.connect_complete": ("Google Календарь подключён", "Google Calendar connected"),
     "google.disconnect": ("Google Календарь отключён", "Google Calendar disconnected"),
     "google.sync": ("Синхронизация с Google", "Google sync"),
+    "google.calendars": ("Выбраны календари, занимающие время", "Blocking calendars chosen"),
     "google.settings": ("Изменены настройки Google Календаря", "Google Calendar settings changed"),
     "token.revoke": ("Отозван API-токен", "API token revoked"),
     "token.create": ("Создан API-токен", "API token created"),

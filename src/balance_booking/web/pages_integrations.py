@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlencode
@@ -11,6 +12,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from balance_booking.application.errors import ApplicationError
+from balance_booking.application.integration import CalendarChoice
 from balance_booking.web.audit import AuditedRoute
 from balance_booking.web.auth import PageAdminDep
 from balance_booking.web.deps import ServicesDep
@@ -120,6 +122,7 @@ def integrations_page(
             "email": services.email_status.execute(),
             "parked": services.list_parked.execute(),
             "tokens": services.list_tokens.execute(),
+            "calendars": _calendars(services) if status.status == "connected" else None,
         },
     )
 
@@ -137,6 +140,29 @@ def connect(admin: PageAdminDep, services: ServicesDep) -> Response:
     except ApplicationError as exc:
         return _back("failed", str(exc))
     return RedirectResponse(url, status_code=303)
+
+
+def _calendars(services: ServicesDep) -> list[CalendarChoice] | None:
+    """The owner's calendars for the "block time" choice; None while Google cannot tell."""
+    try:
+        return services.blocking_calendars.listing()
+    except ApplicationError:
+        return None
+
+
+@router.post("/calendars", name="google.calendars")
+def choose_calendars(
+    _admin: PageAdminDep,
+    services: ServicesDep,
+    calendar: Annotated[list[str] | None, Form(max_length=50)] = None,
+) -> Response:
+    try:
+        services.blocking_calendars.choose(calendar or [])
+    except ApplicationError as exc:
+        return _back("failed", str(exc))
+    with contextlib.suppress(ApplicationError):
+        services.sync.execute()  # the mirror follows the choice at once
+    return _back("saved")
 
 
 @router.post("/disconnect", name="google.disconnect")

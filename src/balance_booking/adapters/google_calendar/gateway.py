@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -20,14 +21,17 @@ from balance_booking.application.errors import (
 )
 from balance_booking.application.ports import (
     AccessTokenSource,
+    CalendarEntry,
     CalendarInfo,
     EventDraft,
     OwnEvent,
     PushChannel,
 )
+from balance_booking.application.ports.calendar import PRIMARY_CALENDAR
 from balance_booking.domain.intervals import Interval, merge
 
-PRIMARY = "primary"
+PRIMARY = PRIMARY_CALENDAR
+CALENDAR_LIST_MAX_PAGES = 10  # 250 per page: more calendars than anyone keeps
 # Google refuses long freeBusy ranges with 400 "The requested time range is too long." (the limit
 # is undocumented; Cal.com split its queries into 90-day chunks after hitting it, calcom PR
 # #11962). The emulator's default limit is the same 90 days (docs/gcal-emulator.md).
@@ -70,17 +74,51 @@ class GoogleCalendarHttpGateway:
         body = response.json()
         return CalendarInfo(calendar_id=PRIMARY, timezone=str(body.get("timeZone") or "UTC"))
 
-    def busy_intervals(self, window: Interval) -> list[Interval]:
-        """Google's own definition of busy (freeBusy) over `window`, merged, in UTC."""
+    def busy_intervals(
+        self, window: Interval, calendar_ids: Sequence[str] = (PRIMARY,)
+    ) -> list[Interval]:
+        """Google's own definition of busy (freeBusy) over `window` for every calendar in
+        `calendar_ids`, merged, in UTC."""
         busy: list[Interval] = []
         start = window.start
         while start < window.end:
             end = min(start + FREEBUSY_CHUNK, window.end)
-            busy.extend(self._freebusy(Interval(start, end)))
+            busy.extend(self._freebusy(Interval(start, end), calendar_ids or (PRIMARY,)))
             start = end
         return merge(busy)
 
-    def _freebusy(self, window: Interval) -> list[Interval]:
+    def calendars(self) -> list[CalendarEntry]:
+        """calendarList.list: the calendars the owner sees; only those they own or can read
+        busy time of are worth offering (freeBusy reads at least `freeBusyReader`)."""
+        entries: list[CalendarEntry] = []
+        page_token: str | None = None
+        for _ in range(CALENDAR_LIST_MAX_PAGES):
+            params: dict[str, Any] = {"maxResults": 250, "minAccessRole": "freeBusyReader"}
+            if page_token:
+                params["pageToken"] = page_token
+            response = self._transport.send(
+                "GET", self._url("users", "me", "calendarList"), tokens=self._tokens, params=params
+            )
+            raise_for_google_error(response, what="reading the calendar list")
+            body = response.json()
+            for item in body.get("items", []):
+                if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+                    continue
+                entries.append(
+                    CalendarEntry(
+                        calendar_id=item["id"],
+                        summary=str(
+                            item.get("summaryOverride") or item.get("summary") or item["id"]
+                        ),
+                        primary=item.get("primary") is True,
+                    )
+                )
+            page_token = body.get("nextPageToken")
+            if not page_token:
+                break
+        return entries
+
+    def _freebusy(self, window: Interval, calendar_ids: Sequence[str]) -> list[Interval]:
         response = self._transport.send(
             "POST",
             self._url("freeBusy"),
@@ -89,30 +127,34 @@ class GoogleCalendarHttpGateway:
                 "timeMin": _rfc3339(window.start),
                 "timeMax": _rfc3339(window.end),
                 "timeZone": "UTC",
-                "items": [{"id": PRIMARY}],
+                "items": [{"id": calendar_id} for calendar_id in calendar_ids],
             },
         )
         raise_for_google_error(response, what="reading busy time")
         calendars = response.json().get("calendars", {})
-        entry = calendars.get(PRIMARY) or next(iter(calendars.values()), None)
-        if not isinstance(entry, dict):
-            raise GoogleRequestError(
-                "freeBusy answered without our calendar", status=200, reason=None
-            )
-        errors = entry.get("errors") or []
-        if errors:
-            # Never "free": an error inside a 200 means Google did not read that calendar.
-            reason = errors[0].get("reason") if isinstance(errors[0], dict) else None
-            if reason in _TRANSIENT_CALENDAR_ERRORS:
-                raise GoogleUnavailableError(f"freeBusy could not read the calendar ({reason})")
-            raise GoogleRequestError(
-                f"freeBusy refused the calendar ({reason})", status=200, reason=reason
-            )
         intervals = []
-        for block in entry.get("busy", []):
-            start, end = _parse_instant(block["start"]), _parse_instant(block["end"])
-            if end > start:
-                intervals.append(Interval(start, end))
+        for calendar_id in calendar_ids:
+            entry = calendars.get(calendar_id)
+            if entry is None and len(calendar_ids) == 1:
+                # Google answers "primary" under the account's address.
+                entry = next(iter(calendars.values()), None)
+            if not isinstance(entry, dict):
+                raise GoogleRequestError(
+                    "freeBusy answered without one of our calendars", status=200, reason=None
+                )
+            errors = entry.get("errors") or []
+            if errors:
+                # Never "free": an error inside a 200 means Google did not read that calendar.
+                reason = errors[0].get("reason") if isinstance(errors[0], dict) else None
+                if reason in _TRANSIENT_CALENDAR_ERRORS:
+                    raise GoogleUnavailableError(f"freeBusy could not read a calendar ({reason})")
+                raise GoogleRequestError(
+                    f"freeBusy refused a calendar ({reason})", status=200, reason=reason
+                )
+            for block in entry.get("busy", []):
+                start, end = _parse_instant(block["start"]), _parse_instant(block["end"])
+                if end > start:
+                    intervals.append(Interval(start, end))
         return intervals
 
     def stop_channel(self, *, channel_id: str, resource_id: str) -> None:

@@ -23,8 +23,11 @@ from balance_booking.application.ports import Clock, TokenGrant
 SCOPE_EVENTS = "https://www.googleapis.com/auth/calendar.events.owned"
 SCOPE_EVENTS_BROAD = "https://www.googleapis.com/auth/calendar.events"
 SCOPE_FREEBUSY = "https://www.googleapis.com/auth/calendar.freebusy"
+# Optional: the names of the owner's calendars, to choose which ones block time (without it
+# only the primary calendar does). calendarList.list accepts no narrower scope.
+SCOPE_CALENDAR_LIST = "https://www.googleapis.com/auth/calendar.calendarlist.readonly"
 # Minimal scopes: write our own events and read busy time; openid+email label the account.
-REQUESTED_SCOPES = (SCOPE_EVENTS, SCOPE_FREEBUSY, "openid", "email")
+REQUESTED_SCOPES = (SCOPE_EVENTS, SCOPE_FREEBUSY, SCOPE_CALENDAR_LIST, "openid", "email")
 REQUIRED_SCOPES = frozenset({SCOPE_EVENTS, SCOPE_FREEBUSY})
 # Token-endpoint errors that blame the OAuth client, not the grant (RFC 6749 5.2; Google adds
 # deleted_client for a client deleted in the Cloud console).

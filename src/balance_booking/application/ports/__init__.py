@@ -36,6 +36,7 @@ from balance_booking.application.ports.booking import (
 from balance_booking.application.ports.calendar import (
     AccessTokenSource,
     BusyRepository,
+    CalendarEntry,
     CalendarGateway,
     CalendarGatewayFactory,
     CalendarInfo,
@@ -100,6 +101,7 @@ __all__ = [
     "AuditLog",
     "BusyRepository",
     "CachedAvailability",
+    "CalendarEntry",
     "CalendarEventState",
     "CalendarFiles",
     "CalendarGateway",

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
 from balance_booking.domain.intervals import Interval
+
+PRIMARY_CALENDAR = "primary"  # Google's alias of the account's own calendar
 
 
 class BusyRepository(Protocol):
@@ -33,7 +36,17 @@ class CalendarGateway(Protocol):
     """The spec's IGoogleCalendarService: everything the product asks of Google Calendar."""
 
     def primary_calendar(self) -> CalendarInfo: ...
-    def busy_intervals(self, window: Interval) -> list[Interval]: ...
+    def busy_intervals(
+        self, window: Interval, calendar_ids: Sequence[str] = (PRIMARY_CALENDAR,)
+    ) -> list[Interval]:
+        """Busy time of every calendar in `calendar_ids`, merged; an error on any one of them
+        fails the whole read (never "free")."""
+        ...
+
+    def calendars(self) -> list[CalendarEntry]:
+        """The owner's calendar list (needs calendar.calendarlist.readonly)."""
+        ...
+
     def stop_channel(self, *, channel_id: str, resource_id: str) -> None: ...
     def watch_events(
         self, *, channel_id: str, address: str, token: str, ttl_seconds: int
@@ -65,6 +78,15 @@ class CalendarInfo:
 
     calendar_id: str
     timezone: str
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarEntry:
+    """One calendar of the owner's calendar list (the admin picks which ones block time)."""
+
+    calendar_id: str
+    summary: str
+    primary: bool = False
 
 
 @dataclass(frozen=True, slots=True)

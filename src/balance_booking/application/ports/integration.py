@@ -17,6 +17,14 @@ class CalendarLink:
     last_success_at: datetime | None
     enabled_override: bool | None  # the admin toggle; None = the environment default
     timezone: str | None = None  # the connected calendar's zone: the owner's default zone
+    # The owner's calendars whose busy time blocks slots (bookings go to the primary one).
+    blocking_calendar_ids: tuple[str, ...] = ("primary",)
+
+
+def blocking_ids(stored: str | None) -> tuple[str, ...]:
+    """The stored list of blocking calendars (space-separated ids); the primary by default."""
+    ids = tuple(stored.split()) if stored else ()
+    return ids or ("primary",)
 
 
 class IntegrationRepository(Protocol):

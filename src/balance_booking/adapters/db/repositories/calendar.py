@@ -13,6 +13,7 @@ from balance_booking.application.ports import (
     IntegrationRecord,
     OAuthState,
 )
+from balance_booking.application.ports.integration import blocking_ids
 from balance_booking.domain.calendar_account import IntegrationStatus
 from balance_booking.domain.intervals import Interval, subtract
 
@@ -98,7 +99,9 @@ class SqlIntegration:
     def calendar_link(self) -> CalendarLink:
         c = t.integrations_google_calendar.c
         row = self._connection.execute(
-            select(c.status, c.last_success_at, c.enabled, c.timezone).where(c.id == _ROW_ID)
+            select(
+                c.status, c.last_success_at, c.enabled, c.timezone, c.blocking_calendar_ids
+            ).where(c.id == _ROW_ID)
         ).first()
         if row is None:
             return CalendarLink(connected=False, last_success_at=None, enabled_override=None)
@@ -107,6 +110,7 @@ class SqlIntegration:
             last_success_at=row.last_success_at,
             enabled_override=row.enabled,
             timezone=row.timezone,
+            blocking_calendar_ids=blocking_ids(row.blocking_calendar_ids),
         )
 
     def get(self) -> IntegrationRecord:

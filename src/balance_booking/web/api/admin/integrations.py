@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query
 from fastapi.responses import RedirectResponse
+from pydantic import BaseModel, Field, StringConstraints
 
-from balance_booking.application.errors import InvalidOAuthStateError
+from balance_booking.application.errors import (
+    AccessRevokedError,
+    GoogleRequestError,
+    GoogleUnavailableError,
+    InvalidOAuthStateError,
+)
+from balance_booking.application.integration import CalendarChoice
 from balance_booking.application.sync import NotConnectedError, SyncFailedError
 from balance_booking.web.audit import AuditedRoute
 from balance_booking.web.auth import AdminPrincipal
@@ -21,6 +29,7 @@ from balance_booking.web.schemas import (
     IntegrationOut,
     ReconcileOut,
     SettingsIn,
+    Strict,
     SyncOut,
 )
 
@@ -124,3 +133,62 @@ def settings(body: SettingsIn, _admin: AdminDep, services: ServicesDep) -> Integ
 def _session_hash(admin: AdminPrincipal) -> str | None:
     # OAuth state is bound to the browser session that started it; API tokens have none.
     return admin.session.session_hash if admin.session is not None else None
+
+
+class CalendarOut(BaseModel):
+    id: str
+    summary: str
+    primary: bool
+    blocks_time: bool
+
+
+class CalendarsOut(BaseModel):
+    calendars: list[CalendarOut]
+
+
+class BlockingIn(Strict):
+    blocking_calendar_ids: list[Annotated[str, StringConstraints(min_length=1, max_length=255)]] = (
+        Field(max_length=50)
+    )
+
+
+def _calendars_out(choices: list[CalendarChoice]) -> CalendarsOut:
+    return CalendarsOut(
+        calendars=[
+            CalendarOut(
+                id=c.calendar_id, summary=c.summary, primary=c.primary, blocks_time=c.blocks_time
+            )
+            for c in choices
+        ]
+    )
+
+
+_CALENDAR_ERRORS: dict[int | str, dict[str, object]] = _ERRORS | {
+    409: {"model": ErrorBody, "description": "Not connected"},
+    502: {"model": ErrorBody, "description": "Google Calendar could not be read"},
+}
+
+
+@router.get("/calendars", response_model=CalendarsOut, responses=_CALENDAR_ERRORS)
+def calendars(_admin: AdminDep, services: ServicesDep) -> CalendarsOut:
+    """The owner's calendars and which of them block time (the primary one by default)."""
+    return _calendars_out(_google(services.blocking_calendars.listing))
+
+
+@router.put(
+    "/calendars", name="google.calendars", response_model=CalendarsOut, responses=_CALENDAR_ERRORS
+)
+def choose_calendars(body: BlockingIn, _admin: AdminDep, services: ServicesDep) -> CalendarsOut:
+    """Busy time is read from every calendar chosen here; bookings still go to the primary."""
+    chosen = _google(lambda: services.blocking_calendars.choose(body.blocking_calendar_ids))
+    # The mirror follows the choice at once (a failure is recorded and shown; the poll retries).
+    with contextlib.suppress(NotConnectedError, SyncFailedError):
+        services.sync.execute()
+    return _calendars_out(chosen)
+
+
+def _google(call: Callable[[], list[CalendarChoice]]) -> list[CalendarChoice]:
+    try:
+        return call()
+    except (GoogleRequestError, GoogleUnavailableError, AccessRevokedError) as exc:
+        raise ApiError(502, "calendar_error", str(exc)) from exc
