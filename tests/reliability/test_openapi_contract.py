@@ -358,6 +358,8 @@ def _examples(seed: Seed) -> dict[str, list[dict[str, Any]]]:
             {"path_parameters": {"series_id": seed.series_id}},
         ],
         "GET /api/admin/busy": [{"query": {"from": day, "to": week}}],
+        f"GET {INTEGRATION_API}/calendars": [{}],
+        f"PUT {INTEGRATION_API}/calendars": [{"body": {"blocking_calendar_ids": ["primary"]}}],
         f"GET {BOOKING}/offers/{{offer_id}}": [
             {
                 "path_parameters": {"offer_id": seed.offers[0].id},

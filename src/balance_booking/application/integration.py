@@ -262,7 +262,10 @@ class BlockingCalendars:
             raise InvalidRequestError(
                 "Choose at least one calendar.", field="blocking_calendar_ids"
             )
-        known = {c.calendar_id: c for c in self.listing()}
+        listed = self.listing()
+        known = {c.calendar_id: c for c in listed}
+        # "primary" (Google's alias) names the main calendar too.
+        known.setdefault(PRIMARY_CALENDAR, next(c for c in listed if c.primary))
         unknown = sorted(set(calendar_ids) - known.keys())
         if unknown:
             raise InvalidRequestError(
