@@ -37,6 +37,8 @@ def test_authorization_url_asks_for_the_minimum(admin: TestClient, emulator: Emu
     assert set(query["scope"].split()) == {
         "https://www.googleapis.com/auth/calendar.events.owned",
         "https://www.googleapis.com/auth/calendar.freebusy",
+        # Optional: the calendar list, to choose which calendars block time (docs/sync.md).
+        "https://www.googleapis.com/auth/calendar.calendarlist.readonly",
         "openid",
         "email",
     }

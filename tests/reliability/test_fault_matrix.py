@@ -78,6 +78,12 @@ def test_lost_delete_answer_still_means_the_event_is_gone(
 def test_lost_restore_answer_still_means_one_live_event(
     container: Container, connected: TestClient, dispatcher: OutboxDispatcher, emulator: Emulator
 ) -> None:
+    # An account whose Google lets a deleted event be written again (the emulator's "restore";
+    # real Google refuses it, which tests/integration/test_export.py covers).
+    settings = emulator.control.post(
+        "/_emulator/settings", json={"deleted_event_writes": "restore"}
+    )
+    assert settings.status_code == 200, settings.text
     appointment_id = book(connected)
     dispatcher.execute()
     emulator.delete_event(appointment_id.hex)
