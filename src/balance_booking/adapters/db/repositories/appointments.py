@@ -58,6 +58,17 @@ def _appointment(row: Row[Any], moves: tuple[Move, ...] = ()) -> Appointment:
     )
 
 
+def _occupied(row: Any, *, held: bool) -> OccupiedTime:  # appointment or offer columns
+    return OccupiedTime(
+        start=row.start_at,
+        end=row.end_at,
+        buffer_before=timedelta(minutes=row.buffer_before_minutes),
+        buffer_after=timedelta(minutes=row.buffer_after_minutes),
+        service_slug=row.service_slug,
+        held=held,
+    )
+
+
 def _move(row: Row[Any]) -> Move:
     return Move(
         sequence=row.sequence,
@@ -112,14 +123,7 @@ class SqlAppointments:
             .order_by(c.blocked_start_at)
         )
         occupied = [
-            OccupiedTime(
-                start=row.start_at,
-                end=row.end_at,
-                buffer_before=timedelta(minutes=row.buffer_before_minutes),
-                buffer_after=timedelta(minutes=row.buffer_after_minutes),
-                service_slug=row.service_slug,
-                held=row.status == AppointmentStatus.PENDING_PAYMENT.value,
-            )
+            _occupied(row, held=row.status == AppointmentStatus.PENDING_PAYMENT.value)
             for row in rows
         ]
         held = self._open_offers(window, now=now, exclude=exclude)
@@ -148,17 +152,7 @@ class SqlAppointments:
                 o.service_slug,
             ).where(*conditions)
         )
-        return [
-            OccupiedTime(
-                start=row.start_at,
-                end=row.end_at,
-                buffer_before=timedelta(minutes=row.buffer_before_minutes),
-                buffer_after=timedelta(minutes=row.buffer_after_minutes),
-                service_slug=row.service_slug,
-                held=True,
-            )
-            for row in rows
-        ]
+        return [_occupied(row, held=True) for row in rows]
 
     def next_hold_expiry(self, window: Interval, *, now: datetime) -> datetime | None:
         c = t.appointments.c
