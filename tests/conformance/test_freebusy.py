@@ -20,6 +20,7 @@ from tests.conformance.harness import (
     busy_intervals,
     msk,
     new_event_id,
+    out_of_office_event,
     rfc3339,
     timed_event,
     working_location_event,
@@ -122,6 +123,25 @@ def test_all_day_event_is_busy_for_the_local_day(calendar: Resource) -> None:
     calendar.events().insert(calendarId="primary", body=body).execute()
     result = _query(calendar, msk("2031-03-03", "12:00"), msk("2031-03-05", "12:00"))
     assert busy_intervals(result, "primary") == [(msk(DAY, "00:00"), msk("2031-03-05", "00:00"))]
+
+
+def test_out_of_office_makes_the_owner_busy(calendar: Resource) -> None:
+    body = out_of_office_event(msk(DAY, "13:00"), msk(DAY, "17:00")) | {"id": new_event_id()}
+    calendar.events().insert(calendarId="primary", body=body).execute()
+    result = _query(calendar, msk(DAY, "00:00"), msk(DAY, "23:00"))
+    assert busy_intervals(result, "primary") == _hours(("13:00", "17:00"))
+
+
+def test_an_all_day_event_marked_free_does_not_block(calendar: Resource) -> None:
+    body = {
+        "id": new_event_id(),
+        "start": {"date": DAY},
+        "end": {"date": "2031-03-05"},
+        "transparency": "transparent",
+    }
+    calendar.events().insert(calendarId="primary", body=body).execute()
+    result = _query(calendar, msk("2031-03-03", "12:00"), msk("2031-03-05", "12:00"))
+    assert busy_intervals(result, "primary") == []
 
 
 def test_recurring_series_are_expanded(calendar: Resource) -> None:
