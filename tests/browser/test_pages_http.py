@@ -342,3 +342,24 @@ def test_busy_api_reads_the_mirror_in_the_owners_zone(
     assert refused.status_code == 422
     assert refused.json()["error"]["code"] == "invalid_request"
     assert "/api/admin/busy" in admin.get("/openapi.json").json()["paths"]
+
+
+@pytest.mark.parametrize(
+    ("language", "title"), [("ru", "Такой страницы нет"), ("en", "There is no such page")]
+)
+def test_an_unknown_page_is_a_page_in_the_visitors_language(
+    client: TestClient, language: str, title: str
+) -> None:
+    answer = client.get("/booking/nope/at/all", headers={"Accept-Language": language})
+    assert answer.status_code == 404
+    assert answer.headers["content-type"].startswith("text/html")
+    assert title in answer.text
+    assert 'href="/booking/slot/"' in answer.text
+    assert "Content-Security-Policy" in answer.headers
+
+
+def test_unknown_machine_paths_keep_answering_json(client: TestClient) -> None:
+    for path in ("/api/nope", "/api/public/booking/nope", "/static/nope.css", "/_nope"):
+        answer = client.get(path)
+        assert answer.status_code == 404, path
+        assert answer.json()["error"]["code"] == "not_found", path

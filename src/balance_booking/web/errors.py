@@ -7,7 +7,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -125,6 +125,28 @@ def _unreadable_body(exc: StarletteHTTPException) -> bool:
     return exc.status_code == 400 and isinstance(exc.__cause__, ValueError | RecursionError)
 
 
+# Machine paths answer JSON errors even when nothing is there; every other path is a page.
+_MACHINE_PREFIXES = ("/api/", "/static/", "/_")
+_MACHINE_PATHS = frozenset({"/api", "/healthz", "/readyz", "/metrics", "/openapi.json"})
+
+
+def _is_page_path(path: str) -> bool:
+    return path not in _MACHINE_PATHS and not path.startswith(_MACHINE_PREFIXES)
+
+
+def _page_not_found(request: Request) -> Response:
+    """An unknown page: a page in the visitor's language with the way to the booking page
+    (API.md "What a person sees"), not a JSON error."""
+    templates = request.app.state.templates
+    return templates.TemplateResponse(  # type: ignore[no-any-return]
+        request,
+        "not_found.html",
+        {"admin": None},
+        status_code=404,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map every failure to the envelope; nothing escapes as a bare framework error."""
 
@@ -188,11 +210,13 @@ def install_error_handlers(app: FastAPI) -> None:
         return calendar_unavailable(exc)
 
     @app.exception_handler(StarletteHTTPException)
-    def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if _unreadable_body(exc):
             return error_response(
                 422, "invalid_request", "The body is not valid JSON.", field="body"
             )
+        if exc.status_code == 404 and _is_page_path(request.url.path):
+            return _page_not_found(request)
         code = _HTTP_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         headers = dict(exc.headers) if exc.headers else None
