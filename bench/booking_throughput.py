@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -259,6 +260,8 @@ def _throughput(base: str, starts: list[str], *, round_no: int) -> float:
 def _uncontended(base: str, starts: list[str]) -> list[float]:
     latencies = []
     for n, start in enumerate(starts):
+        # Spaced like unrelated visitors: the outbound limiter (8 Google calls/s) never waits.
+        time.sleep(0.2)
         with _visitor(base, f"127.0.20.{n + 2}") as client:
             began = time.perf_counter()
             response = client.post(BOOK, json=_body(start, 10_000 + n))
@@ -287,6 +290,39 @@ def _contention(base: str, start: str, *, round_no: int) -> tuple[list[float], i
         sum(1 for _, status in results if status == 201),
         statuses,
     )
+
+
+@contextmanager
+def _profiled(pid: int, name: str) -> Iterator[None]:
+    """With BENCH_PROFILE_DIR set, py-spy samples the server (idle threads too) in the block."""
+    out_dir = os.environ.get("BENCH_PROFILE_DIR")
+    if not out_dir:
+        yield
+        return
+    out = Path(out_dir) / f"{name}.txt"
+    spy = subprocess.Popen(  # noqa: S603 - the locked dev tool, fixed arguments
+        [
+            str(Path(sys.executable).with_name("py-spy")),
+            "record",
+            "--pid",
+            str(pid),
+            "--idle",
+            "--format",
+            "raw",
+            "--rate",
+            "250",
+            "--output",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1.0)  # py-spy attaches
+    try:
+        yield
+    finally:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(timeout=60)
 
 
 def _live_checks(server: Server) -> dict[str, float]:
@@ -333,10 +369,16 @@ def _measure(database_url: str, tmp: Path, emulator: str) -> dict[str, object]:
         latencies: list[float] = []
         winners: list[int] = []
         statuses: set[int] = set()
-        for round_no in range(RUNS):
-            round_latencies, won, seen = _contention(
-                server.base, weekday_starts(1, first_day=60 + round_no)[0], round_no=30 + round_no
-            )
+        with _profiled(server.pid, f"contention-{urlsplit(database_url).scheme}"):
+            rounds = [
+                _contention(
+                    server.base,
+                    weekday_starts(1, first_day=60 + round_no)[0],
+                    round_no=30 + round_no,
+                )
+                for round_no in range(RUNS)
+            ]
+        for round_latencies, won, seen in rounds:
             latencies.extend(round_latencies)
             winners.append(won)
             statuses |= seen
