@@ -162,7 +162,7 @@ def _server(database_url: str, tmp: Path, emulator: str) -> Iterator[Server]:
     settings = Settings(
         database_url=database_url,
         var_dir=var_dir,
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
     )
     container = build_container(settings)
     migrate(container.engine)

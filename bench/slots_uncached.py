@@ -104,7 +104,7 @@ def _server(tmp: Path) -> Iterator[tuple[int, int, Path]]:
     settings = Settings(
         database_url=database_url,
         var_dir=tmp / "var",
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
     )
     container = build_container(settings)
     migrate(container.engine)
