@@ -172,9 +172,16 @@ class BookAppointment:
                     return replay
             snapshot = self.guard.snapshot_in(uow, request.service_slug, now=now)
             conflict = self.guard.check_locally(uow, snapshot, request, now=now)
-        if conflict is not None:
-            raise conflict
-        return snapshot
+        if conflict is None:
+            return snapshot
+        # A request with the same key (a retry that reached another thread or process) may
+        # have booked this slot since the replay look above: answer as it did.
+        if idempotency_key is not None:
+            with self.readers() as uow:
+                replay = self._replay(uow, idempotency_key, fingerprint)
+            if replay is not None:
+                return replay
+        raise conflict
 
     def _book_claimed(
         self,
