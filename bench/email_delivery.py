@@ -65,6 +65,9 @@ def _server(var_dir: Path, smtp_url: str | None) -> Iterator[tuple[str, Containe
         smtp_url=SecretStr(smtp_url) if smtp_url else None,
         mail_from="Эмоциональный баланс <booking@balance.example>",
         practitioner_email="therapist@balance.example",
+        # One loopback address books everything: the per-address write limit is not measured
+        # here (as in the test suite, tests/support/processes.py).
+        public_write_limit="",
         _env_file=None,
     )
     container = build_container(settings, clock=FixedClock())
