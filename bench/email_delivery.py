@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -31,11 +32,28 @@ from balance_booking.bootstrap import (
 )
 from balance_booking.config import Settings
 from balance_booking.emulators.mail_sink.server import MailSink
-from bench.booking_throughput import FixedClock, weekday_starts
 
 BOOKINGS = 60
 RUNS = 3
 LATENCY_BOOKINGS = 40
+
+
+class FixedClock:
+    """Monday 30 November 2026 09:00 Moscow, so the booked weeks are always in the future."""
+
+    def now(self) -> datetime:
+        return datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
+
+
+def weekday_starts(count: int, *, first_day: int) -> list[str]:
+    """`count` distinct hourly starts on weekdays 08:00-20:00 Moscow from December `first_day`."""
+    day = datetime(2026, 12, 1, tzinfo=UTC) + timedelta(days=first_day)
+    starts: list[str] = []
+    while len(starts) < count:
+        if day.weekday() < 5:
+            starts.extend(f"{day.date()}T{hour:02d}:00:00+03:00" for hour in range(8, 20))
+        day += timedelta(days=1)
+    return starts[:count]
 
 
 @contextmanager
@@ -47,6 +65,9 @@ def _server(var_dir: Path, smtp_url: str | None) -> Iterator[tuple[str, Containe
         smtp_url=SecretStr(smtp_url) if smtp_url else None,
         mail_from="Эмоциональный баланс <booking@balance.example>",
         practitioner_email="therapist@balance.example",
+        # One loopback address books everything: the per-address write limit is not measured
+        # here (as in the test suite, tests/support/processes.py).
+        public_write_limit="",
         _env_file=None,
     )
     container = build_container(settings, clock=FixedClock())

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import importlib.util
 import os
 import signal
 import socket
 import sys
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -49,6 +51,18 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1, help="web processes (PostgreSQL)")
     serve.add_argument(
         "--no-worker", action="store_true", help="do not run the worker loop in this process"
+    )
+    serve.add_argument(
+        "--loop",
+        choices=("auto", "uvloop", "asyncio"),
+        default="auto",
+        help="event loop (auto: uvloop when installed, else asyncio)",
+    )
+    serve.add_argument(
+        "--http",
+        choices=("auto", "httptools", "h11"),
+        default="auto",
+        help="HTTP/1.1 parser (auto: httptools when installed, else h11)",
     )
 
     demo = commands.add_parser("demo", help="embedded default with demo data")
@@ -192,7 +206,32 @@ def _run_demo(
     uvicorn.run(build_app(container), host=host, port=port, log_config=None)
 
 
-def _serve_processes(*, host: str, port: int, workers: int) -> None:
+@dataclass(frozen=True, slots=True)
+class HttpStack:
+    """The event loop and HTTP parser a web process runs with, named on start-up."""
+
+    loop: str  # "uvloop" | "asyncio"
+    http: str  # "httptools" | "h11"
+
+    def describe(self) -> str:
+        return f"loop={self.loop} http={self.http}"
+
+
+def http_stack(*, loop: str = "auto", http: str = "auto") -> HttpStack:
+    """Resolve "auto" the way uvicorn does (the C speed-ups when importable), so the choice is
+    explicit and can be printed; the pure-Python pair (asyncio + h11) is always available."""
+
+    def importable(name: str) -> bool:
+        return importlib.util.find_spec(name) is not None
+
+    if loop == "auto":
+        loop = "uvloop" if importable("uvloop") else "asyncio"
+    if http == "auto":
+        http = "httptools" if importable("httptools") else "h11"
+    return HttpStack(loop=loop, http=http)
+
+
+def _serve_processes(*, host: str, port: int, workers: int, stack: HttpStack) -> None:
     """`uvicorn.run(..., workers=N)`, except that the shared socket says it is TCP.
 
     uvicorn binds the listening socket with protocol 0; accepted connections inherit it, and
@@ -206,6 +245,8 @@ def _serve_processes(*, host: str, port: int, workers: int) -> None:
         host=host,
         port=port,
         workers=workers,
+        loop=stack.loop,
+        http=stack.http,
         log_config=None,  # keep our logging set-up (JSON, redaction)
     )
     Multiprocess(config, sockets=[tcp_listener(config)]).run()
@@ -316,10 +357,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             start_in_thread(build_worker(container))
             if args.workers > 1:  # this parent serves no requests: its worker's own endpoint
                 _serve_worker_metrics(settings)
+        stack = http_stack(loop=args.loop, http=args.http)
+        print(f"balance-booking serve: {stack.describe()}", flush=True)  # noqa: T201 - CLI output
         if args.workers > 1:
-            _serve_processes(host=args.host, port=args.port, workers=args.workers)
+            _serve_processes(host=args.host, port=args.port, workers=args.workers, stack=stack)
         else:
-            uvicorn.run(build_app(container), host=args.host, port=args.port, log_config=None)
+            uvicorn.run(
+                build_app(container),
+                host=args.host,
+                port=args.port,
+                loop=stack.loop,
+                http=stack.http,
+                log_config=None,
+            )
         return 0
     if args.command == "demo":
         _run_demo(

@@ -196,3 +196,23 @@ def test_the_demo_reuses_its_token(tmp_path: Path) -> None:
         assert _demo_token(container, tmp_path / "demo_admin_token") != first
     finally:
         container.close()
+
+
+def test_serve_names_its_http_stack_and_the_pure_python_one_still_serves(tmp_path: Path) -> None:
+    env = cli_env(tmp_path)
+    run_cli("migrate", env=env)
+    for flags, named in (
+        (["--loop", "asyncio", "--http", "h11"], "loop=asyncio http=h11"),
+        ([], "loop=uvloop http=httptools"),  # both are locked dependencies
+    ):
+        port = free_port()
+        with running("serve", "--no-worker", "--port", str(port), *flags, env=env) as web:
+            base = f"http://127.0.0.1:{port}"
+            wait_until_up(base, process=web)  # type: ignore[arg-type]
+            with httpx.Client(base_url=base) as http:
+                for _ in range(5):
+                    assert http.get("/healthz").status_code == 200
+                assert http.get("/api/public/booking/services").json() == {"services": []}
+            web.terminate()
+            output, _ = web.communicate(timeout=30)
+        assert f"balance-booking serve: {named}" in output

@@ -21,10 +21,22 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_app(app: Any, *, port: int | None = None) -> Iterator[str]:
-    """Serve `app` on 127.0.0.1 until the block ends; yields the base URL (no trailing slash)."""
+def serve_app(
+    app: Any, *, port: int | None = None, loop: str = "auto", http: str = "auto"
+) -> Iterator[str]:
+    """Serve `app` on 127.0.0.1 until the block ends; yields the base URL (no trailing slash).
+
+    `loop` and `http` pick uvicorn's event loop and parser (auto: uvloop and httptools)."""
     port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        loop=loop,
+        http=http,
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"live-server-{port}", daemon=True)
     thread.start()

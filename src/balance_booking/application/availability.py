@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -114,6 +115,30 @@ def load_availability(uow: UnitOfWork, *, default_timezone: str) -> Availability
     return Availability(timezone=zone, weekly={}, overrides={})
 
 
+class RulesMemo:
+    """A service and the working hours as of one data version, for the slots miss path.
+
+    Both change only with a new data version (their writes bump it), so a miss under the same
+    version need not read them again; the calendar link is still read every time (a sync that
+    changed nothing moves its freshness without a new version).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._version = -1
+        self._entries: dict[str, tuple[Service, Availability]] = {}
+
+    def get(self, version: int, service_slug: str) -> tuple[Service, Availability] | None:
+        with self._lock:
+            return self._entries.get(service_slug) if version == self._version else None
+
+    def put(self, version: int, service_slug: str, entry: tuple[Service, Availability]) -> None:
+        with self._lock:
+            if version != self._version:
+                self._version, self._entries = version, {}
+            self._entries[service_slug] = entry
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ListAvailableSlots:
     """Free slots of one service in a UTC range, from rules, busy time and appointments.
@@ -130,6 +155,7 @@ class ListAvailableSlots:
     versions: DataVersionReader
     cache: SlotsCache
     metrics: Metrics
+    rules_memo: RulesMemo = field(default_factory=RulesMemo)
 
     def execute(self, *, service_slug: str, window: Interval) -> SlotsResult:
         now = self.clock.now()
@@ -172,16 +198,28 @@ class ListAvailableSlots:
             return cached, True
         self.metrics.increment("slots_cache", {"result": "miss"})
         with self.uow_factory() as uow:
-            service = uow.services.get(service_slug)
-            if service is None or not service.active:
-                raise NotFoundError(f"Unknown service {service_slug!r}.")
+            remembered = self.rules_memo.get(version, service_slug)
+            if remembered is None:
+                found = uow.services.get(service_slug)
+                if found is None or not found.active:
+                    raise NotFoundError(f"Unknown service {service_slug!r}.")
+                availability = load_availability(uow, default_timezone=self.default_timezone)
+                self.rules_memo.put(version, service_slug, (found, availability))
+            else:
+                found, availability = remembered
+            service = found
             link = uow.integration.calendar_link()
             calendar = self.policy.state(link, now=now)
-            availability = load_availability(uow, default_timezone=self.default_timezone)
             context = Interval(window.start - _CONTEXT, window.end + _CONTEXT)
             busy = uow.busy.overlapping(context) if calendar.status == "ok" else []
             occupied = uow.appointments.occupied_overlapping(context, now=now)
-            valid_until = uow.appointments.next_hold_expiry(context, now=now)
+            # Only a hold or an open offer (both `held`) runs out by itself: without one in
+            # the context there is nothing to ask.
+            valid_until = (
+                uow.appointments.next_hold_expiry(context, now=now)
+                if any(item.held for item in occupied)
+                else None
+            )
         slots = available_slots(
             service=service,
             availability=availability,

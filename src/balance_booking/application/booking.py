@@ -33,6 +33,7 @@ from balance_booking.application.ports import (
 from balance_booking.application.privacy import ConsentPolicy
 from balance_booking.application.slot_guard import (
     BookingRequest,
+    SlotClaims,
     SlotGuard,
     SlotSnapshot,
     SlotUnavailableError,
@@ -45,6 +46,10 @@ from balance_booking.domain.intervals import Interval
 
 _log = logging.getLogger(__name__)
 
+
+# How long a booking waits for another attempt at the same slot before looking again itself;
+# the attempt it waits for is bounded by Google's timeouts, so this is only a backstop.
+_CLAIM_WAIT_S = 30.0
 
 CHANGE_WINDOW_CLOSED = (
     "This appointment can no longer be changed online; please contact the practitioner."
@@ -117,6 +122,7 @@ class BookAppointment:
     # Future active bookings one e-mail address (or phone) may hold; None: no cap.
     max_active_per_client: int | None = None
     consent: ConsentPolicy = field(default_factory=ConsentPolicy)  # PRIVACY_POLICY_URL
+    claims: SlotClaims = field(default_factory=SlotClaims)
 
     def execute(self, request: BookingRequest, *, idempotency_key: str | None = None) -> Booked:
         try:
@@ -130,25 +136,67 @@ class BookAppointment:
         consent = self.consent.record(consent=request.consent, now=self.clock.now())
         load_zone(request.timezone)
         fingerprint = request_fingerprint(request)
+        now = self.clock.now()
+        snapshot = self._check_locally(request, fingerprint, idempotency_key, now=now)
+        if isinstance(snapshot, Booked):
+            return snapshot
+        # One attempt per slot at a time in this process (SlotClaims): a visitor who lost the
+        # race learns it from the database the moment the winner has committed, without asking
+        # Google. Nothing here holds a database lock while Google is asked.
+        while not self.claims.claim(request.start, wait_seconds=_CLAIM_WAIT_S):
+            checked = self._check_locally(request, fingerprint, idempotency_key, now=now)
+            if isinstance(checked, Booked):
+                return checked
+            snapshot = checked
+        try:
+            return self._book_claimed(
+                request, snapshot, fingerprint, idempotency_key, consent=consent, now=now
+            )
+        finally:
+            self.claims.release(request.start)
+
+    def _check_locally(
+        self,
+        request: BookingRequest,
+        fingerprint: str,
+        idempotency_key: str | None,
+        *,
+        now: datetime,
+    ) -> SlotSnapshot | Booked:
+        """One read: an Idempotency-Key replay, else the snapshot if the slot is offered on local
+        data; raises the conflict (with alternatives) if it is not."""
+        with self.readers() as uow:
+            if idempotency_key is not None:
+                replay = self._replay(uow, idempotency_key, fingerprint)
+                if replay is not None:
+                    return replay
+            snapshot = self.guard.snapshot_in(uow, request.service_slug, now=now)
+            conflict = self.guard.check_locally(uow, snapshot, request, now=now)
+        if conflict is None:
+            return snapshot
+        # A request with the same key (a retry that reached another thread or process) may
+        # have booked this slot since the replay look above: answer as it did.
         if idempotency_key is not None:
             with self.readers() as uow:
                 replay = self._replay(uow, idempotency_key, fingerprint)
             if replay is not None:
                 return replay
-        now = self.clock.now()
-        snapshot = self.guard.snapshot(request.service_slug, now=now)
+        raise conflict
+
+    def _book_claimed(
+        self,
+        request: BookingRequest,
+        snapshot: SlotSnapshot,
+        fingerprint: str,
+        idempotency_key: str | None,
+        *,
+        consent: ConsentRecord | None,
+        now: datetime,
+    ) -> Booked:
+        """Live in Google, then the insert under the database guard (the caller holds the claim)."""
         service = snapshot.service
         slot = Interval(request.start, request.start + service.duration)
         buffered = slot.expanded(before=service.buffer_before, after=service.buffer_after)
-        with self.readers() as uow:
-            if not self.guard.offered(uow, snapshot, slot.start, now=now, extra_busy=[]):
-                # A request with the same key (a retry that reached another thread or process)
-                # may have booked this slot since the replay check above: answer as it did.
-                if idempotency_key is not None:
-                    replay = self._replay(uow, idempotency_key, fingerprint)
-                    if replay is not None:
-                        return replay
-                raise self.guard.conflict(uow, snapshot, request, now=now, extra_busy=[])
         live_busy = self.guard.live_busy(snapshot, buffered, now=now)
         if any(busy.overlaps(buffered) for busy in live_busy):
             with self.readers() as uow:
@@ -158,12 +206,11 @@ class BookAppointment:
                 request, snapshot, fingerprint, idempotency_key, consent=consent, now=now
             )
         except SlotTakenError:
-            if idempotency_key is not None:
-                with self.readers() as uow:
-                    replay = self._replay(uow, idempotency_key, fingerprint)
-                if replay is not None:
-                    return replay
             with self.readers() as uow:
+                if idempotency_key is not None:
+                    replay = self._replay(uow, idempotency_key, fingerprint)
+                    if replay is not None:
+                        return replay
                 raise self.guard.conflict(uow, snapshot, request, now=now, extra_busy=[]) from None
 
     def _insert(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -86,12 +87,37 @@ class SlotGuard:
 
     def snapshot(self, service_slug: str, *, now: datetime) -> SlotSnapshot:
         with self.readers() as uow:
-            service = uow.services.get(service_slug)
-            if service is None or not service.active:
-                raise NotFoundError(f"Unknown service {service_slug!r}.")
-            link = uow.integration.calendar_link()
+            return self.snapshot_in(uow, service_slug, now=now)
+
+    def snapshot_in(self, uow: UnitOfWork, service_slug: str, *, now: datetime) -> SlotSnapshot:
+        """`snapshot` inside a unit of work the caller already has open."""
+        service = uow.services.get(service_slug)
+        if service is None or not service.active:
+            raise NotFoundError(f"Unknown service {service_slug!r}.")
+        link = uow.integration.calendar_link()
         calendar = self.policy.state(link, now=now)  # 503 when busy data is too old
         return SlotSnapshot(service=service, link=link, use_busy=calendar.status == "ok")
+
+    def check_locally(
+        self, uow: UnitOfWork, snapshot: SlotSnapshot, request: BookingRequest, *, now: datetime
+    ) -> SlotUnavailableError | None:
+        """None if `request.start` is offered on local data; else the conflict to answer.
+
+        One computation over the alternatives window answers both questions: whether the start
+        is offered (the window holds it, with the context every rule needs around it) and, when
+        it is not, the nearest alternatives, so a loser costs one read and one slot sweep.
+        """
+        window = alternatives_window(request.start, now=now)
+        slots = self.slots_around(uow, snapshot, window, now=now, extra_busy=[])
+        if any(slot.start == request.start for slot in slots):
+            return None
+        return SlotUnavailableError(
+            "This time is no longer available.",
+            alternatives=nearest_slots(
+                [slot for slot in slots if slot.start != request.start], request.start
+            ),
+            timezone=request.timezone,
+        )
 
     def slots_around(
         self,
@@ -203,6 +229,45 @@ class SlotGuard:
             alternatives=nearest_slots(slots, request.start),
             timezone=request.timezone,
         )
+
+
+class SlotClaims:
+    """One booking attempt per slot at a time in this process; the others wait for its outcome.
+
+    Not a guard (the database is, across processes): when 50 visitors post the same slot, the
+    first one asks Google and inserts while the other 49 wait here, then read the database and
+    learn at once that the slot is gone, instead of each asking Google (the outbound limiter
+    spaces those calls 125 ms apart) and queueing for the write lock. If the first attempt did
+    not book (Google said busy, or could not be asked), the next waiter tries in its turn.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        # start -> (done, holding thread, depth); re-entrant like an RLock, so a booking made
+        # from inside another attempt on the same thread (a test's stand-in for a concurrent
+        # process) goes through to the database guard instead of waiting for itself.
+        self._held: dict[datetime, tuple[threading.Event, int, int]] = {}
+
+    def claim(self, start: datetime, *, wait_seconds: float) -> bool:
+        """True: the caller holds the claim on `start` and must `release` it. False: another
+        attempt held it and has finished (or `wait_seconds` passed); check again, then retry."""
+        me = threading.get_ident()
+        with self._lock:
+            current = self._held.get(start)
+            if current is None or current[1] == me:
+                done = threading.Event() if current is None else current[0]
+                self._held[start] = (done, me, 1 if current is None else current[2] + 1)
+                return True
+        current[0].wait(wait_seconds)
+        return False
+
+    def release(self, start: datetime) -> None:
+        with self._lock:
+            done, holder, depth = self._held.pop(start)
+            if depth > 1:
+                self._held[start] = (done, holder, depth - 1)
+                return
+        done.set()
 
 
 def alternatives_window(start: datetime, *, now: datetime) -> Interval:

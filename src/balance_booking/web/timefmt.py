@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -110,3 +111,9 @@ def query_window(start: str | None, end: str | None, zone: ZoneInfo, *, today: d
 def render(instant: datetime, zone: ZoneInfo) -> str:
     """An instant in `zone`, to the second, with its offset."""
     return instant.astimezone(zone).isoformat(timespec="seconds")
+
+
+# Slot starts sit on the same grid in every answer (working-window anchors stepped by the
+# service's step), so the same few thousand instants are rendered again and again; isoformat is
+# most of a slots answer's rendering cost. A pure function of (instant, zone): a bounded memo.
+render_slot_instant = functools.lru_cache(maxsize=16_384)(render)

@@ -4,6 +4,7 @@ check and its fallback, idempotency, holds, confirm, cancel, waitlist and tracki
 from __future__ import annotations
 
 import hashlib
+import threading
 import uuid
 from dataclasses import replace
 from datetime import timedelta
@@ -352,6 +353,46 @@ def test_a_slot_taken_during_the_live_check_is_refused_with_alternatives(synced:
     assert refused.value.alternatives
     [stored] = synced.db.state.appointments.values()
     assert stored.appointment.client == OTHER
+
+
+def test_visitors_racing_for_one_slot_ask_google_once_and_one_books(synced: World) -> None:
+    # The first attempt is inside its live check while the others arrive: they wait for its
+    # outcome (SlotClaims) and learn from the local data that the slot is gone.
+    inside = threading.Event()
+    go_on = threading.Event()
+
+    def first_call_waits(operation: str) -> None:
+        if operation == "busy_intervals" and not inside.is_set():
+            inside.set()
+            assert go_on.wait(10)
+
+    synced.calendar.on_call = first_call_waits
+    asked_before = synced.calendar.calls["busy_intervals"]  # the fixture's sync
+    outcomes: list[object] = []
+
+    def attempt(n: int) -> None:
+        client = Client(name=f"Гость {n}", email=f"guest{n}@example.com")
+        try:
+            outcomes.append(synced.book.execute(request(client=client)))
+        except SlotUnavailableError as refused:
+            outcomes.append(refused)
+
+    first = threading.Thread(target=attempt, args=(0,))
+    first.start()
+    assert inside.wait(10)
+    others = [threading.Thread(target=attempt, args=(n,)) for n in range(1, 6)]
+    for thread in others:
+        thread.start()
+    go_on.set()
+    for thread in [first, *others]:
+        thread.join(timeout=30)
+    assert len(outcomes) == 6
+    assert sum(1 for outcome in outcomes if not isinstance(outcome, SlotUnavailableError)) == 1
+    assert all(
+        outcome.alternatives for outcome in outcomes if isinstance(outcome, SlotUnavailableError)
+    )
+    assert synced.calendar.calls["busy_intervals"] == asked_before + 1, "losers do not ask Google"
+    assert stored_count(synced) == 1
 
 
 # --- idempotency ------------------------------------------------------------------------

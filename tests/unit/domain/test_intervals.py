@@ -1,11 +1,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from balance_booking.domain.errors import InvalidInterval
-from balance_booking.domain.intervals import Interval, clip, merge, require_aware, subtract
+from balance_booking.domain.intervals import (
+    Interval,
+    clip,
+    merge,
+    require_aware,
+    stored_interval,
+    subtract,
+)
 from tests.unit.domain.builders import naive, utc
 
 
@@ -145,3 +153,14 @@ def test_subtract(
 )
 def test_clip(given: list[tuple[int, int]], expected: list[tuple[int, int]]) -> None:
     assert clip(spans(*given), Interval(h(10), h(12))) == spans(*expected)
+
+
+def test_a_stored_interval_equals_the_checked_one_and_falls_back_to_the_checks() -> None:
+    start = datetime(2026, 3, 1, 9, tzinfo=UTC)
+    end = start + timedelta(minutes=50)
+    assert stored_interval(start, end) == Interval(start, end)
+    moscow = start.astimezone(ZoneInfo("Europe/Moscow"))
+    assert stored_interval(moscow, end) == Interval(start, end)  # normalised by the checks
+    assert stored_interval(moscow, end).start.tzinfo is UTC
+    with pytest.raises(InvalidInterval):
+        stored_interval(end, start)

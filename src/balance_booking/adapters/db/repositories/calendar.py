@@ -15,7 +15,7 @@ from balance_booking.application.ports import (
 )
 from balance_booking.application.ports.integration import blocking_ids
 from balance_booking.domain.calendar_account import IntegrationStatus
-from balance_booking.domain.intervals import Interval, subtract
+from balance_booking.domain.intervals import Interval, stored_interval, subtract
 
 _CONNECTED_STATUSES = ("connected", "needs_reauth", "error")
 _ROW_ID = 1
@@ -38,7 +38,7 @@ class SqlBusy:
             .where(c.start_at < window.end, c.end_at > window.start)
             .order_by(c.start_at)
         )
-        return [Interval(row.start_at, row.end_at) for row in rows]
+        return [stored_interval(row.start_at, row.end_at) for row in rows]
 
     def clear(self) -> None:
         self._changes.mark()
