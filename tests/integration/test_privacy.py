@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 
 from balance_booking.bootstrap import (
     Container,
@@ -26,20 +25,15 @@ from balance_booking.bootstrap import (
     create_admin_token,
 )
 from balance_booking.config import Settings
-from tests.conftest import FakeClock
+from tests.conftest import SESSION, FakeClock
+from tests.support.booking import WEEKDAYS_10_TO_18
 from tests.support.google import Emulator
-from tests.support.mail import MailSinkClient
+from tests.support.mail import MailSinkClient, with_mail_sink
 from tests.support.storage_scan import traces
 
 pytestmark = pytest.mark.both_databases
 
 POLICY = "https://balance.example.org/privacy"
-WEEKDAYS = {
-    "timezone": "Europe/Moscow",
-    "weekly": {d: [["10:00", "18:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
-    "overrides": [],
-}
-SESSION = {"slug": "session", "title": "Сессия", "duration_minutes": 50, "slot_step_minutes": 60}
 
 
 @dataclass(frozen=True)
@@ -104,22 +98,19 @@ def deliver(container: Container) -> None:
 
 @pytest.fixture
 def settings(settings: Settings, mail_sink: MailSinkClient) -> Iterator[Settings]:
-    mail_sink.reset()
-    yield settings.model_copy(
-        update={
-            "smtp_url": SecretStr(mail_sink.smtp_url),
-            "mail_from": "Эмоциональный баланс <booking@balance.example.org>",
-            "practitioner_email": "therapist@balance.example.org",
-            "privacy_policy_url": POLICY,
-            "retention_days": 30,
-        }
+    yield with_mail_sink(
+        settings,
+        mail_sink,
+        practitioner_email="therapist@balance.example.org",
+        privacy_policy_url=POLICY,
+        retention_days=30,
     )
     mail_sink.reset()
 
 
 @pytest.fixture
 def practice(admin: TestClient) -> TestClient:
-    assert admin.put("/api/admin/schedule", json=WEEKDAYS).status_code == 200
+    assert admin.put("/api/admin/schedule", json=WEEKDAYS_10_TO_18).status_code == 200
     assert admin.post("/api/admin/services", json=SESSION).status_code == 201
     return admin
 
@@ -156,7 +147,7 @@ def test_without_a_policy_no_consent_is_asked_and_none_recorded(
     try:
         with TestClient(build_app(plain)) as client:
             client.headers["Authorization"] = f"Bearer {create_admin_token(plain, name='t')}"
-            assert client.put("/api/admin/schedule", json=WEEKDAYS).status_code == 200
+            assert client.put("/api/admin/schedule", json=WEEKDAYS_10_TO_18).status_code == 200
             assert client.post("/api/admin/services", json=SESSION).status_code == 201
             person = Person.new("NoPolicy")
             booked = book(client, person, "2026-12-03T11:00:00+03:00", consent=False)

@@ -13,7 +13,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 
 from balance_booking.bootstrap import (
     Container,
@@ -22,18 +21,13 @@ from balance_booking.bootstrap import (
     build_waitlist_matching,
 )
 from balance_booking.config import Settings
-from tests.conftest import FakeClock
-from tests.support.mail import MailSinkClient
+from tests.conftest import SESSION, FakeClock
+from tests.support.booking import WEEKDAYS_10_TO_18
+from tests.support.mail import MailSinkClient, with_mail_sink
 
 pytestmark = pytest.mark.both_databases
 
 BASE = "https://balance.example.org"
-WEEKDAYS = {
-    "timezone": "Europe/Moscow",
-    "weekly": {d: [["10:00", "18:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
-    "overrides": [],
-}
-SESSION = {"slug": "session", "title": "Сессия", "duration_minutes": 50, "slot_step_minutes": 60}
 # Thursday 3 December 2026, 11:00 Moscow (the tests' clock: Monday 30 November, 09:00).
 SLOT = "2026-12-03T11:00:00+03:00"
 SLOT_UTC = "2026-12-03T08:00:00+00:00"
@@ -46,21 +40,13 @@ WINDOW = {
 
 @pytest.fixture
 def settings(settings: Settings, mail_sink: MailSinkClient) -> Iterator[Settings]:
-    mail_sink.reset()
-    yield settings.model_copy(
-        update={
-            "smtp_url": SecretStr(mail_sink.smtp_url),
-            "mail_from": "Эмоциональный баланс <booking@balance.example.org>",
-            "public_base_url": BASE,
-            "waitlist_offer_minutes": 60,
-        }
-    )
+    yield with_mail_sink(settings, mail_sink, public_base_url=BASE, waitlist_offer_minutes=60)
     mail_sink.reset()
 
 
 @pytest.fixture
 def practice(admin: TestClient) -> TestClient:
-    assert admin.put("/api/admin/schedule", json=WEEKDAYS).status_code == 200
+    assert admin.put("/api/admin/schedule", json=WEEKDAYS_10_TO_18).status_code == 200
     assert admin.post("/api/admin/services", json=SESSION).status_code == 201
     return admin
 

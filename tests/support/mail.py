@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 
+from balance_booking.config import Settings
 from balance_booking.emulators.mail_sink.server import MailSink
 
 POLL_SECONDS = 0.02
@@ -82,3 +84,16 @@ def running_mail_sink(*, max_messages: int = 1000) -> Iterator[MailSinkClient]:
         yield MailSinkClient(
             smtp_host=sink.host, smtp_port=sink.smtp_port, http_url=sink.http_url, http=http
         )
+
+
+def with_mail_sink(settings: Settings, mail_sink: MailSinkClient, **overrides: object) -> Settings:
+    """`settings` sending e-mail to the session's sink (the tests' sender domain), plus
+    `overrides`; the sink is emptied first."""
+    mail_sink.reset()
+    return settings.model_copy(
+        update={
+            "smtp_url": SecretStr(mail_sink.smtp_url),
+            "mail_from": "Эмоциональный баланс <booking@balance.example.org>",
+            **overrides,
+        }
+    )
