@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 UV_VERSION := 0.13.8
 STAMP := $(VENV)/.synced
+# axe-core (the accessibility checks in the browser tests), from the npm registry, pinned in
+# package-lock.json.
+AXE := node_modules/axe-core/axe.min.js
 PYTEST_ARGS ?=
 # Two processes on the 2-core machine this is measured on; `make test XDIST=0` runs in one.
 XDIST ?= 2
@@ -26,10 +29,14 @@ $(STAMP): uv.lock pyproject.toml | $(UV)
 	$(UV) sync --frozen --all-extras --inexact --quiet
 	@touch $@
 
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 run: $(STAMP) ## start the embedded default (SQLite + in-process worker + demo data)
 	$(BIN)/balance-booking demo
 
-test: $(STAMP) ## lint, type-check and run the test suite but the slow scenarios (`make slow`)
+test: $(STAMP) $(AXE) ## lint, type-check and run the test suite but the slow scenarios (`make slow`)
 	@start=$$(date +%s); \
 	$(MAKE) --no-print-directory lint typecheck && \
 	$(BIN)/python -m pytest -n $(XDIST) --durations=20 -m "not slow" $(PYTEST_ARGS); status=$$?; \
@@ -50,10 +57,10 @@ fmt: $(STAMP) ## apply ruff's formatter and safe fixes
 bench: $(STAMP) ## run every benchmark in bench/ and print the figures
 	$(BIN)/python -m bench
 
-reliability: $(STAMP) ## fault matrix, Schemathesis, races, crash and scale-out tests and the 10-minute soak, in full
+reliability: $(STAMP) $(AXE) ## fault matrix, Schemathesis, races, crash and scale-out tests and the 10-minute soak, in full
 	BALANCE_RELIABILITY=full $(BIN)/python -m pytest -n $(XDIST) --durations=20 -m "reliability or slow" $(PYTEST_ARGS)
 
-slow: $(STAMP) ## only the slow scenario tests, in full (what CI adds to `make test`)
+slow: $(STAMP) $(AXE) ## only the slow scenario tests, in full (what CI adds to `make test`)
 	BALANCE_RELIABILITY=full BALANCE_SOAK_SECONDS=$${BALANCE_SOAK_SECONDS:-120} \
 		$(BIN)/python -m pytest -n $(XDIST) --durations=20 -m slow $(PYTEST_ARGS)
 
@@ -66,4 +73,4 @@ messages: $(STAMP) ## extract the pages' texts into messages.pot and merge them 
 		--width 100 --ignore-obsolete --no-fuzzy-matching
 
 clean: ## remove the virtual environment and local state
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache build
+	rm -rf $(VENV) node_modules var .pytest_cache .mypy_cache .ruff_cache build

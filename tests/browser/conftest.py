@@ -220,3 +220,40 @@ def fits_width(page: Page) -> bool:
         )
         print("wider than the viewport:", wide)  # noqa: T201 - shown when the assert fails
     return fits
+
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+# What the accessibility checks refuse: axe's serious and critical findings (WCAG 2.x A/AA and
+# best practices), as the issue asks; moderate/minor ones are printed, not failed.
+AXE_BLOCKING = ("serious", "critical")
+
+
+def axe_violations(page: Page) -> list[dict[str, Any]]:
+    """Run axe-core (node_modules, installed by `make test` from package-lock.json) on the page
+    as it is now and return every violation. Injected through DevTools, so the page's CSP
+    (script-src 'self') stays as it is."""
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: `make test` installs it (npm ci, package-lock.json)")
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE.read_text(encoding="utf-8") + "\n;undefined")
+    result: list[dict[str, Any]] = page.evaluate(
+        """async () => {
+            const found = await window.axe.run(document, {resultTypes: ['violations']});
+            return found.violations.map((v) => ({
+                id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 10),
+            }));
+        }"""
+    )
+    return result
+
+
+def assert_accessible(page: Page, where: str) -> None:
+    """0 axe violations of impact serious or critical on the page as it is now."""
+    found = axe_violations(page)
+    blocking = [v for v in found if v["impact"] in AXE_BLOCKING]
+    for violation in found:
+        print(where, violation["impact"], violation["id"], violation["nodes"])  # noqa: T201
+    assert not blocking, f"axe on {where}: " + "; ".join(
+        f"{v['impact']} {v['id']} ({v['help']}): {', '.join(v['nodes'])}" for v in blocking
+    )
