@@ -109,6 +109,7 @@ from balance_booking.application.self_service import (
 )
 from balance_booking.application.slot_guard import (
     BookingRequest,
+    ConflictLog,
     SlotGuard,
     SlotUnavailableError,
     alternatives_window,
@@ -347,6 +348,8 @@ class World:
             live_check_fallback=self.live_check_fallback,
             live_check_fresh=self.live_check_fresh,
             metrics=self.metrics,
+            slots=self.list_slots,
+            conflicts=ConflictLog(writers=self.db, metrics=self.metrics),
         )
 
     @cached_property
