@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, available_timezones
 
 from babel import Locale
@@ -98,8 +98,14 @@ def offset_label(minutes: int) -> str:
     return f"UTC{sign}{hours:02d}:{rest:02d}"
 
 
+@functools.cache
+def _zone(name: str) -> ZoneInfo:
+    # ZoneInfo keeps only a few zones strongly; the picker reads ~420 of them on every page.
+    return ZoneInfo(name)
+
+
 def offset_minutes(zone: str, at: datetime) -> int:
-    offset = at.astimezone(ZoneInfo(zone)).utcoffset()
+    offset = at.astimezone(_zone(zone)).utcoffset()
     return 0 if offset is None else int(offset.total_seconds() // 60)
 
 
@@ -127,6 +133,15 @@ def zone_choices(lang: str, *, at: datetime) -> list[ZoneChoice]:
 def picker_data(lang: str, *, at: datetime) -> dict[str, object]:
     """What the booking page's script needs: the zones (with English cities to search by on a
     Russian page) and the alias table, compact enough to inline in the page."""
+    # Offsets change on the quarter hour at the finest (tzdata), so a quarter's list holds.
+    utc = at.astimezone(UTC)
+    quarter = utc.replace(minute=utc.minute - utc.minute % 15, second=0, microsecond=0)
+    return _picker_data(lang, quarter)
+
+
+@functools.lru_cache(maxsize=8)
+def _picker_data(lang: str, at: datetime) -> dict[str, object]:
+    """Shared between requests: read it, never change it."""
     zones = [
         [
             c.name.id,

@@ -146,3 +146,19 @@ def test_the_clock_follows_the_language() -> None:
     assert time_pattern("ru") == "HH:mm"
     assert weekday_initials("ru")[0] == "пн"
     assert weekday_initials("en")[6] == "Sun"
+
+
+def test_picker_data_follows_a_dst_change_within_a_quarter_hour() -> None:
+    """New York leaves summer time at 06:00 UTC on 1 November 2026: the inlined list is reused
+    within a quarter hour, never across an offset change."""
+    before = datetime(2026, 11, 1, 5, 59, tzinfo=UTC)
+    after = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)
+
+    def new_york(at: datetime) -> str:
+        zones = picker_data("en", at=at)["zones"]
+        assert isinstance(zones, list)
+        return str(next(z for z in zones if z[0] == "America/New_York")[3])
+
+    assert new_york(before) == "UTC\u221204:00"
+    assert new_york(after) == "UTC\u221205:00"
+    assert picker_data("ru", at=WINTER) is picker_data("ru", at=WINTER.replace(minute=14))
