@@ -134,7 +134,9 @@
         BB.el("span", { className: "combo-city", text: info.id === UTC_ZONE ? "UTC" : info.city }),
         BB.el("span", { className: "combo-meta", text: [info.country, info.offset].filter(Boolean).join(" · ") }),
       ]);
-      const words = [info.city, info.country, info.en, info.id, info.offset, ...(aliasesOf.get(info.id) || [])];
+      // The offset is found typed with a plain hyphen too ("utc-5").
+      const offsets = [info.offset, info.offset.replace("\u2212", "-").replace(/([+-])0/, "$1")];
+      const words = [info.city, info.country, info.en, info.id, ...offsets, ...(aliasesOf.get(info.id) || [])];
       picker.options.push({ element: option, position: index, zone: info.id, city: fold(info.city), haystack: fold(words.join(" ")) });
       fragment.append(option);
     }
