@@ -26,6 +26,7 @@ from balance_booking.domain.services import Service
 from balance_booking.web.deps import ServicesDep
 from balance_booking.web.i18n import request_language
 from balance_booking.web.templating import TemplatesDep
+from balance_booking.web.zones import picker_data, weekday_initials
 
 router = APIRouter(include_in_schema=False)
 
@@ -119,6 +120,8 @@ def booking_page(
             "services": choices,
             "selected_slug": service,
             "owner_tz": services.owner_timezone.execute(),
+            "zone_picker": picker_data(lang, at=services.clock.now()),
+            "weekdays": weekday_initials(lang),
             "now_iso": services.clock.now().astimezone(UTC).isoformat(timespec="seconds"),
             "move": moving,
             "privacy_policy_url": services.privacy_policy_url,

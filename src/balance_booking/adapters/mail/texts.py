@@ -9,7 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from babel.dates import format_datetime, format_timedelta, get_timezone, get_timezone_location
+from babel.dates import (
+    format_datetime,
+    format_timedelta,
+    get_time_format,
+    get_timezone,
+    get_timezone_location,
+)
 
 from balance_booking.application.ports import Mail, MailKind, PractitionerNotice
 
@@ -28,9 +34,11 @@ class Letter:
 
 
 def when(instant: datetime, zone: str, language: str) -> str:
-    """`вторник, 1 декабря 2026, 11:00 (Москва)`: the local time with the zone's city."""
+    """`вторник, 1 декабря 2026, 11:00 (Москва)`: the local time with the zone's city, on the
+    language's clock (CLDR: "1:00 PM" in English)."""
     tz = get_timezone(zone)
-    text = format_datetime(instant, "EEEE, d MMMM y, HH:mm", tzinfo=tz, locale=language)
+    clock = get_time_format("short", locale=language).pattern
+    text = format_datetime(instant, f"EEEE, d MMMM y, {clock}", tzinfo=tz, locale=language)
     city = get_timezone_location(tz, locale=language, return_city=True)
     return f"{text} ({city})"
 
