@@ -538,4 +538,7 @@ def test_a_testing_status_grant_is_shown_warned_and_explained(
     assert export.admin.post(SYNC).status_code in {409, 502}
     status = export.admin.get(INTEGRATION_API).json()
     assert status["status"] == "needs_reauth"
-    assert "Testing publishing status" in status["last_error"]
+    assert "Testing publishing status" in status["last_error"]  # the API keeps Google's words
+    page = export.admin.get("/admin/settings/integrations", headers={"Accept-Language": "ru"})
+    assert 'data-problem="testing_app"' in page.text  # the page says it in Russian
+    assert "всё ещё в статусе «Testing»" in page.text
