@@ -78,6 +78,7 @@ from balance_booking.application.handlers import OutboxHandlers
 from balance_booking.application.integration import (
     BlockingCalendars,
     DisconnectGoogleCalendar,
+    GetCalendarWarning,
     GetIntegrationStatus,
     SetIntegrationEnabled,
 )
@@ -417,6 +418,9 @@ def build_web_services(container: Container) -> WebServices:
         list_parked=ListParkedMessages(readers=c.readers),
         retry_parked=RetryParkedMessage(writers=c.writers, clock=c.clock),
         integration_status=status,
+        calendar_warning=GetCalendarWarning(
+            uow_factory=c.readers, enabled_by_default=settings.gcal_integration_enabled
+        ),
         start_connection=StartGoogleConnection(
             uow_factory=c.writers, oauth=c.oauth, cipher=c.cipher, clock=c.clock
         ),
