@@ -76,6 +76,9 @@ def test_a_first_time_client_reads_what_each_meeting_is_in_russian(phone: Page, 
     steps = done.locator(".next-steps li")
     expect(steps.nth(0)).to_contain_text("Мы отправили вам письмо-подтверждение")
     expect(steps.nth(1)).to_have_text(f"Встреча проходит онлайн, по видеосвязи. {VIDEO_NOTE}")
+    # The place is said once, in the next steps; the link's label no longer denies the e-mail.
+    expect(done.locator(".service-location")).to_have_count(1)
+    expect(page.locator('label[for="manage-url"]')).to_contain_text("есть и в письме")
     assert_accessible(page, "done screen with the service and what happens next (ru)")
     shoot(page, "svcinfo-done-ru")
 
