@@ -170,7 +170,10 @@ def test_the_practitioner_edits_what_clients_read(
     expect(items).to_have_count(2)
     first = page.locator('#services-list li[data-slug="first-meeting"]')
     # English pages name the services in English (title_en), Russian pages in Russian.
-    expect(first.locator("h3")).to_have_text("First meeting" if lang == "en" else "Первая встреча")
+    title = "First meeting" if lang == "en" else "Первая встреча"
+    expect(first.locator("h3")).to_have_text(title)
+    expect(page.locator('#bc-service option[value="first-meeting"]')).to_have_text(title)
+    expect(page.locator('#week-service option[value="first-meeting"]')).to_have_text(title)
     expect(first.locator(".service-meta")).to_contain_text("1")
     edit = "Edit" if lang == "en" else "Изменить"
     first.get_by_role("button", name=edit).click()

@@ -528,7 +528,7 @@
 
   function fillBookClientServices() {
     const select = $("bc-service");
-    select.replaceChildren(...state.services.map((service) => el("option", { value: service.slug, text: service.title })));
+    select.replaceChildren(...state.services.map((service) => el("option", { value: service.slug, text: serviceTitle(service.slug) })));
   }
 
   async function bookClient(event) {
