@@ -113,6 +113,10 @@ def test_english_pages_use_the_english_description_or_fall_back_to_russian(
     fallback = page.locator("#service-first-meeting-about .service-description")
     expect(fallback).to_have_attribute("lang", "ru")
     expect(fallback).to_contain_text(FIRST_MEETING_ABOUT)
+    # One location text for both languages: written in Russian, it is marked as Russian.
+    expect(page.locator("#service-first-meeting-about .service-location")).to_have_attribute(
+        "lang", "ru"
+    )
     assert_accessible(page, "booking page, services with their info (en)")
     shoot(page, "svcinfo-booking-services-en")
 

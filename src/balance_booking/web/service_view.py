@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from balance_booking.application.service_info import price_text
@@ -23,6 +24,10 @@ class ServiceInfo:
     location: str | None
     description: str | None
     description_lang: str
+    location_lang: str  # one text for both languages: "ru" when it is written in Cyrillic
+
+
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 
 
 def service_info(service: Service, lang: str) -> ServiceInfo:
@@ -37,4 +42,5 @@ def service_info(service: Service, lang: str) -> ServiceInfo:
         location=service.location,
         description=description,
         description_lang="en" if english and service.description_en else "ru",
+        location_lang="ru" if _CYRILLIC.search(service.location or "") else lang,
     )
