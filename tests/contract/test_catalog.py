@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 from balance_booking.domain.availability import Availability, LocalWindow
 from balance_booking.domain.intervals import Interval
+from balance_booking.domain.services import Price, ServiceFormat
 from tests.contract.conftest import Backend
 from tests.contract.data import T0, appointment, at, service
 
@@ -45,6 +47,42 @@ def test_service_update_replaces_every_field(backend: Backend) -> None:
         uow.commit()
     with backend.uow() as uow:
         assert uow.services.get("session") == changed
+
+
+def test_what_clients_read_about_a_service_round_trips_exactly(backend: Backend) -> None:
+    described = service(
+        "first-meeting",
+        description="Знакомство на 30 минут.\nНи к чему не обязывает.",
+        description_en="A 30-minute introduction.",
+        price=Price(Decimal("3500.50"), "RUB"),
+        format=ServiceFormat.ONLINE,
+        location="Ссылка придёт на почту за день до встречи.",
+    )
+    with backend.uow() as uow:
+        uow.services.add(described)
+        uow.services.add(service("plain"))
+        uow.commit()
+    with backend.uow() as uow:
+        stored = uow.services.get("first-meeting")
+        plain = uow.services.get("plain")
+    assert stored == described
+    assert stored is not None
+    assert stored.price is not None
+    assert str(stored.price.amount) == "3500.50", "exact, never through a float"
+    assert plain is not None
+    assert (plain.price, plain.format, plain.description, plain.location) == (
+        None,
+        ServiceFormat.EITHER,
+        None,
+        None,
+    )
+    # Clearing: a price and the texts can be taken away again.
+    cleared = service("first-meeting", format=ServiceFormat.IN_PERSON)
+    with backend.uow() as uow:
+        uow.services.update(cleared)
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.services.get("first-meeting") == cleared
 
 
 def test_a_service_with_appointments_is_not_deleted(backend: Backend) -> None:

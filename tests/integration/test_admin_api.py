@@ -116,6 +116,11 @@ def test_service_lifecycle(admin: TestClient) -> None:
         "requires_payment": False,
         "active": True,
         "change_cutoff_minutes": 0,
+        "description": None,
+        "description_en": None,
+        "price": None,
+        "format": "either",
+        "location": None,
     }
     duplicate = admin.post("/api/admin/services", json=SERVICE)
     assert duplicate.status_code == 409

@@ -904,6 +904,9 @@
     $("done-when").textContent = `${state.service.title}: ${dayWithYear(start, zone)}, ${time(start, zone)}–${time(end, zone)}`;
     $("done-when").dataset.start = start.toISOString();
     $("done-zone").textContent = BB.format(T.time_zone, { zone: zoneLabel(zone, start) });
+    // The service's price, format, place and "what happens next", rendered by the server.
+    const about = document.getElementById(`service-done-${state.service.slug}`);
+    $("done-service").replaceChildren(about ? about.content.cloneNode(true) : "");
     const pendingBox = $("done-pending");
     pendingBox.hidden = !pending;
     if (pending && appointment.hold_expires_at) {

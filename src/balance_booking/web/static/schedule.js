@@ -528,7 +528,7 @@
 
   function fillBookClientServices() {
     const select = $("bc-service");
-    select.replaceChildren(...state.services.map((service) => el("option", { value: service.slug, text: service.title })));
+    select.replaceChildren(...state.services.map((service) => el("option", { value: service.slug, text: serviceTitle(service.slug) })));
   }
 
   async function bookClient(event) {
@@ -774,6 +774,61 @@
   ];
 
   let formSeq = 0;
+  const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
+  const CURRENCIES = ["RUB", "EUR", "USD", "KZT", "BYN", "GEL", "AMD"];
+  const FORMATS = [["either", "format_either"], ["online", "format_online"], ["in_person", "format_in_person"]];
+
+  /** What clients read about the kind of meeting: description, price, format, place (API.md UX round 2). */
+  function aboutFields(n, service, fields) {
+    const value = (name) => (service ? service[name] : SERVICE_DEFAULTS[name]);
+    const field = (name, label, control, hint) => {
+      control.id = `sf-${n}-${name}`;
+      control.name = name;
+      fields[name] = control;
+      const hintId = hint ? `${control.id}-hint` : null;
+      if (hintId) control.setAttribute("aria-describedby", hintId);
+      return el("div", { className: "field" }, [
+        el("label", { for: control.id, text: T[label] }),
+        control,
+        hint ? el("p", { className: "hint", id: hintId, text: T[hint] }) : null,
+      ]);
+    };
+    const text = (name, rows, max) => el("textarea", { rows: String(rows), maxlength: String(max), text: value(name) || "" });
+    const price = value("price");
+    const currency = el("select", {}, CURRENCIES.concat(price && !CURRENCIES.includes(price.currency) ? [price.currency] : []).map((code) => el("option", { value: code, text: code })));
+    currency.value = price ? price.currency : "RUB";
+    const format = el("select", {}, FORMATS.map(([code, label]) => el("option", { value: code, text: T[label] })));
+    format.value = value("format") || "either";
+    const amount = el("input", { type: "text", inputmode: "decimal", autocomplete: "off", maxlength: "12", value: price ? price.amount.replace(/\.00$/, "") : "" });
+    return el("fieldset", { className: "service-about-fields" }, [
+      el("legend", { text: T.about_legend }),
+      field("description", "f_description", text("description", 4, 2000), "f_description_hint"),
+      field("description_en", "f_description_en", text("description_en", 3, 2000), null),
+      el("div", { className: "form-grid" }, [field("price_amount", "f_price", amount, "f_price_hint"), field("price_currency", "f_currency", currency, null)]),
+      field("format", "f_format", format, null),
+      field("location", "f_location", text("location", 2, 500), "f_location_hint"),
+    ]);
+  }
+
+  function aboutBody(fields, body) {
+    for (const name of ["description", "description_en", "location"]) {
+      const raw = fields[name].value.trim();
+      body[name] = raw === "" ? null : raw;
+    }
+    body.format = fields.format.value;
+    // "3 500,50" as people type it -> "3500.50"; the server checks the rest.
+    const amount = fields.price_amount.value.replace(/[\s\u00a0]/g, "").replace(",", ".");
+    body.price = amount === "" ? null : { amount, currency: fields.price_currency.value };
+  }
+
+  /** The admin's words for a refused field (never the API's English or a pattern). */
+  function fieldProblem(field, labels) {
+    if (field === "slug") return T.bad_slug;
+    if (field === "price.amount" || field === "price") return T.bad_price;
+    if (field === "price.currency") return T.bad_currency;
+    const label = labels[field];
+    return label ? BB.format(T.check_field, { field: label }) : null;
+  }
 
   function serviceForm(service, onDone) {
     const n = ++formSeq;
@@ -796,7 +851,7 @@
       fields[name] = input;
       grid.append(el("div", { className: "field" }, [el("label", { for: id, text: T[label] }), input]));
     }
-    form.append(grid);
+    form.append(grid, aboutFields(n, service, fields));
     for (const [name, label, initial] of [
       ["requires_payment", "f_payment", service ? service.requires_payment : SERVICE_DEFAULTS.requires_payment === true],
       ["active", "f_active", service ? service.active : SERVICE_DEFAULTS.active !== false],
@@ -820,8 +875,17 @@
       }
       body.requires_payment = fields.requires_payment.checked;
       body.active = fields.active.checked;
+      aboutBody(fields, body);
       if (!service) {
         for (const key of Object.keys(body)) if (body[key] === null) delete body[key];
+      }
+      for (const input of Object.values(fields)) input.removeAttribute("aria-invalid");
+      if (!service && !SLUG.test(body.slug || "")) {
+        fields.slug.setAttribute("aria-invalid", "true");
+        error.textContent = T.bad_slug;
+        error.hidden = false;
+        BB.focus(error);
+        return;
       }
       status.textContent = T.saving;
       const answer = service
@@ -833,8 +897,12 @@
         return;
       }
       const field = BB.errorField(answer);
-      if (field && fields[field]) fields[field].setAttribute("aria-invalid", "true");
-      error.textContent = BB.format(T.save_failed, { message: errorMessage(answer) });
+      const input = field && (fields[field] || fields[field.replace(".", "_")] || (field === "price" ? fields.price_amount : null));
+      if (input) input.setAttribute("aria-invalid", "true");
+      const labels = Object.fromEntries(list.map(([name, , label]) => [name, T[label]]));
+      Object.assign(labels, { description: T.f_description, description_en: T.f_description_en, format: T.f_format, location: T.f_location });
+      const problem = answer.status === 422 ? fieldProblem(field, labels) : null;
+      error.textContent = problem || BB.format(T.save_failed, { message: errorMessage(answer) });
       error.hidden = false;
       BB.focus(error);
     });
@@ -882,16 +950,26 @@
     const meta = [BB.format(T.minutes, { num: service.duration_minutes })];
     if (service.requires_payment) meta.push(T.paid);
     if (!service.active) meta.push(T.inactive);
+    // The page's language names the heading; the other title is the hint under it.
+    const english = app.dataset.lang === "en" && service.title_en;
+    const heading = english ? service.title_en : service.title;
+    const other = english ? el("p", { className: "hint", lang: "ru", text: service.title }) : service.title_en ? el("p", { className: "hint", lang: "en", text: service.title_en }) : null;
+    if (service.price) {
+      const amount = Number(service.price.amount);
+      const digits = Number.isInteger(amount) ? 0 : 2;
+      meta.push(new Intl.NumberFormat(locale, { style: "currency", currency: service.price.currency, minimumFractionDigits: digits, maximumFractionDigits: digits }).format(amount));
+    }
+    meta.push(T[`format_${service.format}`]);
     const head = el("div", { className: "service-head" }, [
       el("div", {}, [
-        el("h3", { id: titleId, text: service.title }),
-        service.title_en ? el("p", { className: "hint", lang: "en", text: service.title_en }) : null,
+        el("h3", { id: titleId, text: heading, lang: english ? "en" : null }),
+        other,
         el("p", { className: "service-meta", text: `${service.slug} · ${meta.join(" · ")}` }),
       ]),
     ]);
     const editor = el("div", { className: "service-editor", hidden: true });
     const question = el("div", { className: "panel panel-warn", hidden: true }, [
-      el("p", { tabindex: "-1", text: BB.format(T.delete_question, { title: service.title }) }),
+      el("p", { tabindex: "-1", text: BB.format(T.delete_question, { title: serviceTitle(service.slug) }) }),
     ]);
     const editButton = el("button", {
       type: "button",

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Row, delete, func, insert, select, update
 from balance_booking.adapters.db import tables as t
 from balance_booking.adapters.db.changes import ChangeTracker
 from balance_booking.domain.availability import Availability, LocalWindow
-from balance_booking.domain.services import Service
+from balance_booking.domain.services import Price, Service, ServiceFormat
 
 _TIMEZONE_KEY = "owner_timezone"
 
@@ -34,6 +34,12 @@ def _service_values(service: Service) -> dict[str, Any]:
         "requires_payment": service.requires_payment,
         "active": service.active,
         "change_cutoff_minutes": _minutes(service.change_cutoff),
+        "description": service.description,
+        "description_en": service.description_en,
+        "price_minor": None if service.price is None else service.price.minor_units,
+        "price_currency": None if service.price is None else service.price.currency,
+        "format": service.format.value,
+        "location": service.location,
     }
 
 
@@ -53,6 +59,13 @@ def _service_from_row(row: Row[Any]) -> Service:
         requires_payment=row.requires_payment,
         active=row.active,
         change_cutoff=timedelta(minutes=row.change_cutoff_minutes),
+        description=row.description,
+        description_en=row.description_en,
+        price=None
+        if row.price_minor is None or row.price_currency is None
+        else Price.from_minor_units(row.price_minor, row.price_currency),
+        format=ServiceFormat(row.format),
+        location=row.location,
     )
 
 
