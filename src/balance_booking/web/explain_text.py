@@ -77,7 +77,7 @@ _OFF_GRID = {
 # day_off on a vacation day names the whole vacation (its interval runs midnight to midnight).
 _VACATION = {
     "ru": "Выходной: {date} — отпуск с {first} по {last}.",
-    "en": "Day off: {date} is in a vacation, {first} to {last}.",
+    "en": "Day off: {date} is part of the vacation from {first} to {last}.",
 }
 _NEVER = {"ru": "ещё не было", "en": "never"}
 _UNITS = {"ru": ("ч", "мин"), "en": ("h", "min")}
