@@ -300,6 +300,9 @@ def test_notice_in_hours_or_days_and_an_empty_step_kept_to_the_clock(
 
 
 def test_the_service_form_in_english_on_a_phone(phone: Page, live: Live) -> None:
+    # A hidden kind of meeting is listed too: quieter, but still readable (axe below).
+    hidden = live.api.patch("/api/admin/services/consultation", json={"active": False})
+    assert hidden.status_code == 200, hidden.text
     page = phone
     sign_in(page, live, SCHEDULE)
     page.goto(f"{live.base}{SCHEDULE}?lang=en")
@@ -307,5 +310,6 @@ def test_the_service_form_in_english_on_a_phone(phone: Page, live: Live) -> None
     first.get_by_role("button", name="Edit").click()
     expect(first.get_by_label("Book at least … ahead")).to_have_value("1")
     expect(first.get_by_label("Unit of the notice")).to_have_value("days")
+    expect(service_item(page, "consultation")).to_contain_text("hidden from clients")
     assert fits_width(page)
-    assert_accessible(page, "admin schedule (en, phone): the service form")
+    assert_accessible(page, "admin schedule (en, phone): the service form, a hidden service")
