@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from balance_booking.domain.availability import Availability, LocalWindow
+from balance_booking.domain.availability import Availability, LocalWindow, Vacation
 from balance_booking.domain.intervals import Interval
 from balance_booking.domain.services import Price, ServiceFormat
 from tests.contract.conftest import Backend
@@ -135,6 +135,35 @@ def test_saving_a_schedule_replaces_the_whole_of_it(backend: Backend) -> None:
         uow.commit()
     with backend.uow() as uow:
         assert uow.schedule.get() == second
+
+
+def test_vacations_round_trip_and_are_replaced_with_the_schedule(backend: Backend) -> None:
+    winter = Vacation(date(2027, 1, 2), date(2027, 1, 10))
+    one_day = Vacation(date(2027, 3, 8), date(2027, 3, 8))
+    with_vacations = Availability(
+        timezone="Europe/Moscow",
+        weekly={0: TEN_TO_SIX},
+        overrides={date(2027, 1, 5): TEN_TO_SIX},  # inside the vacation: the vacation wins
+        vacations=(one_day, winter),
+    )
+    with backend.uow() as uow:
+        uow.schedule.save(with_vacations)
+        uow.commit()
+    with backend.uow() as uow:
+        stored = uow.schedule.get()
+    assert stored == with_vacations
+    assert stored is not None
+    assert stored.vacations == (winter, one_day)
+    assert stored.windows_for(date(2027, 1, 4)) == ()  # a Monday inside the vacation
+    without = Availability(timezone="Europe/Moscow", weekly={0: TEN_TO_SIX})
+    with backend.uow() as uow:
+        uow.schedule.save(without)
+        uow.commit()
+    with backend.uow() as uow:
+        stored = uow.schedule.get()
+    assert stored is not None
+    assert stored.vacations == ()
+    assert stored.windows_for(date(2027, 1, 4)) == TEN_TO_SIX
 
 
 def test_a_weekday_without_windows_reads_back_as_absent(backend: Backend) -> None:

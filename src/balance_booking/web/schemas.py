@@ -28,7 +28,7 @@ from balance_booking.application.ports import CalendarEventState, ParkedMessage,
 from balance_booking.application.reconcile import ReconcileSummary
 from balance_booking.application.slot_guard import SlotUnavailableError
 from balance_booking.domain.appointments import Appointment
-from balance_booking.domain.availability import Availability, LocalWindow
+from balance_booking.domain.availability import Availability, LocalWindow, Vacation
 from balance_booking.domain.offers import Offer
 from balance_booking.domain.services import Price, Service, ServiceFormat
 from balance_booking.web.errors import ApiError, error_response
@@ -52,6 +52,22 @@ def _slug(value: str) -> str:
 
 Slug = Annotated[str, AfterValidator(_slug)]
 Minutes = Annotated[StrictInt, Field(ge=0, le=24 * 60)]
+
+
+def _clock_step(minutes: int) -> int:
+    # A step that neither divides the hour nor is whole quarter hours walks the starts around
+    # the clock (every 50 minutes: 10:00, 10:50, 11:40): nobody means that.
+    if not (60 % minutes == 0 and minutes % 5 == 0) and minutes % 15 != 0:
+        raise PydanticCustomError(
+            "slot_step",
+            "Start times must fit the clock: every 5, 10, 15, 20, 30 or 60 minutes, "
+            "or a multiple of 15 minutes (45, 90, 120 ...).",
+        )
+    return minutes
+
+
+# An explicit slot step; none (null or absent) means one meeting after another (step = duration).
+SlotStep = Annotated[StrictInt, Field(ge=5, le=240), AfterValidator(_clock_step)]
 _UTC = ZoneInfo("UTC")
 
 
@@ -191,10 +207,21 @@ class OverrideIn(Strict):
     intervals: list[tuple[HHMM, HHMM]]
 
 
+_SANE_DATE = Field(ge=date(1900, 1, 1), le=date(9000, 12, 31))
+
+
+class VacationIn(Strict):
+    """Days off from `from` to `to`, both included (owner-local dates)."""
+
+    first: Annotated[date, _SANE_DATE] = Field(alias="from")
+    last: Annotated[date, _SANE_DATE] = Field(alias="to")
+
+
 class ScheduleIn(Strict):
     timezone: str = Field(min_length=1, max_length=64)
     weekly: dict[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], list[tuple[HHMM, HHMM]]]
     overrides: list[OverrideIn] = Field(default_factory=list, max_length=1000)
+    vacations: list[VacationIn] = Field(default_factory=list, max_length=100)
 
     def to_domain(self) -> Availability:
         weekly = {
@@ -204,7 +231,12 @@ class ScheduleIn(Strict):
         overrides: dict[date, tuple[LocalWindow, ...]] = {}
         for override in self.overrides:
             overrides[override.date] = tuple(LocalWindow.parse(a, b) for a, b in override.intervals)
-        return Availability(timezone=self.timezone, weekly=weekly, overrides=overrides)
+        return Availability(
+            timezone=self.timezone,
+            weekly=weekly,
+            overrides=overrides,
+            vacations=tuple(Vacation(v.first, v.last) for v in self.vacations),
+        )
 
 
 class OverrideOut(BaseModel):
@@ -212,10 +244,16 @@ class OverrideOut(BaseModel):
     intervals: list[tuple[str, str]]
 
 
+class VacationOut(BaseModel):
+    first: date = Field(serialization_alias="from")
+    last: date = Field(serialization_alias="to")
+
+
 class ScheduleOut(BaseModel):
     timezone: str
     weekly: dict[str, list[tuple[str, str]]]
     overrides: list[OverrideOut]
+    vacations: list[VacationOut]
 
     @classmethod
     def from_domain(cls, availability: Availability) -> ScheduleOut:
@@ -229,6 +267,7 @@ class ScheduleOut(BaseModel):
                 OverrideOut(date=day, intervals=[w.format() for w in windows])
                 for day, windows in sorted(availability.overrides.items())
             ],
+            vacations=[VacationOut(first=v.first, last=v.last) for v in availability.vacations],
         )
 
 
@@ -293,7 +332,7 @@ class ServiceIn(Strict):
     duration_minutes: Minutes
     buffer_before_minutes: Minutes = 0
     buffer_after_minutes: Minutes = 0
-    slot_step_minutes: Minutes | None = None
+    slot_step_minutes: SlotStep | None = None
     min_notice_minutes: StrictInt = Field(default=0, ge=0, le=60 * 24 * 365)
     max_days_ahead: StrictInt = Field(default=90, ge=1, le=730)
     daily_limit: StrictInt | None = Field(default=None, ge=1, le=1000)
@@ -350,7 +389,7 @@ class ServicePatch(Strict):
     duration_minutes: Minutes | None = None
     buffer_before_minutes: Minutes | None = None
     buffer_after_minutes: Minutes | None = None
-    slot_step_minutes: Minutes | None = None
+    slot_step_minutes: SlotStep | None = None
     min_notice_minutes: StrictInt | None = Field(default=None, ge=0, le=60 * 24 * 365)
     max_days_ahead: StrictInt | None = Field(default=None, ge=1, le=730)
     daily_limit: StrictInt | None = Field(default=None, ge=1, le=1000)

@@ -82,6 +82,15 @@ availability_overrides = Table(
     Column("end_minute", Integer),
 )
 
+# A vacation: every date from first_date to last_date (both included) is a day off.
+availability_vacations = Table(
+    "availability_vacations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("first_date", Date, nullable=False),
+    Column("last_date", Date, nullable=False),
+)
+
 integrations_google_calendar = Table(
     "integrations_google_calendar",
     metadata,
