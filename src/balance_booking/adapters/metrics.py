@@ -33,7 +33,8 @@ _COUNTERS: dict[str, Counter] = {
     "booking_conflicts": Counter("balance_booking_conflicts_total", "Bookings refused (409)"),
     "live_checks": Counter(
         "balance_live_checks_total",
-        "Booking-time checks of Google's busy time: asked, or skipped as the mirror was fresh",
+        "Booking-time checks of Google's busy time: asked, skipped as the mirror was fresh, "
+        "or timed out (LIVE_CHECK_TIMEOUT_SECONDS)",
         ["result"],
     ),
     "rate_limited": Counter(

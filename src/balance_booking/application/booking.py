@@ -48,7 +48,7 @@ _log = logging.getLogger(__name__)
 
 
 # How long a booking waits for another attempt at the same slot before looking again itself;
-# the attempt it waits for is bounded by Google's timeouts, so this is only a backstop.
+# the attempt it waits for is bounded by LIVE_CHECK_TIMEOUT_SECONDS, so this is only a backstop.
 _CLAIM_WAIT_S = 30.0
 
 CHANGE_WINDOW_CLOSED = (
@@ -142,18 +142,21 @@ class BookAppointment:
             return snapshot
         # One attempt per slot at a time in this process (SlotClaims): a visitor who lost the
         # race learns it from the database the moment the winner has committed, without asking
-        # Google. Nothing here holds a database lock while Google is asked.
-        while not self.claims.claim(request.start, wait_seconds=_CLAIM_WAIT_S):
-            checked = self._check_locally(request, fingerprint, idempotency_key, now=now)
-            if isinstance(checked, Booked):
-                return checked
-            snapshot = checked
-        try:
-            return self._book_claimed(
-                request, snapshot, fingerprint, idempotency_key, consent=consent, now=now
-            )
-        finally:
-            self.claims.release(request.start)
+        # Google. Nothing here holds a database lock while Google is asked. The live check's
+        # time budget starts here, so the wait for another attempt counts against it: a visitor
+        # queued behind a hanging check gets the fallback at once instead of a second wait.
+        with self.guard.live_check_budget():
+            while not self.claims.claim(request.start, wait_seconds=_CLAIM_WAIT_S):
+                checked = self._check_locally(request, fingerprint, idempotency_key, now=now)
+                if isinstance(checked, Booked):
+                    return checked
+                snapshot = checked
+            try:
+                return self._book_claimed(
+                    request, snapshot, fingerprint, idempotency_key, consent=consent, now=now
+                )
+            finally:
+                self.claims.release(request.start)
 
     def _check_locally(
         self,

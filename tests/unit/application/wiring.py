@@ -130,7 +130,7 @@ from balance_booking.domain.events import DomainEvent
 from balance_booking.domain.intervals import Interval
 from balance_booking.domain.services import Service
 from tests.fakes.calendar import FakeCalendar, FakeCalendarGatewayFactory
-from tests.fakes.clock import FakeClock
+from tests.fakes.clock import FakeClock, FakeStopwatch
 from tests.fakes.crypto import FakePasswordHasher, FakeTokenCipher
 from tests.fakes.oauth import FakeOAuth
 from tests.fakes.system import FakeMetrics, FakeSlotsCache, FakeSyncRequests
@@ -241,6 +241,7 @@ class World:
     hold: timedelta = timedelta(minutes=15)
     live_check_fallback: timedelta = timedelta(seconds=300)
     live_check_fresh: timedelta = timedelta(0)
+    live_check_timeout: timedelta = timedelta(seconds=3)
     stale_after: timedelta = timedelta(seconds=2700)
     sync_interval: timedelta = timedelta(seconds=900)
     enabled_by_default: bool = True
@@ -252,7 +253,8 @@ class World:
     def __post_init__(self) -> None:
         # Wired as bootstrap wires the writers: admin actions leave an audit entry.
         self.db = FakeDatabase(before_commit=AuditTrail(self.clock))
-        self.calendar = FakeCalendar(now=self.clock.now)
+        self.stopwatch = FakeStopwatch()  # the monotonic clock of the live check's budget
+        self.calendar = FakeCalendar(now=self.clock.now, stopwatch=self.stopwatch)
         self.oauth = FakeOAuth(self.clock)
         self.gateways = FakeCalendarGatewayFactory(self.calendar, accepts=self.oauth.access_valid)
         self.cipher = FakeTokenCipher("key-a")
@@ -346,6 +348,8 @@ class World:
             default_timezone=ZONE,
             live_check_fallback=self.live_check_fallback,
             live_check_fresh=self.live_check_fresh,
+            live_check_timeout=self.live_check_timeout,
+            monotonic=self.stopwatch,
             metrics=self.metrics,
         )
 
