@@ -19,6 +19,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from balance_booking.application.errors import AlreadyBookedError
 from balance_booking.application.integration import IntegrationStatusView
 from balance_booking.application.outbox_admin import EmailStatusView
 from balance_booking.application.ports import CalendarEventState, ParkedMessage, WaitlistEntry
@@ -332,6 +333,18 @@ RATE_LIMITED: dict[int | str, dict[str, object]] = {
 
 class ConflictBody(ErrorBody):
     alternatives: list[SlotOut]
+
+
+class AlreadyBookedBody(ErrorBody):
+    """409 `already_booked`: the client holds this slot already. Nothing about the booking is
+    told beyond what the request said; the manage link goes to the booking's e-mail address."""
+
+    email_resent: bool
+
+
+def already_booked_response(exc: AlreadyBookedError) -> JSONResponse:
+    """409 `already_booked` (an AlreadyBookedBody)."""
+    return error_response(409, "already_booked", str(exc), extra={"email_resent": exc.email_resent})
 
 
 def slot_unavailable_response(exc: SlotUnavailableError, zone: ZoneInfo) -> JSONResponse:

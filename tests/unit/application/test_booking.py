@@ -13,6 +13,7 @@ import pytest
 
 from balance_booking.application.errors import (
     AccessRevokedError,
+    AlreadyBookedError,
     CalendarUnavailableError,
     ConflictError,
     GoogleRequestError,
@@ -437,8 +438,11 @@ def test_a_replay_after_a_cancel_still_answers_as_first(ready: World) -> None:
 
 def test_different_keys_are_different_bookings(ready: World) -> None:
     ready.book.execute(request(), idempotency_key="a")
-    with pytest.raises(SlotUnavailableError):
+    # The same client under another key: their own booking (already_booked), not a conflict.
+    with pytest.raises(AlreadyBookedError):
         ready.book.execute(request(), idempotency_key="b")
+    with pytest.raises(SlotUnavailableError):
+        ready.book.execute(request(client=OTHER), idempotency_key="c")
 
 
 def test_a_retry_that_landed_elsewhere_first_is_answered_as_a_replay(synced: World) -> None:
