@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from pydantic import SecretStr
@@ -116,3 +118,39 @@ def test_a_slow_calendar_check_says_so_and_still_books(phone: Page, live: Live) 
         expect(page.locator("#done-title")).to_have_text("Вы записаны", timeout=20_000)
     finally:
         live.emulator.clear_faults()
+
+
+def test_joining_the_waiting_list_again_says_one_is_on_it_already(phone: Page, live: Live) -> None:
+    live.connect_calendar()
+    joined = live.api.post(
+        "/api/public/booking/waitlist",
+        json={
+            "service_slug": "consultation",
+            "name": "Галина",
+            "email": "galina@example.com",
+            "timezone": "Europe/Moscow",
+        },
+    )
+    assert joined.status_code == 201, joined.text
+    # Google has been unreachable for long: the page says "check later" and offers the list.
+    live.emulator.set_outage(down=True)
+    try:
+        live.clock.advance(timedelta(seconds=2701))
+        page = phone
+        open_booking(page, live, "?service=consultation")
+        expect(page.locator("#degraded")).to_be_visible()
+        page.locator("#wl-name").fill("Галина")
+        page.locator("#wl-email").fill("Galina@example.com")
+        page.get_by_role("button", name="Встать в лист ожидания").click()
+        already = page.locator("#waitlist-already")
+        expect(already).to_be_visible()
+        expect(already).to_be_focused()
+        expect(already).to_contain_text("Вы уже в листе ожидания.")
+        expect(page.locator("#waitlist-done")).to_be_hidden()
+        expect(page.locator("#waitlist-form")).to_be_hidden()
+        shoot(page, "booking-waitlist-already")
+        assert_accessible_page(page, "booking page, already on the waiting list")
+    finally:
+        live.emulator.set_outage(down=False)
+    entries = live.api.get("/api/admin/waitlist").json()["entries"]
+    assert [e["id"] for e in entries] == [joined.json()["id"]]

@@ -523,6 +523,15 @@ class FakeWaitlist:
             for e in state.waitlist
         ]
 
+    def open_for(self, service_slug: str, email: str) -> list[WaitlistEntry]:
+        return [
+            e
+            for e in self._ordered()
+            if e.service_slug == service_slug
+            and e.email.lower() == email.lower()
+            and e.status in {EntryStatus.WAITING, EntryStatus.OFFERED}
+        ]
+
     def set_status(self, entry_id: UUID, status: EntryStatus) -> None:
         self._replace(entry_id, status=status)
 

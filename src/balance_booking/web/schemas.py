@@ -359,6 +359,13 @@ class CancelIn(Strict):
     token: str = Field(min_length=1, max_length=200)
 
 
+class WaitlistJoined(BaseModel):
+    """The entry a join answers with (201 new; 200 `already_waiting`: the one they had)."""
+
+    id: UUID
+    already_waiting: bool = False
+
+
 class WaitlistIn(Strict):
     service_slug: str = Field(min_length=1, max_length=63)
     name: Name

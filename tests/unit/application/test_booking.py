@@ -684,7 +684,7 @@ def test_the_admin_list_filters_by_status(ready: World) -> None:
 
 def test_joining_the_waitlist_stores_the_entry(ready: World) -> None:
     preferred = Interval(moscow(1, 10), moscow(5, 18))
-    entry_id = ready.join_waitlist.execute(
+    joined = ready.join_waitlist.execute(
         service_slug="session",
         client=CLIENT,
         timezone="Europe/Moscow",
@@ -692,7 +692,7 @@ def test_joining_the_waitlist_stores_the_entry(ready: World) -> None:
         comment="утром",
     )
     [entry] = ready.list_waitlist.execute()
-    assert entry.entry_id == entry_id
+    assert (entry.entry_id, joined.already_waiting) == (joined.entry_id, False)
     assert (entry.preferred_from, entry.preferred_to) == (preferred.start, preferred.end)
     assert (entry.name, entry.email, entry.phone) == (CLIENT.name, CLIENT.email, CLIENT.phone)
     assert entry.created_at == START

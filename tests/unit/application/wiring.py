@@ -123,7 +123,7 @@ from balance_booking.application.sync import (
 from balance_booking.application.sync_triggers import PollBusyTimes
 from balance_booking.application.tokens import GoogleTokens, RotateTokenKeys, StaticTokens
 from balance_booking.application.tracking import TRACKING_PLAN, TrackEvent
-from balance_booking.application.waitlist import JoinWaitlist, ListWaitlist
+from balance_booking.application.waitlist import Joined, JoinWaitlist, ListWaitlist
 from balance_booking.domain.appointments import Appointment, Client
 from balance_booking.domain.availability import Availability, LocalWindow
 from balance_booking.domain.events import DomainEvent
@@ -162,6 +162,7 @@ __all__ = [
     "GetAppointment",
     "GoogleWriteHold",
     "IdempotencyMismatchError",
+    "Joined",
     "ListAuditLog",
     "Login",
     "LoginPolicy",

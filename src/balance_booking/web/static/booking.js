@@ -651,10 +651,12 @@
     setSending(button, true, T.waitlist_sending);
     const answer = await BB.request("POST", "/api/public/booking/waitlist", body);
     setSending(button, false, label);
-    if (answer.status === 201) {
+    if (answer.status === 201 || (answer.status === 200 && answer.data && answer.data.already_waiting)) {
+      // 200 `already_waiting`: this person waits for this meeting already; nothing new stored.
+      const done = answer.status === 201 ? $("waitlist-done") : $("waitlist-already");
       form.hidden = true;
-      $("waitlist-done").hidden = false;
-      BB.focus($("waitlist-done"));
+      done.hidden = false;
+      BB.focus(done);
     } else if (answer.networkError) {
       showErrors(form, [], T.network);
     } else if (answer.status === 422) {
