@@ -88,3 +88,20 @@ def test_google_hanging_30s_with_an_older_mirror_answers_503_in_seconds(
     assert response.json()["error"]["code"] == "calendar_unavailable"
     assert response.json()["waitlist"] is True
     assert "Retry-After" in response.headers
+
+
+def test_google_hanging_30s_a_move_answers_in_seconds_too(
+    served: tuple[httpx.Client, httpx.Client], emulator: Emulator
+) -> None:
+    public, _admin = served
+    booked = public.post(BOOK, json=booking(NOON)).json()["appointment"]
+    emulator.fault(latency_ms=HANG_MS, count=0)
+    started = time.monotonic()
+    moved = public.post(
+        f"{BOOK}/{booked['id']}/reschedule",
+        json={"token": booked["manage_token"], "start": "2026-12-01T15:00:00+03:00"},
+    )
+    took = time.monotonic() - started
+    assert took < UPPER_BOUND_S, f"the move took {took:.1f} s while Google hung"
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["appointment"]["start"] == "2026-12-01T15:00:00+03:00"
