@@ -15,7 +15,8 @@ import pytest
 
 from balance_booking.application import deadline
 from balance_booking.application.errors import CalendarUnavailableError
-from balance_booking.domain.appointments import AppointmentStatus
+from balance_booking.domain.appointments import AppointmentStatus, Client
+from balance_booking.domain.intervals import Interval
 from tests.unit.application.test_self_service import PHONED, admin_request
 from tests.unit.application.wiring import SESSION, SlotUnavailableError, World, moscow, request
 
@@ -116,4 +117,22 @@ def test_a_move_with_an_older_mirror_is_503_after_the_budget(synced: World) -> N
 def test_an_admin_booking_is_bounded_too(synced: World) -> None:
     started = hanging(synced)
     synced.book_for_client.execute(admin_request(client=PHONED))
+    assert synced.stopwatch() - started == pytest.approx(3.0)
+
+
+def test_accepting_a_waitlist_offer_is_bounded_too(synced: World) -> None:
+    booked = synced.book.execute(request())
+    synced.join_waitlist.execute(
+        service_slug="session",
+        client=Client(name="Борис", email="boris@example.com"),
+        timezone="Europe/Moscow",
+        preferred=Interval(moscow(1, 12), moscow(1, 13)),
+        comment=None,
+    )
+    synced.cancel.execute(booked.appointment.id, token=None)
+    assert synced.match_waitlist.execute()["offered"] == 1
+    [offer] = synced.db.state.offers.values()
+    started = hanging(synced)
+    accepted = synced.accept_offer.execute(offer.id, token=synced.manage_tokens.token(offer.id))
+    assert accepted.appointment.start == moscow(1, 12)
     assert synced.stopwatch() - started == pytest.approx(3.0)

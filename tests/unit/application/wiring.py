@@ -79,6 +79,7 @@ from balance_booking.application.integration import (
     SetIntegrationEnabled,
 )
 from balance_booking.application.messages import MailPolicy, Messages, event_of
+from balance_booking.application.offers import AcceptOffer, MatchWaitlist
 from balance_booking.application.outbox import Backoff, OutboxDispatcher
 from balance_booking.application.ports import (
     CalendarState,
@@ -445,6 +446,28 @@ class World:
     def join_waitlist(self) -> JoinWaitlist:
         return JoinWaitlist(
             writers=self.db, clock=self.clock, consent=ConsentPolicy(self.privacy_policy_url)
+        )
+
+    @cached_property
+    def match_waitlist(self) -> MatchWaitlist:
+        return MatchWaitlist(
+            guard=self.guard,
+            readers=self.db,
+            writers=self.db,
+            clock=self.clock,
+            tokens=self.manage_tokens,
+        )
+
+    @cached_property
+    def accept_offer(self) -> AcceptOffer:
+        return AcceptOffer(
+            guard=self.guard,
+            readers=self.db,
+            writers=self.db,
+            clock=self.clock,
+            messages=self.messages,
+            tokens=self.manage_tokens,
+            hold=self.hold,
         )
 
     @cached_property
