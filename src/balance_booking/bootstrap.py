@@ -78,6 +78,7 @@ from balance_booking.application.handlers import OutboxHandlers
 from balance_booking.application.integration import (
     BlockingCalendars,
     DisconnectGoogleCalendar,
+    GetCalendarWarning,
     GetIntegrationStatus,
     SetIntegrationEnabled,
 )
@@ -116,7 +117,7 @@ from balance_booking.application.self_service import (
     CancelSeries,
     RescheduleAppointment,
 )
-from balance_booking.application.slot_guard import SlotGuard
+from balance_booking.application.slot_guard import ConflictLog, SlotGuard
 from balance_booking.application.sync import SyncCalendarBusyTimes
 from balance_booking.application.sync_triggers import PollBusyTimes, SyncCoalescer
 from balance_booking.application.tokens import GoogleTokens, RotateTokenKeys, RotationReport
@@ -252,10 +253,26 @@ def calendar_policy(settings: Settings) -> CalendarPolicy:
     )
 
 
-def build_guard(container: Container) -> SlotGuard:
+def build_list_slots(container: Container) -> ListAvailableSlots:
+    """The public slots answers, cached per data version (the booking checks share them)."""
+    settings = container.settings
+    return ListAvailableSlots(
+        uow_factory=container.readers,
+        clock=container.clock,
+        policy=calendar_policy(settings),
+        default_timezone=settings.default_timezone,
+        versions=container.versions,
+        cache=container.slots_cache,
+        metrics=container.metrics,
+    )
+
+
+def build_guard(container: Container, *, slots: ListAvailableSlots | None = None) -> SlotGuard:
     """The booking checks: offered locally, live in Google, the database guard."""
     settings = container.settings
     return SlotGuard(
+        slots=slots or build_list_slots(container),
+        conflicts=ConflictLog(writers=container.writers, metrics=container.metrics),
         readers=container.readers,
         writers=container.writers,
         gateways=container.gateways,
@@ -299,7 +316,8 @@ def build_web_services(container: Container) -> WebServices:
     )
     # One coalescer per web process: a burst of pushes costs at most two syncs here.
     push_syncs = SyncCoalescer(build_sync(c).execute)
-    guard = build_guard(c)
+    list_slots = build_list_slots(c)
+    guard = build_guard(c, slots=list_slots)
     manage_tokens = ManageTokens(settings.resolved_secret_key())
     return WebServices(
         book=BookAppointment(
@@ -401,6 +419,9 @@ def build_web_services(container: Container) -> WebServices:
         list_parked=ListParkedMessages(readers=c.readers),
         retry_parked=RetryParkedMessage(writers=c.writers, clock=c.clock),
         integration_status=status,
+        calendar_warning=GetCalendarWarning(
+            uow_factory=c.readers, enabled_by_default=settings.gcal_integration_enabled
+        ),
         start_connection=StartGoogleConnection(
             uow_factory=c.writers, oauth=c.oauth, cipher=c.cipher, clock=c.clock
         ),
@@ -432,15 +453,7 @@ def build_web_services(container: Container) -> WebServices:
             clock=c.clock,
         ),
         clock=container.clock,
-        list_slots=ListAvailableSlots(
-            uow_factory=container.readers,
-            clock=container.clock,
-            policy=policy,
-            default_timezone=zone,
-            versions=container.versions,
-            cache=container.slots_cache,
-            metrics=container.metrics,
-        ),
+        list_slots=list_slots,
         explain_availability=ExplainAvailability(
             uow_factory=container.readers,
             clock=container.clock,

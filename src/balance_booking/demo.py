@@ -8,6 +8,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -18,7 +19,7 @@ from balance_booking.application.admin import CreateService, ListServices, Repla
 from balance_booking.application.errors import ConflictError
 from balance_booking.bootstrap import Container, create_admin
 from balance_booking.domain.availability import Availability, LocalWindow
-from balance_booking.domain.services import Service
+from balance_booking.domain.services import Price, Service, ServiceFormat
 from balance_booking.emulators.google_calendar.app import EmulatorConfig, create_emulator_app
 from balance_booking.emulators.mail_sink.server import MailSink
 
@@ -32,6 +33,22 @@ DEMO_SERVICES = (
         slot_step=timedelta(minutes=60),
         min_notice=timedelta(hours=12),
         max_days_ahead=60,
+        description=(
+            "Обычная 50-минутная сессия для тех, кто уже знаком с психологом или знает, с чем "
+            "хочет работать: тревога, отношения, выгорание, трудные решения. Встречи можно "
+            "продолжать регулярно, раз в неделю или реже."
+        ),
+        description_en=(
+            "A regular 50-minute session for those who have already met the psychologist or know "
+            "what they want to work on: anxiety, relationships, burnout, hard decisions. Sessions "
+            "can continue regularly, weekly or less often."
+        ),
+        price=Price(amount=Decimal("3500.00"), currency="RUB"),
+        format=ServiceFormat.EITHER,
+        location=(
+            "Очно: Москва, ул. Мясницкая, 24/7, стр. 1, офис 12 (м. Чистые пруды). Онлайн: "
+            "ссылка на видеозвонок придёт на вашу почту за день до встречи."
+        ),
     ),
     Service(
         slug="first-meeting",
@@ -43,6 +60,19 @@ DEMO_SERVICES = (
         min_notice=timedelta(hours=24),
         max_days_ahead=30,
         daily_limit=2,
+        description=(
+            "Короткое знакомство на 30 минут, если вы впервые обращаетесь к психологу. "
+            "Расскажете, что вас беспокоит, зададите вопросы о том, как проходит работа, и вместе "
+            "решите, подходит ли вам консультация. Ни к чему не обязывает."
+        ),
+        description_en=(
+            "A short 30-minute introduction if you are seeing a psychologist for the first time. "
+            "You tell what worries you, ask how the work goes, and together decide whether "
+            "consultations suit you. No obligation."
+        ),
+        price=Price(amount=Decimal("1500.00"), currency="RUB"),
+        format=ServiceFormat.ONLINE,
+        location="Ссылка на видеозвонок придёт на вашу почту за день до встречи.",
     ),
 )
 

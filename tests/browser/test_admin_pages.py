@@ -32,7 +32,9 @@ def day(page: Page, date: str, kind: str) -> list[str]:
     blocks = page.locator(f'#admin-week section[data-date="{date}"] .tl-{kind}')
     if kind == "slot":  # the visible start time; the full text is for screen readers
         blocks = blocks.locator('span[aria-hidden="true"]')
-    return blocks.all_inner_texts()
+    # The wide grid puts a block's time on a line of its own, and a short block's end time is
+    # for screen readers (a box of its own): compared as one line.
+    return [re.sub(r"\s+–", "–", " ".join(text.split())) for text in blocks.all_inner_texts()]
 
 
 def wait_for_week(page: Page) -> None:

@@ -71,6 +71,6 @@ def test_the_html_part_reads_well_on_a_phone(phone: Page, kind: MailKind, langua
         expected = "Мария" if language == "ru" else "Hello Мария"
         expect(phone.locator("body")).to_contain_text(expected)
         expect(phone.locator("body")).to_contain_text(
-            "13:00 (Екатеринбург)" if language == "ru" else "13:00 (Yekaterinburg)"
+            "13:00 (Екатеринбург)" if language == "ru" else "1:00\u202fPM (Yekaterinburg)"
         )
     shoot(phone, f"mail-{kind.value}-{language}")

@@ -150,10 +150,13 @@ def test_manage_page_shows_the_booking_in_the_clients_zone(
     assert page.headers["cache-control"] == "no-store"
     assert page.headers["referrer-policy"] == "no-referrer"
     assert "вторник, 1 декабря 2026, 16:00–16:50" in page.text  # Tokyo is six hours ahead
-    assert "Asia/Tokyo (UTC+09:00)" in page.text
+    assert "Токио (UTC+09:00)" in page.text  # the city in the page language (CLDR)
     assert "Подтверждена" in page.text
     assert 'id="cancel-form"' in page.text
-    assert "Tuesday, 1 December 2026, 16:00–16:50" in client.get(url + "&lang=en").text
+    english = client.get(url + "&lang=en").text
+    # The English clock is 12-hour (CLDR en; Babel writes a narrow no-break space before PM).
+    assert "Tuesday, 1 December 2026, 4:00\u202fPM–4:50\u202fPM" in english
+    assert "Tokyo (UTC+09:00)" in english
 
 
 @pytest.mark.parametrize(
@@ -363,3 +366,34 @@ def test_unknown_machine_paths_keep_answering_json(client: TestClient) -> None:
         answer = client.get(path)
         assert answer.status_code == 404, path
         assert answer.json()["error"]["code"] == "not_found", path
+
+
+@pytest.mark.both_databases
+def test_the_google_warning_follows_a_practice_that_used_google(
+    admin: TestClient, container: Container
+) -> None:
+    """docs/pages.md, "The Google warning": never connected -> quiet; connected once and now
+    disconnected or switched off -> on every admin page but the integrations page."""
+    open_practice(admin, SERVICE)
+    assert 'id="google-warning"' not in admin.get("/admin/schedule/").text
+    with container.writers() as uow:  # as a disconnect leaves it: the account is remembered
+        record = uow.integration.get_for_update()
+        record.account_email = "owner@example.com"
+        uow.integration.save(record, now=container.clock.now())
+        uow.commit()
+    for path in ("/admin/schedule/", "/admin/audit/"):
+        page = admin.get(path, headers={"Accept-Language": "ru"}).text
+        assert 'data-kind="disconnected"' in page
+        assert "Google Календарь отключён." in page
+        assert "Google Calendar is not connected: free time" not in page  # no second note
+    integrations = admin.get("/admin/settings/integrations").text
+    assert 'id="google-warning"' not in integrations
+    assert 'id="disconnected-warning"' in integrations
+
+    switched = admin.put(
+        "/api/admin/integrations/google-calendar/settings", json={"enabled": False}
+    )
+    assert switched.status_code == 200
+    english = admin.get("/admin/schedule/", headers={"Accept-Language": "en"}).text
+    assert 'data-kind="switched_off"' in english
+    assert "Google busy time is switched off." in english

@@ -14,6 +14,7 @@ import pytest
 from googleapiclient.discovery import Resource
 from googleapiclient.errors import HttpError
 
+from balance_booking.application.export import EventDrafts
 from tests.conformance.harness import (
     OWNER_EMAIL,
     assert_http_error,
@@ -65,6 +66,27 @@ def test_insert_with_client_id_returns_the_event(calendar: Resource) -> None:
 
     fetched = calendar.events().get(calendarId="primary", eventId=event_id).execute()
     assert fetched == event
+
+
+def test_our_russian_title_and_description_come_back_unchanged(calendar: Resource) -> None:
+    """What EventDrafts writes (issue 19: Russian by default): Cyrillic, guillemets and the
+    middle dot survive insert, get and a listing byte for byte."""
+    drafts = EventDrafts(public_base_url="https://booking.example", default_timezone="UTC")
+    summary = "Запись: Первая встреча · #3f2a"
+    description = (
+        f"Запись через «{drafts.practice_name}». Подробности — на странице психолога: "
+        "https://booking.example/admin/schedule/"
+    )
+    event = _insert(calendar, summary=summary, description=description)
+    assert (event["summary"], event["description"]) == (summary, description)
+    fetched = calendar.events().get(calendarId="primary", eventId=event["id"]).execute()
+    assert (fetched["summary"], fetched["description"]) == (summary, description)
+    listed = (
+        calendar.events()
+        .list(calendarId="primary", timeMin=START.isoformat(), timeMax=END.isoformat())
+        .execute()
+    )
+    assert summary in [item.get("summary") for item in listed["items"]]
 
 
 def test_insert_without_id_gets_a_base32hex_id(calendar: Resource) -> None:

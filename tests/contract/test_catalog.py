@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
-from balance_booking.domain.availability import Availability, LocalWindow
+from balance_booking.domain.availability import Availability, LocalWindow, Vacation
 from balance_booking.domain.intervals import Interval
+from balance_booking.domain.services import Price, ServiceFormat
 from tests.contract.conftest import Backend
 from tests.contract.data import T0, appointment, at, service
 
@@ -45,6 +47,42 @@ def test_service_update_replaces_every_field(backend: Backend) -> None:
         uow.commit()
     with backend.uow() as uow:
         assert uow.services.get("session") == changed
+
+
+def test_what_clients_read_about_a_service_round_trips_exactly(backend: Backend) -> None:
+    described = service(
+        "first-meeting",
+        description="Знакомство на 30 минут.\nНи к чему не обязывает.",
+        description_en="A 30-minute introduction.",
+        price=Price(Decimal("3500.50"), "RUB"),
+        format=ServiceFormat.ONLINE,
+        location="Ссылка придёт на почту за день до встречи.",
+    )
+    with backend.uow() as uow:
+        uow.services.add(described)
+        uow.services.add(service("plain"))
+        uow.commit()
+    with backend.uow() as uow:
+        stored = uow.services.get("first-meeting")
+        plain = uow.services.get("plain")
+    assert stored == described
+    assert stored is not None
+    assert stored.price is not None
+    assert str(stored.price.amount) == "3500.50", "exact, never through a float"
+    assert plain is not None
+    assert (plain.price, plain.format, plain.description, plain.location) == (
+        None,
+        ServiceFormat.EITHER,
+        None,
+        None,
+    )
+    # Clearing: a price and the texts can be taken away again.
+    cleared = service("first-meeting", format=ServiceFormat.IN_PERSON)
+    with backend.uow() as uow:
+        uow.services.update(cleared)
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.services.get("first-meeting") == cleared
 
 
 def test_a_service_with_appointments_is_not_deleted(backend: Backend) -> None:
@@ -97,6 +135,35 @@ def test_saving_a_schedule_replaces_the_whole_of_it(backend: Backend) -> None:
         uow.commit()
     with backend.uow() as uow:
         assert uow.schedule.get() == second
+
+
+def test_vacations_round_trip_and_are_replaced_with_the_schedule(backend: Backend) -> None:
+    winter = Vacation(date(2027, 1, 2), date(2027, 1, 10))
+    one_day = Vacation(date(2027, 3, 8), date(2027, 3, 8))
+    with_vacations = Availability(
+        timezone="Europe/Moscow",
+        weekly={0: TEN_TO_SIX},
+        overrides={date(2027, 1, 5): TEN_TO_SIX},  # inside the vacation: the vacation wins
+        vacations=(one_day, winter),
+    )
+    with backend.uow() as uow:
+        uow.schedule.save(with_vacations)
+        uow.commit()
+    with backend.uow() as uow:
+        stored = uow.schedule.get()
+    assert stored == with_vacations
+    assert stored is not None
+    assert stored.vacations == (winter, one_day)
+    assert stored.windows_for(date(2027, 1, 4)) == ()  # a Monday inside the vacation
+    without = Availability(timezone="Europe/Moscow", weekly={0: TEN_TO_SIX})
+    with backend.uow() as uow:
+        uow.schedule.save(without)
+        uow.commit()
+    with backend.uow() as uow:
+        stored = uow.schedule.get()
+    assert stored is not None
+    assert stored.vacations == ()
+    assert stored.windows_for(date(2027, 1, 4)) == TEN_TO_SIX
 
 
 def test_a_weekday_without_windows_reads_back_as_absent(backend: Backend) -> None:

@@ -119,10 +119,24 @@ def test_login_connect_consent_status_reconnect_disconnect(
     )
     assert browser.get(INTEGRATION_API).json()["status"] == "connected"
 
-    gone = browser.post(
+    # Without the dialog's confirmation the page only asks (issue 19): nothing is disconnected.
+    asked = browser.post(
         f"{PAGE}/disconnect", data={"csrf_token": csrf(browser)}, follow_redirects=False
     )
+    assert asked.status_code == 303
+    assert asked.headers["Location"] == f"{PAGE}?confirm=disconnect#disconnect-dialog"
+    assert browser.get(INTEGRATION_API).json()["status"] == "connected"
+    question = browser.get(f"{PAGE}?confirm=disconnect", headers={"Accept-Language": "ru"})
+    assert '<dialog id="disconnect-dialog"' in question.text
+    assert "в том числе время, занятое в Google Календаре" in question.text
+
+    gone = browser.post(
+        f"{PAGE}/disconnect",
+        data={"csrf_token": csrf(browser), "confirm": "yes"},
+        follow_redirects=False,
+    )
     assert gone.status_code == 303
+    assert gone.headers["Location"] == f"{PAGE}?result=disconnected"
     assert browser.get(INTEGRATION_API).json()["status"] == "disconnected"
     refresh_tokens = emulator.state()["refresh_tokens"]
     assert isinstance(refresh_tokens, list)

@@ -239,6 +239,7 @@ class FakeSchedule:
             timezone=availability.timezone,
             weekly=weekly,
             overrides=dict(availability.overrides),
+            vacations=availability.vacations,
         )
 
 

@@ -61,6 +61,53 @@ def test_schedule_defaults_round_trip_and_change_slots(admin: TestClient) -> Non
     assert [s["start"][11:16] for s in slots] == ["10:00", "11:00", "13:00"]
 
 
+def test_a_vacation_is_one_range_and_every_day_of_it_is_off(admin: TestClient) -> None:
+    schedule = WEEKDAYS_10_TO_18 | {
+        "overrides": [{"date": "2026-12-30", "intervals": [["12:00", "13:00"]]}],
+        "vacations": [{"from": "2026-12-29", "to": "2027-01-04"}],
+    }
+    stored = admin.put("/api/admin/schedule", json=schedule).json()
+    assert stored["vacations"] == [{"from": "2026-12-29", "to": "2027-01-04"}]
+    assert stored["overrides"] == schedule["overrides"]  # kept, but the vacation wins
+    assert admin.get("/api/admin/schedule").json() == stored
+    admin.post("/api/admin/services", json=SERVICE | {"duration_minutes": 60})
+    slots = admin.get(
+        "/api/public/booking/slots",
+        params={"service_slug": "session", "from": "2026-12-28", "to": "2027-01-05"},
+    ).json()["slots"]
+    assert sorted({s["start"][:10] for s in slots}) == ["2026-12-28", "2027-01-05"]
+    explained = admin.get(
+        "/api/admin/availability/explain",
+        params={"service_slug": "session", "start": "2026-12-30T12:00:00+03:00", "lang": "ru"},
+    ).json()
+    assert [r["code"] for r in explained["reasons"]] == ["day_off"]
+    assert explained["reasons"][0]["message"] == (
+        "Выходной: 30 декабря — отпуск с 29 декабря по 4 января."
+    )
+    # Saving without the field ends the vacation (PUT replaces the whole schedule).
+    cleared = admin.put("/api/admin/schedule", json=WEEKDAYS_10_TO_18).json()
+    assert cleared["vacations"] == []
+
+
+@pytest.mark.parametrize(
+    ("step", "status"),
+    [
+        *[(step, 201) for step in (None, 5, 20, 45, 60, 90, 240)],
+        *[(step, 422) for step in (0, 4, 7, 50, 55, 245)],
+    ],
+)
+def test_an_explicit_slot_step_must_fit_the_clock(
+    admin: TestClient, step: int | None, status: int
+) -> None:
+    response = admin.post("/api/admin/services", json=SERVICE | {"slot_step_minutes": step})
+    assert response.status_code == status, response.json()
+    if status == 201:
+        # No step (null): one meeting after another, the documented default.
+        assert response.json()["slot_step_minutes"] == (step or 50)
+    else:
+        assert response.json()["error"]["field"] == "slot_step_minutes"
+
+
 def test_schedule_in_another_zone_moves_the_instants(admin: TestClient) -> None:
     admin.put("/api/admin/schedule", json=WEEKDAYS_10_TO_18 | {"timezone": "Asia/Kolkata"})
     admin.post("/api/admin/services", json=SERVICE | {"duration_minutes": 60})
@@ -90,6 +137,22 @@ def test_schedule_in_another_zone_moves_the_instants(admin: TestClient) -> None:
             id="bad-date",
         ),
         pytest.param({"weekly": {}}, id="missing-timezone"),
+        pytest.param(
+            WEEKDAYS_10_TO_18 | {"vacations": [{"from": "2027-01-10", "to": "2027-01-02"}]},
+            id="vacation-reversed",
+        ),
+        pytest.param(
+            WEEKDAYS_10_TO_18 | {"vacations": [{"from": "2027-01-01", "to": "2028-06-01"}]},
+            id="vacation-too-long",
+        ),
+        pytest.param(
+            WEEKDAYS_10_TO_18 | {"vacations": [{"from": "2027-01-01"}]}, id="vacation-no-end"
+        ),
+        pytest.param(
+            WEEKDAYS_10_TO_18
+            | {"vacations": [{"from": "2027-01-01", "to": "2027-01-02", "why": "sea"}]},
+            id="vacation-extra-field",
+        ),
     ],
 )
 def test_invalid_schedules_are_422(admin: TestClient, schedule: dict[str, object]) -> None:
@@ -116,6 +179,11 @@ def test_service_lifecycle(admin: TestClient) -> None:
         "requires_payment": False,
         "active": True,
         "change_cutoff_minutes": 0,
+        "description": None,
+        "description_en": None,
+        "price": None,
+        "format": "either",
+        "location": None,
     }
     duplicate = admin.post("/api/admin/services", json=SERVICE)
     assert duplicate.status_code == 409

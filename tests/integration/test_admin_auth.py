@@ -154,9 +154,21 @@ def test_wrong_password_and_unknown_email_look_the_same(client: TestClient, owne
         assert response.status_code == 401
         assert "set-cookie" not in response.headers
         assert "Неверная почта или пароль." in response.text
-        assert "Wrong email or password." in response.text
+        assert "Wrong email or password." not in response.text, "only the page's language"
         assert 'role="alert"' in response.text
     assert client.get("/api/admin/schedule").status_code == 401
+
+
+def test_the_sign_in_error_speaks_the_page_language_only(client: TestClient, owner: str) -> None:
+    english = client.post(
+        "/admin/login?lang=en",
+        data={"email": EMAIL, "password": "not the password"},
+        follow_redirects=False,
+    )
+    assert english.status_code == 401
+    assert "Wrong email or password." in english.text
+    assert "Caps Lock" in english.text  # what to do next
+    assert "Неверная" not in english.text
 
 
 def test_emails_are_case_insensitive(client: TestClient, owner: str) -> None:
@@ -171,7 +183,9 @@ def test_failures_slow_down_that_address_and_the_wait_passes(
     limited = login(client, password="wrong password!")
     assert limited.status_code == 429
     assert limited.headers["retry-after"] == "1"
-    assert "Слишком много неудачных попыток" in limited.text
+    assert "Слишком много неудачных попыток." in limited.text
+    assert "попробуйте снова через 1 минуту." in limited.text  # Russian plural forms
+    assert "Too many" not in limited.text
     # Even the right password waits, from this address ...
     assert login(client).status_code == 429
     # ... but never from another one.

@@ -302,7 +302,10 @@ CASES: dict[tuple[str, str], Case] = {
             303,
         ),
     ),
-    ("POST", f"{PAGES}/disconnect"): (None, lambda w: w.form(f"{PAGES}/disconnect")),
+    ("POST", f"{PAGES}/disconnect"): (
+        None,
+        lambda w: w.form(f"{PAGES}/disconnect", confirm="yes"),
+    ),
     ("POST", f"{GOOGLE}/disconnect"): (None, lambda w: _ok(w.api.post(f"{GOOGLE}/disconnect"))),
     ("POST", "/admin/logout"): (None, lambda w: w.form("/admin/logout")),
     ("POST", "/admin/login"): (

@@ -389,7 +389,7 @@ def test_english_and_russian_messages(
     deliver(container)
     english, notice = mail_sink.messages()
     assert english["subject"] == "You are booked: Консультация"
-    assert "Thursday, 3 December 2026, 13:00 (Yekaterinburg)" in english["text"]
+    assert "Thursday, 3 December 2026, 1:00\u202fPM (Yekaterinburg)" in english["text"]
     assert notice["subject"].startswith("Новая запись: четверг, 3 декабря 2026, 11:00 (Москва)")
 
 

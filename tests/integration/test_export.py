@@ -127,11 +127,14 @@ def test_confirmed_appointment_becomes_exactly_one_private_event(export: Export)
     [event] = export.events()
     assert event["id"] == appointment_id.hex
     assert event["status"] == "confirmed"
-    assert event["summary"] == f"Сессия · Balance #{appointment_id.hex[:4]}"
+    assert event["summary"] == f"Запись: Сессия · #{appointment_id.hex[:4]}"
     visible = f"{event['summary']} {event.get('description', '')} {event.get('location', '')}"
     for personal in ("Мария", "Иванова", "maria@example.com", "900", "панические"):
         assert personal not in visible
     assert "http://testserver/admin/schedule/" in event["description"]
+    # Russian by default (issue 19): the practice's name, not the English product word.
+    assert event["description"].startswith("Запись через «Эмоциональный баланс».")
+    assert "Balance" not in visible
     # The service's 50 minutes, shown in the owner's zone (not the client's Yekaterinburg).
     assert event["start"] == {"dateTime": "2026-12-01T11:00:00+03:00", "timeZone": "Europe/Moscow"}
     assert event["end"] == {"dateTime": "2026-12-01T11:50:00+03:00", "timeZone": "Europe/Moscow"}
@@ -535,4 +538,7 @@ def test_a_testing_status_grant_is_shown_warned_and_explained(
     assert export.admin.post(SYNC).status_code in {409, 502}
     status = export.admin.get(INTEGRATION_API).json()
     assert status["status"] == "needs_reauth"
-    assert "Testing publishing status" in status["last_error"]
+    assert "Testing publishing status" in status["last_error"]  # the API keeps Google's words
+    page = export.admin.get("/admin/settings/integrations", headers={"Accept-Language": "ru"})
+    assert 'data-problem="testing_app"' in page.text  # the page says it in Russian
+    assert "всё ещё в статусе «Testing»" in page.text

@@ -42,7 +42,13 @@ def starts(response_json: dict[str, object]) -> list[str]:
 
 
 def test_services_lists_active_ones_only(admin: TestClient) -> None:
-    admin.post("/api/admin/services", json=HOUR_SERVICE)
+    about = {
+        "description": "Первая встреча: знакомство.",
+        "price": {"amount": "3500", "currency": "RUB"},
+        "format": "online",
+        "location": "Ссылка придёт на почту.",
+    }
+    admin.post("/api/admin/services", json=HOUR_SERVICE | about)
     admin.post("/api/admin/services", json=HOUR_SERVICE | {"slug": "old", "active": False})
     body = admin.get("/api/public/booking/services").json()
     assert body == {
@@ -52,6 +58,11 @@ def test_services_lists_active_ones_only(admin: TestClient) -> None:
                 "title": "Сессия",
                 "duration_minutes": 60,
                 "requires_payment": False,
+                "description": "Первая встреча: знакомство.",
+                "description_en": None,
+                "price": {"amount": "3500.00", "currency": "RUB"},
+                "format": "online",
+                "location": "Ссылка придёт на почту.",
             }
         ]
     }

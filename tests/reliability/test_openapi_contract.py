@@ -394,7 +394,10 @@ def _examples(seed: Seed) -> dict[str, list[dict[str, Any]]]:
                 | {"X-Goog-Resource-State": "exists", "X-Goog-Message-Number": "2"}
             },
         ],
-        "PUT /api/admin/schedule": [{"body": SCHEDULE}],
+        "PUT /api/admin/schedule": [
+            # A vacation far beyond every booking horizon: the same free slots, the new field.
+            {"body": {**SCHEDULE, "vacations": [{"from": "2031-01-02", "to": "2031-01-10"}]}}
+        ],
         "POST /api/admin/services": [
             {"body": {"slug": "group", "title": "Группа", "duration_minutes": 90}},
         ],

@@ -139,6 +139,21 @@ class RulesMemo:
             self._entries[service_slug] = entry
 
 
+class MissLocks:
+    """Single flight for cache misses: requests missing the same entry at once compute it once.
+
+    When fifty visitors lose the race for one slot they all ask for the same alternatives at the
+    same moment; the first computes, the others wait for it and find the entry. Striped, so the
+    memory stays fixed whatever the keys.
+    """
+
+    def __init__(self, stripes: int = 32) -> None:
+        self._locks = tuple(threading.Lock() for _ in range(stripes))
+
+    def lock(self, key: object) -> threading.Lock:
+        return self._locks[hash(key) % len(self._locks)]
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ListAvailableSlots:
     """Free slots of one service in a UTC range, from rules, busy time and appointments.
@@ -156,6 +171,7 @@ class ListAvailableSlots:
     cache: SlotsCache
     metrics: Metrics
     rules_memo: RulesMemo = field(default_factory=RulesMemo)
+    miss_locks: MissLocks = field(default_factory=MissLocks)
 
     def execute(self, *, service_slug: str, window: Interval) -> SlotsResult:
         now = self.clock.now()
@@ -188,6 +204,20 @@ class ListAvailableSlots:
         # the older version, which the next reader discards.
         version = self.versions.current()
         key = (service_slug, window.start, window.end)
+        cached = self._cached(key, version, now=now)
+        if cached is not None:
+            return cached, True
+        with self.miss_locks.lock(key):
+            # Another request may have computed it while this one waited for the lock.
+            cached = self._cached(key, version, now=now)
+            if cached is not None:
+                return cached, True
+            self.metrics.increment("slots_cache", {"result": "miss"})
+            return self._compute(key, service_slug, window, version, now=now), False
+
+    def _cached(
+        self, key: tuple[str, datetime, datetime], version: int, *, now: datetime
+    ) -> CachedAvailability | None:
         cached = self.cache.get(key)
         if (
             cached is not None
@@ -195,8 +225,18 @@ class ListAvailableSlots:
             and (cached.valid_until is None or now < cached.valid_until)
         ):
             self.metrics.increment("slots_cache", {"result": "hit"})
-            return cached, True
-        self.metrics.increment("slots_cache", {"result": "miss"})
+            return cached
+        return None
+
+    def _compute(
+        self,
+        key: tuple[str, datetime, datetime],
+        service_slug: str,
+        window: Interval,
+        version: int,
+        *,
+        now: datetime,
+    ) -> CachedAvailability:
         with self.uow_factory() as uow:
             remembered = self.rules_memo.get(version, service_slug)
             if remembered is None:
@@ -237,7 +277,7 @@ class ListAvailableSlots:
             valid_until=valid_until,
         )
         self.cache.put(key, entry)
-        return entry, False
+        return entry
 
     def _validity(
         self,

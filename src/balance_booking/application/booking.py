@@ -38,7 +38,6 @@ from balance_booking.application.slot_guard import (
     SlotGuard,
     SlotSnapshot,
     SlotUnavailableError,
-    record_conflict,
 )
 from balance_booking.domain.appointments import Appointment, AppointmentStatus
 from balance_booking.domain.availability import load_zone
@@ -146,7 +145,7 @@ class BookAppointment:
             if already is not None:
                 raise already from None
             # Recorded after every read transaction has closed: one connection per request.
-            record_conflict(self.writers, self.metrics, request.service_slug, now=self.clock.now())
+            self.guard.record_conflict(request.service_slug, now=self.clock.now())
             raise
 
     def _already_booked(
@@ -215,17 +214,20 @@ class BookAppointment:
         *,
         now: datetime,
     ) -> SlotSnapshot | Booked:
-        """One read: an Idempotency-Key replay, else the snapshot if the slot is offered on local
-        data; raises the conflict (with alternatives) if it is not."""
-        with self.readers() as uow:
-            if idempotency_key is not None:
+        """An Idempotency-Key replay, else the snapshot if the slot is offered on local data;
+        raises the conflict (with alternatives) if it is not.
+
+        Whether it is offered comes from the slots cache, so the visitors who lost a race are
+        answered from one computation; a slot that is offered is read afresh for the live check.
+        """
+        if idempotency_key is not None:
+            with self.readers() as uow:
                 replay = self._replay(uow, idempotency_key, fingerprint)
-                if replay is not None:
-                    return replay
-            snapshot = self.guard.snapshot_in(uow, request.service_slug, now=now)
-            conflict = self.guard.check_locally(uow, snapshot, request, now=now)
+            if replay is not None:
+                return replay
+        conflict = self.guard.quick_conflict(request, now=now)
         if conflict is None:
-            return snapshot
+            return self.guard.snapshot(request.service_slug, now=now)
         # A request with the same key (a retry that reached another thread or process) may
         # have booked this slot since the replay look above: answer as it did.
         if idempotency_key is not None:
@@ -391,7 +393,7 @@ class ConfirmAppointment:
             )
             with self.readers() as uow:
                 conflict = guard.conflict(uow, snapshot, request, now=now, extra_busy=live)
-            record_conflict(self.writers, guard.metrics, appointment.service_slug, now=now)
+            guard.record_conflict(appointment.service_slug, now=now)
             raise conflict
         with self.writers() as uow:
             current = uow.appointments.get_for_update(appointment_id)

@@ -39,7 +39,9 @@ from balance_booking.application.ports import (
     UnitOfWorkFactory,
 )
 from balance_booking.application.privacy import finish_erasure
+from balance_booking.application.service_info import invite_description, invite_location
 from balance_booking.domain.appointments import LANGUAGES, Appointment, AppointmentStatus
+from balance_booking.domain.services import Service
 
 _log = logging.getLogger(__name__)
 
@@ -289,12 +291,19 @@ class EmailMessages:
         if appointment.client.email is None:
             return None  # booked by the admin without an address
         active = appointment.is_active
+        language = appointment.language
+        if language == "en" and service is not None and service.title_en:
+            title = service.title_en
         return Mail(
             kind=row.kind,
             message_id=message_id,
             to=appointment.client.email,
-            language=appointment.language,
+            language=language,
             service_title=title,
+            service_description=None if service is None else service.description_in(language),
+            service_price=None if service is None else service.price,
+            service_format=None if service is None else service.format,
+            service_location=None if service is None else service.location,
             start=appointment.start,
             end=appointment.end,
             timezone=appointment.client_timezone,
@@ -305,7 +314,7 @@ class EmailMessages:
             lead=row.lead,
             lapsed=row.lapsed,
             previous_start=row.previous_start,
-            invite=self._invite(appointment, title) if row.kind in _WITH_INVITE else None,
+            invite=self._invite(appointment, title, service) if row.kind in _WITH_INVITE else None,
         )
 
     def _still_true(self, row: _Row, appointment: Appointment) -> bool:
@@ -327,13 +336,19 @@ class EmailMessages:
             case _:
                 return True  # cancellations, moves and notices are news whenever they arrive
 
-    def _invite(self, appointment: Appointment, title: str) -> CalendarInvite:
+    def _invite(
+        self, appointment: Appointment, title: str, service: Service | None
+    ) -> CalendarInvite:
+        # The same service facts as the manage page's download (application/service_info.py).
+        language = appointment.language
         return CalendarInvite(
             uid=invite_uid(appointment.id),
             sequence=appointment.sequence,
             start=appointment.start,
             end=appointment.end,
             summary=title,
+            description=invite_description(service, language, note=None),
+            location=invite_location(service, language),
             url=self.links.manage(appointment.id),
             status=InviteStatus.TENTATIVE
             if appointment.status is AppointmentStatus.PENDING_PAYMENT

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from balance_booking.application.availability import CalendarPolicy, load_availability
+from balance_booking.application.busy_view import busy_without_own_events
 from balance_booking.application.errors import CalendarUnavailableError, NotFoundError
 from balance_booking.application.ports import Clock, UnitOfWorkFactory
 from balance_booking.domain.explain import Explanation, explain_start
@@ -58,7 +59,9 @@ class ExplainAvailability:
                 # which busy time would block the start once the calendar is fresh again.
                 use_busy, stale = True, True
             availability = load_availability(uow, default_timezone=self.default_timezone)
-            busy = uow.busy.overlapping(context) if use_busy else []
+            # Our own events come back from Google as busy time; they are named as bookings
+            # (their appointments block the same time and more), never also as "busy".
+            busy = busy_without_own_events(uow, context) if use_busy else []
             occupied = uow.appointments.occupied_overlapping(context, now=now)
         explanation = explain_start(
             service=service,

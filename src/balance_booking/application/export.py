@@ -54,6 +54,8 @@ from balance_booking.domain.events import (
 _log = logging.getLogger(__name__)
 
 ADMIN_SCHEDULE_PATH = "/admin/schedule/"
+# The practice as the owner's calendar names it: the owner reads Russian first (issue 19).
+PRACTICE_NAME = "Эмоциональный баланс"
 # How many fresh ids (`<hex>r1`, `r2`, ...) one put-back tries before giving up for this run.
 MAX_REPLACEMENTS = 5
 _T = TypeVar("_T")
@@ -85,11 +87,13 @@ class EventDrafts:
     """What an appointment's event says: the service and a short reference, never the client.
 
     Therapy is sensitive and calendars are often shared: the summary names the service and a
-    4-character reference, the description links to the admin page, and nothing else leaves.
+    4-character reference ("Запись: Консультация · #3f2a"), the description names the practice
+    and links to the admin page, and nothing else leaves.
     """
 
     public_base_url: str
     default_timezone: str
+    practice_name: str = PRACTICE_NAME
 
     def draft(self, uow: UnitOfWork, appointment: Appointment, *, event_id: str) -> EventDraft:
         service = uow.services.get(appointment.service_slug)
@@ -99,8 +103,11 @@ class EventDrafts:
         return EventDraft(
             event_id=event_id,
             appointment_id=appointment.id,
-            summary=f"{title} · Balance #{appointment.id.hex[:4]}",
-            description=f"Запись Balance. Подробности — на странице администратора: {admin_url}",
+            summary=f"Запись: {title} · #{appointment.id.hex[:4]}",
+            description=(
+                f"Запись через «{self.practice_name}». "
+                f"Подробности — на странице психолога: {admin_url}"
+            ),
             start=appointment.start,
             end=appointment.end,
             timezone=zone,

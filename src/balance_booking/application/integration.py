@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from http import HTTPStatus
+from typing import Literal, assert_never
 
 from balance_booking.application.errors import (
     ApplicationError,
@@ -19,6 +20,7 @@ from balance_booking.application.ports import (
     CalendarEntry,
     CalendarGatewayFactory,
     Clock,
+    IntegrationRecord,
     OAuthClient,
     TokenCipher,
     UnitOfWork,
@@ -115,6 +117,58 @@ class GetIntegrationStatus:
             else None,
             blocking_calendars=len((record.blocking_calendar_ids or "primary").split()),
         )
+
+
+# Why the admin pages warn that the booking page does not see Google busy time.
+CalendarWarningKind = Literal["disconnected", "switched_off", "needs_reauth", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarWarning:
+    """The warning every admin page shows (docs/pages.md, "The Google warning")."""
+
+    kind: CalendarWarningKind
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GetCalendarWarning:
+    """Whether clients are being offered time without Google busy time in a practice that used
+    Google; None when there is nothing to warn about (three small reads, one transaction)."""
+
+    uow_factory: UnitOfWorkFactory
+    enabled_by_default: bool
+
+    def execute(self) -> CalendarWarning | None:
+        with self.uow_factory() as uow:
+            record = uow.integration.get()
+            kind = self._kind(record)
+            if kind is None or not uow.services.list(active_only=True):
+                return None
+            hours = uow.schedule.get()
+            if hours is None or not (any(hours.weekly.values()) or any(hours.overrides.values())):
+                return None  # nothing is offered publicly
+            return CalendarWarning(kind)
+
+    def _kind(self, record: IntegrationRecord) -> CalendarWarningKind | None:
+        # A practice that never connected Google is not nagged: the account stays recorded
+        # after a disconnect, so "used once" survives it.
+        used = record.account_email is not None or record.consented_at is not None
+        enabled = self.enabled_by_default if record.enabled is None else record.enabled
+        if not used and record.status == IntegrationStatus.DISCONNECTED:
+            return None
+        if not enabled:
+            return "switched_off"
+        match record.status:
+            case IntegrationStatus.DISCONNECTED:
+                return "disconnected"
+            case IntegrationStatus.NEEDS_REAUTH:
+                return "needs_reauth"
+            case IntegrationStatus.ERROR:
+                return "error"
+            case IntegrationStatus.CONNECTED:
+                return None
+            case unreachable:
+                assert_never(unreachable)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

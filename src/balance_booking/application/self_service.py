@@ -37,7 +37,6 @@ from balance_booking.application.slot_guard import (
     SlotGuard,
     SlotSnapshot,
     SlotUnavailableError,
-    record_conflict,
 )
 from balance_booking.domain.appointments import LANGUAGES, Appointment, Client, MovedBy
 from balance_booking.domain.availability import load_zone
@@ -261,7 +260,7 @@ class RescheduleAppointment:
             raise ConflictError("The time was taken a moment ago.") from None
         except SlotUnavailableError:
             if by is MovedBy.CLIENT:
-                record_conflict(self.writers, self.guard.metrics, current.service_slug, now=now)
+                self.guard.record_conflict(current.service_slug, now=now)
             raise
 
     def _current(self, appointment_id: UUID, token: str | None, *, now: datetime) -> Appointment:

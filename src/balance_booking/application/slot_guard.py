@@ -11,7 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from balance_booking.application.availability import CalendarPolicy, load_availability
+from balance_booking.application.availability import (
+    CalendarPolicy,
+    ListAvailableSlots,
+    load_availability,
+)
 from balance_booking.application.deadline import Deadline, DeadlineExceededError, within
 from balance_booking.application.errors import (
     AccessRevokedError,
@@ -94,6 +98,11 @@ class SlotGuard:
     live_check_timeout: timedelta = timedelta(seconds=3)
     monotonic: Callable[[], float] = time.monotonic
 
+    # The public slots answers' cache: a visitor who lost the race for a slot is answered from
+    # it (one computation for all of them) instead of a read and a slot sweep each.
+    slots: ListAvailableSlots | None = None
+    conflicts: ConflictLog | None = None  # booking_conflict records, batched; None: one by one
+
     def live_check_budget(self) -> AbstractContextManager[Deadline]:
         """The time budget of one live check; entered early (a booking waiting for another
         attempt at its slot), it also counts the wait, and the check gets what is left."""
@@ -132,6 +141,39 @@ class SlotGuard:
             ),
             timezone=request.timezone,
         )
+
+    def quick_conflict(
+        self, request: BookingRequest, *, now: datetime
+    ) -> SlotUnavailableError | None:
+        """The conflict to answer if `request.start` is not offered, from the slots cache; None
+        if it is offered. Unknown service 404, stale busy data 503, as `snapshot`.
+
+        A first filter only: "offered" is confirmed live in Google and under the database guard
+        before anything is stored. The cache follows this process's own writes at once and
+        other processes' within the data version's refresh (a second), so a slot another
+        process freed a moment ago may still be refused here.
+        """
+        if self.slots is None:
+            with self.readers() as uow:
+                snapshot = self.snapshot_in(uow, request.service_slug, now=now)
+                return self.check_locally(uow, snapshot, request, now=now)
+        # A window fixed by the start alone, so every request for it shares one cache entry.
+        window = Interval(request.start - _ALTERNATIVES_BEFORE, request.start + _ALTERNATIVES_AFTER)
+        found = self.slots.execute(service_slug=request.service_slug, window=window)
+        if any(slot.start == request.start for slot in found.slots):
+            return None
+        return SlotUnavailableError(
+            "This time is no longer available.",
+            alternatives=nearest_slots(found.slots, request.start),
+            timezone=request.timezone,
+        )
+
+    def record_conflict(self, service_slug: str, *, now: datetime) -> None:
+        """booking_conflict (tracking plan): stored, counted and logged on every 409."""
+        if self.conflicts is None:
+            record_conflict(self.writers, self.metrics, service_slug, now=now)
+        else:
+            self.conflicts.record(service_slug, now=now)
 
     def slots_around(
         self,
@@ -290,6 +332,55 @@ class SlotClaims:
 def alternatives_window(start: datetime, *, now: datetime) -> Interval:
     """Where alternatives to `start` are looked for (never in the past)."""
     return Interval(max(now, start - _ALTERNATIVES_BEFORE), start + _ALTERNATIVES_AFTER)
+
+
+class ConflictLog:
+    """booking_conflict records with group commit: 409s answered at the same moment share one
+    write transaction.
+
+    Each caller still returns only once its own record is committed; while one caller writes a
+    batch, the others queue theirs, and the next writer takes them all. Fifty losers of one
+    slot cost a few transactions instead of fifty queued for the write lock.
+    """
+
+    def __init__(self, *, writers: UnitOfWorkFactory, metrics: Metrics) -> None:
+        self._writers = writers
+        self._metrics = metrics
+        self._changed = threading.Condition()
+        self._pending: list[tuple[str, datetime]] = []
+        self._queued = 0  # records handed in so far
+        self._settled = 0  # of those, how many are written (or failed with their batch)
+        self._writing = False
+
+    def record(self, service_slug: str, *, now: datetime) -> None:
+        with self._changed:
+            self._pending.append((service_slug, now))
+            self._queued += 1
+            mine = self._queued
+            while self._settled < mine:
+                if self._writing:
+                    self._changed.wait()
+                    continue
+                self._write_pending()
+        self._metrics.increment("booking_conflicts")
+        _log.info("booking_conflict", extra={"service_slug": service_slug})
+
+    def _write_pending(self) -> None:
+        """Write everything queued (called holding the condition; releases it meanwhile)."""
+        batch, self._pending = self._pending, []
+        upto = self._queued
+        self._writing = True
+        self._changed.release()
+        try:
+            with self._writers() as uow:
+                for service_slug, at in batch:
+                    uow.tracking.track("booking_conflict", {"service_slug": service_slug}, at=at)
+                uow.commit()
+        finally:
+            self._changed.acquire()
+            self._writing = False
+            self._settled = upto
+            self._changed.notify_all()
 
 
 def record_conflict(

@@ -171,6 +171,43 @@ def _normalise_day(label: str, windows: object) -> tuple[LocalWindow, ...]:
     return tuple(result)
 
 
+# A vacation longer than a year is a typo (2027 for 2026), not a plan.
+MAX_VACATION_DAYS = 366
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Vacation:
+    """Days off from ``first`` to ``last``, both included, as owner-local dates."""
+
+    first: date
+    last: date
+
+    def __post_init__(self) -> None:
+        for name in ("first", "last"):
+            value = getattr(self, name)
+            # datetime is a date subclass; a datetime bound would never equal a date.
+            if not isinstance(value, date) or isinstance(value, datetime):
+                raise InvalidSchedule(f"vacation {name} must be a date, got {value!r}")
+        if self.last < self.first:
+            raise InvalidSchedule(
+                f"vacation ends ({self.last.isoformat()}) before it starts "
+                f"({self.first.isoformat()})"
+            )
+        if (self.last - self.first).days + 1 > MAX_VACATION_DAYS:
+            raise InvalidSchedule(f"a vacation may last at most {MAX_VACATION_DAYS} days")
+
+    def covers(self, day: date) -> bool:
+        """True if ``day`` is one of the vacation's days."""
+        return self.first <= day <= self.last
+
+    def days(self) -> Iterator[date]:
+        """Each date of the vacation, in order."""
+        day = self.first
+        while day <= self.last:
+            yield day
+            day += timedelta(days=1)
+
+
 _Key = TypeVar("_Key")
 
 
@@ -185,12 +222,18 @@ class Availability:
     ``weekly`` maps 0=Monday..6=Sunday to that weekday's windows (a missing weekday has no
     hours). ``overrides`` maps a local date to windows that replace the weekly ones for that date;
     an empty tuple is a day off. Windows of a day must be sorted and must not overlap; touching
-    windows are joined into one.
+    windows are joined into one. ``vacations`` are date ranges whose every day is a day off; a
+    vacation wins over an override of one of its days (a day inside a vacation has no hours).
     """
 
     timezone: str
     weekly: Mapping[int, tuple[LocalWindow, ...]] = field(default_factory=_empty_mapping)
     overrides: Mapping[date, tuple[LocalWindow, ...]] = field(default_factory=_empty_mapping)
+    vacations: tuple[Vacation, ...] = ()
+    # overrides with every vacation day added as a day off: what the rules read, per date.
+    _days: Mapping[date, tuple[LocalWindow, ...]] = field(
+        init=False, repr=False, compare=False, default_factory=_empty_mapping
+    )
 
     def __post_init__(self) -> None:
         load_zone(self.timezone)
@@ -205,20 +248,40 @@ class Availability:
             if not isinstance(day, date) or isinstance(day, datetime):
                 raise InvalidSchedule(f"override key must be a date, got {day!r}")
             overrides[day] = _normalise_day(day.isoformat(), windows)
+        if not isinstance(self.vacations, tuple | list):
+            raise InvalidSchedule("vacations must be a tuple of Vacation")
+        for vacation in self.vacations:
+            if not isinstance(vacation, Vacation):
+                raise InvalidSchedule(f"{vacation!r} is not a Vacation")
+        vacations = tuple(sorted(set(self.vacations)))
+        days = dict(overrides)
+        for vacation in vacations:
+            days.update(dict.fromkeys(vacation.days(), ()))
         # Read-only copies: the checks above must stay true after the caller's dicts change.
         object.__setattr__(self, "weekly", MappingProxyType(weekly))
         object.__setattr__(self, "overrides", MappingProxyType(overrides))
+        object.__setattr__(self, "vacations", vacations)
+        object.__setattr__(self, "_days", MappingProxyType(days))
 
     @property
     def zone(self) -> ZoneInfo:
         return load_zone(self.timezone)
 
     def windows_for(self, local_date: date) -> tuple[LocalWindow, ...]:
-        """The windows that apply on ``local_date``: its override if any, else its weekday's."""
-        override = self.overrides.get(local_date)
+        """The windows that apply on ``local_date``: none in a vacation, else its override if
+        any, else its weekday's."""
+        override = self._days.get(local_date)
         if override is not None:
             return override
         return self.weekly.get(local_date.weekday(), ())
+
+    def day_off(self, local_date: date) -> bool:
+        """True if ``local_date`` is a day off: a vacation day or an override without hours."""
+        return self._days.get(local_date) == ()
+
+    def vacation_on(self, local_date: date) -> Vacation | None:
+        """The (first) vacation that ``local_date`` belongs to, if any."""
+        return next((v for v in self.vacations if v.covers(local_date)), None)
 
     def dated_spans(self, first: date, last: date) -> Iterator[tuple[date, datetime, datetime]]:
         """``(local date, UTC start, UTC end)`` of each window of each date ``first..last``.
@@ -228,7 +291,7 @@ class Availability:
         expands a year of days per query and needs no validation of values it derived itself.
         """
         zone = self.zone
-        overrides = self.overrides
+        overrides = self._days
         weekly = self.weekly
         day = first
         one_day = timedelta(days=1)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from balance_booking.domain.availability import Availability
+from balance_booking.domain.availability import MINUTES_PER_DAY, Availability, local_to_utc
 from balance_booking.domain.intervals import Interval, to_utc
 from balance_booking.domain.services import Service
 from balance_booking.domain.slots import OccupiedTime, SlotRules, guard_overlaps, slot_rules
@@ -27,7 +27,7 @@ class ReasonCode(StrEnum):
     PAST = "past"
     MIN_NOTICE = "min_notice"
     BEYOND_HORIZON = "beyond_horizon"
-    DAY_OFF = "day_off"  # a date override without hours
+    DAY_OFF = "day_off"  # a date override without hours, or a vacation day
     OUTSIDE_HOURS = "outside_hours"  # not in a working window, or the slot runs past its end
     OFF_GRID = "off_grid"  # inside a window but not on its slot step
     DAILY_LIMIT = "daily_limit"
@@ -43,7 +43,8 @@ class Reason:
 
     The interval is: the busy block (busy); the other appointment's own time (booked, held,
     buffer); the working window the start lies in (off_grid, and outside_hours when the slot
-    runs past the window's end); ``[now, now + min_notice)`` (min_notice). None otherwise.
+    runs past the window's end); ``[now, now + min_notice)`` (min_notice); the whole vacation,
+    local midnight to local midnight (day_off on a vacation day). None otherwise.
     """
 
     code: ReasonCode
@@ -70,6 +71,18 @@ class Explanation:
         return [reason.code for reason in self.reasons]
 
 
+def _vacation_span(availability: Availability, local_day: date) -> Interval | None:
+    """The whole vacation holding ``local_day``, from its first local midnight to the one after
+    its last day, in UTC; None for a special day without hours."""
+    vacation = availability.vacation_on(local_day)
+    if vacation is None:
+        return None
+    zone = availability.zone
+    return Interval(
+        local_to_utc(vacation.first, 0, zone), local_to_utc(vacation.last, MINUTES_PER_DAY, zone)
+    )
+
+
 def _hours_reasons(rules: SlotRules, start: datetime) -> list[Reason]:
     """Working hours, grid and daily limit: the rules tied to the window the start lies in."""
     availability = rules.availability
@@ -87,12 +100,10 @@ def _hours_reasons(rules: SlotRules, start: datetime) -> list[Reason]:
         None,
     )
     if home is None:
-        code = (
-            ReasonCode.DAY_OFF
-            if availability.overrides.get(local_day) == ()
-            else ReasonCode.OUTSIDE_HOURS
-        )
-        found = [Reason(code)]
+        if availability.day_off(local_day):
+            found = [Reason(ReasonCode.DAY_OFF, _vacation_span(availability, local_day))]
+        else:
+            found = [Reason(ReasonCode.OUTSIDE_HOURS)]
         if rules.day_full(local_day):
             found.append(Reason(ReasonCode.DAILY_LIMIT))
         return found

@@ -39,6 +39,7 @@ from balance_booking.application.explain import ExplainAvailability
 from balance_booking.application.integration import (
     BlockingCalendars,
     DisconnectGoogleCalendar,
+    GetCalendarWarning,
     GetIntegrationStatus,
     SetIntegrationEnabled,
 )
@@ -96,6 +97,7 @@ class WebServices:
     database_ready: Callable[[], bool]
     admin_auth: AdminAuthServices
     integration_status: GetIntegrationStatus
+    calendar_warning: GetCalendarWarning  # the banner on every admin page (templating.py)
     start_connection: StartGoogleConnection
     complete_connection: CompleteGoogleConnection
     disconnect: DisconnectGoogleCalendar

@@ -74,6 +74,11 @@ _OFF_GRID = {
     "en": "Not on the booking grid: in the working hours {span} meetings start every {step}, "
     "from {anchor}.",
 }
+# day_off on a vacation day names the whole vacation (its interval runs midnight to midnight).
+_VACATION = {
+    "ru": "Выходной: {date} — отпуск с {first} по {last}.",
+    "en": "Day off: {date} is part of the vacation from {first} to {last}.",
+}
 _NEVER = {"ru": "ещё не было", "en": "never"}
 _UNITS = {"ru": ("ч", "мин"), "en": ("h", "min")}
 
@@ -147,6 +152,12 @@ def reason_message(
             span=fmt.span(interval),
             step=f"{service.step // timedelta(minutes=1)} {_UNITS[lang][1]}",
             anchor=fmt.time(interval.start),
+        )
+    if code is ReasonCode.DAY_OFF and interval is not None:
+        return _VACATION[lang].format(
+            date=fmt.date(explanation.start),
+            first=fmt.date(interval.start),
+            last=fmt.date(interval.end - timedelta.resolution),
         )
     values: dict[str, Callable[[], str]] = {
         "synced": lambda: _NEVER[lang] if synced_at is None else fmt.moment(synced_at),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Cookie, Form, Query, Request
@@ -30,6 +30,7 @@ _PAGE_HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY"}
 _UTC = ZoneInfo("UTC")
 
 SessionCookie = Annotated[str | None, Cookie(alias=COOKIE_NAME)]
+SignInError = Literal["wrong_credentials", "too_many_attempts"]
 
 
 def _login_page(
@@ -39,13 +40,21 @@ def _login_page(
     next_path: str,
     status: int = 200,
     email: str = "",
-    error: dict[str, str] | None = None,
+    error: SignInError | None = None,
+    retry_minutes: int = 0,
     headers: dict[str, str] | None = None,
 ) -> Response:
+    # The template words the error in the page's language only (login.html).
     return templates.TemplateResponse(
         request,
         "login.html",
-        {"next_path": next_path, "email": email, "error": error, "admin": None},
+        {
+            "next_path": next_path,
+            "email": email,
+            "error": error,
+            "retry_minutes": retry_minutes,
+            "admin": None,
+        },
         status_code=status,
         headers=_PAGE_HEADERS | (headers or {}),
     )
@@ -89,7 +98,7 @@ def login(
             next_path=target,
             status=401,
             email=email,
-            error={"ru": "Неверная почта или пароль.", "en": "Wrong email or password."},
+            error="wrong_credentials",
         )
     except TooManyAttemptsError as exc:
         minutes = math.ceil(exc.retry_after_seconds / 60)
@@ -99,10 +108,8 @@ def login(
             next_path=target,
             status=429,
             email=email,
-            error={
-                "ru": f"Слишком много неудачных попыток. Попробуйте снова через {minutes} мин.",
-                "en": f"Too many failed attempts. Try again in {minutes} min.",
-            },
+            error="too_many_attempts",
+            retry_minutes=minutes,
             headers={"Retry-After": str(exc.retry_after_seconds)},
         )
     if session_id:

@@ -20,12 +20,15 @@ from balance_booking.application.errors import (
 )
 from balance_booking.application.offers import OfferView
 from balance_booking.application.ports import CalendarInvite, InviteStatus
+from balance_booking.application.service_info import invite_description, invite_location
 from balance_booking.application.slot_guard import SlotUnavailableError
 from balance_booking.domain.appointments import Appointment, AppointmentStatus
 from balance_booking.domain.services import Service
 from balance_booking.web.deps import ServicesDep
 from balance_booking.web.i18n import request_language
+from balance_booking.web.service_view import ServiceInfo, service_info
 from balance_booking.web.templating import TemplatesDep
+from balance_booking.web.zones import picker_data, weekday_initials
 
 router = APIRouter(include_in_schema=False)
 
@@ -49,6 +52,7 @@ class ServiceChoice:
     minutes: int
     max_days_ahead: int
     requires_payment: bool
+    info: ServiceInfo  # price, format, location, description (UX round 2)
 
 
 def _title(service: Service, lang: str) -> str:
@@ -62,6 +66,7 @@ def _choice(service: Service, lang: str) -> ServiceChoice:
         minutes=int(service.duration.total_seconds() // 60),
         max_days_ahead=service.max_days_ahead,
         requires_payment=service.requires_payment,
+        info=service_info(service, lang),
     )
 
 
@@ -119,9 +124,13 @@ def booking_page(
             "services": choices,
             "selected_slug": service,
             "owner_tz": services.owner_timezone.execute(),
+            "zone_picker": picker_data(lang, at=services.clock.now()),
+            "weekdays": weekday_initials(lang),
             "now_iso": services.clock.now().astimezone(UTC).isoformat(timespec="seconds"),
             "move": moving,
             "privacy_policy_url": services.privacy_policy_url,
+            # The done screen promises the e-mail with the manage link only when one goes out.
+            "mail_enabled": services.email_status.enabled,
         },
         headers=headers,
     )
@@ -187,6 +196,7 @@ def manage_page(
         {
             "appointment": appointment,
             "service_title": _service_title(services, appointment.service_slug, lang),
+            "service_info": None if own is None else service_info(own, lang),
             "token": token,
             "active": active,
             "upcoming": appointment.start > now,
@@ -252,6 +262,7 @@ def calendar_file(
     invite = ics_invite(
         appointment,
         title=_service_title(services, appointment.service_slug, lang),
+        service=_service(services, appointment.service_slug),
         organizer_name="Эмоциональный баланс" if lang == "ru" else "Emotional Balance",
         manage_url=manage_url,
         now=services.clock.now(),
@@ -273,8 +284,13 @@ def ics_invite(
     manage_url: str,
     now: datetime,
     lang: str,
+    service: Service | None = None,
 ) -> CalendarInvite:
-    """The appointment as an .ics event; the same UID as the e-mails' attachments."""
+    """The appointment as an .ics event; the same UID as the e-mails' attachments.
+
+    DESCRIPTION and LOCATION carry the service's own facts (what it is, where, how the video link
+    arrives), never anything about the client.
+    """
     status = {
         AppointmentStatus.CONFIRMED: InviteStatus.CONFIRMED,
         AppointmentStatus.PENDING_PAYMENT: InviteStatus.TENTATIVE,
@@ -289,7 +305,8 @@ def ics_invite(
         start=appointment.start,
         end=appointment.end,
         summary=f"{title} · {organizer_name}",
-        description=note,
+        description=invite_description(service, lang, note=note),
+        location=invite_location(service, lang),
         url=manage_url,
         status=status,
         stamp=now,

@@ -13,9 +13,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from balance_booking.application.errors import ApplicationError
 from balance_booking.application.integration import CalendarChoice
+from balance_booking.domain.calendar_account import IntegrationStatus
 from balance_booking.web.audit import AuditedRoute
 from balance_booking.web.auth import PageAdminDep
 from balance_booking.web.deps import ServicesDep
+from balance_booking.web.google_errors import classify
 from balance_booking.web.i18n import request_language
 from balance_booking.web.templating import TemplatesDep
 
@@ -44,6 +46,11 @@ RESULTS = {
         "Токен отозван: программы, которые им пользовались, больше не войдут.",
         "The token is revoked: programs using it are signed out.",
     ),
+    "token_missing": (
+        "warn",
+        "Такого токена нет: возможно, он уже отозван.",
+        "There is no such token: it may be revoked already.",
+    ),
     "retry_failed": (
         "warn",
         "Это сообщение уже не ждёт повтора.",
@@ -66,8 +73,29 @@ PERMISSIONS = {
         "видеть, когда вы заняты",
         "see when you are busy",
     ),
+    "https://www.googleapis.com/auth/calendar.calendarlist.readonly": (
+        "видеть список ваших календарей",
+        "see the list of your calendars",
+    ),
+    "https://www.googleapis.com/auth/calendar.readonly": (
+        "просматривать ваши календари",
+        "see your calendars",
+    ),
+    "https://www.googleapis.com/auth/calendar": (
+        "управлять вашими календарями",
+        "manage your calendars",
+    ),
     "email": ("видеть адрес почты аккаунта", "see the account's e-mail address"),
+    "https://www.googleapis.com/auth/userinfo.email": (
+        "видеть адрес почты аккаунта",
+        "see the account's e-mail address",
+    ),
+    "openid": ("узнавать, какой это аккаунт Google", "know which Google account it is"),
 }
+# A permission the page has no words for is never shown as its URL.
+OTHER_PERMISSION = ("ещё одно разрешение Google", "another Google permission")
+# The results whose detail is an error text from Google (the others carry none, or scopes).
+_PROBLEM_RESULTS = frozenset({"denied", "failed", "sync_failed"})
 
 
 def _missing_permissions(detail: str | None, *, lang: str, connected: bool) -> str | None:
@@ -76,7 +104,9 @@ def _missing_permissions(detail: str | None, *, lang: str, connected: bool) -> s
     if not detail:
         return None
     index = 0 if lang == "ru" else 1
-    names = [PERMISSIONS.get(scope, (scope, scope))[index] for scope in detail.split()]
+    names = list(
+        dict.fromkeys(PERMISSIONS.get(scope, OTHER_PERMISSION)[index] for scope in detail.split())
+    )
     if lang == "ru":
         text = "Не отмечено разрешение: " + "; ".join(names) + "."
         kept = " Прежнее подключение продолжает работать."
@@ -101,9 +131,11 @@ def integrations_page(
     templates: TemplatesDep,
     result: Annotated[str | None, Query(max_length=32)] = None,
     detail: Annotated[str | None, Query(max_length=300)] = None,
+    confirm: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Response:
     status = services.integration_status.execute()
     zone = status.timezone
+    connected = status.status == IntegrationStatus.CONNECTED
     return templates.TemplateResponse(
         request,
         "integrations.html",
@@ -111,11 +143,18 @@ def integrations_page(
             "admin": admin,
             "status": status,
             "result": RESULTS.get(result or ""),
+            # Google's words stay out of the main text: a partial grant names the permissions,
+            # an error becomes a kind of problem (web/google_errors.py) with the raw in details.
             "detail": _missing_permissions(
-                detail, lang=request_language(request), connected=status.status == "connected"
+                detail, lang=request_language(request), connected=connected
             )
             if result == "partial"
-            else detail,
+            else None,
+            "result_problem": classify(detail) if result in _PROBLEM_RESULTS else None,
+            "problem": classify(status.last_error),
+            "reconcile_problem": classify(status.reconcile.error if status.reconcile else None),
+            "ask_disconnect": confirm == "disconnect"
+            and status.status != IntegrationStatus.DISCONNECTED,
             "last_sync": _when(status.last_sync_at, zone),
             "next_sync": _when(status.next_sync_at, zone),
             "push_expires": _when(status.push_expires_at, zone),
@@ -166,7 +205,15 @@ def choose_calendars(
 
 
 @router.post("/disconnect", name="google.disconnect")
-def disconnect(_admin: PageAdminDep, services: ServicesDep) -> Response:
+def disconnect(
+    _admin: PageAdminDep,
+    services: ServicesDep,
+    confirm: Annotated[str | None, Form(max_length=8)] = None,
+) -> Response:
+    """Only a confirmed request disconnects; any other shows the question first (the page's
+    dialog sends `confirm=yes`; without JavaScript the button lands on the question)."""
+    if confirm != "yes":
+        return RedirectResponse(f"{PAGE}?confirm=disconnect#disconnect-dialog", status_code=303)
     services.disconnect.execute()
     return _back("disconnected")
 
@@ -193,7 +240,7 @@ def revoke_token(token_id: int, _admin: PageAdminDep, services: ServicesDep) -> 
     try:
         services.revoke_token.execute(token_id)
     except ApplicationError:
-        return _back("failed", "unknown token")
+        return _back("token_missing")
     return _back("token_revoked")
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from fastapi.responses import JSONResponse
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -26,16 +29,46 @@ from balance_booking.application.ports import CalendarEventState, ParkedMessage,
 from balance_booking.application.reconcile import ReconcileSummary
 from balance_booking.application.slot_guard import SlotUnavailableError
 from balance_booking.domain.appointments import Appointment
-from balance_booking.domain.availability import Availability, LocalWindow
+from balance_booking.domain.availability import Availability, LocalWindow, Vacation
 from balance_booking.domain.offers import Offer
-from balance_booking.domain.services import Service
+from balance_booking.domain.services import Price, Service, ServiceFormat
 from balance_booking.web.errors import ApiError, error_response
 from balance_booking.web.timefmt import render
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HHMM = Annotated[str, StringConstraints(pattern=r"^\d{2}:\d{2}$")]
-Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}", re.ASCII)
+
+
+def _slug(value: str) -> str:
+    # The admin reads this message (the page shows its own words for the field): no regex.
+    if _SLUG.fullmatch(value) is None:
+        raise PydanticCustomError(
+            "slug",
+            "The web address name may use only small Latin letters, digits and hyphens, must "
+            "start with a letter or digit and be at most 63 characters, e.g. first-meeting.",
+        )
+    return value
+
+
+Slug = Annotated[str, AfterValidator(_slug)]
 Minutes = Annotated[StrictInt, Field(ge=0, le=24 * 60)]
+
+
+def _clock_step(minutes: int) -> int:
+    # A step that neither divides the hour nor is whole quarter hours walks the starts around
+    # the clock (every 50 minutes: 10:00, 10:50, 11:40): nobody means that.
+    if not (60 % minutes == 0 and minutes % 5 == 0) and minutes % 15 != 0:
+        raise PydanticCustomError(
+            "slot_step",
+            "Start times must fit the clock: every 5, 10, 15, 20, 30 or 60 minutes, "
+            "or a multiple of 15 minutes (45, 90, 120 ...).",
+        )
+    return minutes
+
+
+# An explicit slot step; none (null or absent) means one meeting after another (step = duration).
+SlotStep = Annotated[StrictInt, Field(ge=5, le=240), AfterValidator(_clock_step)]
 _UTC = ZoneInfo("UTC")
 
 
@@ -77,11 +110,74 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
+_AMOUNT = re.compile(r"\d{1,8}(\.\d{1,2})?", re.ASCII)
+_PRICE_MAX = Decimal(10000000)
+# Plain text (domain/services.py): line breaks and tabs are fine, other control characters are not.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _plain_text(value: str) -> str:
+    if not value.strip():
+        raise PydanticCustomError("blank", "Write some text, or send null to leave it out.")
+    if _CONTROL.search(value):
+        raise PydanticCustomError("control", "Only plain text: no control characters.")
+    return value
+
+
+Description = Annotated[str, Field(max_length=2000), AfterValidator(_plain_text)]
+Location = Annotated[str, Field(max_length=500), AfterValidator(_plain_text)]
+
+
+class PriceOut(BaseModel):
+    amount: str  # a decimal with two places, "3500.00": exact, never a float
+    currency: str  # ISO 4217
+
+    @classmethod
+    def from_domain(cls, price: Price | None) -> PriceOut | None:
+        if price is None:
+            return None
+        return cls(amount=f"{price.amount.quantize(Decimal('0.01'))}", currency=price.currency)
+
+
+def _amount(value: str) -> str:
+    if _AMOUNT.fullmatch(value) is None or Decimal(value) > _PRICE_MAX:
+        raise PydanticCustomError(
+            "price_amount",
+            "The price is a decimal string with at most two decimal places and at most "
+            '10000000, e.g. "3500.00".',
+        )
+    return value
+
+
+def _currency(value: str) -> str:
+    # Imported here: Babel's currency list is needed only when a price is written.
+    from babel.numbers import is_currency  # noqa: PLC0415
+
+    if not is_currency(value):
+        raise PydanticCustomError(
+            "price_currency", 'The currency is an ISO 4217 code in capitals, e.g. "RUB".'
+        )
+    return value
+
+
+class PriceIn(Strict):
+    amount: Annotated[str, AfterValidator(_amount)]
+    currency: Annotated[str, AfterValidator(_currency)]
+
+    def to_domain(self) -> Price:
+        return Price(amount=Decimal(self.amount), currency=self.currency)
+
+
 class PublicService(BaseModel):
     slug: str
     title: str
     duration_minutes: int
     requires_payment: bool
+    description: str | None
+    description_en: str | None
+    price: PriceOut | None
+    format: ServiceFormat
+    location: str | None
 
 
 class PublicServices(BaseModel):
@@ -112,10 +208,21 @@ class OverrideIn(Strict):
     intervals: list[tuple[HHMM, HHMM]]
 
 
+_SANE_DATE = Field(ge=date(1900, 1, 1), le=date(9000, 12, 31))
+
+
+class VacationIn(Strict):
+    """Days off from `from` to `to`, both included (owner-local dates)."""
+
+    first: Annotated[date, _SANE_DATE] = Field(alias="from")
+    last: Annotated[date, _SANE_DATE] = Field(alias="to")
+
+
 class ScheduleIn(Strict):
     timezone: str = Field(min_length=1, max_length=64)
     weekly: dict[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], list[tuple[HHMM, HHMM]]]
     overrides: list[OverrideIn] = Field(default_factory=list, max_length=1000)
+    vacations: list[VacationIn] = Field(default_factory=list, max_length=100)
 
     def to_domain(self) -> Availability:
         weekly = {
@@ -125,7 +232,12 @@ class ScheduleIn(Strict):
         overrides: dict[date, tuple[LocalWindow, ...]] = {}
         for override in self.overrides:
             overrides[override.date] = tuple(LocalWindow.parse(a, b) for a, b in override.intervals)
-        return Availability(timezone=self.timezone, weekly=weekly, overrides=overrides)
+        return Availability(
+            timezone=self.timezone,
+            weekly=weekly,
+            overrides=overrides,
+            vacations=tuple(Vacation(v.first, v.last) for v in self.vacations),
+        )
 
 
 class OverrideOut(BaseModel):
@@ -133,10 +245,16 @@ class OverrideOut(BaseModel):
     intervals: list[tuple[str, str]]
 
 
+class VacationOut(BaseModel):
+    first: date = Field(serialization_alias="from")
+    last: date = Field(serialization_alias="to")
+
+
 class ScheduleOut(BaseModel):
     timezone: str
     weekly: dict[str, list[tuple[str, str]]]
     overrides: list[OverrideOut]
+    vacations: list[VacationOut]
 
     @classmethod
     def from_domain(cls, availability: Availability) -> ScheduleOut:
@@ -150,6 +268,7 @@ class ScheduleOut(BaseModel):
                 OverrideOut(date=day, intervals=[w.format() for w in windows])
                 for day, windows in sorted(availability.overrides.items())
             ],
+            vacations=[VacationOut(first=v.first, last=v.last) for v in availability.vacations],
         )
 
 
@@ -170,6 +289,11 @@ class ServiceOut(BaseModel):
     requires_payment: bool
     active: bool
     change_cutoff_minutes: int
+    description: str | None
+    description_en: str | None
+    price: PriceOut | None
+    format: ServiceFormat
+    location: str | None
 
     @classmethod
     def from_domain(cls, service: Service) -> ServiceOut:
@@ -190,6 +314,11 @@ class ServiceOut(BaseModel):
             requires_payment=service.requires_payment,
             active=service.active,
             change_cutoff_minutes=minutes(service.change_cutoff),
+            description=service.description,
+            description_en=service.description_en,
+            price=PriceOut.from_domain(service.price),
+            format=service.format,
+            location=service.location,
         )
 
 
@@ -204,13 +333,18 @@ class ServiceIn(Strict):
     duration_minutes: Minutes
     buffer_before_minutes: Minutes = 0
     buffer_after_minutes: Minutes = 0
-    slot_step_minutes: Minutes | None = None
+    slot_step_minutes: SlotStep | None = None
     min_notice_minutes: StrictInt = Field(default=0, ge=0, le=60 * 24 * 365)
     max_days_ahead: StrictInt = Field(default=90, ge=1, le=730)
     daily_limit: StrictInt | None = Field(default=None, ge=1, le=1000)
     requires_payment: StrictBool = False
     active: StrictBool = True
     change_cutoff_minutes: StrictInt = Field(default=0, ge=0, le=_CUTOFF_MAX_MINUTES)
+    description: Description | None = None
+    description_en: Description | None = None
+    price: PriceIn | None = None
+    format: ServiceFormat = ServiceFormat.EITHER
+    location: Location | None = None
 
     def to_domain(self) -> Service:
         return Service(
@@ -229,6 +363,11 @@ class ServiceIn(Strict):
             requires_payment=self.requires_payment,
             active=self.active,
             change_cutoff=timedelta(minutes=self.change_cutoff_minutes),
+            description=self.description,
+            description_en=self.description_en,
+            price=None if self.price is None else self.price.to_domain(),
+            format=self.format,
+            location=self.location,
         )
 
 
@@ -251,13 +390,18 @@ class ServicePatch(Strict):
     duration_minutes: Minutes | None = None
     buffer_before_minutes: Minutes | None = None
     buffer_after_minutes: Minutes | None = None
-    slot_step_minutes: Minutes | None = None
+    slot_step_minutes: SlotStep | None = None
     min_notice_minutes: StrictInt | None = Field(default=None, ge=0, le=60 * 24 * 365)
     max_days_ahead: StrictInt | None = Field(default=None, ge=1, le=730)
     daily_limit: StrictInt | None = Field(default=None, ge=1, le=1000)
     requires_payment: StrictBool | None = None
     active: StrictBool | None = None
     change_cutoff_minutes: StrictInt | None = Field(default=None, ge=0, le=_CUTOFF_MAX_MINUTES)
+    description: Description | None = None
+    description_en: Description | None = None
+    price: PriceIn | None = None
+    format: ServiceFormat | None = None
+    location: Location | None = None
 
     def changes(self) -> dict[str, object]:
         """Domain field changes for the fields the client sent (explicit null clears)."""
@@ -276,12 +420,26 @@ class ServicePatch(Strict):
                 raise ApiError(422, "invalid_request", "This field cannot be null.", field=key)
             if key in minutes_fields:
                 changes[minutes_fields[key]] = None if value is None else timedelta(minutes=value)
+            elif key == "price":
+                changes[key] = None if self.price is None else self.price.to_domain()
+            elif key == "format":
+                changes[key] = ServiceFormat(value)
             else:
                 changes[key] = value
         return changes
 
 
-_NULLABLE = frozenset({"title_en", "slot_step_minutes", "daily_limit"})
+_NULLABLE = frozenset(
+    {
+        "title_en",
+        "slot_step_minutes",
+        "daily_limit",
+        "description",
+        "description_en",
+        "price",
+        "location",
+    }
+)
 
 
 EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"

@@ -136,7 +136,7 @@ def test_text_and_html_alternatives_say_the_same_in_their_language(
     assert [p.get_content_type() for p in alternative.iter_parts()] == ["text/plain", "text/html"]
     text, html = body(message, "text/plain"), body(message, "text/html")
     for part in (text, html):
-        assert "Thursday, 3 December 2026, 13:00 (Yekaterinburg)" in part
+        assert "Thursday, 3 December 2026, 1:00\u202fPM (Yekaterinburg)" in part
         assert MANAGE in part
     assert "<html" in html
     assert "<" not in text

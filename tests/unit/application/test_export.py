@@ -62,9 +62,11 @@ def test_the_event_names_the_service_and_a_reference_but_not_the_client(synced: 
     appointment_id = book(synced)
     synced.create_event.execute(appointment_id)
     [event] = synced.calendar.live()
-    assert event.summary == f"Сессия · Balance #{appointment_id.hex[:4]}"
+    assert event.summary == f"Запись: Сессия · #{appointment_id.hex[:4]}"
     assert "https://booking.example/admin/schedule/" in event.description
     visible = event.summary + event.description
+    assert "«Эмоциональный баланс»" in event.description
+    assert "Balance" not in visible  # Russian by default (issue 19)
     for personal in ("Анна", "Петрова", CLIENT.email, "+7 900 000-00-00", "панические"):
         assert personal not in visible
 
@@ -265,7 +267,7 @@ def test_a_draft_for_a_service_that_is_gone_falls_back_to_a_neutral_title(
     appointment = synced.appointment(appointment_id)
     with synced.db() as uow:
         draft = synced.drafts.draft(uow, replace(appointment, service_slug="removed"), event_id="x")
-    assert draft.summary.startswith("Консультация · Balance #")
+    assert draft.summary.startswith("Запись: Консультация · #")
 
 
 @pytest.mark.parametrize(

@@ -138,8 +138,9 @@ def test_a_repeated_query_is_a_cache_hit_and_a_change_is_seen_at_once(ready: Wor
     assert starts(ready) == first
     assert ready.metrics.count("slots_cache", result="hit") == 1
     ready.book.execute(request(moscow(1, 12)))
+    misses = ready.metrics.count("slots_cache", result="miss")  # the booking's own look
     assert moscow(1, 12) not in starts(ready), "a commit bumps the data version"
-    assert ready.metrics.count("slots_cache", result="miss") == 2
+    assert ready.metrics.count("slots_cache", result="miss") == misses + 1
 
 
 def test_minimum_notice_applies_to_cached_answers() -> None:

@@ -12,6 +12,8 @@ from balance_booking.application.errors import (
     GoogleRequestError,
     GoogleUnavailableError,
 )
+from balance_booking.application.explain import ExplainAvailability
+from balance_booking.domain.explain import ReasonCode
 from balance_booking.domain.intervals import Interval
 from tests.fakes.clock import START
 from tests.unit.application.wiring import (
@@ -22,6 +24,7 @@ from tests.unit.application.wiring import (
     SyncFailedError,
     World,
     moscow,
+    request,
 )
 
 EVERYTHING = Interval(START - timedelta(days=1), START + timedelta(days=400))
@@ -230,3 +233,51 @@ def test_busy_blocks_for_the_admin_are_those_overlapping_the_range(synced: World
     assert synced.list_busy.execute(Interval(moscow(1, 0), moscow(2, 0))) == [
         Interval(moscow(1, 13), moscow(1, 14))
     ]
+
+
+# ---- our own events in the busy view -----------------------------------------------------------
+
+
+def _export(world: World, hour: int) -> None:
+    booked = world.book.execute(request(moscow(1, hour)))
+    assert world.create_event.execute(booked.appointment.id) is True
+
+
+def test_the_busy_view_leaves_out_our_own_events_but_keeps_real_busy_time(synced: World) -> None:
+    # 11:00-11:50 is ours; Google merges it with a personal 10:30-11:20 and 11:50-12:30 into
+    # one block 10:30-12:30. 15:00-15:50 is booked but not exported yet, 15:00-15:30 is personal.
+    _export(synced, 11)
+    synced.book.execute(request(moscow(1, 15)))
+    synced.calendar.add_busy(moscow(1, 10, 30), moscow(1, 11, 20))
+    synced.calendar.add_busy(moscow(1, 11, 50), moscow(1, 12, 30))
+    synced.calendar.add_busy(moscow(1, 15), moscow(1, 15, 30))
+    synced.sync.execute()
+    assert mirror(synced) == [
+        Interval(moscow(1, 10, 30), moscow(1, 11)),
+        Interval(moscow(1, 11, 50), moscow(1, 12, 30)),
+        Interval(moscow(1, 15), moscow(1, 15, 30)),
+    ]
+    # The slot engine still reads the whole mirror: nothing about availability changes.
+    with synced.db() as uow:
+        assert Interval(moscow(1, 10, 30), moscow(1, 12, 30)) in uow.busy.overlapping(EVERYTHING)
+
+
+def test_an_own_event_alone_leaves_no_busy_time(synced: World) -> None:
+    _export(synced, 11)
+    synced.sync.execute()
+    with synced.db() as uow:
+        assert uow.busy.overlapping(EVERYTHING) == [Interval(moscow(1, 11), moscow(1, 11, 50))]
+    assert mirror(synced) == []
+
+
+def test_explain_names_our_own_booking_once_not_also_as_google_busy(synced: World) -> None:
+    _export(synced, 11)
+    synced.sync.execute()
+    explain = ExplainAvailability(
+        uow_factory=synced.db,
+        clock=synced.clock,
+        policy=synced.policy,
+        default_timezone="Europe/Moscow",
+    )
+    result = explain.execute(service_slug="session", start=moscow(1, 11))
+    assert [reason.code for reason in result.explanation.reasons] == [ReasonCode.BOOKED]

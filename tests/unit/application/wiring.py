@@ -110,6 +110,7 @@ from balance_booking.application.self_service import (
 )
 from balance_booking.application.slot_guard import (
     BookingRequest,
+    ConflictLog,
     SlotGuard,
     SlotUnavailableError,
     alternatives_window,
@@ -353,6 +354,8 @@ class World:
             live_check_timeout=self.live_check_timeout,
             monotonic=self.stopwatch,
             metrics=self.metrics,
+            slots=self.list_slots,
+            conflicts=ConflictLog(writers=self.db, metrics=self.metrics),
         )
 
     @cached_property

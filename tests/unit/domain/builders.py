@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from balance_booking.domain.availability import Availability, LocalWindow
+from balance_booking.domain.availability import Availability, LocalWindow, Vacation
 from balance_booking.domain.intervals import Interval
 from balance_booking.domain.services import Service
 from balance_booking.domain.slots import OccupiedTime
@@ -35,12 +35,14 @@ def schedule(
     *pairs: tuple[str, str],
     days: range | tuple[int, ...] = EVERY_DAY,
     overrides: Mapping[date, tuple[LocalWindow, ...]] | None = None,
+    vacations: tuple[Vacation, ...] = (),
 ) -> Availability:
     """The same windows on each of ``days`` (default: every day of the week)."""
     return Availability(
         timezone=timezone,
         weekly={day: windows(*pairs) for day in days},
         overrides=dict(overrides or {}),
+        vacations=vacations,
     )
 
 

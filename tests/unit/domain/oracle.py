@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from balance_booking.domain.availability import Availability
+from balance_booking.domain.availability import Availability, LocalWindow
 from balance_booking.domain.intervals import Interval
 from balance_booking.domain.services import Service
 from balance_booking.domain.slots import OccupiedTime, TimeSlot
@@ -40,6 +40,15 @@ def oracle_local_to_utc(local_date: date, minute: int, zone: ZoneInfo) -> dateti
     while _wall(instant, zone) <= wall:
         instant += _MINUTE
     return instant
+
+
+def _oracle_windows(availability: Availability, day: date) -> tuple[LocalWindow, ...]:
+    """A vacation day has no hours; else the date's override, else its weekday's hours."""
+    if any(vacation.first <= day <= vacation.last for vacation in availability.vacations):
+        return ()
+    if day in availability.overrides:
+        return availability.overrides[day]
+    return availability.weekly.get(day.weekday(), ())
 
 
 def oracle_slots(
@@ -85,7 +94,7 @@ def oracle_slots(
     found: set[TimeSlot] = set()
     day = (window.start - timedelta(days=2)).date()
     while day <= (window.end + timedelta(days=2)).date():
-        for local in availability.windows_for(day):
+        for local in _oracle_windows(availability, day):
             start = oracle_local_to_utc(day, local.start_minute, zone)
             end = oracle_local_to_utc(day, local.end_minute, zone)
             candidate = start

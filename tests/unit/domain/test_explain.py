@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from balance_booking.domain.availability import Vacation, load_zone
 from balance_booking.domain.explain import Explanation, ReasonCode, explain_start
 from balance_booking.domain.intervals import Interval
 from balance_booking.domain.slots import OccupiedTime, available_slots
@@ -159,6 +160,14 @@ ROWS: list[tuple[str, dict[str, Any], ReasonCode, Interval | None]] = [
         iv(_msk(10), _msk(18)),
     ),
     ("day_off", {"overrides": {DAY: ()}}, ReasonCode.DAY_OFF, None),
+    (
+        # A vacation day is a day off, and the reason names the whole vacation, local midnight
+        # of its first day to local midnight after its last.
+        "day_off_vacation",
+        {"vacations": (Vacation(date(2026, 12, 1), date(2026, 12, 3)),)},
+        ReasonCode.DAY_OFF,
+        iv(utc(2026, 11, 30, 21), utc(2026, 12, 3, 21)),
+    ),
     ("off_grid", {"start": _msk(11, 30)}, ReasonCode.OFF_GRID, iv(_msk(10), _msk(18))),
     ("busy", {"busy": [iv(_msk(11), _msk(13))]}, ReasonCode.BUSY, iv(_msk(11), _msk(13))),
     (
@@ -202,7 +211,12 @@ ROWS: list[tuple[str, dict[str, Any], ReasonCode, Interval | None]] = [
 
 def _row_explanation(setup: dict[str, Any]) -> tuple[Explanation, list[datetime]]:
     svc = service(**setup.get("service", {}))
-    availability = schedule("Europe/Moscow", ("10:00", "18:00"), overrides=setup.get("overrides"))
+    availability = schedule(
+        "Europe/Moscow",
+        ("10:00", "18:00"),
+        overrides=setup.get("overrides"),
+        vacations=setup.get("vacations", ()),
+    )
     busy = setup.get("busy", [])
     appointments: list[OccupiedTime] = setup.get("appointments", [])
     start = setup.get("start", START)
@@ -308,3 +322,18 @@ def test_past_is_named_instead_of_the_notice() -> None:
 def test_a_special_day_with_other_hours_is_outside_hours_not_a_day_off() -> None:
     explanation, _ = _row_explanation({"overrides": {DAY: windows(("14:00", "16:00"))}})
     assert explanation.codes == [ReasonCode.OUTSIDE_HOURS]
+
+
+def test_a_vacation_wins_over_a_special_day_inside_it() -> None:
+    explanation, engine_starts = _row_explanation(
+        {
+            "overrides": {DAY: windows(("10:00", "18:00"))},
+            "vacations": (Vacation(DAY, DAY),),
+        }
+    )
+    assert explanation.codes == [ReasonCode.DAY_OFF]
+    assert not [
+        start
+        for start in engine_starts
+        if start.astimezone(load_zone("Europe/Moscow")).date() == DAY
+    ]

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from balance_booking.domain.availability import Availability, LocalWindow
+from balance_booking.domain.availability import Availability, LocalWindow, Vacation
 from balance_booking.domain.intervals import Interval
 from balance_booking.domain.services import Service
 from balance_booking.domain.slots import OccupiedTime, TimeSlot, available_slots
@@ -172,7 +172,22 @@ def availabilities(
     overrides = draw(st.dictionaries(override_days, st.just(()) | day_windows(zone), max_size=2))
     if anchor_windows is not None:
         overrides[anchor] = anchor_windows
-    return Availability(timezone=zone, weekly=weekly, overrides=overrides)
+    # Maybe a vacation over (or, when the anchor's own hours matter, next to) the anchor date,
+    # crossing the overrides: a vacation day has no hours whatever the override says.
+    first_shift = st.integers(1, 2) if anchor_windows is not None else st.integers(-3, 1)
+    vacations = draw(
+        st.lists(
+            st.tuples(first_shift, st.integers(0, 2)).map(
+                lambda pair: Vacation(
+                    anchor + timedelta(days=pair[0]), anchor + timedelta(days=pair[0] + pair[1])
+                )
+            ),
+            max_size=2,
+        )
+    )
+    return Availability(
+        timezone=zone, weekly=weekly, overrides=overrides, vacations=tuple(vacations)
+    )
 
 
 @st.composite

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from balance_booking.domain.availability import Availability, load_zone, local_to_utc
-from balance_booking.domain.errors import InvalidInterval
+from balance_booking.domain.availability import Availability, Vacation, load_zone, local_to_utc
+from balance_booking.domain.errors import InvalidInterval, InvalidSchedule
 from balance_booking.domain.intervals import Interval
 from balance_booking.domain.slots import (
     OccupiedTime,
@@ -700,3 +700,74 @@ def test_a_slot_leaves_the_answer_right_after_its_notice_deadline() -> None:
         now=deadline + timedelta.resolution,
     )
     assert [slot.start for slot in later] == [utc(2026, 12, 1, 11)]
+
+
+# ---- vacations --------------------------------------------------------------------------------
+
+
+def test_every_day_of_a_vacation_is_a_day_off_and_the_days_around_stay_open() -> None:
+    # Moscow, every day 10:00-12:00; a vacation from Saturday 2 to Sunday 10 January 2027.
+    availability = schedule(
+        "Europe/Moscow",
+        ("10:00", "12:00"),
+        vacations=(Vacation(date(2027, 1, 2), date(2027, 1, 10)),),
+    )
+    result = slots_for(
+        availability=availability,
+        window=Interval(utc(2026, 12, 31, 21), utc(2027, 1, 11, 21)),  # 1..11 January, Moscow
+        now=utc(2026, 12, 1),
+    )
+    moscow = load_zone("Europe/Moscow")
+    days = sorted({slot.start.astimezone(moscow).date() for slot in result})
+    assert days == [date(2027, 1, 1), date(2027, 1, 11)]
+
+
+def test_a_vacation_wins_over_special_days_and_overlapping_vacations_add_up() -> None:
+    availability = schedule(
+        "UTC",
+        ("09:00", "11:00"),
+        overrides={date(2026, 6, 3): windows(("14:00", "15:00")), date(2026, 6, 5): ()},
+        vacations=(
+            Vacation(date(2026, 6, 2), date(2026, 6, 3)),
+            Vacation(date(2026, 6, 3), date(2026, 6, 4)),
+        ),
+    )
+    result = starts(
+        slots_for(availability=availability, window=Interval(utc(2026, 6, 1), utc(2026, 6, 7)))
+    )
+    assert [start.date() for start in result] == [date(2026, 6, 1)] * 2 + [date(2026, 6, 6)] * 2
+    assert availability.day_off(date(2026, 6, 3))
+    assert availability.day_off(date(2026, 6, 5))  # a special day without hours
+    assert not availability.day_off(date(2026, 6, 1))
+    assert availability.vacation_on(date(2026, 6, 4)) == Vacation(
+        date(2026, 6, 3), date(2026, 6, 4)
+    )
+    assert availability.vacation_on(date(2026, 6, 5)) is None
+
+
+@pytest.mark.parametrize(
+    ("first", "last"),
+    [
+        pytest.param(date(2027, 1, 10), date(2027, 1, 2), id="reversed"),
+        pytest.param(date(2027, 1, 1), date(2028, 1, 2), id="longer-than-366-days"),
+        pytest.param(datetime(2027, 1, 1, tzinfo=UTC), date(2027, 1, 2), id="datetime"),
+        pytest.param("2027-01-01", date(2027, 1, 2), id="string"),
+    ],
+)
+def test_bad_vacations_are_refused(first: object, last: object) -> None:
+    with pytest.raises(InvalidSchedule):
+        Vacation(first, last)  # type: ignore[arg-type]
+
+
+def test_a_vacation_of_exactly_366_days_and_of_one_day_are_accepted() -> None:
+    assert len(list(Vacation(date(2027, 1, 1), date(2028, 1, 1)).days())) == 366
+    assert list(Vacation(date(2027, 1, 1), date(2027, 1, 1)).days()) == [date(2027, 1, 1)]
+
+
+def test_vacations_are_kept_sorted_without_duplicates_and_compared() -> None:
+    one = Vacation(date(2027, 5, 1), date(2027, 5, 3))
+    two = Vacation(date(2027, 1, 1), date(2027, 1, 3))
+    availability = schedule("UTC", ("09:00", "11:00"), vacations=(one, two, one))
+    assert availability.vacations == (two, one)
+    assert availability == schedule("UTC", ("09:00", "11:00"), vacations=(two, one))
+    assert availability != schedule("UTC", ("09:00", "11:00"), vacations=(two,))

@@ -66,3 +66,13 @@ def test_an_interval_on_other_days_carries_its_dates() -> None:
     overnight = Reason(ReasonCode.BUSY, iv(utc(2026, 12, 1, 18), utc(2026, 12, 2, 10)))
     assert message(overnight, "ru") == "Занято в Google Календаре: 1 декабря, 21:00 – 13:00"
     assert message(overnight, "en") == "Busy in Google Calendar: 1 December, 21:00 – 13:00"
+
+
+def test_a_vacation_day_names_the_whole_vacation() -> None:
+    # Moscow midnight of 1 December to midnight after 7 December: a vacation of 1..7 December.
+    vacation = Reason(ReasonCode.DAY_OFF, iv(utc(2026, 11, 30, 21), utc(2026, 12, 7, 21)))
+    assert message(vacation, "ru") == "Выходной: 2 декабря — отпуск с 1 декабря по 7 декабря."
+    assert (
+        message(vacation, "en")
+        == "Day off: 2 December is part of the vacation from 1 December to 7 December."
+    )

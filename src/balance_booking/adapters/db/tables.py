@@ -46,6 +46,14 @@ services = Table(
     Column("active", Boolean, nullable=False),
     Column("position", Integer, nullable=False),
     Column("change_cutoff_minutes", Integer, nullable=False, server_default="0"),
+    # What a first-time client learns (migration 0013). The price is exact: hundredths of the
+    # currency unit with its ISO 4217 code, both or neither (the domain's Price).
+    Column("description", Text),
+    Column("description_en", Text),
+    Column("price_minor", BigInteger),
+    Column("price_currency", String(3)),
+    Column("format", String(10), nullable=False, server_default="either"),
+    Column("location", Text),
 )
 
 practice_settings = Table(
@@ -72,6 +80,15 @@ availability_overrides = Table(
     Column("on_date", Date, nullable=False, index=True),
     Column("start_minute", Integer),
     Column("end_minute", Integer),
+)
+
+# A vacation: every date from first_date to last_date (both included) is a day off.
+availability_vacations = Table(
+    "availability_vacations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("first_date", Date, nullable=False),
+    Column("last_date", Date, nullable=False),
 )
 
 integrations_google_calendar = Table(

@@ -9,9 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from babel.dates import format_datetime, format_timedelta, get_timezone, get_timezone_location
+from babel.dates import (
+    format_datetime,
+    format_timedelta,
+    get_time_format,
+    get_timezone,
+    get_timezone_location,
+)
 
 from balance_booking.application.ports import Mail, MailKind, PractitionerNotice
+from balance_booking.application.service_info import format_label, price_text
+from balance_booking.domain.services import ServiceFormat
 
 PRACTICE = {"ru": "Эмоциональный баланс", "en": "Emotional Balance"}
 
@@ -28,9 +36,11 @@ class Letter:
 
 
 def when(instant: datetime, zone: str, language: str) -> str:
-    """`вторник, 1 декабря 2026, 11:00 (Москва)`: the local time with the zone's city."""
+    """`вторник, 1 декабря 2026, 11:00 (Москва)`: the local time with the zone's city, on the
+    language's clock (CLDR: "1:00 PM" in English)."""
     tz = get_timezone(zone)
-    text = format_datetime(instant, "EEEE, d MMMM y, HH:mm", tzinfo=tz, locale=language)
+    clock = get_time_format("short", locale=language).pattern
+    text = format_datetime(instant, f"EEEE, d MMMM y, {clock}", tzinfo=tz, locale=language)
     city = get_timezone_location(tz, locale=language, return_city=True)
     return f"{text} ({city})"
 
@@ -39,6 +49,41 @@ def _lead(lead: timedelta | None, language: str) -> str:
     if lead is None:
         return ""
     return format_timedelta(lead, threshold=2, locale=language, format="long")
+
+
+_LOCATION_LABEL = {
+    "ru": {
+        ServiceFormat.ONLINE: "Как подключиться",
+        ServiceFormat.IN_PERSON: "Адрес",
+        ServiceFormat.EITHER: "Где",
+    },
+    "en": {
+        ServiceFormat.ONLINE: "How to join",
+        ServiceFormat.IN_PERSON: "Address",
+        ServiceFormat.EITHER: "Where",
+    },
+}
+
+
+def _service_facts(mail: Mail, language: str, *, price: bool) -> list[tuple[str, str]]:
+    """Price (when `price`), format and place of the service: what a first-time client asks."""
+    ru = language == "ru"
+    facts: list[tuple[str, str]] = []
+    if price and mail.service_price is not None:
+        facts.append(("Стоимость" if ru else "Price", price_text(mail.service_price, language)))
+    if mail.service_format is not None:
+        facts.append(("Формат" if ru else "Format", format_label(mail.service_format, language)))
+        if mail.service_location:
+            facts.append((_LOCATION_LABEL[language][mail.service_format], mail.service_location))
+    return facts
+
+
+def _about(mail: Mail, language: str) -> list[str]:
+    if not mail.service_description:
+        return []
+    return [
+        ("О встрече: " if language == "ru" else "About the session: ") + mail.service_description
+    ]
 
 
 _NOTICE = {
@@ -100,8 +145,9 @@ def letter(mail: Mail) -> Letter:
                     "Файл во вложении добавит встречу в ваш календарь. Если планы изменятся, запись можно отменить по ссылке ниже — это нормально, такое бывает."
                     if ru
                     else "The attached file adds the session to your calendar. If your plans change, you can cancel it with the link below — that is perfectly fine, it happens.",
+                    *_about(mail, lang),
                 ],
-                facts=[service, time],
+                facts=[service, time, *_service_facts(mail, lang, price=True)],
                 actions=manage,
                 closing=sign,
                 language=lang,
@@ -122,8 +168,14 @@ def letter(mail: Mail) -> Letter:
                     f"Бронь действует до {until}; после этого время снова станет свободным."
                     if ru
                     else f"The hold lasts until {until}; after that the time becomes free again.",
+                    *_about(mail, lang),
                 ],
-                facts=[service, time, ("Бронь до" if ru else "Held until", until)],
+                facts=[
+                    service,
+                    time,
+                    ("Бронь до" if ru else "Held until", until),
+                    *_service_facts(mail, lang, price=True),
+                ],
                 actions=manage,
                 closing=sign,
                 language=lang,
@@ -167,6 +219,7 @@ def letter(mail: Mail) -> Letter:
                         when(mail.previous_start, mail.timezone, lang),
                     )
                 )
+            facts.extend(_service_facts(mail, lang, price=False))
             return Letter(
                 subject=(
                     f"Запись перенесена: {mail.service_title}"
@@ -201,7 +254,7 @@ def letter(mail: Mail) -> Letter:
                     if ru
                     else "If you cannot make it, please cancel with the link below so that someone else can take the time.",
                 ],
-                facts=[service, time],
+                facts=[service, time, *_service_facts(mail, lang, price=False)],
                 actions=manage,
                 closing=sign,
                 language=lang,

@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
+from balance_booking.domain.services import Price, ServiceFormat
+
 
 class MailKind(StrEnum):
     """The kinds of message (API.md): each has its own subject, text and HTML."""
@@ -83,7 +85,12 @@ class Mail:
     end: datetime
     timezone: str  # IANA name the times are shown in
     recipient_name: str | None = None  # the greeting ("Здравствуйте, Анна"); None: no name
+    # What the service is (client messages; UX round 2): the description in the message's
+    # language, the price, online or in person, and the address or how the video link arrives.
     service_description: str | None = None
+    service_price: Price | None = None
+    service_format: ServiceFormat | None = None
+    service_location: str | None = None
     manage_url: str | None = None  # confirmed, pending_payment, rescheduled, reminder
     book_again_url: str | None = None  # cancelled
     hold_expires_at: datetime | None = None  # pending_payment

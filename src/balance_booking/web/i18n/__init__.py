@@ -7,6 +7,7 @@ cookie, the browser's Accept-Language, Russian. Templates translate with `_()` /
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +17,7 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -25,6 +27,8 @@ from jinja2.runtime import Context
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from balance_booking.web.zones import zone_label
 
 LANGUAGES = ("ru", "en")
 DEFAULT_LANGUAGE = "ru"
@@ -158,9 +162,22 @@ def language_links(request: Request) -> list[LanguageLink]:
     return links
 
 
+@functools.cache
+def time_pattern(lang: str) -> str:
+    """The language's short time pattern from CLDR: `HH:mm` (ru) or `h:mm a` (en)."""
+    return str(Locale.parse(lang).time_formats["short"].pattern)
+
+
+def hour_cycle(lang: str) -> str:
+    """`h12` where the language's clock is 12-hour (en), `h23` otherwise (ru): the default of the
+    pages' 12/24-hour toggle."""
+    return "h12" if "h" in time_pattern(lang) or "K" in time_pattern(lang) else "h23"
+
+
 def page_context(request: Request) -> dict[str, Any]:
-    """What every template sees: the language and the language switch."""
-    return {"lang": request_language(request), "language_links": language_links(request)}
+    """What every template sees: the language, its clock convention and the language switch."""
+    lang = request_language(request)
+    return {"lang": lang, "hour_cycle": hour_cycle(lang), "language_links": language_links(request)}
 
 
 def install_i18n(env: Environment, translations: dict[str, Translations]) -> None:
@@ -188,17 +205,21 @@ def install_i18n(env: Environment, translations: dict[str, Translations]) -> Non
         if value is None:
             return "—"
         tz = ZoneInfo(zone or "UTC")
-        # "long" reads "вторник, 1 декабря 2026, 10:00" or "Tuesday, 1 December 2026, 10:00".
+        lang = request_language(context["request"])
+        # The clock follows the language (CLDR): "вторник, 1 декабря 2026, 10:00" or
+        # "Tuesday, 1 December 2026, 10:00 AM".
+        clock = time_pattern(lang)
         patterns = {
-            "long": "EEEE, d MMMM y, HH:mm",
-            "short": "d MMM y, HH:mm",
-            "time": "HH:mm",
+            "long": f"EEEE, d MMMM y, {clock}",
+            "short": f"d MMM y, {clock}",
+            "time": clock,
         }
-        return format_datetime(
-            value,
-            patterns.get(pattern, pattern),
-            tzinfo=tz,
-            locale=request_language(context["request"]),
-        )
+        return format_datetime(value, patterns.get(pattern, pattern), tzinfo=tz, locale=lang)
+
+    @pass_context
+    def zone_filter(context: Context, zone: str, at: datetime) -> str:
+        """`{{ zone | zone_label(at) }}`: "Нью-Йорк (UTC−05:00)" in the page's language."""
+        return zone_label(zone, request_language(context["request"]), at=at)
 
     env.filters["when_local"] = datetime_filter
+    env.filters["zone_label"] = zone_filter

@@ -14,6 +14,14 @@
   const ZONE_KEY = "bb_tz";
   // After this long without an answer the booking's status says the calendar check is slow.
   const SLOW_AFTER_MS = 2000;
+  // The picker's zones (CLDR's canonical ones, city names in the page's language, offsets now)
+  // and the legacy names that map to them: [id, city, country, offset, English city].
+  const zoneData = BB.texts("tz-data");
+  const zoneAliases = zoneData.aliases || {};
+  const zoneInfo = new Map(
+    (zoneData.zones || []).map((z) => [z[0], { id: z[0], city: z[1], country: z[2], offset: z[3], en: z[4] }])
+  );
+  const UTC_ZONE = "Etc/UTC";
   // "Move to another time" from the manage page: the same week, then a move instead of a booking.
   const moveId = root.dataset.moveId || null;
   const moveToken = root.dataset.moveToken || null;
@@ -21,7 +29,11 @@
   const state = {
     service: null,
     zone: initialZone(),
+    cycle: BB.hourCycle(root.dataset.hourCycle),
     week: 0,
+    shown: null, // the week on screen: {start, slots}, drawn again when the clock changes
+    month: null, // "YYYY-MM" of the month overview (phones)
+    focusDay: null, // a day picked in the month overview, revealed once its week is drawn
     slot: null,
     loadSeq: 0,
     idempotency: null,
@@ -29,21 +41,29 @@
     debounce: null,
   };
 
+  /** A legacy name (Asia/Katmandu, Europe/Kiev: what Chromium reports) as its canonical zone. */
+  function canonicalZone(name) {
+    const canonical = zoneAliases[name] || name;
+    return isZone(canonical) ? canonical : name;
+  }
+
   function initialZone() {
-    let chosen = null;
+    // A link may name a zone (?tz=), then the visitor's last choice, then the browser's zone.
+    const candidates = [new URL(window.location.href).searchParams.get("tz")];
     try {
-      chosen = window.localStorage.getItem(ZONE_KEY);
+      candidates.push(window.localStorage.getItem(ZONE_KEY));
     } catch (error) {
-      chosen = null;
+      /* private mode */
     }
-    if (chosen && isZone(chosen)) return chosen;
     try {
-      const detected = Intl.DateTimeFormat().resolvedOptions().timeZone;
-      if (detected && isZone(detected)) return detected;
+      candidates.push(Intl.DateTimeFormat().resolvedOptions().timeZone);
     } catch (error) {
       /* fall through to the practitioner's zone */
     }
-    return ownerZone;
+    for (const candidate of candidates) {
+      if (candidate && isZone(candidate)) return canonicalZone(candidate);
+    }
+    return canonicalZone(ownerZone);
   }
 
   function isZone(name) {
@@ -60,7 +80,7 @@
   function fmt(date, options, zone) {
     return new Intl.DateTimeFormat(locale, Object.assign({ timeZone: zone || state.zone }, options)).format(date);
   }
-  const time = (date, zone) => fmt(date, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" }, zone);
+  const time = (date, zone) => BB.formatTime(date, zone || state.zone, lang, state.cycle);
   const dayLong = (date, zone) => fmt(date, { weekday: "long", day: "numeric", month: "long" }, zone);
   const dayWithYear = (date, zone) =>
     fmt(date, { weekday: "long", day: "numeric", month: "long", year: "numeric" }, zone);
@@ -75,45 +95,201 @@
 
   // ---- time zone ----------------------------------------------------------------------------
 
+  /** "Катманду (UTC+05:45)": the zone's city in the page's language and its offset at `at`. */
+  function zoneLabel(zone, at) {
+    const canonical = canonicalZone(zone);
+    if (canonical === UTC_ZONE) return "UTC";
+    const info = zoneInfo.get(canonical);
+    const offset = BB.offsetLabel(canonical, at || now).replace("-", "\u2212");
+    return `${info ? info.city : BB.zoneLabel(canonical)} (${offset})`;
+  }
+
+  // Search ignores case, accents and ё/е, and the "й" of "Нью-Йорк" typed as "и".
+  const fold = (text) =>
+    String(text)
+      .toLocaleLowerCase()
+      .normalize("NFD")
+      .replace(/[\u0300-\u036f]/g, "")
+      .replace(/ё/g, "е")
+      .replace(/[_/]/g, " ");
+
+  const picker = { options: [], active: -1, announce: null };
+
   function fillZones() {
-    const select = $("tz-select");
-    let zones = [];
-    if (typeof Intl.supportedValuesOf === "function") {
-      try {
-        zones = Intl.supportedValuesOf("timeZone");
-      } catch (error) {
-        zones = [];
+    const input = $("tz-input");
+    const list = $("tz-list");
+    // A zone not on the list (the browser's Etc/GMT+5, an owner's alias) is still offered.
+    for (const zone of [state.zone, canonicalZone(ownerZone)]) {
+      if (!zoneInfo.has(zone)) {
+        zoneInfo.set(zone, { id: zone, city: BB.zoneLabel(zone), country: "", offset: BB.offsetLabel(zone, now).replace("-", "\u2212"), en: "" });
       }
     }
-    const all = new Set(zones.length ? zones : ["Europe/Moscow", "Europe/London", "America/New_York", "Asia/Dubai"]);
-    all.add(state.zone);
-    all.add(ownerZone);
+    const aliasesOf = new Map();
+    for (const [alias, zone] of Object.entries(zoneAliases)) {
+      if (!aliasesOf.has(zone)) aliasesOf.set(zone, []);
+      aliasesOf.get(zone).push(alias);
+    }
     const fragment = document.createDocumentFragment();
-    for (const zone of Array.from(all).sort()) {
-      fragment.append(
-        BB.el("option", { value: zone, text: `${BB.zoneLabel(zone)} (${BB.offsetLabel(zone, now)})` })
-      );
+    let index = 0;
+    for (const info of zoneInfo.values()) {
+      const option = BB.el("li", { id: `tz-opt-${index++}`, role: "option", "aria-selected": "false", dataset: { zone: info.id } }, [
+        BB.el("span", { className: "combo-city", text: info.id === UTC_ZONE ? "UTC" : info.city }),
+        BB.el("span", { className: "combo-meta", text: [info.country, info.offset].filter(Boolean).join(" · ") }),
+      ]);
+      // The offset is found typed with a plain hyphen too ("utc-5").
+      const offsets = [info.offset, info.offset.replace("\u2212", "-").replace(/([+-])0/, "$1")];
+      const words = [info.city, info.country, info.en, info.id, ...offsets, ...(aliasesOf.get(info.id) || [])];
+      picker.options.push({ element: option, position: index, zone: info.id, city: fold(info.city), haystack: fold(words.join(" ")) });
+      fragment.append(option);
     }
-    select.replaceChildren(fragment);
-    select.value = state.zone;
-    select.addEventListener("change", () => {
-      if (!isZone(select.value)) return;
-      state.zone = select.value;
-      try {
-        window.localStorage.setItem(ZONE_KEY, state.zone);
-      } catch (error) {
-        /* private mode: the choice lasts for this page only */
-      }
-      showZone();
-      if (state.slot) updateChosen();
-      loadWeek();
+    list.replaceChildren(fragment);
+    input.addEventListener("focus", () => {
+      input.select();
+      openList("");
+    });
+    input.addEventListener("click", () => {
+      if (list.hidden) openList("");
+    });
+    input.addEventListener("input", () => openList(input.value));
+    input.addEventListener("keydown", onPickerKey);
+    input.addEventListener("blur", () => closeList());
+    // Keep focus in the input while an option is clicked or tapped.
+    list.addEventListener("mousedown", (event) => event.preventDefault());
+    list.addEventListener("click", (event) => {
+      const option = event.target.closest('[role="option"]');
+      if (option) chooseZone(option.dataset.zone);
     });
     showZone();
   }
 
+  function visibleOptions() {
+    return picker.options.filter((option) => !option.element.hidden);
+  }
+
+  function openList(query) {
+    const input = $("tz-input");
+    const list = $("tz-list");
+    const words = fold(query).split(/\s+/).filter(Boolean);
+    const phrase = words.join(" ");
+    const ranked = [];
+    for (const option of picker.options) {
+      const match = words.every((word) => option.haystack.includes(word));
+      option.element.hidden = !match;
+      option.element.setAttribute("aria-selected", String(option.zone === state.zone));
+      if (!match) continue;
+      // The city itself first ("кат": Катманду before Екатеринбург), then a word of any name.
+      let rank = 2;
+      if (option.city.startsWith(phrase)) rank = 0;
+      else if ((" " + option.haystack).includes(" " + words[0])) rank = 1;
+      ranked.push([words.length ? rank : 0, option.position, option]);
+    }
+    ranked.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    const order = ranked.map((entry) => entry[2]);
+    picker.options = order.concat(picker.options.filter((option) => option.element.hidden));
+    // The visible options in their order, so the list reads and arrows move as it is sorted.
+    list.append(...picker.options.map((option) => option.element));
+    const count = ranked.length;
+    list.hidden = count === 0;
+    input.setAttribute("aria-expanded", String(count > 0));
+    $("tz-none").hidden = count > 0;
+    const visible = visibleOptions();
+    const current = visible.findIndex((option) => option.zone === state.zone);
+    setActive(words.length ? 0 : current, visible);
+    // A short pause before the count is read, so it is said once per burst of typing.
+    window.clearTimeout(picker.announce);
+    picker.announce = window.setTimeout(() => {
+      $("tz-count").textContent = words.length ? BB.format(count ? T.tz_found : T.tz_none, { count }) : "";
+    }, 400);
+  }
+
+  function closeList() {
+    const input = $("tz-input");
+    $("tz-list").hidden = true;
+    $("tz-none").hidden = true;
+    input.setAttribute("aria-expanded", "false");
+    input.removeAttribute("aria-activedescendant");
+    input.value = zoneLabel(state.zone);
+  }
+
+  function setActive(index, visible) {
+    const input = $("tz-input");
+    for (const option of picker.options) option.element.classList.remove("is-active");
+    const options = visible || visibleOptions();
+    picker.active = options.length ? Math.max(0, Math.min(index, options.length - 1)) : -1;
+    if (picker.active < 0) {
+      input.removeAttribute("aria-activedescendant");
+      return;
+    }
+    const element = options[picker.active].element;
+    element.classList.add("is-active");
+    input.setAttribute("aria-activedescendant", element.id);
+    element.scrollIntoView({ block: "nearest" });
+  }
+
+  function onPickerKey(event) {
+    const list = $("tz-list");
+    const open = !list.hidden;
+    const visible = visibleOptions();
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      if (!open) {
+        openList("");
+        return;
+      }
+      setActive(picker.active + (event.key === "ArrowDown" ? 1 : -1), visible);
+    } else if ((event.key === "PageDown" || event.key === "PageUp") && open) {
+      event.preventDefault();
+      setActive(picker.active + (event.key === "PageDown" ? 10 : -10), visible);
+    } else if (event.key === "Enter") {
+      if (open && picker.active >= 0) {
+        event.preventDefault();
+        chooseZone(visible[picker.active].zone);
+      }
+    } else if (event.key === "Escape") {
+      // Back to the chosen zone, whether the list is open or the search found nothing.
+      if (open || $("tz-input").value !== zoneLabel(state.zone)) {
+        event.preventDefault();
+        closeList();
+        $("tz-input").select();
+      }
+    }
+  }
+
+  function chooseZone(zone) {
+    if (!isZone(zone)) return;
+    closeList();
+    if (zone === state.zone) return;
+    state.zone = zone;
+    try {
+      window.localStorage.setItem(ZONE_KEY, state.zone);
+    } catch (error) {
+      /* private mode: the choice lasts for this page only */
+    }
+    showZone();
+    if (state.slot) updateChosen();
+    state.month = null;
+    loadWeek();
+  }
+
   function showZone() {
-    $("tz-name").textContent = `${BB.zoneLabel(state.zone)} (${BB.offsetLabel(state.zone, now)})`;
+    $("tz-name").textContent = zoneLabel(state.zone);
     $("tz-name").dataset.zone = state.zone;
+    if (document.activeElement !== $("tz-input")) $("tz-input").value = zoneLabel(state.zone);
+  }
+
+  // ---- the clock: 24- or 12-hour -------------------------------------------------------------
+
+  function fillClock() {
+    for (const radio of document.querySelectorAll('input[name="clock"]')) {
+      radio.checked = radio.value === state.cycle;
+      radio.addEventListener("change", () => {
+        if (!radio.checked) return;
+        state.cycle = radio.value;
+        BB.rememberHourCycle(state.cycle);
+        if (state.shown) renderWeek(state.shown.start, state.shown.slots);
+        if (state.slot) updateChosen();
+      });
+    }
   }
 
   // ---- steps --------------------------------------------------------------------------------
@@ -138,6 +314,7 @@
   function chooseService(input) {
     state.service = readService(input);
     state.week = 0;
+    state.month = null;
     state.slot = null;
     $("step-time").hidden = false;
     $("step-details").hidden = true;
@@ -189,6 +366,7 @@
     const start = weekStart();
     const end = BB.addDays(start, 6);
     setNav();
+    syncMonth();
     setLoading(true);
     if (!$("week").children.length) {
       $("week").replaceChildren(BB.el("p", { className: "placeholder", text: T.loading }));
@@ -208,7 +386,7 @@
     if (answer.status === 422 && BB.errorField(answer) === "tz" && state.zone !== ownerZone) {
       $("slots-status").textContent = BB.format(T.zone_unknown, { zone: ownerZone });
       state.zone = ownerZone;
-      $("tz-select").value = ownerZone;
+      state.month = null;
       showZone();
       loadWeek();
       return;
@@ -245,6 +423,7 @@
   }
 
   function renderWeek(start, slots) {
+    state.shown = { start, slots };
     const byDay = new Map();
     for (const slot of slots) {
       const day = BB.localDate(new Date(slot.start), state.zone);
@@ -291,13 +470,206 @@
     } else {
       $("slots-status").textContent = BB.format(T.loaded, { range });
     }
+    noteWeekInMonth(start, byDay);
+    if (state.focusDay) {
+      const heading = document.getElementById(`day-${state.focusDay}`);
+      state.focusDay = null;
+      if (heading) BB.focus(heading);
+    }
   }
 
   function moveWeek(delta) {
     const button = delta < 0 ? $("week-prev") : $("week-next");
     if (button.getAttribute("aria-disabled") === "true") return;
     state.week += delta;
+    state.month = null; // the overview follows the week
     loadWeek();
+  }
+
+  // ---- the month overview (phones: the week there is one long list) --------------------------
+
+  // The week grid has seven columns from 56rem on (app.css); below that it is a list.
+  const narrow = window.matchMedia("(max-width: 55.99rem)");
+  const dayCounts = new Map(); // "service|zone|YYYY-MM-DD" -> number of free slots
+  const loadedMonths = new Set(); // "service|zone|YYYY-MM" whose whole grid has been asked for
+  let monthSeq = 0;
+
+  const monthKey = (month) => `${state.service.slug}|${state.zone}|${month}`;
+  const dayKey = (day) => `${state.service.slug}|${state.zone}|${day}`;
+  const daysBetween = (from, to) => Math.round((BB.dateOnly(to) - BB.dateOnly(from)) / 86400000);
+  const today = () => BB.localDate(now, state.zone);
+
+  /** The days of a month's grid: whole weeks, Monday first, with the neighbouring months' days. */
+  function monthDays(month) {
+    const first = `${month}-01`;
+    const last = BB.addDays(`${shiftMonth(month, 1)}-01`, -1);
+    const start = BB.addDays(first, -BB.weekday(first));
+    const end = BB.addDays(last, 6 - BB.weekday(last));
+    const days = [];
+    for (let day = start; day <= end; day = BB.addDays(day, 1)) days.push(day);
+    return days;
+  }
+
+  function shiftMonth(month, delta) {
+    const [y, m] = month.split("-").map(Number);
+    const date = new Date(Date.UTC(y, m - 1 + delta, 1, 12));
+    return `${date.getUTCFullYear()}-${String(date.getUTCMonth() + 1).padStart(2, "0")}`;
+  }
+
+  /** Show, hide and load the overview: on narrow screens, while the week is on screen. */
+  async function syncMonth() {
+    const box = $("month");
+    const wanted = narrow.matches && state.service && !$("step-time").hidden;
+    box.hidden = !wanted;
+    if (!wanted) return;
+    // The month holding most of the week below (a week from 30 November shows December).
+    if (!state.month) state.month = BB.addDays(weekStart(), 3).slice(0, 7);
+    const month = state.month;
+    const days = monthDays(month);
+    const first = days[0] < today() ? today() : days[0];
+    const last = days[days.length - 1] > lastBookableDate() ? lastBookableDate() : days[days.length - 1];
+    setMonthNav(month);
+    const key = monthKey(month);
+    if (first > last || loadedMonths.has(key)) {
+      renderMonth(month);
+      return;
+    }
+    renderMonth(month); // the days at once, the marks when the answer comes
+    const seq = ++monthSeq;
+    $("month-grid").setAttribute("aria-busy", "true");
+    // At most six weeks (42 days), inside the API's 62-day range; the server caches answers.
+    const query = new URLSearchParams({ service_slug: state.service.slug, from: first, to: last, tz: state.zone });
+    const answer = await BB.request("GET", `/api/public/booking/slots?${query}`);
+    if (seq !== monthSeq) return;
+    $("month-grid").setAttribute("aria-busy", "false");
+    if (answer.status === 200 && answer.data) {
+      // Only the answer's own days: a zone or service changed meanwhile keys elsewhere.
+      const counts = new Map();
+      for (let day = first; day <= last; day = BB.addDays(day, 1)) counts.set(day, 0);
+      for (const slot of answer.data.slots) {
+        const day = BB.localDate(new Date(slot.start), query.get("tz"));
+        counts.set(day, (counts.get(day) || 0) + 1);
+      }
+      const prefix = `${query.get("service_slug")}|${query.get("tz")}|`;
+      for (const [day, count] of counts) dayCounts.set(prefix + day, count);
+      loadedMonths.add(`${prefix}${month}`);
+    }
+    // A failed answer leaves the days unmarked (the week below says what went wrong).
+    if (state.month === month) renderMonth(month);
+  }
+
+  function setMonthNav(month) {
+    const first = `${month}-01`;
+    $("month-prev").setAttribute("aria-disabled", String(first <= today()));
+    $("month-next").setAttribute("aria-disabled", String(`${shiftMonth(month, 1)}-01` > lastBookableDate()));
+    $("month-label").textContent = BB.capitalize(
+      new Intl.DateTimeFormat(locale, { month: "long", year: "numeric", timeZone: "UTC" }).format(BB.dateOnly(first))
+    );
+  }
+
+  /** A week drawn below also tells the overview about its days (the freshest answer wins). */
+  function noteWeekInMonth(start, byDay) {
+    for (let i = 0; i < 7; i++) {
+      const day = BB.addDays(start, i);
+      dayCounts.set(dayKey(day), (byDay.get(day) || []).length);
+    }
+    if (!$("month").hidden && state.month) renderMonth(state.month);
+  }
+
+  function renderMonth(month) {
+    const grid = $("month-grid");
+    const first = today();
+    const last = lastBookableDate();
+    const dayName = new Intl.DateTimeFormat(locale, { day: "numeric", month: "long", timeZone: "UTC" });
+    const cells = [];
+    for (const day of monthDays(month)) {
+      const number = String(Number(day.slice(8)));
+      const other = day.slice(0, 7) !== month ? " month-other" : "";
+      if (day < first || day > last) {
+        // Past days and days beyond the booking horizon: shown for orientation only.
+        cells.push(BB.el("span", { className: `month-day month-out${other}`, "aria-hidden": "true", text: number }));
+        continue;
+      }
+      const count = dayCounts.get(dayKey(day));
+      const free = count === undefined ? null : count > 0;
+      const label = dayName.format(BB.dateOnly(day));
+      cells.push(
+        BB.el("button", {
+          type: "button",
+          className: `month-day${other}${free ? " has-free" : ""}${free === false ? " no-free" : ""}`,
+          tabindex: "-1",
+          "aria-label": free === null ? label : BB.format(free ? T.day_free : T.day_full, { day: label }),
+          "aria-disabled": free === false ? "true" : null,
+          "aria-current": day === first ? "date" : null,
+          dataset: { date: day },
+          text: number,
+        })
+      );
+    }
+    grid.replaceChildren(...cells);
+    markWeek();
+  }
+
+  /** The days of the week shown below, and the one day of the overview in the tab order. */
+  function markWeek() {
+    const start = weekStart();
+    const end = BB.addDays(start, 6);
+    const buttons = Array.from($("month-grid").querySelectorAll("button.month-day"));
+    for (const button of buttons) {
+      const day = button.dataset.date;
+      button.classList.toggle("in-week", day >= start && day <= end);
+    }
+    const focused = buttons.find((button) => button === document.activeElement);
+    const stop =
+      focused ||
+      buttons.find((b) => b.classList.contains("in-week") && b.classList.contains("has-free")) ||
+      buttons.find((b) => b.classList.contains("has-free")) ||
+      buttons.find((b) => b.getAttribute("aria-disabled") !== "true") ||
+      buttons[0];
+    for (const button of buttons) button.tabIndex = button === stop ? 0 : -1;
+  }
+
+  function moveMonth(delta) {
+    const button = delta < 0 ? $("month-prev") : $("month-next");
+    if (button.getAttribute("aria-disabled") === "true") return;
+    state.month = shiftMonth(state.month, delta);
+    syncMonth();
+  }
+
+  function jumpToDay(day) {
+    const week = Math.floor(daysBetween(today(), day) / 7);
+    state.focusDay = day;
+    if (week !== state.week || !state.shown) {
+      state.week = week;
+      loadWeek();
+    } else {
+      renderWeek(state.shown.start, state.shown.slots);
+    }
+  }
+
+  function onMonthClick(event) {
+    const button = event.target.closest("button.month-day");
+    if (!button || button.getAttribute("aria-disabled") === "true") return;
+    jumpToDay(button.dataset.date);
+  }
+
+  // Arrow keys move between days (a grid with one tab stop); Enter or Space opens the day.
+  function onMonthKey(event) {
+    const button = event.target.closest("button.month-day");
+    if (!button) return;
+    const steps = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -7, ArrowDown: 7 };
+    const buttons = Array.from($("month-grid").querySelectorAll("button.month-day"));
+    let target = null;
+    if (event.key in steps) {
+      const wanted = BB.addDays(button.dataset.date, steps[event.key]);
+      target = buttons.find((b) => b.dataset.date === wanted) || null;
+    } else if (event.key === "Home") target = buttons[0];
+    else if (event.key === "End") target = buttons[buttons.length - 1];
+    else return;
+    event.preventDefault();
+    if (!target) return;
+    for (const b of buttons) b.tabIndex = b === target ? 0 : -1;
+    target.focus();
   }
 
   // ---- choosing a slot ----------------------------------------------------------------------
@@ -565,7 +937,10 @@
     $("done-title").textContent = pending ? T.done_pending : T.done_confirmed;
     $("done-when").textContent = `${state.service.title}: ${dayWithYear(start, zone)}, ${time(start, zone)}–${time(end, zone)}`;
     $("done-when").dataset.start = start.toISOString();
-    $("done-zone").textContent = BB.format(T.time_zone, { zone: `${BB.zoneLabel(zone)} (${BB.offsetLabel(zone, start)})` });
+    $("done-zone").textContent = BB.format(T.time_zone, { zone: zoneLabel(zone, start) });
+    // The service's price, format, place and "what happens next", rendered by the server.
+    const about = document.getElementById(`service-done-${state.service.slug}`);
+    $("done-service").replaceChildren(about ? about.content.cloneNode(true) : "");
     const pendingBox = $("done-pending");
     pendingBox.hidden = !pending;
     if (pending && appointment.hold_expires_at) {
@@ -674,6 +1049,14 @@
     return;
   }
   fillZones();
+  fillClock();
+  $("month-prev").addEventListener("click", () => moveMonth(-1));
+  $("month-next").addEventListener("click", () => moveMonth(1));
+  $("month-grid").addEventListener("click", onMonthClick);
+  $("month-grid").addEventListener("keydown", onMonthKey);
+  narrow.addEventListener("change", () => {
+    if (state.service) syncMonth();
+  });
   const radios = Array.from(document.querySelectorAll('input[name="service"]'));
   for (const radio of radios) radio.addEventListener("change", () => chooseService(radio));
   $("week-prev").addEventListener("click", () => moveWeek(-1));

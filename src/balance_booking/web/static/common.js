@@ -146,6 +146,37 @@
 
   BB.zoneLabel = (zone) => zone.replace(/_/g, " ");
 
+  const CLOCK_KEY = "bb_clock";
+
+  /** The visitor's 12/24-hour choice (remembered in localStorage), else `fallback`: the page
+   *  language's convention from CLDR ("h12" for English, "h23" for Russian). */
+  BB.hourCycle = function (fallback) {
+    try {
+      const stored = window.localStorage.getItem(CLOCK_KEY);
+      if (stored === "h12" || stored === "h23") return stored;
+    } catch (error) {
+      /* private mode: the language's convention */
+    }
+    return fallback === "h12" ? "h12" : "h23";
+  };
+
+  BB.rememberHourCycle = function (cycle) {
+    try {
+      window.localStorage.setItem(CLOCK_KEY, cycle);
+    } catch (error) {
+      /* private mode: the choice lasts for this page only */
+    }
+  };
+
+  /** "14:30" or "2:30 PM": an instant's wall time in `zone` on a 24- or 12-hour clock. */
+  BB.formatTime = function (date, zone, lang, cycle) {
+    const h12 = cycle === "h12";
+    // en-GB writes "2:30 pm"; the 12-hour English clock reads "2:30 PM" (CLDR en).
+    const locale = h12 && lang === "en" ? "en-US" : BB.locale(lang);
+    const options = { timeZone: zone, hour: h12 ? "numeric" : "2-digit", minute: "2-digit", hourCycle: h12 ? "h12" : "h23" };
+    return new Intl.DateTimeFormat(locale, options).format(date);
+  };
+
   /** The wall time `isoDate` + "HH:MM" in `zone` as an RFC 3339 instant with that zone's offset
    *  (a time the clocks skip in spring comes out as the first one after the gap). */
   BB.zonedInstant = function (isoDate, hhmm, zone) {

@@ -42,3 +42,58 @@
 
   check();
 })();
+
+/* "Disconnect" asks first: the question opens as a modal dialog (Escape or "Keep connected"
+   closes it and focus returns to the button); only its own form sends confirm=yes. Without
+   JavaScript the button posts without it and the server shows the same question inline. */
+(function () {
+  "use strict";
+  const start = document.getElementById("disconnect-start");
+  const dialog = document.getElementById("disconnect-dialog");
+  if (!start || !dialog || typeof dialog.showModal !== "function") return;
+  const opener = document.getElementById("disconnect-button");
+  const cancel = document.getElementById("disconnect-cancel");
+
+  let reopening = false; // the close of an inline question turned modal is not a "no"
+
+  function close() {
+    dialog.close();
+  }
+
+  function ask() {
+    if (dialog.open) {
+      // Shown inline (the no-JS answer, ?confirm=disconnect): ask it as the modal it is.
+      reopening = true;
+      dialog.close();
+    }
+    dialog.showModal();
+    cancel.focus(); // the safe choice first
+  }
+
+  start.addEventListener("submit", (event) => {
+    event.preventDefault();
+    ask();
+  });
+  cancel.addEventListener("click", (event) => {
+    if (!dialog.open) return;
+    event.preventDefault();
+    close();
+  });
+  dialog.addEventListener("close", () => {
+    if (reopening) {
+      reopening = false;
+      return;
+    }
+    if (opener) opener.focus();
+  });
+  if (dialog.open) ask();
+  // A click on the backdrop (outside the dialog's box) is a "no" as well.
+  dialog.addEventListener("click", (event) => {
+    if (event.target !== dialog) return;
+    const box = dialog.getBoundingClientRect();
+    const inside =
+      event.clientX >= box.left && event.clientX <= box.right &&
+      event.clientY >= box.top && event.clientY <= box.bottom;
+    if (!inside) close();
+  });
+})();

@@ -1,4 +1,28 @@
-/* /booking/manage/{id}: cancel through the JSON API after an inline "are you sure?". */
+/* /booking/manage/{id}: the visitor's clock; cancel through the JSON API after an inline
+   "are you sure?". */
+(function () {
+  "use strict";
+  // The page is written on the language's clock; a visitor who chose the other one on the
+  // booking page (localStorage) sees the time on theirs.
+  const when = document.getElementById("manage-when");
+  if (when && window.BB) {
+    const data = when.dataset;
+    const cycle = window.BB.hourCycle(data.hourCycle);
+    if (cycle !== data.hourCycle) {
+      const start = new Date(data.start);
+      const day = new Intl.DateTimeFormat(window.BB.locale(data.lang), {
+        timeZone: data.zone,
+        weekday: "long",
+        day: "numeric",
+        month: "long",
+        year: "numeric",
+      }).format(start);
+      const time = (date) => window.BB.formatTime(date, data.zone, data.lang, cycle);
+      when.textContent = `${day}, ${time(start)}–${time(new Date(data.end))}`;
+    }
+  }
+})();
+
 (function () {
   "use strict";
   const form = document.getElementById("cancel-form");

@@ -67,9 +67,15 @@
     return BB.addDays(today, -BB.weekday(today) + 7 * state.week);
   }
 
+  /** The vacation holding a date ("YYYY-MM-DD" strings compare as dates), if any. */
+  function vacationOn(isoDate) {
+    const schedule = state.schedule;
+    return schedule && (schedule.vacations || []).find((v) => v.from <= isoDate && isoDate <= v.to);
+  }
+
   function windowsOn(isoDate) {
     const schedule = state.schedule;
-    if (!schedule) return [];
+    if (!schedule || vacationOn(isoDate)) return [];
     const override = schedule.overrides.find((o) => o.date === isoDate);
     return override ? override.intervals : schedule.weekly[DAYS[BB.weekday(isoDate)]] || [];
   }
@@ -144,6 +150,8 @@
         add(piece, {
           kind: "appt",
           text: `${time(s)}–${time(e)}`,
+          name: a.client_name,
+          service: serviceTitle(a.service_slug),
           label: `${a.client_name} · ${serviceTitle(a.service_slug)}`,
           pending: a.status === "pending_payment",
         });
@@ -164,6 +172,50 @@
   }
 
   const KIND_ORDER = { hours: 0, busy: 1, appt: 2, slot: 3 };
+  // On the wide time grid a block is never drawn shorter than this (app.css: .tl-item
+  // min-height), so a 15- or 30-minute booking keeps one readable line; side-by-side lanes are
+  // worked out with the drawn length, so such a block never hides the next one.
+  const SHORTEST_DRAWN_MINUTES = 30;
+  // Shorter than this, a block shows its time and text on one line, cut with an ellipsis.
+  const ONE_LINE_MINUTES = 45;
+
+  /** Google-Calendar-style lanes: blocks drawn over each other's time share the column side by
+   *  side; a block alone at its time takes the whole width. Sets item.lane and item.lanes. */
+  function assignLanes(list) {
+    const drawnEnd = (item) => Math.max(item.end, item.start + SHORTEST_DRAWN_MINUTES);
+    let group = [];
+    let groupEnd = -1;
+    let laneEnds = [];
+    const close = () => {
+      for (const item of group) item.lanes = laneEnds.length;
+      group = [];
+      laneEnds = [];
+    };
+    for (const item of list) {
+      if (item.kind === "hours") continue;
+      if (item.start >= groupEnd) close();
+      let lane = laneEnds.findIndex((end) => end <= item.start);
+      if (lane < 0) lane = laneEnds.push(0) - 1;
+      laneEnds[lane] = drawnEnd(item);
+      item.lane = lane;
+      group.push(item);
+      groupEnd = Math.max(groupEnd, drawnEnd(item));
+    }
+    close();
+  }
+
+  /** A block's visible content: the time, then the text (a booking: the name, then the kind).
+   *  On the wide grid a short block hides the end of its range (app.css), leaving the line to
+   *  the name; screen readers still read the range, and the block's title holds it too. */
+  function itemContent(item) {
+    const label =
+      item.kind === "appt"
+        ? el("span", { className: "tl-label" }, [el("span", { className: "tl-name", text: item.name }), ` · ${item.service}`])
+        : el("span", { className: "tl-label", text: item.label });
+    const [from, until] = item.text.split("–");
+    const when = el("span", { className: "tl-time" }, [el("span", { text: from }), el("span", { className: "tl-until", text: `–${until}` })]);
+    return [when, " ", label];
+  }
 
   function renderWeek(items) {
     let low = 8 * 60;
@@ -184,24 +236,39 @@
     const days = [scale];
     for (const [date, list] of items) {
       list.sort((a, b) => a.start - b.start || KIND_ORDER[a.kind] - KIND_ORDER[b.kind]);
+      assignLanes(list);
       const headingId = `tl-${date}`;
       const isToday = date === BB.localDate(now, state.zone);
-      const section = el("section", { className: `tl-day${isToday ? " is-today" : ""}`, "aria-labelledby": headingId, dataset: { date } });
-      section.append(el("h4", { id: headingId, text: BB.capitalize(dateLabel(date, { weekday: "short", day: "numeric", month: "short" })) }));
+      const away = vacationOn(date);
+      const section = el("section", { className: `tl-day${isToday ? " is-today" : ""}${away ? " is-vacation" : ""}`, "aria-labelledby": headingId, dataset: { date } });
+      const heading = el("h4", { id: headingId, text: BB.capitalize(dateLabel(date, { weekday: "short", day: "numeric", month: "short" })) });
+      if (away) heading.append(" ", el("span", { className: "tl-away", text: T.vacation_day }));
+      section.append(heading);
       const ul = el("ul", { className: "tl-items" });
       if (!list.length) ul.append(el("li", { className: "tl-empty", text: T.nothing }));
       for (const item of list) {
+        const short = item.end - item.start < ONE_LINE_MINUTES;
         const li = el("li", {
-          className: `tl-item tl-${item.kind}${item.pending ? " is-pending" : ""}`,
-          dataset: { kind: item.kind },
+          className: `tl-item tl-${item.kind}${item.pending ? " is-pending" : ""}${short ? " is-short" : ""}`,
+          dataset: { kind: item.kind, start: String(item.start), end: String(item.end) },
         });
         // Used by the time-grid layout of wide screens only; phones show a plain list.
         li.style.setProperty("--top", `${((item.start - low) / span) * 100}%`);
         li.style.setProperty("--height", `${((item.end - item.start) / span) * 100}%`);
+        li.style.setProperty("--min-height", `${(SHORTEST_DRAWN_MINUTES / span) * 100}%`);
+        if (item.lanes) {
+          li.style.setProperty("--lane", String(item.lane));
+          li.style.setProperty("--lanes", String(item.lanes));
+        }
         if (item.kind === "slot") {
           li.append(el("span", { text: item.text, "aria-hidden": "true" }), el("span", { className: "visually-hidden", text: `${item.long} ${item.label}` }));
         } else {
-          li.append(el("span", { className: "tl-time", text: item.text }), " ", el("span", { className: "tl-label", text: item.label }));
+          li.append(...itemContent(item));
+        }
+        if (item.kind === "appt" || item.kind === "busy") {
+          // A block cut short by its size opens in full on focus, hover or a click (app.css).
+          li.tabIndex = 0;
+          li.addEventListener("click", () => li.classList.toggle("is-open"));
         }
         li.title = `${item.long || item.text} ${item.label}`;
         ul.append(li);
@@ -291,11 +358,23 @@
     if (target) focusCell(target);
   }
 
+  /** The bookings and busy blocks under a chosen time lie beneath the transparent times of the
+   *  grid: choosing the time opens them in full, so a name cut short can be read. */
+  function openBlocksAt(cell) {
+    const minute = Number(cell.dataset.minute);
+    for (const item of $("admin-week").querySelectorAll(".tl-item.is-lit")) item.classList.remove("is-lit");
+    const day = $("admin-week").querySelector(`.tl-day[data-date="${cell.dataset.date}"]`);
+    for (const item of day ? day.querySelectorAll(".tl-appt, .tl-busy") : []) {
+      if (Number(item.dataset.start) <= minute && minute < Number(item.dataset.end)) item.classList.add("is-lit");
+    }
+  }
+
   async function explainCell(cell) {
     const service = $("week-service").value;
     if (!service) return;
     for (const other of $("admin-week").querySelectorAll(".tl-cell.is-selected")) other.classList.remove("is-selected");
     cell.classList.add("is-selected");
+    openBlocksAt(cell);
     focusCell(cell);
     const { date, minute } = cell.dataset;
     const at = hhmm(Number(minute));
@@ -528,7 +607,7 @@
 
   function fillBookClientServices() {
     const select = $("bc-service");
-    select.replaceChildren(...state.services.map((service) => el("option", { value: service.slug, text: service.title })));
+    select.replaceChildren(...state.services.map((service) => el("option", { value: service.slug, text: serviceTitle(service.slug) })));
   }
 
   async function bookClient(event) {
@@ -651,6 +730,65 @@
       })
     );
     $("overrides").replaceChildren(...schedule.overrides.map((o) => overrideRow(o.date, o.intervals)));
+    $("vacations").replaceChildren(...(schedule.vacations || []).map((v) => vacationRow(v.from, v.to)));
+  }
+
+  /** One vacation: the first and the last day off (both included), entered once. */
+  function vacationRow(from, to) {
+    const n = ++state.overrideSeq;
+    const row = el("div", { className: "vacation-row" });
+    const date = (className, id, label, value) =>
+      el("div", { className: "field" }, [el("label", { for: id, text: label }), el("input", { type: "date", id, className, value: value || "", required: true })]);
+    const length = el("p", { className: "hint vacation-length", "aria-live": "polite" });
+    const showLength = () => {
+      const first = row.querySelector(".vac-from").value;
+      const last = row.querySelector(".vac-to").value;
+      const days = first && last ? Math.round((BB.dateOnly(last) - BB.dateOnly(first)) / 86400000) + 1 : 0;
+      length.textContent = days > 0 ? BB.format(T.vacation_length, { num: days }) : "";
+    };
+    row.append(
+      date("vac-from", `vac-${n}-from`, T.vacation_from, from),
+      date("vac-to", `vac-${n}-to`, T.vacation_to, to),
+      length,
+      el("button", {
+        type: "button",
+        className: "button button-quiet button-small",
+        text: T.remove_vacation,
+        onclick: () => {
+          row.remove();
+          $("add-vacation").focus();
+        },
+      })
+    );
+    row.addEventListener("input", showLength);
+    showLength();
+    return row;
+  }
+
+  function collectVacations(errors) {
+    const vacations = [];
+    for (const row of $("vacations").querySelectorAll(".vacation-row")) {
+      const fromInput = row.querySelector(".vac-from");
+      const toInput = row.querySelector(".vac-to");
+      const [from, to] = [fromInput.value, toInput.value];
+      if (!from || !to) {
+        errors.push([from ? toInput : fromInput, T.missing_vacation]);
+        continue;
+      }
+      const range = BB.format(T.week_range, {
+        start: dateLabel(from, { day: "numeric", month: "long" }),
+        end: dateLabel(to, { day: "numeric", month: "long", year: "numeric" }),
+      });
+      const days = Math.round((BB.dateOnly(to) - BB.dateOnly(from)) / 86400000) + 1;
+      if (days < 1) errors.push([toInput, BB.format(T.vacation_reversed, { range })]);
+      else if (days > 366) errors.push([toInput, BB.format(T.vacation_too_long, { range })]);
+      else vacations.push({ from, to, input: fromInput, range });
+    }
+    vacations.sort((a, b) => (a.from < b.from ? -1 : 1));
+    for (let i = 1; i < vacations.length; i++) {
+      if (vacations[i].from <= vacations[i - 1].to) errors.push([vacations[i].input, BB.format(T.vacation_overlap, { range: vacations[i].range })]);
+    }
+    return vacations.map(({ from, to }) => ({ from, to }));
   }
 
   function overrideRow(date, intervals) {
@@ -727,7 +865,8 @@
       overrides.push({ date, intervals: readWindows(row, label, errors) });
     }
     overrides.sort((a, b) => (a.date < b.date ? -1 : 1));
-    return { schedule: { timezone: $("schedule-tz").value, weekly, overrides }, errors };
+    const vacations = collectVacations(errors);
+    return { schedule: { timezone: $("schedule-tz").value, weekly, overrides, vacations }, errors };
   }
 
   async function saveSchedule(event) {
@@ -774,16 +913,131 @@
   ];
 
   let formSeq = 0;
+  const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
+  const CURRENCIES = ["RUB", "EUR", "USD", "KZT", "BYN", "GEL", "AMD"];
+  const FORMATS = [["either", "format_either"], ["online", "format_online"], ["in_person", "format_in_person"]];
+
+  /** What clients read about the kind of meeting: description, price, format, place (API.md UX round 2). */
+  function aboutFields(n, service, fields) {
+    const value = (name) => (service ? service[name] : SERVICE_DEFAULTS[name]);
+    const field = (name, label, control, hint) => {
+      control.id = `sf-${n}-${name}`;
+      control.name = name;
+      fields[name] = control;
+      const hintId = hint ? `${control.id}-hint` : null;
+      if (hintId) control.setAttribute("aria-describedby", hintId);
+      return el("div", { className: "field" }, [
+        el("label", { for: control.id, text: T[label] }),
+        control,
+        hint ? el("p", { className: "hint", id: hintId, text: T[hint] }) : null,
+      ]);
+    };
+    const text = (name, rows, max) => el("textarea", { rows: String(rows), maxlength: String(max), text: value(name) || "" });
+    const price = value("price");
+    const currency = el("select", {}, CURRENCIES.concat(price && !CURRENCIES.includes(price.currency) ? [price.currency] : []).map((code) => el("option", { value: code, text: code })));
+    currency.value = price ? price.currency : "RUB";
+    const format = el("select", {}, FORMATS.map(([code, label]) => el("option", { value: code, text: T[label] })));
+    format.value = value("format") || "either";
+    const amount = el("input", { type: "text", inputmode: "decimal", autocomplete: "off", maxlength: "12", value: price ? price.amount.replace(/\.00$/, "") : "" });
+    return el("fieldset", { className: "service-about-fields" }, [
+      el("legend", { text: T.about_legend }),
+      field("description", "f_description", text("description", 4, 2000), "f_description_hint"),
+      field("description_en", "f_description_en", text("description_en", 3, 2000), null),
+      el("div", { className: "form-grid" }, [field("price_amount", "f_price", amount, "f_price_hint"), field("price_currency", "f_currency", currency, null)]),
+      field("format", "f_format", format, null),
+      field("location", "f_location", text("location", 2, 500), "f_location_hint"),
+    ]);
+  }
+
+  function aboutBody(fields, body) {
+    for (const name of ["description", "description_en", "location"]) {
+      const raw = fields[name].value.trim();
+      body[name] = raw === "" ? null : raw;
+    }
+    body.format = fields.format.value;
+    // "3 500,50" as people type it -> "3500.50"; the server checks the rest.
+    const amount = fields.price_amount.value.replace(/[\s\u00a0]/g, "").replace(",", ".");
+    body.price = amount === "" ? null : { amount, currency: fields.price_currency.value };
+  }
+
+  /** The admin's words for a refused field (never the API's English or a pattern). */
+  function fieldProblem(field, labels) {
+    if (field === "slug") return T.bad_slug;
+    if (field === "price.amount" || field === "price") return T.bad_price;
+    if (field === "price.currency") return T.bad_currency;
+    const label = labels[field];
+    return label ? BB.format(T.check_field, { field: label }) : null;
+  }
+
+  // ---- the notice and the slot step of the service form ----
+
+  const NOTICE_UNITS = [
+    ["minutes", 1],
+    ["hours", 60],
+    ["days", 1440],
+  ];
+
+  /** The notice as a number and a unit (the API keeps minutes): 2880 -> 2 days, 90 -> 90 min. */
+  function noticeField(id, minutes) {
+    const total = Number(minutes) || 0;
+    const [unit, size] = NOTICE_UNITS.slice().reverse().find(([, each]) => total === 0 ? each === 60 : total % each === 0);
+    const number = el("input", { id, name: "min_notice_minutes", type: "number", min: "0", step: "any", inputmode: "decimal", required: true, value: String(total / size) });
+    const select = el(
+      "select",
+      { className: "notice-unit", "aria-label": T.notice_unit },
+      NOTICE_UNITS.map(([name]) => el("option", { value: name, text: T[`unit_${name}`] }))
+    );
+    select.value = unit;
+    // Read like the plain inputs of the form (value, setAttribute), in minutes.
+    const field = {
+      get value() {
+        const raw = number.value.trim();
+        const minutes = Number(raw) * NOTICE_UNITS.find(([name]) => name === select.value)[1];
+        // 1.5 hours is 90 minutes; anything else goes to the API as typed, to be refused there.
+        return raw !== "" && Number.isFinite(minutes) && minutes >= 0 ? String(Math.round(minutes)) : raw;
+      },
+      setAttribute: (name, value) => number.setAttribute(name, value),
+    };
+    return { field, control: el("div", { className: "with-unit" }, [number, select]) };
+  }
+
+  /** True if starts every `minutes` keep to the clock (as the API checks: web/schemas.py). */
+  const fitsClock = (minutes) => (60 % minutes === 0 && minutes % 5 === 0) || minutes % 15 === 0;
+  const CLOCK_STEPS = [5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240];
+
+  /** What an empty step means on this page: one meeting after another when the length keeps to
+   *  the clock, else the next step that does (a 50-minute session starts every hour, not at
+   *  10:00, 10:50, 11:40). null: back to back (the API's own default). */
+  function emptyStep(duration) {
+    if (!(duration >= 5) || fitsClock(duration)) return null;
+    return CLOCK_STEPS.find((step) => step >= duration) || null;
+  }
+
+  /** "Starts: 10:00, 11:00, 12:00 …" for a step (or the length), from the first working hours. */
+  function stepPreview(step) {
+    const windows = state.schedule ? DAYS.map((day) => state.schedule.weekly[day] || []).find((list) => list.length) : null;
+    const [from, until] = windows ? windows[0] : ["10:00", "18:00"];
+    const starts = [];
+    for (let m = toMinutes(from); m < toMinutes(until) && starts.length < 4; m += step) starts.push(hhmm(m));
+    return BB.format(T.step_preview, { times: `${starts.join(", ")} …` });
+  }
 
   function serviceForm(service, onDone) {
     const n = ++formSeq;
     const form = el("form", { className: "form service-form", novalidate: true });
     const fields = {};
+    const stepHints = [];
     const list = service ? SERVICE_FIELDS : [["slug", "text", "f_slug", true], ...SERVICE_FIELDS];
     const grid = el("div", { className: "form-grid" });
     for (const [name, type, label, required] of list) {
       const id = `sf-${n}-${name}`;
       const value = service ? service[name] : SERVICE_DEFAULTS[name];
+      if (name === "min_notice_minutes") {
+        const notice = noticeField(id, value);
+        fields[name] = notice.field;
+        grid.append(el("div", { className: "field" }, [el("label", { for: id, text: T[label] }), notice.control]));
+        continue;
+      }
       const input = el("input", {
         id,
         name,
@@ -794,9 +1048,27 @@
         value: value === null || value === undefined ? "" : String(value),
       });
       fields[name] = input;
-      grid.append(el("div", { className: "field" }, [el("label", { for: id, text: T[label] }), input]));
+      const field = el("div", { className: "field" }, [el("label", { for: id, text: T[label] }), input]);
+      if (name === "slot_step_minutes") {
+        Object.assign(input, { min: "5", max: "240", step: "5" });
+        const hint = el("p", { className: "hint", id: `${id}-hint`, "aria-live": "polite" });
+        input.setAttribute("aria-describedby", hint.id);
+        field.append(hint);
+        stepHints.push(hint);
+      }
+      grid.append(field);
     }
-    form.append(grid);
+    form.append(grid, aboutFields(n, service, fields));
+    // The step's hint says what the step gives, as it is typed (an empty one included).
+    const showStep = () => {
+      const duration = Number(fields.duration_minutes.value);
+      const raw = fields.slot_step_minutes.value.trim();
+      const step = raw === "" ? emptyStep(duration) || duration : Number(raw);
+      stepHints[0].textContent = step >= 5 && step <= 240 && Number.isInteger(step) ? stepPreview(step) : T.step_invalid;
+    };
+    fields.duration_minutes.addEventListener("input", showStep);
+    fields.slot_step_minutes.addEventListener("input", showStep);
+    showStep();
     for (const [name, label, initial] of [
       ["requires_payment", "f_payment", service ? service.requires_payment : SERVICE_DEFAULTS.requires_payment === true],
       ["active", "f_active", service ? service.active : SERVICE_DEFAULTS.active !== false],
@@ -820,8 +1092,31 @@
       }
       body.requires_payment = fields.requires_payment.checked;
       body.active = fields.active.checked;
+      aboutBody(fields, body);
+      const step = body.slot_step_minutes;
+      if (service && fields.slot_step_minutes.value.trim() === String(service.slot_step_minutes)) {
+        // The API shows a service's effective step (its length when none was set): sent back
+        // unchanged it would pin that step, so it is sent only when it was changed.
+        delete body.slot_step_minutes;
+      } else if (step === null) {
+        body.slot_step_minutes = emptyStep(body.duration_minutes);
+      } else if (!(Number.isInteger(step) && step >= 5 && step <= 240 && fitsClock(step))) {
+        fields.slot_step_minutes.setAttribute("aria-invalid", "true");
+        error.textContent = T.step_invalid;
+        error.hidden = false;
+        BB.focus(error);
+        return;
+      }
       if (!service) {
         for (const key of Object.keys(body)) if (body[key] === null) delete body[key];
+      }
+      for (const input of Object.values(fields)) input.removeAttribute("aria-invalid");
+      if (!service && !SLUG.test(body.slug || "")) {
+        fields.slug.setAttribute("aria-invalid", "true");
+        error.textContent = T.bad_slug;
+        error.hidden = false;
+        BB.focus(error);
+        return;
       }
       status.textContent = T.saving;
       const answer = service
@@ -833,8 +1128,12 @@
         return;
       }
       const field = BB.errorField(answer);
-      if (field && fields[field]) fields[field].setAttribute("aria-invalid", "true");
-      error.textContent = BB.format(T.save_failed, { message: errorMessage(answer) });
+      const input = field && (fields[field] || fields[field.replace(".", "_")] || (field === "price" ? fields.price_amount : null));
+      if (input) input.setAttribute("aria-invalid", "true");
+      const labels = Object.fromEntries(list.map(([name, , label]) => [name, T[label]]));
+      Object.assign(labels, { description: T.f_description, description_en: T.f_description_en, format: T.f_format, location: T.f_location });
+      const problem = answer.status === 422 ? fieldProblem(field, labels) : null;
+      error.textContent = problem || BB.format(T.save_failed, { message: errorMessage(answer) });
       error.hidden = false;
       BB.focus(error);
     });
@@ -882,16 +1181,26 @@
     const meta = [BB.format(T.minutes, { num: service.duration_minutes })];
     if (service.requires_payment) meta.push(T.paid);
     if (!service.active) meta.push(T.inactive);
+    // The page's language names the heading; the other title is the hint under it.
+    const english = app.dataset.lang === "en" && service.title_en;
+    const heading = english ? service.title_en : service.title;
+    const other = english ? el("p", { className: "hint", lang: "ru", text: service.title }) : service.title_en ? el("p", { className: "hint", lang: "en", text: service.title_en }) : null;
+    if (service.price) {
+      const amount = Number(service.price.amount);
+      const digits = Number.isInteger(amount) ? 0 : 2;
+      meta.push(new Intl.NumberFormat(locale, { style: "currency", currency: service.price.currency, minimumFractionDigits: digits, maximumFractionDigits: digits }).format(amount));
+    }
+    meta.push(T[`format_${service.format}`]);
     const head = el("div", { className: "service-head" }, [
       el("div", {}, [
-        el("h3", { id: titleId, text: service.title }),
-        service.title_en ? el("p", { className: "hint", lang: "en", text: service.title_en }) : null,
+        el("h3", { id: titleId, text: heading, lang: english ? "en" : null }),
+        other,
         el("p", { className: "service-meta", text: `${service.slug} · ${meta.join(" · ")}` }),
       ]),
     ]);
     const editor = el("div", { className: "service-editor", hidden: true });
     const question = el("div", { className: "panel panel-warn", hidden: true }, [
-      el("p", { tabindex: "-1", text: BB.format(T.delete_question, { title: service.title }) }),
+      el("p", { tabindex: "-1", text: BB.format(T.delete_question, { title: serviceTitle(service.slug) }) }),
     ]);
     const editButton = el("button", {
       type: "button",
@@ -1095,6 +1404,7 @@
     });
     $("explain-close").addEventListener("click", () => {
       $("explain-panel").hidden = true;
+      for (const item of $("admin-week").querySelectorAll(".tl-item.is-lit")) item.classList.remove("is-lit");
       const selected = $("admin-week").querySelector(".tl-cell.is-selected");
       if (selected) {
         selected.classList.remove("is-selected");
@@ -1107,6 +1417,12 @@
     $("add-override").addEventListener("click", () => {
       const row = overrideRow(BB.addDays(BB.localDate(now, state.zone), 1), []);
       $("overrides").append(row);
+      row.querySelector("input").focus();
+    });
+    $("add-vacation").addEventListener("click", () => {
+      const first = BB.addDays(BB.localDate(now, state.zone), 1);
+      const row = vacationRow(first, BB.addDays(first, 6));
+      $("vacations").append(row);
       row.querySelector("input").focus();
     });
     const [schedule] = await Promise.all([BB.request("GET", "/api/admin/schedule"), loadServices()]);

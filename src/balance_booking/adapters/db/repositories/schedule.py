@@ -1,4 +1,4 @@
-"""Session types and the owner's weekly hours with date overrides."""
+"""Session types and the owner's weekly hours with date overrides and vacations."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
 from balance_booking.adapters.db import tables as t
 from balance_booking.adapters.db.changes import ChangeTracker
-from balance_booking.domain.availability import Availability, LocalWindow
-from balance_booking.domain.services import Service
+from balance_booking.domain.availability import Availability, LocalWindow, Vacation
+from balance_booking.domain.services import Price, Service, ServiceFormat
 
 _TIMEZONE_KEY = "owner_timezone"
 
@@ -34,6 +34,12 @@ def _service_values(service: Service) -> dict[str, Any]:
         "requires_payment": service.requires_payment,
         "active": service.active,
         "change_cutoff_minutes": _minutes(service.change_cutoff),
+        "description": service.description,
+        "description_en": service.description_en,
+        "price_minor": None if service.price is None else service.price.minor_units,
+        "price_currency": None if service.price is None else service.price.currency,
+        "format": service.format.value,
+        "location": service.location,
     }
 
 
@@ -53,6 +59,13 @@ def _service_from_row(row: Row[Any]) -> Service:
         requires_payment=row.requires_payment,
         active=row.active,
         change_cutoff=timedelta(minutes=row.change_cutoff_minutes),
+        description=row.description,
+        description_en=row.description_en,
+        price=None
+        if row.price_minor is None or row.price_currency is None
+        else Price.from_minor_units(row.price_minor, row.price_currency),
+        format=ServiceFormat(row.format),
+        location=row.location,
     )
 
 
@@ -105,7 +118,7 @@ class SqlServices:
 
 
 class SqlSchedule:
-    """Weekly rules and overrides; the owner's zone lives in `practice_settings`."""
+    """Weekly rules, overrides and vacations; the owner's zone lives in `practice_settings`."""
 
     def __init__(self, connection: Connection, changes: ChangeTracker) -> None:
         self._connection = connection
@@ -131,10 +144,17 @@ class SqlSchedule:
             windows = overrides[row.on_date]
             if row.start_minute is not None:
                 windows.append(LocalWindow(row.start_minute, row.end_minute))
+        vacations = select(t.availability_vacations).order_by(
+            t.availability_vacations.c.first_date, t.availability_vacations.c.last_date
+        )
         return Availability(
             timezone=zone,
             weekly={day: tuple(windows) for day, windows in weekly.items()},
             overrides={day: tuple(windows) for day, windows in overrides.items()},
+            vacations=tuple(
+                Vacation(row.first_date, row.last_date)
+                for row in self._connection.execute(vacations)
+            ),
         )
 
     def save(self, availability: Availability) -> None:
@@ -165,3 +185,9 @@ class SqlSchedule:
             )
         if overrides:
             connection.execute(insert(t.availability_overrides), overrides)
+        connection.execute(delete(t.availability_vacations))
+        if availability.vacations:
+            connection.execute(
+                insert(t.availability_vacations),
+                [{"first_date": v.first, "last_date": v.last} for v in availability.vacations],
+            )

@@ -1,11 +1,8 @@
 """Already booked: when the confirmation was last sent again (at most once per 10 minutes).
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0014
 Create Date: 2027-02-10
-
-Number 0015 was reserved for this change while 0013 and 0014 were being written in parallel; when
-those land before it, `down_revision` follows the last of them.
 """
 
 from __future__ import annotations
@@ -16,7 +13,7 @@ from alembic import op
 from balance_booking.adapters.db.types import UtcDateTime
 
 revision = "0015"
-down_revision = "0012"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
