@@ -997,6 +997,7 @@
         return raw !== "" && Number.isFinite(minutes) && minutes >= 0 ? String(Math.round(minutes)) : raw;
       },
       setAttribute: (name, value) => number.setAttribute(name, value),
+      removeAttribute: (name) => number.removeAttribute(name),
     };
     return { field, control: el("div", { className: "with-unit" }, [number, select]) };
   }
