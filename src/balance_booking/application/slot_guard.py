@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -13,6 +16,7 @@ from balance_booking.application.availability import (
     ListAvailableSlots,
     load_availability,
 )
+from balance_booking.application.deadline import Deadline, DeadlineExceededError, within
 from balance_booking.application.errors import (
     AccessRevokedError,
     ApplicationError,
@@ -88,10 +92,21 @@ class SlotGuard:
     # The live check is skipped while the mirror is this fresh (a push or poll just refreshed it),
     # so anonymous traffic cannot spend the practitioner's Google quota (docs/booking.md).
     live_check_fresh: timedelta = timedelta(0)
+    # LIVE_CHECK_TIMEOUT_SECONDS: the live check gives up after this long in total (retries and a
+    # token refresh included) and then follows the fallback rules, so a booking answers within
+    # about 5 s even while Google hangs. `monotonic` is the clock of that budget.
+    live_check_timeout: timedelta = timedelta(seconds=3)
+    monotonic: Callable[[], float] = time.monotonic
+
     # The public slots answers' cache: a visitor who lost the race for a slot is answered from
     # it (one computation for all of them) instead of a read and a slot sweep each.
     slots: ListAvailableSlots | None = None
     conflicts: ConflictLog | None = None  # booking_conflict records, batched; None: one by one
+
+    def live_check_budget(self) -> AbstractContextManager[Deadline]:
+        """The time budget of one live check; entered early (a booking waiting for another
+        attempt at its slot), it also counts the wait, and the check gets what is left."""
+        return within(self.live_check_timeout.total_seconds(), clock=self.monotonic)
 
     def snapshot(self, service_slug: str, *, now: datetime) -> SlotSnapshot:
         with self.readers() as uow:
@@ -226,10 +241,13 @@ class SlotGuard:
             return []
         self.metrics.increment("live_checks", {"result": "asked"})
         try:
-            return self.gateways(self.tokens).busy_intervals(
-                window, snapshot.link.blocking_calendar_ids
-            )
+            with self.live_check_budget():
+                return self.gateways(self.tokens).busy_intervals(
+                    window, snapshot.link.blocking_calendar_ids
+                )
         except (GoogleUnavailableError, GoogleRequestError, AccessRevokedError) as exc:
+            if isinstance(exc, DeadlineExceededError):
+                self.metrics.increment("live_checks", {"result": "timed_out"})
             synced = snapshot.link.last_success_at
             if synced is not None and now - synced <= self.live_check_fallback:
                 _log.warning("live_check_fallback_to_mirror", extra={"error": type(exc).__name__})

@@ -9,16 +9,19 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
 
+from balance_booking.application.errors import AlreadyBookedError
 from balance_booking.application.slot_guard import BookingRequest, SlotUnavailableError
 from balance_booking.domain.appointments import Client
 from balance_booking.web.deps import PublicWrite, ServicesDep
 from balance_booking.web.schemas import (
     RATE_LIMITED,
+    AlreadyBookedBody,
     AppointmentEnvelope,
     BookingIn,
     CancelIn,
     ConflictBody,
     ErrorBody,
+    already_booked_response,
     appointment_out,
     slot_unavailable_response,
 )
@@ -29,7 +32,11 @@ router = APIRouter(prefix="/api/public/booking", tags=["public"])
 
 _BOOKING_ERRORS: dict[int | str, dict[str, object]] = {
     404: {"model": ErrorBody, "description": "Unknown service"},
-    409: {"model": ConflictBody, "description": "Slot unavailable; alternatives offered"},
+    409: {
+        "model": ConflictBody | AlreadyBookedBody | ErrorBody,
+        "description": "slot_unavailable (alternatives offered), already_booked (the client holds "
+        "this slot already; the confirmation is sent again) or booking_limit_reached",
+    },
     422: {
         "model": ErrorBody,
         "description": "Invalid request, Idempotency-Key reuse, or consent_required",
@@ -68,6 +75,8 @@ def book(
         booked = services.book.execute(request, idempotency_key=idempotency_key)
     except SlotUnavailableError as exc:
         return slot_unavailable_response(exc, zone)
+    except AlreadyBookedError as exc:
+        return already_booked_response(exc)
     if booked.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return AppointmentEnvelope(
