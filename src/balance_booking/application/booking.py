@@ -157,14 +157,11 @@ class BookAppointment:
         email = _normalised(request.client.email)
         if email is None:
             return None
-        with self.readers() as uow:
-            held = [
-                appointment
-                for appointment in uow.appointments.held_at(
-                    request.service_slug, request.start, now=now
-                )
-                if _normalised(appointment.client.email) == email
-            ]
+        held = [
+            appointment
+            for appointment in self.guard.held_at(request.service_slug, request.start, now=now)
+            if _normalised(appointment.client.email) == email
+        ]
         if not held:
             return None
         appointment = held[0]
@@ -185,9 +182,9 @@ class BookAppointment:
         load_zone(request.timezone)
         fingerprint = request_fingerprint(request)
         now = self.clock.now()
-        snapshot = self._check_locally(request, fingerprint, idempotency_key, now=now)
-        if isinstance(snapshot, Booked):
-            return snapshot
+        replayed = self._check_locally(request, fingerprint, idempotency_key, now=now)
+        if replayed is not None:
+            return replayed
         # One attempt per slot at a time in this process (SlotClaims): a visitor who lost the
         # race learns it from the database the moment the winner has committed, without asking
         # Google. Nothing here holds a database lock while Google is asked. The live check's
@@ -195,11 +192,12 @@ class BookAppointment:
         # queued behind a hanging check gets the fallback at once instead of a second wait.
         with self.guard.live_check_budget():
             while not self.claims.claim(request.start, wait_seconds=_CLAIM_WAIT_S):
-                checked = self._check_locally(request, fingerprint, idempotency_key, now=now)
-                if isinstance(checked, Booked):
-                    return checked
-                snapshot = checked
+                replayed = self._check_locally(request, fingerprint, idempotency_key, now=now)
+                if replayed is not None:
+                    return replayed
             try:
+                # Read afresh by the one attempt that goes on to Google and the database.
+                snapshot = self.guard.snapshot(request.service_slug, now=now)
                 return self._book_claimed(
                     request, snapshot, fingerprint, idempotency_key, consent=consent, now=now
                 )
@@ -213,12 +211,12 @@ class BookAppointment:
         idempotency_key: str | None,
         *,
         now: datetime,
-    ) -> SlotSnapshot | Booked:
-        """An Idempotency-Key replay, else the snapshot if the slot is offered on local data;
-        raises the conflict (with alternatives) if it is not.
+    ) -> Booked | None:
+        """An Idempotency-Key replay, else None if the slot is offered on local data; raises the
+        conflict (with alternatives) if it is not.
 
         Whether it is offered comes from the slots cache, so the visitors who lost a race are
-        answered from one computation; a slot that is offered is read afresh for the live check.
+        answered from one computation.
         """
         if idempotency_key is not None:
             with self.readers() as uow:
@@ -227,7 +225,7 @@ class BookAppointment:
                 return replay
         conflict = self.guard.quick_conflict(request, now=now)
         if conflict is None:
-            return self.guard.snapshot(request.service_slug, now=now)
+            return None
         # A request with the same key (a retry that reached another thread or process) may
         # have booked this slot since the replay look above: answer as it did.
         if idempotency_key is not None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from bisect import bisect_left
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -33,7 +34,7 @@ from balance_booking.application.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from balance_booking.domain.appointments import LANGUAGES, Client
+from balance_booking.domain.appointments import LANGUAGES, Appointment, Client
 from balance_booking.domain.intervals import Interval, subtract
 from balance_booking.domain.services import Service
 from balance_booking.domain.slots import TimeSlot, available_slots, nearest_slots
@@ -44,6 +45,7 @@ _log = logging.getLogger(__name__)
 _ALTERNATIVES_BEFORE = timedelta(days=7)
 _ALTERNATIVES_AFTER = timedelta(days=21)
 _DAY = timedelta(days=1)
+_NEAREST = 5  # alternatives offered with a conflict (API.md: up to 5 nearest free slots)
 
 
 class SlotUnavailableError(ApplicationError):
@@ -77,6 +79,45 @@ class SlotSnapshot:
     use_busy: bool
 
 
+class HeldSlots:
+    """Who holds a slot as of one data version (a bounded memo; any write clears it).
+
+    Filled at `read_at`; read at an earlier instant (a clock moved back) it is not used, since a
+    payment hold that had run out then could still hold the slot.
+    """
+
+    _MAX_ENTRIES = 256
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._version = -1
+        self._entries: dict[tuple[str, datetime], tuple[datetime, tuple[Appointment, ...]]] = {}
+
+    def get(
+        self, version: int, key: tuple[str, datetime], *, now: datetime
+    ) -> tuple[Appointment, ...] | None:
+        with self._lock:
+            if version != self._version:
+                return None
+            found = self._entries.get(key)
+        if found is None or now < found[0]:
+            return None
+        return found[1]
+
+    def put(
+        self,
+        version: int,
+        key: tuple[str, datetime],
+        holders: tuple[Appointment, ...],
+        *,
+        now: datetime,
+    ) -> None:
+        with self._lock:
+            if version != self._version or len(self._entries) >= self._MAX_ENTRIES:
+                self._version, self._entries = version, {}
+            self._entries[key] = (now, holders)
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SlotGuard:
     """The checks shared by booking and confirmation: offered locally, free live in Google."""
@@ -102,6 +143,7 @@ class SlotGuard:
     # it (one computation for all of them) instead of a read and a slot sweep each.
     slots: ListAvailableSlots | None = None
     conflicts: ConflictLog | None = None  # booking_conflict records, batched; None: one by one
+    holders: HeldSlots = field(default_factory=HeldSlots)
 
     def live_check_budget(self) -> AbstractContextManager[Deadline]:
         """The time budget of one live check; entered early (a booking waiting for another
@@ -159,14 +201,34 @@ class SlotGuard:
                 return self.check_locally(uow, snapshot, request, now=now)
         # A window fixed by the start alone, so every request for it shares one cache entry.
         window = Interval(request.start - _ALTERNATIVES_BEFORE, request.start + _ALTERNATIVES_AFTER)
-        found = self.slots.execute(service_slug=request.service_slug, window=window)
-        if any(slot.start == request.start for slot in found.slots):
+        slots = self.slots.execute(service_slug=request.service_slug, window=window).slots
+        # Sorted by start: look the start up, and hand the nearest-slots rule only the
+        # neighbours that can be among the nearest (as many on each side as it picks).
+        at = bisect_left(slots, request.start, key=_start)
+        if at < len(slots) and slots[at].start == request.start:
             return None
+        around = slots[max(0, at - _NEAREST) : at + _NEAREST]
         return SlotUnavailableError(
             "This time is no longer available.",
-            alternatives=nearest_slots(found.slots, request.start),
+            alternatives=nearest_slots(around, request.start, limit=_NEAREST),
             timezone=request.timezone,
         )
+
+    def held_at(self, service_slug: str, start: datetime, *, now: datetime) -> list[Appointment]:
+        """The active appointments of `service_slug` at `start` (who holds the slot), remembered
+        per data version: every visitor who lost a race asks whether the slot is their own."""
+        if self.slots is None:
+            with self.readers() as uow:
+                return uow.appointments.held_at(service_slug, start, now=now)
+        version = self.slots.versions.current()
+        key = (service_slug, start)
+        remembered = self.holders.get(version, key, now=now)
+        if remembered is None:
+            with self.readers() as uow:
+                remembered = tuple(uow.appointments.held_at(service_slug, start, now=now))
+            self.holders.put(version, key, remembered, now=now)
+        # A payment hold that ran out since it was read no longer holds the slot.
+        return [appointment for appointment in remembered if appointment.is_active_at(now)]
 
     def record_conflict(self, service_slug: str, *, now: datetime) -> None:
         """booking_conflict (tracking plan): stored, counted and logged on every 409."""
@@ -327,6 +389,10 @@ class SlotClaims:
                 self._held[start] = (done, holder, depth - 1)
                 return
         done.set()
+
+
+def _start(slot: TimeSlot) -> datetime:
+    return slot.start
 
 
 def alternatives_window(start: datetime, *, now: datetime) -> Interval:
