@@ -142,8 +142,9 @@ class Server:
 
 
 @contextmanager
-def _server(database_url: str, tmp: Path, emulator: str) -> Iterator[Server]:
-    """A migrated database with a week plan and a service, served by `serve --no-worker`."""
+def _server(database_url: str, tmp: Path, emulator: str, *, workers: int = 1) -> Iterator[Server]:
+    """A migrated database with a week plan and a service, served by `serve --no-worker`
+    (`--workers N`: N web processes, PostgreSQL only)."""
     var_dir = tmp / "var"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -179,7 +180,7 @@ def _server(database_url: str, tmp: Path, emulator: str) -> Iterator[Server]:
         timeout=10,
     ).raise_for_status()
     log = tmp / "server.log"
-    args = ["serve", "--no-worker", "--port", str(port)]
+    args = ["serve", "--no-worker", "--port", str(port), "--workers", str(workers)]
     with (
         _process(args, env=env, log=log, probe=base + "/healthz") as pid,
         httpx.Client(

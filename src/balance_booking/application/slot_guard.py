@@ -26,6 +26,7 @@ from balance_booking.application.errors import (
     GoogleUnavailableError,
     NotFoundError,
 )
+from balance_booking.application.group_commit import GroupCommit
 from balance_booking.application.ports import (
     AccessTokenSource,
     CalendarGatewayFactory,
@@ -402,51 +403,23 @@ def alternatives_window(start: datetime, *, now: datetime) -> Interval:
 
 class ConflictLog:
     """booking_conflict records with group commit: 409s answered at the same moment share one
-    write transaction.
-
-    Each caller still returns only once its own record is committed; while one caller writes a
-    batch, the others queue theirs, and the next writer takes them all. Fifty losers of one
-    slot cost a few transactions instead of fifty queued for the write lock.
-    """
+    write transaction, and each caller returns once its own record is committed."""
 
     def __init__(self, *, writers: UnitOfWorkFactory, metrics: Metrics) -> None:
-        self._writers = writers
         self._metrics = metrics
-        self._changed = threading.Condition()
-        self._pending: list[tuple[str, datetime]] = []
-        self._queued = 0  # records handed in so far
-        self._settled = 0  # of those, how many are written (or failed with their batch)
-        self._writing = False
+        self._records: GroupCommit[tuple[str, datetime], None] = GroupCommit(
+            writers=writers, write=_track_conflict
+        )
 
     def record(self, service_slug: str, *, now: datetime) -> None:
-        with self._changed:
-            self._pending.append((service_slug, now))
-            self._queued += 1
-            mine = self._queued
-            while self._settled < mine:
-                if self._writing:
-                    self._changed.wait()
-                    continue
-                self._write_pending()
+        self._records.submit((service_slug, now))
         self._metrics.increment("booking_conflicts")
         _log.info("booking_conflict", extra={"service_slug": service_slug})
 
-    def _write_pending(self) -> None:
-        """Write everything queued (called holding the condition; releases it meanwhile)."""
-        batch, self._pending = self._pending, []
-        upto = self._queued
-        self._writing = True
-        self._changed.release()
-        try:
-            with self._writers() as uow:
-                for service_slug, at in batch:
-                    uow.tracking.track("booking_conflict", {"service_slug": service_slug}, at=at)
-                uow.commit()
-        finally:
-            self._changed.acquire()
-            self._writing = False
-            self._settled = upto
-            self._changed.notify_all()
+
+def _track_conflict(uow: UnitOfWork, item: tuple[str, datetime]) -> None:
+    service_slug, at = item
+    uow.tracking.track("booking_conflict", {"service_slug": service_slug}, at=at)
 
 
 def record_conflict(
