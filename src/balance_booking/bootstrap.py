@@ -281,6 +281,7 @@ def build_guard(container: Container, *, slots: ListAvailableSlots | None = None
         default_timezone=settings.default_timezone,
         live_check_fallback=timedelta(seconds=settings.live_check_fallback_seconds),
         live_check_fresh=timedelta(seconds=settings.live_check_fresh_seconds),
+        live_check_timeout=timedelta(seconds=settings.live_check_timeout_seconds),
         metrics=container.metrics,
     )
 

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     live_check_fallback_seconds: int = Field(default=300, ge=0)
     # No live Google check while the mirror was refreshed (push or poll) this recently.
     live_check_fresh_seconds: int = Field(default=5, ge=0, le=60)
+    # The live check at booking gives up after this long in total, then follows the fallback.
+    live_check_timeout_seconds: float = Field(default=3, gt=0, le=60)
     hold_minutes: int = Field(default=15, ge=1)
     cache_ttl_seconds: int = Field(default=300, ge=0)
     log_level: str = "INFO"

@@ -12,10 +12,27 @@ from playwright.sync_api import Page, expect
 
 from balance_booking.application.booking import ManageTokens
 from balance_booking.bootstrap import build_waitlist_matching
-from tests.browser.conftest import Live, fits_width, shoot
+from tests.browser.conftest import AXE_BLOCKING, Live, axe_violations, fits_width, shoot
 from tests.browser.test_admin_pages import sign_in
 
 START = "2026-12-02T15:00:00+03:00"  # Wednesday, a free consultation time in the demo week
+
+
+def assert_section_accessible(page: Page, selector: str, where: str) -> None:
+    """0 axe violations of impact serious or critical inside `selector` (the rest of the page
+    belongs to other parts of the admin schedule and has its own checks)."""
+    axe_violations(page)  # injects axe-core
+    found = page.evaluate(
+        """async (selector) => {
+            const result = await window.axe.run(selector, {resultTypes: ['violations']});
+            return result.violations.map((v) => ({
+                id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')),
+            }));
+        }""",
+        selector,
+    )
+    blocking = [v for v in found if v["impact"] in AXE_BLOCKING]
+    assert not blocking, f"axe on {where}: {blocking}"
 
 
 def offered(live: Live, *, email: str, language: str = "ru") -> tuple[str, str]:
@@ -93,6 +110,15 @@ def test_the_practitioner_sees_the_state_and_removes_an_entry(desktop: Page, liv
     expect(entry.locator(".waitlist-state")).to_contain_text("Предложено время")
     expect(entry.locator(".waitlist-state")).to_contain_text("удерживается до")
     shoot(page, "admin-waitlist-offered")
+    entry.get_by_role("button", name="Убрать Ольга из листа ожидания").click()
+    # The confirmation names its consequence: the time held for Ольга is freed.
+    question = entry.get_by_role("group", name="Убрать Ольга из листа ожидания?")
+    expect(question).to_contain_text("станет свободным для всех")
+    expect(question.get_by_role("button", name="Да, убрать")).to_be_focused()
+    assert_section_accessible(page, "#waitlist-section", "admin waiting list, removal asked")
+    shoot(page, "admin-waitlist-remove")
+    question.get_by_role("button", name="Оставить").click()
+    expect(question).to_be_hidden()
     entry.get_by_role("button", name="Убрать Ольга из листа ожидания").click()
     entry.get_by_role("button", name="Да, убрать").click()
     expect(page.locator("#waitlist-status")).to_have_text("Убрано из листа ожидания.")

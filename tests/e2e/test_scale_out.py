@@ -181,7 +181,17 @@ def test_two_web_processes_and_two_workers_share_one_postgresql(tmp_path: Path) 
         for hour in CONTESTED_HOURS:
             answers = at_once(
                 [
-                    (web[side], booking(day, hour, name=f"Клиент {side}{n}"), None)
+                    # Each contender is another person (one's own slot is already_booked).
+                    (
+                        web[side],
+                        booking(
+                            day,
+                            hour,
+                            name=f"Клиент {side}{n}",
+                            email=f"client-{side}{n}@example.com",
+                        ),
+                        None,
+                    )
                     for side, n in itertools.product("ab", range(ATTEMPTS_PER_PROCESS))
                 ]
             )
@@ -295,11 +305,11 @@ def migrate_and_make_token(env: dict[str, str]) -> str:
         container.close()
 
 
-def booking(day: date, hour: int, *, name: str) -> dict[str, Any]:
+def booking(
+    day: date, hour: int, *, name: str, email: str = "client@example.com"
+) -> dict[str, Any]:
     start = datetime(day.year, day.month, day.day, hour, tzinfo=MOSCOW)
-    return booking_body(
-        start, service=SERVICE, client={"name": name, "email": "client@example.com"}
-    )
+    return booking_body(start, service=SERVICE, client={"name": name, "email": email})
 
 
 def at_once(

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from balance_booking.application import deadline
 from balance_booking.application.errors import (
     AccessRevokedError,
     DeletedEventWriteRefusedError,
@@ -32,6 +33,7 @@ from balance_booking.application.ports import (
     PushChannel,
 )
 from balance_booking.domain.intervals import Interval, merge
+from tests.fakes.clock import FakeStopwatch
 
 OPERATIONS = frozenset(
     {
@@ -82,6 +84,7 @@ class FakeCalendar:
         timezone: str = "Europe/Moscow",
         now: Callable[[], datetime] | None = None,
         channel_ttl_cap: timedelta = timedelta(days=7),
+        stopwatch: FakeStopwatch | None = None,
     ) -> None:
         self.timezone = timezone
         self.events: dict[str, FakeEvent] = {}
@@ -101,6 +104,11 @@ class FakeCalendar:
         # The owner's other calendars: id -> (summary, busy intervals), for "which calendars
         # block time" (only their busy time matters here).
         self.others: dict[str, tuple[str, list[Interval]]] = {}
+        # A slow Google: every call takes `latency` seconds on `stopwatch`. A call made inside a
+        # time budget (application/deadline.py) gives up at its end the way the transport
+        # promises: the stopwatch moves to the deadline and DeadlineExceededError is raised.
+        self.latency = 0.0
+        self.stopwatch = stopwatch or FakeStopwatch()
 
     # --- programming failures -------------------------------------------------------------
     def fail(self, operation: str, error: Exception, *, times: int = 1) -> None:
@@ -138,6 +146,12 @@ class FakeCalendar:
         self.log.append((operation, argument))
         if self.on_call is not None:
             self.on_call(operation)
+        if self.latency > 0:
+            left = deadline.remaining()
+            if left is not None and left < self.latency:
+                self.stopwatch.advance(left)
+                raise deadline.DeadlineExceededError(f"Google did not answer in time ({operation})")
+            self.stopwatch.advance(self.latency)
         if self._outage is not None:
             raise self._outage
         queue = self._failures.get(operation)

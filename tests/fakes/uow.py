@@ -89,6 +89,7 @@ class StoredAppointment:
     sync_state: CalendarState = CalendarState.PENDING
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    confirmation_resent_at: datetime | None = None
 
 
 @dataclass
@@ -392,6 +393,27 @@ class FakeAppointments:
         by_phone = 0 if phone is None else sum(a.client.phone == phone for a in live)
         return max(by_email, by_phone)
 
+    def held_at(self, service_slug: str, start: datetime, *, now: datetime) -> list[Appointment]:
+        return [
+            _copy_appointment(s.appointment)
+            for s in self._rows()
+            if s.appointment.service_slug == service_slug
+            and s.appointment.start == start
+            and s.appointment.is_active_at(now)
+        ]
+
+    def claim_confirmation_resend(
+        self, appointment_id: UUID, *, now: datetime, every: timedelta
+    ) -> bool:
+        stored = self._tx.state.appointments.get(appointment_id)
+        if stored is None:
+            return False
+        last = stored.confirmation_resent_at
+        if last is not None and last > now - every:
+            return False
+        self._tx.write().appointments[appointment_id].confirmation_resent_at = now
+        return True
+
     def in_series(self, series_id: UUID) -> list[Appointment]:
         return [
             _copy_appointment(s.appointment)
@@ -500,6 +522,15 @@ class FakeWaitlist:
         state.waitlist = [
             replace(e, **changes) if e.entry_id == entry_id else e  # type: ignore[arg-type]
             for e in state.waitlist
+        ]
+
+    def open_for(self, service_slug: str, email: str) -> list[WaitlistEntry]:
+        return [
+            e
+            for e in self._ordered()
+            if e.service_slug == service_slug
+            and e.email.lower() == email.lower()
+            and e.status in {EntryStatus.WAITING, EntryStatus.OFFERED}
         ]
 
     def set_status(self, entry_id: UUID, status: EntryStatus) -> None:

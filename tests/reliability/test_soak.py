@@ -458,7 +458,10 @@ class Shopper:
             return True
         if response.status_code == 409:
             body = response.json()
-            if body["error"]["code"] != "slot_unavailable" or len(body["alternatives"]) > 5:
+            if body["error"]["code"] == "already_booked":
+                # Two contenders drew the same address: the second is told it holds the slot.
+                self.ledger.count("already booked")
+            elif body["error"]["code"] != "slot_unavailable" or len(body["alternatives"]) > 5:
                 self.ledger.problem(f"book: a 409 of the wrong shape: {response.text[:500]}")
         elif response.status_code == 503:
             expect_unavailable(self.ledger, "book", response)

@@ -31,9 +31,14 @@ _COUNTERS: dict[str, Counter] = {
     ),
     "bookings": Counter("balance_bookings_total", "Appointments booked", ["status"]),
     "booking_conflicts": Counter("balance_booking_conflicts_total", "Bookings refused (409)"),
+    "already_booked": Counter(
+        "balance_booking_already_booked_total",
+        "Bookings of a slot the same client already holds (409 already_booked)",
+    ),
     "live_checks": Counter(
         "balance_live_checks_total",
-        "Booking-time checks of Google's busy time: asked, or skipped as the mirror was fresh",
+        "Booking-time checks of Google's busy time: asked, skipped as the mirror was fresh, "
+        "or timed out (LIVE_CHECK_TIMEOUT_SECONDS)",
         ["result"],
     ),
     "rate_limited": Counter(

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from balance_booking.application.errors import (
+    AlreadyBookedError,
     BookingLimitReachedError,
     ChangeWindowClosedError,
     ConflictError,
@@ -47,8 +48,12 @@ _log = logging.getLogger(__name__)
 
 
 # How long a booking waits for another attempt at the same slot before looking again itself;
-# the attempt it waits for is bounded by Google's timeouts, so this is only a backstop.
+# the attempt it waits for is bounded by LIVE_CHECK_TIMEOUT_SECONDS, so this is only a backstop.
 _CLAIM_WAIT_S = 30.0
+
+# A client who books their own slot again gets the confirmation again, at most this often.
+RESEND_EVERY = timedelta(minutes=10)
+ALREADY_BOOKED = "You are already booked for this time."
 
 CHANGE_WINDOW_CLOSED = (
     "This appointment can no longer be changed online; please contact the practitioner."
@@ -90,6 +95,13 @@ class Booked:
     replayed: bool
 
 
+def _normalised(email: str | None) -> str | None:
+    """An e-mail address as compared for "the same person": trimmed, case-folded."""
+    if email is None or not email.strip():
+        return None
+    return email.strip().casefold()
+
+
 def request_fingerprint(request: BookingRequest) -> str:
     """A stable hash of the request body, to tell replays from reuse of a key."""
     canonical = json.dumps(
@@ -127,32 +139,70 @@ class BookAppointment:
         try:
             return self._book(request, idempotency_key=idempotency_key)
         except SlotUnavailableError:
+            # The slot may be refused because the client holds it already (a retry after a lost
+            # answer, or the page closed while it waited): say so, never "someone else took it".
+            already = self._already_booked(request, now=self.clock.now())
+            if already is not None:
+                raise already from None
             # Recorded after every read transaction has closed: one connection per request.
             self.guard.record_conflict(request.service_slug, now=self.clock.now())
             raise
+
+    def _already_booked(
+        self, request: BookingRequest, *, now: datetime
+    ) -> AlreadyBookedError | None:
+        """The answer for a client asking for the slot they hold (same e-mail, compared
+        case-insensitively, same service and start; confirmed or a running payment hold), with
+        the confirmation e-mail queued again at most once per RESEND_EVERY; else None."""
+        email = _normalised(request.client.email)
+        if email is None:
+            return None
+        held = [
+            appointment
+            for appointment in self.guard.held_at(request.service_slug, request.start, now=now)
+            if _normalised(appointment.client.email) == email
+        ]
+        if not held:
+            return None
+        appointment = held[0]
+        resent = self.messages.mail.enabled
+        if resent:
+            with self.writers() as uow:
+                if uow.appointments.claim_confirmation_resend(
+                    appointment.id, now=now, every=RESEND_EVERY
+                ):
+                    self.messages.resend_confirmation(uow, appointment, now=now)
+                    uow.commit()
+        self.metrics.increment("already_booked")
+        _log.info("booking_already_held", extra={"appointment_id": str(appointment.id)})
+        return AlreadyBookedError(ALREADY_BOOKED, email_resent=resent)
 
     def _book(self, request: BookingRequest, *, idempotency_key: str | None) -> Booked:
         consent = self.consent.record(consent=request.consent, now=self.clock.now())
         load_zone(request.timezone)
         fingerprint = request_fingerprint(request)
         now = self.clock.now()
-        snapshot = self._check_locally(request, fingerprint, idempotency_key, now=now)
-        if isinstance(snapshot, Booked):
-            return snapshot
+        replayed = self._check_locally(request, fingerprint, idempotency_key, now=now)
+        if replayed is not None:
+            return replayed
         # One attempt per slot at a time in this process (SlotClaims): a visitor who lost the
         # race learns it from the database the moment the winner has committed, without asking
-        # Google. Nothing here holds a database lock while Google is asked.
-        while not self.claims.claim(request.start, wait_seconds=_CLAIM_WAIT_S):
-            checked = self._check_locally(request, fingerprint, idempotency_key, now=now)
-            if isinstance(checked, Booked):
-                return checked
-            snapshot = checked
-        try:
-            return self._book_claimed(
-                request, snapshot, fingerprint, idempotency_key, consent=consent, now=now
-            )
-        finally:
-            self.claims.release(request.start)
+        # Google. Nothing here holds a database lock while Google is asked. The live check's
+        # time budget starts here, so the wait for another attempt counts against it: a visitor
+        # queued behind a hanging check gets the fallback at once instead of a second wait.
+        with self.guard.live_check_budget():
+            while not self.claims.claim(request.start, wait_seconds=_CLAIM_WAIT_S):
+                replayed = self._check_locally(request, fingerprint, idempotency_key, now=now)
+                if replayed is not None:
+                    return replayed
+            try:
+                # Read afresh by the one attempt that goes on to Google and the database.
+                snapshot = self.guard.snapshot(request.service_slug, now=now)
+                return self._book_claimed(
+                    request, snapshot, fingerprint, idempotency_key, consent=consent, now=now
+                )
+            finally:
+                self.claims.release(request.start)
 
     def _check_locally(
         self,
@@ -161,12 +211,12 @@ class BookAppointment:
         idempotency_key: str | None,
         *,
         now: datetime,
-    ) -> SlotSnapshot | Booked:
-        """An Idempotency-Key replay, else the snapshot if the slot is offered on local data;
-        raises the conflict (with alternatives) if it is not.
+    ) -> Booked | None:
+        """An Idempotency-Key replay, else None if the slot is offered on local data; raises the
+        conflict (with alternatives) if it is not.
 
         Whether it is offered comes from the slots cache, so the visitors who lost a race are
-        answered from one computation; a slot that is offered is read afresh for the live check.
+        answered from one computation.
         """
         if idempotency_key is not None:
             with self.readers() as uow:
@@ -175,7 +225,7 @@ class BookAppointment:
                 return replay
         conflict = self.guard.quick_conflict(request, now=now)
         if conflict is None:
-            return self.guard.snapshot(request.service_slug, now=now)
+            return None
         # A request with the same key (a retry that reached another thread or process) may
         # have booked this slot since the replay look above: answer as it did.
         if idempotency_key is not None:

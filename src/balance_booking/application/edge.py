@@ -9,11 +9,18 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from balance_booking.application.errors import TooManyAttemptsError
-from balance_booking.application.ports import Clock, Metrics, UnitOfWorkFactory
+from balance_booking.application.group_commit import GroupCommit
+from balance_booking.application.ports import (
+    Clock,
+    Metrics,
+    ThrottleCount,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 
 _log = logging.getLogger(__name__)
 
@@ -34,12 +41,23 @@ class PublicWriteLimit:
     count: int
     per: timedelta
 
+    # Concurrent writes from many addresses (fifty visitors racing for one slot) share one
+    # transaction for their counters; each still gets its own exact count.
+    _hits: GroupCommit[tuple[str, datetime], ThrottleCount] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hits", GroupCommit(writers=self.writers, write=self._hit))
+
+    def _hit(self, uow: UnitOfWork, item: tuple[str, datetime]) -> ThrottleCount:
+        key, now = item
+        return uow.throttles.hit(key, now=now, window=self.per)
+
     def check(self, address: str) -> None:
         """Count one write from `address`; raise TooManyAttemptsError once over the limit."""
         now = self.clock.now()
-        with self.writers() as uow:
-            counted = uow.throttles.hit(address_key("write", address), now=now, window=self.per)
-            uow.commit()
+        counted = self._hits.submit((address_key("write", address), now))
         if counted.count <= self.count:
             return
         self.metrics.increment("rate_limited", {"scope": "public_write"})

@@ -29,6 +29,17 @@ class BookingLimitReachedError(ConflictError):
     """The client already holds as many future bookings as one person may (per e-mail/phone)."""
 
 
+class AlreadyBookedError(ConflictError):
+    """The client asks for the slot they already hold (same e-mail, service and start).
+
+    `email_resent`: the confirmation with the manage link was sent to their address again now or
+    within the last few minutes (False only when the practice sends no e-mail)."""
+
+    def __init__(self, message: str, *, email_resent: bool) -> None:
+        super().__init__(message)
+        self.email_resent = email_resent
+
+
 class InvalidRequestError(ApplicationError):
     """The request is well-formed but breaks a rule; `field` names the culprit if one does."""
 

@@ -29,7 +29,7 @@ from balance_booking.application.ports import (
     PractitionerNotice,
     UnitOfWork,
 )
-from balance_booking.domain.appointments import Appointment
+from balance_booking.domain.appointments import Appointment, AppointmentStatus
 from balance_booking.domain.events import (
     AppointmentCancelled,
     AppointmentConfirmed,
@@ -69,6 +69,23 @@ class Messages:
         events = appointment.pull_events()
         uow.appointments.save(appointment, now=now)
         self._queue(uow, appointment, events, now=now)
+
+    def resend_confirmation(
+        self, uow: UnitOfWork, appointment: Appointment, *, now: datetime
+    ) -> bool:
+        """Queue the client's confirmation (or, for a payment hold, the hold's message) once
+        more, with the manage link: the client asked for their own slot again (409
+        already_booked). A new reference per re-send (`...again-UNIX_TIME`), so it is a new
+        message with its own Message-ID; the caller throttles. False when no e-mail goes out."""
+        kind = (
+            MailKind.PENDING_PAYMENT
+            if appointment.status is AppointmentStatus.PENDING_PAYMENT
+            else MailKind.CONFIRMED
+        )
+        messages = self._client(kind, appointment, again=now)
+        if messages:
+            uow.outbox.append(messages, now=now)
+        return bool(messages)
 
     def _queue(
         self,
@@ -183,6 +200,7 @@ class Messages:
         lapsed: bool = False,
         sequence: int | None = None,
         previous_start: datetime | None = None,
+        again: datetime | None = None,
     ) -> list[NewMessage]:
         if not self.mail.enabled or appointment.client.email is None:
             return []
@@ -194,6 +212,8 @@ class Messages:
         if previous_start is not None:
             payload["previous_start"] = previous_start.isoformat()
         suffix = None if sequence is None else str(sequence)
+        if again is not None:
+            suffix = f"again-{int(again.timestamp())}"
         return [_mail(kind, appointment.id, payload, suffix=suffix)]
 
     def _practitioner(

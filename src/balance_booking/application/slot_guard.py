@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+import time
+from bisect import bisect_left
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -13,6 +17,7 @@ from balance_booking.application.availability import (
     ListAvailableSlots,
     load_availability,
 )
+from balance_booking.application.deadline import Deadline, DeadlineExceededError, within
 from balance_booking.application.errors import (
     AccessRevokedError,
     ApplicationError,
@@ -21,6 +26,7 @@ from balance_booking.application.errors import (
     GoogleUnavailableError,
     NotFoundError,
 )
+from balance_booking.application.group_commit import GroupCommit
 from balance_booking.application.ports import (
     AccessTokenSource,
     CalendarGatewayFactory,
@@ -29,7 +35,7 @@ from balance_booking.application.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from balance_booking.domain.appointments import LANGUAGES, Client
+from balance_booking.domain.appointments import LANGUAGES, Appointment, Client
 from balance_booking.domain.intervals import Interval, subtract
 from balance_booking.domain.services import Service
 from balance_booking.domain.slots import TimeSlot, available_slots, nearest_slots
@@ -40,6 +46,7 @@ _log = logging.getLogger(__name__)
 _ALTERNATIVES_BEFORE = timedelta(days=7)
 _ALTERNATIVES_AFTER = timedelta(days=21)
 _DAY = timedelta(days=1)
+_NEAREST = 5  # alternatives offered with a conflict (API.md: up to 5 nearest free slots)
 
 
 class SlotUnavailableError(ApplicationError):
@@ -73,6 +80,45 @@ class SlotSnapshot:
     use_busy: bool
 
 
+class HeldSlots:
+    """Who holds a slot as of one data version (a bounded memo; any write clears it).
+
+    Filled at `read_at`; read at an earlier instant (a clock moved back) it is not used, since a
+    payment hold that had run out then could still hold the slot.
+    """
+
+    _MAX_ENTRIES = 256
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._version = -1
+        self._entries: dict[tuple[str, datetime], tuple[datetime, tuple[Appointment, ...]]] = {}
+
+    def get(
+        self, version: int, key: tuple[str, datetime], *, now: datetime
+    ) -> tuple[Appointment, ...] | None:
+        with self._lock:
+            if version != self._version:
+                return None
+            found = self._entries.get(key)
+        if found is None or now < found[0]:
+            return None
+        return found[1]
+
+    def put(
+        self,
+        version: int,
+        key: tuple[str, datetime],
+        holders: tuple[Appointment, ...],
+        *,
+        now: datetime,
+    ) -> None:
+        with self._lock:
+            if version != self._version or len(self._entries) >= self._MAX_ENTRIES:
+                self._version, self._entries = version, {}
+            self._entries[key] = (now, holders)
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SlotGuard:
     """The checks shared by booking and confirmation: offered locally, free live in Google."""
@@ -88,10 +134,22 @@ class SlotGuard:
     # The live check is skipped while the mirror is this fresh (a push or poll just refreshed it),
     # so anonymous traffic cannot spend the practitioner's Google quota (docs/booking.md).
     live_check_fresh: timedelta = timedelta(0)
+    # LIVE_CHECK_TIMEOUT_SECONDS: the live check gives up after this long in total (retries and a
+    # token refresh included) and then follows the fallback rules, so a booking answers within
+    # about 5 s even while Google hangs. `monotonic` is the clock of that budget.
+    live_check_timeout: timedelta = timedelta(seconds=3)
+    monotonic: Callable[[], float] = time.monotonic
+
     # The public slots answers' cache: a visitor who lost the race for a slot is answered from
     # it (one computation for all of them) instead of a read and a slot sweep each.
     slots: ListAvailableSlots | None = None
     conflicts: ConflictLog | None = None  # booking_conflict records, batched; None: one by one
+    holders: HeldSlots = field(default_factory=HeldSlots)
+
+    def live_check_budget(self) -> AbstractContextManager[Deadline]:
+        """The time budget of one live check; entered early (a booking waiting for another
+        attempt at its slot), it also counts the wait, and the check gets what is left."""
+        return within(self.live_check_timeout.total_seconds(), clock=self.monotonic)
 
     def snapshot(self, service_slug: str, *, now: datetime) -> SlotSnapshot:
         with self.readers() as uow:
@@ -144,14 +202,34 @@ class SlotGuard:
                 return self.check_locally(uow, snapshot, request, now=now)
         # A window fixed by the start alone, so every request for it shares one cache entry.
         window = Interval(request.start - _ALTERNATIVES_BEFORE, request.start + _ALTERNATIVES_AFTER)
-        found = self.slots.execute(service_slug=request.service_slug, window=window)
-        if any(slot.start == request.start for slot in found.slots):
+        slots = self.slots.execute(service_slug=request.service_slug, window=window).slots
+        # Sorted by start: look the start up, and hand the nearest-slots rule only the
+        # neighbours that can be among the nearest (as many on each side as it picks).
+        at = bisect_left(slots, request.start, key=_start)
+        if at < len(slots) and slots[at].start == request.start:
             return None
+        around = slots[max(0, at - _NEAREST) : at + _NEAREST]
         return SlotUnavailableError(
             "This time is no longer available.",
-            alternatives=nearest_slots(found.slots, request.start),
+            alternatives=nearest_slots(around, request.start, limit=_NEAREST),
             timezone=request.timezone,
         )
+
+    def held_at(self, service_slug: str, start: datetime, *, now: datetime) -> list[Appointment]:
+        """The active appointments of `service_slug` at `start` (who holds the slot), remembered
+        per data version: every visitor who lost a race asks whether the slot is their own."""
+        if self.slots is None:
+            with self.readers() as uow:
+                return uow.appointments.held_at(service_slug, start, now=now)
+        version = self.slots.versions.current()
+        key = (service_slug, start)
+        remembered = self.holders.get(version, key, now=now)
+        if remembered is None:
+            with self.readers() as uow:
+                remembered = tuple(uow.appointments.held_at(service_slug, start, now=now))
+            self.holders.put(version, key, remembered, now=now)
+        # A payment hold that ran out since it was read no longer holds the slot.
+        return [appointment for appointment in remembered if appointment.is_active_at(now)]
 
     def record_conflict(self, service_slug: str, *, now: datetime) -> None:
         """booking_conflict (tracking plan): stored, counted and logged on every 409."""
@@ -226,10 +304,13 @@ class SlotGuard:
             return []
         self.metrics.increment("live_checks", {"result": "asked"})
         try:
-            return self.gateways(self.tokens).busy_intervals(
-                window, snapshot.link.blocking_calendar_ids
-            )
+            with self.live_check_budget():
+                return self.gateways(self.tokens).busy_intervals(
+                    window, snapshot.link.blocking_calendar_ids
+                )
         except (GoogleUnavailableError, GoogleRequestError, AccessRevokedError) as exc:
+            if isinstance(exc, DeadlineExceededError):
+                self.metrics.increment("live_checks", {"result": "timed_out"})
             synced = snapshot.link.last_success_at
             if synced is not None and now - synced <= self.live_check_fallback:
                 _log.warning("live_check_fallback_to_mirror", extra={"error": type(exc).__name__})
@@ -311,6 +392,10 @@ class SlotClaims:
         done.set()
 
 
+def _start(slot: TimeSlot) -> datetime:
+    return slot.start
+
+
 def alternatives_window(start: datetime, *, now: datetime) -> Interval:
     """Where alternatives to `start` are looked for (never in the past)."""
     return Interval(max(now, start - _ALTERNATIVES_BEFORE), start + _ALTERNATIVES_AFTER)
@@ -318,51 +403,23 @@ def alternatives_window(start: datetime, *, now: datetime) -> Interval:
 
 class ConflictLog:
     """booking_conflict records with group commit: 409s answered at the same moment share one
-    write transaction.
-
-    Each caller still returns only once its own record is committed; while one caller writes a
-    batch, the others queue theirs, and the next writer takes them all. Fifty losers of one
-    slot cost a few transactions instead of fifty queued for the write lock.
-    """
+    write transaction, and each caller returns once its own record is committed."""
 
     def __init__(self, *, writers: UnitOfWorkFactory, metrics: Metrics) -> None:
-        self._writers = writers
         self._metrics = metrics
-        self._changed = threading.Condition()
-        self._pending: list[tuple[str, datetime]] = []
-        self._queued = 0  # records handed in so far
-        self._settled = 0  # of those, how many are written (or failed with their batch)
-        self._writing = False
+        self._records: GroupCommit[tuple[str, datetime], None] = GroupCommit(
+            writers=writers, write=_track_conflict
+        )
 
     def record(self, service_slug: str, *, now: datetime) -> None:
-        with self._changed:
-            self._pending.append((service_slug, now))
-            self._queued += 1
-            mine = self._queued
-            while self._settled < mine:
-                if self._writing:
-                    self._changed.wait()
-                    continue
-                self._write_pending()
+        self._records.submit((service_slug, now))
         self._metrics.increment("booking_conflicts")
         _log.info("booking_conflict", extra={"service_slug": service_slug})
 
-    def _write_pending(self) -> None:
-        """Write everything queued (called holding the condition; releases it meanwhile)."""
-        batch, self._pending = self._pending, []
-        upto = self._queued
-        self._writing = True
-        self._changed.release()
-        try:
-            with self._writers() as uow:
-                for service_slug, at in batch:
-                    uow.tracking.track("booking_conflict", {"service_slug": service_slug}, at=at)
-                uow.commit()
-        finally:
-            self._changed.acquire()
-            self._writing = False
-            self._settled = upto
-            self._changed.notify_all()
+
+def _track_conflict(uow: UnitOfWork, item: tuple[str, datetime]) -> None:
+    service_slug, at = item
+    uow.tracking.track("booking_conflict", {"service_slug": service_slug}, at=at)
 
 
 def record_conflict(

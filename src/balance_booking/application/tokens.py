@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from balance_booking.application import deadline as call_deadline
+from balance_booking.application.deadline import DeadlineExceededError
 from balance_booking.application.errors import (
     AccessRevokedError,
     ApplicationError,
@@ -115,7 +117,11 @@ class GoogleTokens:
                 return self._decrypt_or_revoke(record.access_token_enc)
             if time.monotonic() > deadline:
                 raise GoogleUnavailableError("Another process is still refreshing the token.")
-            self.sleep(self.poll_seconds)
+            # A caller with a time budget (the live check at booking) stops waiting at its end.
+            budget = call_deadline.remaining()
+            if budget is not None and budget <= 0:
+                raise DeadlineExceededError("Another process is still refreshing the token.")
+            self.sleep(self.poll_seconds if budget is None else min(self.poll_seconds, budget))
         refresh_token = self._decrypt_or_revoke(record.refresh_token_enc)
         try:
             grant = self.oauth.refresh(refresh_token)

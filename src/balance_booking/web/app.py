@@ -61,15 +61,6 @@ def create_app(services: WebServices) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware, options=services.edge)
     install_error_handlers(app)
     install_auth_handlers(app)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.include_router(pages_auth.router)
-    app.include_router(pages_integrations.router)
-    app.include_router(pages_booking.router)
-    app.include_router(pages_admin.router)
-    app.include_router(pages_audit.router)
-    for router in api.ROUTERS:
-        app.include_router(router)
-    require_audited_admin_routes(app)
 
     @app.get("/healthz", tags=["service"])
     def healthz() -> dict[str, str]:
@@ -98,5 +89,16 @@ def create_app(services: WebServices) -> FastAPI:
                     headers={"WWW-Authenticate": "Bearer"},
                 )
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    # The JSON API first, hottest routers first (see api.ROUTERS): routes are matched in order.
+    for router in api.ROUTERS:
+        app.include_router(router)
+    app.include_router(pages_booking.router)
+    app.include_router(pages_auth.router)
+    app.include_router(pages_integrations.router)
+    app.include_router(pages_admin.router)
+    app.include_router(pages_audit.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    require_audited_admin_routes(app)
 
     return app

@@ -22,6 +22,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from balance_booking.application.errors import AlreadyBookedError
 from balance_booking.application.integration import IntegrationStatusView
 from balance_booking.application.outbox_admin import EmailStatusView
 from balance_booking.application.ports import CalendarEventState, ParkedMessage, WaitlistEntry
@@ -492,6 +493,18 @@ class ConflictBody(ErrorBody):
     alternatives: list[SlotOut]
 
 
+class AlreadyBookedBody(ErrorBody):
+    """409 `already_booked`: the client holds this slot already. Nothing about the booking is
+    told beyond what the request said; the manage link goes to the booking's e-mail address."""
+
+    email_resent: bool
+
+
+def already_booked_response(exc: AlreadyBookedError) -> JSONResponse:
+    """409 `already_booked` (an AlreadyBookedBody)."""
+    return error_response(409, "already_booked", str(exc), extra={"email_resent": exc.email_resent})
+
+
 def slot_unavailable_response(exc: SlotUnavailableError, zone: ZoneInfo) -> JSONResponse:
     """409 `slot_unavailable` with the nearest free slots rendered in `zone` (a ConflictBody)."""
     alternatives = [
@@ -502,6 +515,13 @@ def slot_unavailable_response(exc: SlotUnavailableError, zone: ZoneInfo) -> JSON
 
 class CancelIn(Strict):
     token: str = Field(min_length=1, max_length=200)
+
+
+class WaitlistJoined(BaseModel):
+    """The entry a join answers with (201 new; 200 `already_waiting`: the one they had)."""
+
+    id: UUID
+    already_waiting: bool = False
 
 
 class WaitlistIn(Strict):

@@ -13,6 +13,7 @@ import pytest
 
 from balance_booking.application.errors import (
     AccessRevokedError,
+    AlreadyBookedError,
     CalendarUnavailableError,
     ConflictError,
     GoogleRequestError,
@@ -437,8 +438,11 @@ def test_a_replay_after_a_cancel_still_answers_as_first(ready: World) -> None:
 
 def test_different_keys_are_different_bookings(ready: World) -> None:
     ready.book.execute(request(), idempotency_key="a")
-    with pytest.raises(SlotUnavailableError):
+    # The same client under another key: their own booking (already_booked), not a conflict.
+    with pytest.raises(AlreadyBookedError):
         ready.book.execute(request(), idempotency_key="b")
+    with pytest.raises(SlotUnavailableError):
+        ready.book.execute(request(client=OTHER), idempotency_key="c")
 
 
 def test_a_retry_that_landed_elsewhere_first_is_answered_as_a_replay(synced: World) -> None:
@@ -680,7 +684,7 @@ def test_the_admin_list_filters_by_status(ready: World) -> None:
 
 def test_joining_the_waitlist_stores_the_entry(ready: World) -> None:
     preferred = Interval(moscow(1, 10), moscow(5, 18))
-    entry_id = ready.join_waitlist.execute(
+    joined = ready.join_waitlist.execute(
         service_slug="session",
         client=CLIENT,
         timezone="Europe/Moscow",
@@ -688,7 +692,7 @@ def test_joining_the_waitlist_stores_the_entry(ready: World) -> None:
         comment="утром",
     )
     [entry] = ready.list_waitlist.execute()
-    assert entry.entry_id == entry_id
+    assert (entry.entry_id, joined.already_waiting) == (joined.entry_id, False)
     assert (entry.preferred_from, entry.preferred_to) == (preferred.start, preferred.end)
     assert (entry.name, entry.email, entry.phone) == (CLIENT.name, CLIENT.email, CLIENT.phone)
     assert entry.created_at == START

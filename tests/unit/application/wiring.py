@@ -79,6 +79,7 @@ from balance_booking.application.integration import (
     SetIntegrationEnabled,
 )
 from balance_booking.application.messages import MailPolicy, Messages, event_of
+from balance_booking.application.offers import AcceptOffer, MatchWaitlist
 from balance_booking.application.outbox import Backoff, OutboxDispatcher
 from balance_booking.application.ports import (
     CalendarState,
@@ -124,14 +125,14 @@ from balance_booking.application.sync import (
 from balance_booking.application.sync_triggers import PollBusyTimes
 from balance_booking.application.tokens import GoogleTokens, RotateTokenKeys, StaticTokens
 from balance_booking.application.tracking import TRACKING_PLAN, TrackEvent
-from balance_booking.application.waitlist import JoinWaitlist, ListWaitlist
+from balance_booking.application.waitlist import Joined, JoinWaitlist, ListWaitlist
 from balance_booking.domain.appointments import Appointment, Client
 from balance_booking.domain.availability import Availability, LocalWindow
 from balance_booking.domain.events import DomainEvent
 from balance_booking.domain.intervals import Interval
 from balance_booking.domain.services import Service
 from tests.fakes.calendar import FakeCalendar, FakeCalendarGatewayFactory
-from tests.fakes.clock import FakeClock
+from tests.fakes.clock import FakeClock, FakeStopwatch
 from tests.fakes.crypto import FakePasswordHasher, FakeTokenCipher
 from tests.fakes.oauth import FakeOAuth
 from tests.fakes.system import FakeMetrics, FakeSlotsCache, FakeSyncRequests
@@ -163,6 +164,7 @@ __all__ = [
     "GetAppointment",
     "GoogleWriteHold",
     "IdempotencyMismatchError",
+    "Joined",
     "ListAuditLog",
     "Login",
     "LoginPolicy",
@@ -242,6 +244,7 @@ class World:
     hold: timedelta = timedelta(minutes=15)
     live_check_fallback: timedelta = timedelta(seconds=300)
     live_check_fresh: timedelta = timedelta(0)
+    live_check_timeout: timedelta = timedelta(seconds=3)
     stale_after: timedelta = timedelta(seconds=2700)
     sync_interval: timedelta = timedelta(seconds=900)
     enabled_by_default: bool = True
@@ -253,7 +256,8 @@ class World:
     def __post_init__(self) -> None:
         # Wired as bootstrap wires the writers: admin actions leave an audit entry.
         self.db = FakeDatabase(before_commit=AuditTrail(self.clock))
-        self.calendar = FakeCalendar(now=self.clock.now)
+        self.stopwatch = FakeStopwatch()  # the monotonic clock of the live check's budget
+        self.calendar = FakeCalendar(now=self.clock.now, stopwatch=self.stopwatch)
         self.oauth = FakeOAuth(self.clock)
         self.gateways = FakeCalendarGatewayFactory(self.calendar, accepts=self.oauth.access_valid)
         self.cipher = FakeTokenCipher("key-a")
@@ -347,6 +351,8 @@ class World:
             default_timezone=ZONE,
             live_check_fallback=self.live_check_fallback,
             live_check_fresh=self.live_check_fresh,
+            live_check_timeout=self.live_check_timeout,
+            monotonic=self.stopwatch,
             metrics=self.metrics,
             slots=self.list_slots,
             conflicts=ConflictLog(writers=self.db, metrics=self.metrics),
@@ -443,6 +449,28 @@ class World:
     def join_waitlist(self) -> JoinWaitlist:
         return JoinWaitlist(
             writers=self.db, clock=self.clock, consent=ConsentPolicy(self.privacy_policy_url)
+        )
+
+    @cached_property
+    def match_waitlist(self) -> MatchWaitlist:
+        return MatchWaitlist(
+            guard=self.guard,
+            readers=self.db,
+            writers=self.db,
+            clock=self.clock,
+            tokens=self.manage_tokens,
+        )
+
+    @cached_property
+    def accept_offer(self) -> AcceptOffer:
+        return AcceptOffer(
+            guard=self.guard,
+            readers=self.db,
+            writers=self.db,
+            clock=self.clock,
+            messages=self.messages,
+            tokens=self.manage_tokens,
+            hold=self.hold,
         )
 
     @cached_property

@@ -169,6 +169,9 @@ appointments = Table(
     # the cancellation e-mail that still needs the address (docs/privacy.md).
     Column("erased_at", UtcDateTime),
     Column("erase_requested_at", UtcDateTime),
+    # When the confirmation was last sent again to a client booking their own slot once more
+    # (409 already_booked; migration 0015): at most once per 10 minutes.
+    Column("confirmation_resent_at", UtcDateTime),
     Index("ix_appointments_blocked", "blocked_start_at", "blocked_end_at"),
     Index("ix_appointments_series", "series_id"),
     Index("ix_appointments_end_at", "end_at"),

@@ -1,4 +1,10 @@
-"""HTTP to Google with the protocol's error rules: auth refresh, bounded backoff, rate limit."""
+"""HTTP to Google with the protocol's error rules: auth refresh, bounded backoff, rate limit.
+
+Inside `application.deadline.within(seconds)` (the live check at booking) every step honours the
+caller's deadline as well: each request's timeouts are capped by what is left, a retry pause or a
+rate-limit wait that would end past it is not started, and DeadlineExceededError (a
+GoogleUnavailableError) ends the call.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,8 @@ import httpx
 import structlog
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
+from balance_booking.application import deadline
+from balance_booking.application.deadline import DeadlineExceededError
 from balance_booking.application.errors import (
     GoogleQuotaExceededError,
     GoogleRequestError,
@@ -54,10 +62,14 @@ class RateLimiter:
     _next_free: float = field(default=0.0, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
-    def acquire(self) -> None:
+    def acquire(self, *, max_wait: float | None = None) -> None:
+        """Wait for the next free moment; with `max_wait`, give up (without taking a turn) when
+        that moment is further away."""
         with self._lock:
             now = self.clock()
             wait = self._next_free - now
+            if max_wait is not None and wait > max_wait:
+                raise DeadlineExceededError("Google did not answer in time (outbound rate limit)")
             self._next_free = max(now, self._next_free) + 1.0 / self.per_second
         if wait > 0:
             self.sleep(wait)
@@ -129,6 +141,7 @@ class GoogleTransport:
         """Return the final response (2xx or a permanent 4xx); raise GoogleUnavailableError."""
         policy = self._policy
         started = time.monotonic()
+        deadline.check(method)
 
         def wait(state: RetryCallState) -> float:
             error = state.outcome.exception() if state.outcome else None
@@ -140,6 +153,11 @@ class GoogleTransport:
             remaining = policy.deadline_seconds - (time.monotonic() - started)
             if backoff > remaining:
                 raise GoogleUnavailableError(f"Google kept failing: {error}") from error
+            budget = deadline.remaining()
+            if budget is not None and backoff >= budget:
+                raise DeadlineExceededError(
+                    f"Google did not answer in time (last: {error})"
+                ) from error
             return backoff
 
         retrying = Retrying(
@@ -214,13 +232,37 @@ class GoogleTransport:
         merged = dict(headers or {})
         if access is not None:
             merged["Authorization"] = f"Bearer {access}"
-        self._limiter.acquire()
+        self._limiter.acquire(max_wait=deadline.remaining())
+        deadline.check(method)
+        budget = deadline.remaining()
+        timeout = self._client.timeout if budget is None else capped(self._client.timeout, budget)
         try:
             return self._client.request(
-                method, url, params=params, json=json, data=data, headers=merged
+                method, url, params=params, json=json, data=data, headers=merged, timeout=timeout
             )
         except (httpx.TimeoutException, httpx.TransportError) as exc:
+            if budget is not None and deadline.remaining() == 0:
+                raise DeadlineExceededError(
+                    f"Google did not answer in time ({type(exc).__name__})"
+                ) from exc
             raise TransientGoogleError(f"{type(exc).__name__}") from exc
+
+
+def capped(timeout: httpx.Timeout, budget: float) -> httpx.Timeout:
+    """`timeout` with each phase (connect, read, write, pool) at most `budget` seconds.
+
+    httpx's timeouts bound each phase, not the whole exchange: an answer that trickles in byte by
+    byte could outlast the budget, which Google's servers do not do (a hang is one long wait)."""
+
+    def cap(value: float | None) -> float:
+        return budget if value is None else min(value, budget)
+
+    return httpx.Timeout(
+        connect=cap(timeout.connect),
+        read=cap(timeout.read),
+        write=cap(timeout.write),
+        pool=cap(timeout.pool),
+    )
 
 
 def raise_for_google_error(response: httpx.Response, *, what: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 from uuid import UUID
@@ -66,6 +66,18 @@ class AppointmentRepository(Protocol):
 
     def in_series(self, series_id: UUID) -> list[Appointment]:
         """Every occurrence of a weekly series, by start."""
+        ...
+
+    def held_at(self, service_slug: str, start: datetime, *, now: datetime) -> list[Appointment]:
+        """Active appointments (confirmed, or a payment hold still running at `now`) of this
+        service starting exactly at `start`: who already holds that slot."""
+        ...
+
+    def claim_confirmation_resend(
+        self, appointment_id: UUID, *, now: datetime, every: timedelta
+    ) -> bool:
+        """Note that the confirmation is re-sent now, unless it was re-sent less than `every`
+        ago (then False and nothing changes); atomic, so two retries at once re-send once."""
         ...
 
     def manage_token_hash(self, appointment_id: UUID) -> str | None: ...
@@ -152,6 +164,11 @@ class WaitlistRepository(Protocol):
 
     def to_notify(self, *, limit: int) -> list[WaitlistEntry]:
         """Waiting entries without a window that were not told yet that times are back."""
+        ...
+
+    def open_for(self, service_slug: str, email: str) -> list[WaitlistEntry]:
+        """Entries of this service and address (compared case-insensitively) still waiting or
+        offered a time, oldest first."""
         ...
 
     def set_status(self, entry_id: UUID, status: EntryStatus) -> None: ...

@@ -12,6 +12,8 @@
   const now = new Date(root.dataset.now);
   const ownerZone = root.dataset.ownerTz;
   const ZONE_KEY = "bb_tz";
+  // After this long without an answer the booking's status says the calendar check is slow.
+  const SLOW_AFTER_MS = 2000;
   // The picker's zones (CLDR's canonical ones, city names in the page's language, offsets now)
   // and the legacy names that map to them: [id, city, country, offset, English city].
   const zoneData = BB.texts("tz-data");
@@ -798,9 +800,15 @@
     const label = button.textContent;
     setSending(button, true, T.sending);
     $("submit-status").textContent = T.sending;
+    // A booking asks the psychologist's calendar live; when that is slow (the server gives up
+    // after a few seconds) say so honestly instead of a promise of "a moment".
+    const slow = window.setTimeout(() => {
+      $("submit-status").textContent = T.sending_slow;
+    }, SLOW_AFTER_MS);
     const answer = await BB.request("POST", "/api/public/booking/appointments", body, {
       "Idempotency-Key": state.idempotency.key,
     });
+    window.clearTimeout(slow);
     setSending(button, false, label);
     $("submit-status").textContent = "";
     if (answer.networkError) {
@@ -813,6 +821,8 @@
     } else if (answer.status === 409 && BB.errorCode(answer) === "slot_unavailable") {
       showConflict(answer.data.alternatives || []);
       loadWeek();
+    } else if (answer.status === 409 && BB.errorCode(answer) === "already_booked") {
+      showAlready(answer.data);
     } else if (answer.status === 409 && BB.errorCode(answer) === "booking_limit_reached") {
       showErrors(form, [], T.limit_reached);
     } else if (answer.status === 429) {
@@ -888,6 +898,30 @@
     $("no-alternatives").hidden = alternatives.length > 0;
     $("conflict").hidden = false;
     BB.focus($("conflict-title"));
+  }
+
+  // ---- already booked: the visitor holds this very time (a retry, or the page was closed) ------
+
+  function showAlready(data) {
+    for (const id of ["step-service", "step-time", "step-details", "stepper", "degraded"]) $(id).hidden = true;
+    const { start, end } = state.slot;
+    $("already-when").textContent = `${state.service.title}: ${dayWithYear(start)}, ${time(start)}–${time(end)}`;
+    $("already-when").dataset.start = state.slot.utc;
+    // The e-mail with the manage link went out again, unless the practice sends no e-mail.
+    const sent = !(data && data.email_resent === false);
+    $("already-sent").hidden = !sent;
+    $("already-no-mail").hidden = sent;
+    $("step-already").hidden = false;
+    BB.focus($("already-title"));
+  }
+
+  function chooseAnother() {
+    $("step-already").hidden = true;
+    for (const id of ["stepper", "step-service", "step-time"]) $(id).hidden = false;
+    state.slot = null;
+    markStep("time");
+    BB.focus($("time-title"));
+    loadWeek();
   }
 
   // ---- confirmation -------------------------------------------------------------------------
@@ -992,10 +1026,12 @@
     setSending(button, true, T.waitlist_sending);
     const answer = await BB.request("POST", "/api/public/booking/waitlist", body);
     setSending(button, false, label);
-    if (answer.status === 201) {
+    if (answer.status === 201 || (answer.status === 200 && answer.data && answer.data.already_waiting)) {
+      // 200 `already_waiting`: this person waits for this meeting already; nothing new stored.
+      const done = answer.status === 201 ? $("waitlist-done") : $("waitlist-already");
       form.hidden = true;
-      $("waitlist-done").hidden = false;
-      BB.focus($("waitlist-done"));
+      done.hidden = false;
+      BB.focus(done);
     } else if (answer.networkError) {
       showErrors(form, [], T.network);
     } else if (answer.status === 422) {
@@ -1034,6 +1070,7 @@
   $("waitlist-form").addEventListener("submit", submitWaitlist);
   $("copy-link").addEventListener("click", copyLink);
   $("retry").addEventListener("click", retry);
+  $("already-another").addEventListener("click", chooseAnother);
   const preset = radios.find((radio) => radio.checked) || (radios.length === 1 ? radios[0] : null);
   if (preset) {
     preset.checked = true;

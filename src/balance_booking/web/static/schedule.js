@@ -1366,11 +1366,18 @@
         remove.focus();
       },
     });
-    const confirmBox = el("div", { className: "actions", hidden: true }, [
-      el("span", { text: BB.format(T.wl_remove_question, { name: entry.name }) }),
-      yes,
-      no,
+    const question = BB.format(T.wl_remove_question, { name: entry.name });
+    const confirmBox = el("div", { className: "actions", role: "group", "aria-label": question, hidden: true }, [
+      el("span", { text: question }),
     ]);
+    if (entry.status === "offered" && entry.offer) {
+      // Removing someone who is being offered a time releases it: say so before they confirm.
+      const start = new Date(entry.offer.start);
+      confirmBox.append(
+        el("span", { className: "hint", text: BB.format(T.wl_remove_offered, { when: `${dayShort(start)}, ${time(start)}` }) })
+      );
+    }
+    confirmBox.append(yes, no);
     box.append(remove, confirmBox, status);
     return box;
   }

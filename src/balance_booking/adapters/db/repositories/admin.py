@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, case, delete, insert, literal, select, update
+from sqlalchemy import Connection, bindparam, case, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -198,25 +199,10 @@ class SqlThrottles:
         self._connection = connection
 
     def hit(self, key: str, *, now: datetime, window: timedelta) -> ThrottleCount:
-        table = t.throttle_counters
-        c = table.c
-        insert_of = pg_insert if self._connection.dialect.name == "postgresql" else sqlite_insert
-        stamp = literal(now, UtcDateTime)
-        expired = c.first_at <= literal(now - window, UtcDateTime)
-        statement = (
-            insert_of(table)
-            .values(key=key, count=1, first_at=now, last_at=now)
-            .on_conflict_do_update(
-                index_elements=[c.key],
-                set_={
-                    "count": case((expired, 1), else_=c.count + 1),
-                    "first_at": case((expired, stamp), else_=c.first_at),
-                    "last_at": stamp,
-                },
-            )
-            .returning(c.count, c.first_at, c.last_at)
-        )
-        count, first_at, last_at = self._connection.execute(statement).one()
+        statement = _throttle_hit(self._connection.dialect.name)
+        count, first_at, last_at = self._connection.execute(
+            statement, {"key": key, "now": now, "expired_before": now - window}
+        ).one()
         return ThrottleCount(count=count, first_at=first_at, last_at=last_at)
 
     def peek(self, key: str) -> ThrottleCount | None:
@@ -236,3 +222,27 @@ class SqlThrottles:
             delete(t.throttle_counters).where(t.throttle_counters.c.last_at < before)
         )
         return int(result.rowcount)
+
+
+@cache
+def _throttle_hit(dialect: str) -> Any:
+    """The throttle upsert, built once per dialect: every public write runs it, and building
+    the statement (and its RETURNING metadata) anew each time cost more than executing it."""
+    table = t.throttle_counters
+    c = table.c
+    insert_of = pg_insert if dialect == "postgresql" else sqlite_insert
+    stamp = bindparam("now", type_=UtcDateTime)
+    expired = c.first_at <= bindparam("expired_before", type_=UtcDateTime)
+    return (
+        insert_of(table)
+        .values(key=bindparam("key"), count=1, first_at=stamp, last_at=stamp)
+        .on_conflict_do_update(
+            index_elements=[c.key],
+            set_={
+                "count": case((expired, 1), else_=c.count + 1),
+                "first_at": case((expired, stamp), else_=c.first_at),
+                "last_at": stamp,
+            },
+        )
+        .returning(c.count, c.first_at, c.last_at)
+    )

@@ -307,6 +307,38 @@ class SqlAppointments:
             default=0,
         )
 
+    def held_at(self, service_slug: str, start: datetime, *, now: datetime) -> list[Appointment]:
+        c = t.appointments.c
+        rows = self._connection.execute(
+            select(t.appointments).where(
+                c.service_slug == service_slug,
+                c.start_at == start,
+                c.status.in_(_ACTIVE),
+                not_(
+                    and_(
+                        c.status == AppointmentStatus.PENDING_PAYMENT.value,
+                        c.hold_expires_at <= now,
+                    )
+                ),
+            )
+        )
+        return self._with_moves(list(rows))
+
+    def claim_confirmation_resend(
+        self, appointment_id: UUID, *, now: datetime, every: timedelta
+    ) -> bool:
+        c = t.appointments.c
+        # One conditional UPDATE: of two retries at once, only one finds the old value.
+        claimed = self._connection.execute(
+            update(t.appointments)
+            .where(
+                c.id == appointment_id,
+                (c.confirmation_resent_at.is_(None)) | (c.confirmation_resent_at <= now - every),
+            )
+            .values(confirmation_resent_at=now)
+        )
+        return claimed.rowcount == 1
+
     def in_series(self, series_id: UUID) -> list[Appointment]:
         c = t.appointments.c
         rows = list(

@@ -9,6 +9,10 @@ from sqlalchemy import Connection, insert
 
 from balance_booking.adapters.db import tables as t
 
+# Built once: a conflict is recorded on every 409, and building the statement each time cost
+# more than running it.
+_INSERT = insert(t.tracking_events)
+
 
 class SqlTracking:
     """Tracking events stored for the product team."""
@@ -18,7 +22,10 @@ class SqlTracking:
 
     def track(self, event: str, properties: dict[str, str], *, at: datetime) -> None:
         self._connection.execute(
-            insert(t.tracking_events).values(
-                event=event, properties=json.dumps(properties, ensure_ascii=False), occurred_at=at
-            )
+            _INSERT,
+            {
+                "event": event,
+                "properties": json.dumps(properties, ensure_ascii=False),
+                "occurred_at": at,
+            },
         )

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
 from balance_booking.adapters.db import tables as t
 from balance_booking.adapters.db.changes import ChangeTracker
@@ -89,6 +89,19 @@ class SqlWaitlist:
             )
             .order_by(c.created_at, c.id)
             .limit(limit)
+        )
+        return [waitlist_entry(row) for row in rows]
+
+    def open_for(self, service_slug: str, email: str) -> list[WaitlistEntry]:
+        c = t.waitlist_entries.c
+        rows = self._connection.execute(
+            select(t.waitlist_entries)
+            .where(
+                c.service_slug == service_slug,
+                func.lower(c.email) == email.lower(),
+                c.status.in_([EntryStatus.WAITING.value, EntryStatus.OFFERED.value]),
+            )
+            .order_by(c.created_at, c.id)
         )
         return [waitlist_entry(row) for row in rows]
 

@@ -1,16 +1,17 @@
-"""POST /api/public/booking/waitlist: a client asks to hear of a free slot."""
+"""POST /api/public/booking/waitlist: a client asks to hear of a free slot (once: joining again
+for the same service and window answers 200 with the entry they have)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from balance_booking.domain.appointments import Client
 from balance_booking.domain.intervals import Interval
 from balance_booking.web.deps import PublicWrite, ServicesDep
 from balance_booking.web.errors import ApiError
-from balance_booking.web.schemas import RATE_LIMITED, CreatedId, ErrorBody, WaitlistIn
+from balance_booking.web.schemas import RATE_LIMITED, ErrorBody, WaitlistIn, WaitlistJoined
 from balance_booking.web.timefmt import parse_instant, zone_or_422
 
 router = APIRouter(prefix="/api/public/booking", tags=["public"])
@@ -24,14 +25,19 @@ def _optional_instant(value: str | None, *, field: str) -> datetime | None:
     "/waitlist",
     dependencies=[PublicWrite],
     status_code=201,
-    response_model=CreatedId,
+    response_model=WaitlistJoined,
     responses={
+        200: {
+            "model": WaitlistJoined,
+            "description": "Already on the list for this service and window: the existing "
+            'entry, `"already_waiting": true`, nothing stored',
+        },
         404: {"model": ErrorBody, "description": "Unknown service"},
         422: {"model": ErrorBody, "description": "Invalid request, or consent_required"},
         **RATE_LIMITED,
     },
 )
-def join_waitlist(body: WaitlistIn, services: ServicesDep) -> CreatedId:
+def join_waitlist(body: WaitlistIn, services: ServicesDep, response: Response) -> WaitlistJoined:
     zone_or_422(body.timezone, field="timezone")
     start = _optional_instant(body.preferred_from, field="preferred_from")
     end = _optional_instant(body.preferred_to, field="preferred_to")
@@ -52,7 +58,7 @@ def join_waitlist(body: WaitlistIn, services: ServicesDep) -> CreatedId:
             "Give both ends of the preferred range or neither.",
             field="preferred_to",
         )
-    entry_id = services.join_waitlist.execute(
+    joined = services.join_waitlist.execute(
         service_slug=body.service_slug,
         client=Client(name=body.name, email=body.email, phone=body.phone),
         timezone=body.timezone,
@@ -61,4 +67,6 @@ def join_waitlist(body: WaitlistIn, services: ServicesDep) -> CreatedId:
         consent=body.consent,
         language=body.language,
     )
-    return CreatedId(id=entry_id)
+    if joined.already_waiting:
+        response.status_code = 200  # nothing new: the entry they have is the answer
+    return WaitlistJoined(id=joined.entry_id, already_waiting=joined.already_waiting)
