@@ -163,6 +163,7 @@ def test_booking_and_manage_pages_in_every_state(
         page.locator("#manage-link").click()
         expect(page.locator("#manage-status")).to_have_attribute("data-status", "confirmed")
         check(page, lang, device, "manage: an active booking")
+        assert_tab_stops_ringed(page, "manage: an active booking", stops=15)
         manage_url = page.url
 
         page.locator("#move-start").click()
@@ -294,6 +295,7 @@ def test_offer_and_admin_pages_in_every_state(
         page.goto(f"{live.base}/admin/settings/integrations")
         expect(page.locator("[data-status]").first).to_have_attribute("data-status", "connected")
         check(page, lang, device, "admin: integrations, connected")
+        assert_tab_stops_ringed(page, "admin: integrations", stops=30)
 
         assert_focus_visible(page, "#disconnect-button")
         page.locator("#disconnect-button").click()
@@ -308,5 +310,6 @@ def test_offer_and_admin_pages_in_every_state(
         page.goto(f"{live.base}/admin/audit/")
         expect(page.locator("table.audit tbody tr").first).to_be_visible()
         check(page, lang, device, "admin: the audit log")
+        assert_tab_stops_ringed(page, "admin: the audit log", stops=20)
     finally:
         page.context.close()
