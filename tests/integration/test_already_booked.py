@@ -12,15 +12,14 @@ from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 from sqlalchemy import select
 
 from balance_booking.adapters.db import tables as t
 from balance_booking.bootstrap import Container
 from balance_booking.config import Settings
 from tests.conftest import FakeClock
-from tests.integration.test_email import WEEKDAYS, deliver
-from tests.support.mail import MailSinkClient
+from tests.integration.test_email import deliver, set_up_practice
+from tests.support.mail import MailSinkClient, with_mail_sink
 
 pytestmark = pytest.mark.both_databases
 
@@ -34,33 +33,13 @@ EMAIL = "olga.marker@example.com"
 
 @pytest.fixture
 def settings(settings: Settings, mail_sink: MailSinkClient) -> Iterator[Settings]:
-    mail_sink.reset()
-    yield settings.model_copy(
-        update={
-            "smtp_url": SecretStr(mail_sink.smtp_url),
-            "mail_from": f"Эмоциональный баланс <booking@{DOMAIN}>",
-            "public_base_url": BASE,
-        }
-    )
+    yield with_mail_sink(settings, mail_sink, public_base_url=BASE)
     mail_sink.reset()
 
 
 @pytest.fixture
 def practice(admin: TestClient) -> TestClient:
-    assert admin.put("/api/admin/schedule", json=WEEKDAYS).status_code == 200
-    for slug, paid in (("session", False), ("paid", True)):
-        created = admin.post(
-            "/api/admin/services",
-            json={
-                "slug": slug,
-                "title": "Консультация" if slug == "session" else "Платная",
-                "duration_minutes": 50,
-                "slot_step_minutes": 60,
-                "requires_payment": paid,
-            },
-        )
-        assert created.status_code == 201, created.text
-    return admin
+    return set_up_practice(admin)
 
 
 def body(*, email: str = EMAIL, service: str = "session", start: str = START) -> dict[str, Any]:

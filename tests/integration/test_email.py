@@ -55,6 +55,11 @@ def settings(settings: Settings, mail_sink: MailSinkClient) -> Iterator[Settings
 
 @pytest.fixture
 def practice(admin: TestClient) -> TestClient:
+    return set_up_practice(admin)
+
+
+def set_up_practice(admin: TestClient) -> TestClient:
+    """Weekday hours, a free service ("session") and a paid one ("paid")."""
     assert admin.put("/api/admin/schedule", json=WEEKDAYS).status_code == 200
     for slug, paid in (("session", False), ("paid", True)):
         created = admin.post(
