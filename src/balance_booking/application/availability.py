@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
@@ -139,6 +140,70 @@ class RulesMemo:
             self._entries[service_slug] = entry
 
 
+@dataclass(frozen=True, slots=True)
+class _BusySnapshot:
+    version: int
+    span: Interval  # what was read; a range outside it goes to the database
+    starts: list[datetime]  # of `blocks`, for bisect
+    blocks: list[Interval]  # sorted by start
+    longest: timedelta
+
+    def overlapping(self, window: Interval) -> list[Interval]:
+        # A block overlapping the window starts before its end and, being at most `longest`
+        # long, after its start minus `longest`; the rest of that stretch is filtered out.
+        first = bisect_left(self.starts, window.start - self.longest)
+        last = bisect_left(self.starts, window.end)
+        start = window.start
+        return [block for block in self.blocks[first:last] if block.end > start]
+
+
+class BusyMemo:
+    """The busy mirror over the bookable future as of one data version, for the slots miss path.
+
+    Every miss read the hundred-odd busy blocks around its range from the database, the largest
+    part of its cost (docs/benchmarks.md). The mirror changes only with a new data version (a
+    sync's writes bump it), so the first miss under a version reads the whole span once, within
+    its own unit of work, and later misses under that version cut their range out of it. The
+    snapshot is tagged with the version read before it, as cache entries are: a change racing
+    with the read leaves it tagged older, and the next reader reads again. A range reaching
+    outside the span (the past, or past the longest booking horizon) is read from the database.
+    """
+
+    BEFORE = timedelta(days=3)
+    # The longest booking horizon (366 days) plus the longest range and its context.
+    AFTER = timedelta(days=366) + MAX_RANGE + _CONTEXT + timedelta(days=1)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._snapshot: _BusySnapshot | None = None
+
+    def overlapping(
+        self, uow: UnitOfWork, window: Interval, *, version: int, now: datetime
+    ) -> list[Interval]:
+        snapshot = self._snapshot
+        if snapshot is None or snapshot.version != version:
+            with self._lock:  # single flight: one reader per version, the others wait for it
+                snapshot = self._snapshot
+                if snapshot is None or snapshot.version != version:
+                    snapshot = self._read(uow, version=version, now=now)
+                    self._snapshot = snapshot
+        span = snapshot.span
+        if window.start < span.start or window.end > span.end:
+            return uow.busy.overlapping(window)
+        return snapshot.overlapping(window)
+
+    def _read(self, uow: UnitOfWork, *, version: int, now: datetime) -> _BusySnapshot:
+        span = Interval(now - self.BEFORE, now + self.AFTER)
+        blocks = sorted(uow.busy.overlapping(span), key=lambda block: (block.start, block.end))
+        return _BusySnapshot(
+            version=version,
+            span=span,
+            starts=[block.start for block in blocks],
+            blocks=blocks,
+            longest=max((block.duration for block in blocks), default=timedelta(0)),
+        )
+
+
 class MissLocks:
     """Single flight for cache misses: requests missing the same entry at once compute it once.
 
@@ -171,6 +236,7 @@ class ListAvailableSlots:
     cache: SlotsCache
     metrics: Metrics
     rules_memo: RulesMemo = field(default_factory=RulesMemo)
+    busy_memo: BusyMemo = field(default_factory=BusyMemo)
     miss_locks: MissLocks = field(default_factory=MissLocks)
 
     def execute(self, *, service_slug: str, window: Interval) -> SlotsResult:
@@ -251,7 +317,11 @@ class ListAvailableSlots:
             link = uow.integration.calendar_link()
             calendar = self.policy.state(link, now=now)
             context = Interval(window.start - _CONTEXT, window.end + _CONTEXT)
-            busy = uow.busy.overlapping(context) if calendar.status == "ok" else []
+            busy = (
+                self.busy_memo.overlapping(uow, context, version=version, now=now)
+                if calendar.status == "ok"
+                else []
+            )
             occupied = uow.appointments.occupied_overlapping(context, now=now)
             # Only a hold or an open offer (both `held`) runs out by itself: without one in
             # the context there is nothing to ask.

@@ -103,7 +103,12 @@ def admin_auth(request: Request) -> AdminAuthServices:
     return auth
 
 
-AdminAuthDep = Annotated[AdminAuthServices, Depends(admin_auth)]
+async def _admin_auth(request: Request) -> AdminAuthServices:
+    # A coroutine: a plain function dependency would cost a thread-pool hop (see web/deps.py).
+    return admin_auth(request)
+
+
+AdminAuthDep = Annotated[AdminAuthServices, Depends(_admin_auth)]
 
 _bearer = HTTPBearer(auto_error=False, description="Admin API token from `create-admin-token`")
 _cookie = APIKeyCookie(

@@ -135,7 +135,9 @@ class WebServices:
     retry_parked: RetryParkedMessage
 
 
-def _services(request: Request) -> WebServices:
+async def _services(request: Request) -> WebServices:
+    # A coroutine on purpose: FastAPI runs a plain function dependency in its thread pool, and
+    # that hop cost more than the rest of a cached slots answer (docs/benchmarks.md).
     services: WebServices = request.app.state.services
     return services
 

@@ -42,7 +42,7 @@ def calendar_warning(context: Context) -> CalendarWarning | None:
     return warning
 
 
-def _templates(request: Request) -> Jinja2Templates:
+async def _templates(request: Request) -> Jinja2Templates:  # async: no thread-pool hop
     templates: Jinja2Templates = request.app.state.templates
     return templates
 

@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Row, and_, delete, func, insert, not_, select, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    not_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from balance_booking.adapters.db import tables as t
@@ -87,6 +99,82 @@ def _event_state(row: Any) -> CalendarEventState:  # any row with the two column
     )
 
 
+# The slots miss path and every booking check read occupied time: the statements are built
+# once per shape and only bound afterwards (building one, with its cache key, cost more than
+# running it on SQLite). Parameters: start, end (the window), now, exclude.
+_START = bindparam("start", type_=UtcDateTime)
+_END = bindparam("end", type_=UtcDateTime)
+_NOW = bindparam("now", type_=UtcDateTime)
+
+
+@cache
+def _occupied_overlapping(*, with_now: bool, with_exclude: bool) -> Any:
+    c = t.appointments.c
+    conditions = [c.status.in_(_ACTIVE), c.blocked_start_at < _END, c.blocked_end_at > _START]
+    if with_exclude:
+        conditions.append(c.id != bindparam("exclude", type_=c.id.type))
+    if with_now:
+        lapsed = and_(
+            c.status == AppointmentStatus.PENDING_PAYMENT.value, c.hold_expires_at <= _NOW
+        )
+        conditions.append(not_(lapsed))
+    return (
+        select(
+            c.start_at,
+            c.end_at,
+            c.buffer_before_minutes,
+            c.buffer_after_minutes,
+            c.service_slug,
+            c.status,
+        )
+        .where(*conditions)
+        .order_by(c.blocked_start_at)
+    )
+
+
+@cache
+def _open_offers(*, with_now: bool, with_exclude: bool) -> Any:
+    o = t.waitlist_offers.c
+    conditions = [
+        o.status == OfferStatus.OPEN.value,
+        o.blocked_start_at < _END,
+        o.blocked_end_at > _START,
+    ]
+    if with_now:
+        conditions.append(o.expires_at > _NOW)
+    if with_exclude:
+        conditions.append(o.id != bindparam("exclude", type_=o.id.type))
+    return select(
+        o.start_at,
+        o.end_at,
+        o.buffer_before_minutes,
+        o.buffer_after_minutes,
+        o.service_slug,
+    ).where(*conditions)
+
+
+@cache
+def _next_hold_expiry() -> Any:
+    c = t.appointments.c
+    return select(func.min(c.hold_expires_at, type_=UtcDateTime)).where(
+        c.status == AppointmentStatus.PENDING_PAYMENT.value,
+        c.hold_expires_at > _NOW,
+        c.blocked_start_at < _END,
+        c.blocked_end_at > _START,
+    )
+
+
+@cache
+def _next_offer_expiry() -> Any:
+    o = t.waitlist_offers.c
+    return select(func.min(o.expires_at, type_=UtcDateTime)).where(
+        o.status == OfferStatus.OPEN.value,
+        o.expires_at > _NOW,
+        o.blocked_start_at < _END,
+        o.blocked_end_at > _START,
+    )
+
+
 class SqlAppointments:
     """Appointments (their domain events reach the outbox through application/messages.py)."""
 
@@ -97,82 +185,28 @@ class SqlAppointments:
     def occupied_overlapping(
         self, window: Interval, *, now: datetime | None = None, exclude: UUID | None = None
     ) -> list[OccupiedTime]:
-        c = t.appointments.c
-        conditions = [
-            c.status.in_(_ACTIVE),
-            c.blocked_start_at < window.end,
-            c.blocked_end_at > window.start,
-        ]
-        if exclude is not None:
-            conditions.append(c.id != exclude)
-        if now is not None:
-            lapsed = and_(
-                c.status == AppointmentStatus.PENDING_PAYMENT.value, c.hold_expires_at <= now
-            )
-            conditions.append(not_(lapsed))
+        params = {"start": window.start, "end": window.end, "now": now, "exclude": exclude}
         rows = self._connection.execute(
-            select(
-                c.start_at,
-                c.end_at,
-                c.buffer_before_minutes,
-                c.buffer_after_minutes,
-                c.service_slug,
-                c.status,
-            )
-            .where(*conditions)
-            .order_by(c.blocked_start_at)
+            _occupied_overlapping(with_now=now is not None, with_exclude=exclude is not None),
+            params,
         )
-        occupied = [
-            _occupied(row, held=row.status == AppointmentStatus.PENDING_PAYMENT.value)
-            for row in rows
-        ]
-        held = self._open_offers(window, now=now, exclude=exclude)
+        pending = AppointmentStatus.PENDING_PAYMENT.value
+        occupied = [_occupied(row, held=row.status == pending) for row in rows]
+        # Waitlist offers hold their time like payment holds (API.md "Waitlist offers").
+        offers = self._connection.execute(
+            _open_offers(with_now=now is not None, with_exclude=exclude is not None), params
+        )
+        held = [_occupied(row, held=True) for row in offers]
         return sorted([*occupied, *held], key=lambda item: item.start) if held else occupied
 
-    def _open_offers(
-        self, window: Interval, *, now: datetime | None, exclude: UUID | None
-    ) -> list[OccupiedTime]:
-        """Waitlist offers hold their time like payment holds (API.md "Waitlist offers")."""
-        o = t.waitlist_offers.c
-        conditions = [
-            o.status == OfferStatus.OPEN.value,
-            o.blocked_start_at < window.end,
-            o.blocked_end_at > window.start,
-        ]
-        if now is not None:
-            conditions.append(o.expires_at > now)
-        if exclude is not None:
-            conditions.append(o.id != exclude)
-        rows = self._connection.execute(
-            select(
-                o.start_at,
-                o.end_at,
-                o.buffer_before_minutes,
-                o.buffer_after_minutes,
-                o.service_slug,
-            ).where(*conditions)
-        )
-        return [_occupied(row, held=True) for row in rows]
-
     def next_hold_expiry(self, window: Interval, *, now: datetime) -> datetime | None:
-        c = t.appointments.c
+        params = {"start": window.start, "end": window.end, "now": now}
         value: datetime | None = self._connection.execute(
-            select(func.min(c.hold_expires_at, type_=UtcDateTime)).where(
-                c.status == AppointmentStatus.PENDING_PAYMENT.value,
-                c.hold_expires_at > now,
-                c.blocked_start_at < window.end,
-                c.blocked_end_at > window.start,
-            )
+            _next_hold_expiry(), params
         ).scalar_one_or_none()
         # A waitlist offer that runs out frees its time too.
-        o = t.waitlist_offers.c
         offer: datetime | None = self._connection.execute(
-            select(func.min(o.expires_at, type_=UtcDateTime)).where(
-                o.status == OfferStatus.OPEN.value,
-                o.expires_at > now,
-                o.blocked_start_at < window.end,
-                o.blocked_end_at > window.start,
-            )
+            _next_offer_expiry(), params
         ).scalar_one_or_none()
         return min((v for v in (value, offer) if v is not None), default=None)
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from balance_booking.adapters.db import tables as t
 from balance_booking.adapters.db.changes import ChangeTracker
+from balance_booking.adapters.db.types import UtcDateTime
 from balance_booking.application.ports import (
     CalendarLink,
     IntegrationRecord,
@@ -24,6 +27,31 @@ _RECORD_FIELDS = tuple(
 )
 
 
+# The slots miss path reads these on every request: built once, a statement is only bound and
+# executed (building one, with its cache key, cost more than running it on SQLite).
+
+
+@cache
+def _busy_overlapping() -> Any:
+    c = t.calendar_busy_intervals.c
+    return (
+        select(c.start_at, c.end_at)
+        .where(
+            c.start_at < bindparam("end", type_=UtcDateTime),
+            c.end_at > bindparam("start", type_=UtcDateTime),
+        )
+        .order_by(c.start_at)
+    )
+
+
+@cache
+def _calendar_link() -> Any:
+    c = t.integrations_google_calendar.c
+    return select(
+        c.status, c.last_success_at, c.enabled, c.timezone, c.blocking_calendar_ids
+    ).where(c.id == _ROW_ID)
+
+
 class SqlBusy:
     """The busy mirror imported from Google Calendar."""
 
@@ -32,13 +60,10 @@ class SqlBusy:
         self._changes = changes
 
     def overlapping(self, window: Interval) -> list[Interval]:
-        c = t.calendar_busy_intervals.c
         rows = self._connection.execute(
-            select(c.start_at, c.end_at)
-            .where(c.start_at < window.end, c.end_at > window.start)
-            .order_by(c.start_at)
+            _busy_overlapping(), {"start": window.start, "end": window.end}
         )
-        return [stored_interval(row.start_at, row.end_at) for row in rows]
+        return [stored_interval(start, end) for start, end in rows.all()]
 
     def clear(self) -> None:
         self._changes.mark()
@@ -97,12 +122,7 @@ class SqlIntegration:
         self._changes = changes
 
     def calendar_link(self) -> CalendarLink:
-        c = t.integrations_google_calendar.c
-        row = self._connection.execute(
-            select(
-                c.status, c.last_success_at, c.enabled, c.timezone, c.blocking_calendar_ids
-            ).where(c.id == _ROW_ID)
-        ).first()
+        row = self._connection.execute(_calendar_link()).first()
         if row is None:
             return CalendarLink(connected=False, last_success_at=None, enabled_override=None)
         return CalendarLink(
