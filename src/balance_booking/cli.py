@@ -34,6 +34,7 @@ from balance_booking.bootstrap import (
     build_worker,
     create_admin,
     create_admin_token,
+    freeze_startup_heap,
     migrate_database,
     rotate_keys,
 )
@@ -362,8 +363,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.workers > 1:
             _serve_processes(host=args.host, port=args.port, workers=args.workers, stack=stack)
         else:
+            app = build_app(container)
+            freeze_startup_heap()
             uvicorn.run(
-                build_app(container),
+                app,
                 host=args.host,
                 port=args.port,
                 loop=stack.loop,

@@ -31,16 +31,23 @@ from balance_booking.web.nul_guard import RejectNulMiddleware
 from balance_booking.web.request_id import RequestIdMiddleware
 from balance_booking.web.schemas import ErrorBody
 from balance_booking.web.templating import STATIC_DIR, build_templates
+from balance_booking.web.threads import RequestThreads
 
 
 def create_app(services: WebServices) -> FastAPI:
     """Build the web app around already-wired use cases."""
 
+    threads = RequestThreads()
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        # A push-triggered sync still running finishes before the process (or test) moves on.
-        await run_in_threadpool(services.push_syncs.close)
+        threads.start()
+        try:
+            yield
+        finally:
+            await run_in_threadpool(threads.close)
+            # A push-triggered sync still running finishes before the process (or test) moves on.
+            await run_in_threadpool(services.push_syncs.close)
 
     app = FastAPI(
         lifespan=lifespan,
@@ -52,6 +59,7 @@ def create_app(services: WebServices) -> FastAPI:
         redoc_url=None,
     )
     app.state.services = services
+    app.state.threads = threads
     app.state.templates = build_templates()
     app.add_middleware(RejectNulMiddleware)
     app.add_middleware(LanguageMiddleware)

@@ -70,9 +70,10 @@ from balance_booking.application.waitlist import JoinWaitlist
 from balance_booking.web.auth import AdminAuthServices, AdminDep, PageAdminDep
 from balance_booking.web.edge import EdgeOptions
 from balance_booking.web.slots_cache import RenderedSlots
+from balance_booking.web.threads import RequestThreads
 
 # AdminDep and PageAdminDep live in web/auth.py; routers take them from here with the rest.
-__all__ = ["AdminDep", "PageAdminDep", "ServicesDep", "WebServices"]
+__all__ = ["AdminDep", "PageAdminDep", "ServicesDep", "ThreadsDep", "WebServices"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +144,15 @@ async def _services(request: Request) -> WebServices:
 
 
 ServicesDep = Annotated[WebServices, Depends(_services)]
+
+
+async def _threads(request: Request) -> RequestThreads:
+    threads: RequestThreads = request.app.state.threads
+    return threads
+
+
+# The booking and slots endpoints' own threads (web/threads.py).
+ThreadsDep = Annotated[RequestThreads, Depends(_threads)]
 
 
 def limit_public_writes(request: Request, services: ServicesDep) -> None:

@@ -37,7 +37,7 @@ def build_engine(url: str, *, pool_size: int = 10) -> Engine:
         _tune_sqlite(engine)
         return engine
     return create_engine(
-        url, pool_size=pool_size, max_overflow=2 * pool_size, pool_timeout=60, pool_pre_ping=True
+        url, pool_size=2 * pool_size, max_overflow=pool_size, pool_timeout=60, pool_pre_ping=True
     )
 
 

@@ -12,7 +12,13 @@ from fastapi.responses import JSONResponse
 from balance_booking.application.errors import AlreadyBookedError
 from balance_booking.application.slot_guard import BookingRequest, SlotUnavailableError
 from balance_booking.domain.appointments import Client
-from balance_booking.web.deps import PublicWrite, ServicesDep, limit_public_writes
+from balance_booking.web.deps import (
+    PublicWrite,
+    ServicesDep,
+    ThreadsDep,
+    WebServices,
+    limit_public_writes,
+)
 from balance_booking.web.schemas import (
     RATE_LIMITED,
     AlreadyBookedBody,
@@ -52,14 +58,27 @@ _BOOKING_ERRORS: dict[int | str, dict[str, object]] = {
     response_model=AppointmentEnvelope,
     responses=_BOOKING_ERRORS,
 )
-def book(
+async def book(
+    *,
     body: BookingIn,
     services: ServicesDep,
+    threads: ThreadsDep,
     http: Request,
     response: Response,
     idempotency_key: Annotated[
         str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
     ] = None,
+) -> AppointmentEnvelope | JSONResponse:
+    # The app's own threads (web/threads.py): fifty visitors arriving at once find them started.
+    return await threads.run(_book, body, services, http, response, idempotency_key)
+
+
+def _book(
+    body: BookingIn,
+    services: WebServices,
+    http: Request,
+    response: Response,
+    idempotency_key: str | None,
 ) -> AppointmentEnvelope | JSONResponse:
     # The write limit in the endpoint's own thread rather than as a dependency (PublicWrite):
     # a sync dependency is one more trip through the thread pool, and fifty visitors racing
