@@ -151,7 +151,7 @@ async def _threads(request: Request) -> RequestThreads:
     return threads
 
 
-# The booking and slots endpoints' own threads (web/threads.py).
+# The booking endpoint's own threads (web/threads.py).
 ThreadsDep = Annotated[RequestThreads, Depends(_threads)]
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 
 from balance_booking.application.availability import SlotsResult
 from balance_booking.domain.intervals import Interval
-from balance_booking.web.deps import ServicesDep, ThreadsDep, WebServices
+from balance_booking.web.deps import ServicesDep
 from balance_booking.web.schemas import CalendarOut, ErrorBody, SlotsOut
 from balance_booking.web.slots_cache import RenderedAnswer
 from balance_booking.web.timefmt import query_window, render, render_slot_instant, zone_or_422
@@ -62,27 +62,13 @@ def render_slots(result: SlotsResult, window: Interval, zone: ZoneInfo, zone_nam
 
 
 @router.get("/slots", response_model=SlotsOut, response_model_by_alias=True, responses=_ERRORS)
-async def list_slots(
-    *,
+def list_slots(
     services: ServicesDep,
-    threads: ThreadsDep,
     service_slug: Annotated[str, Query(min_length=1, max_length=63)],
     from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
     to: Annotated[str | None, Query(max_length=40)] = None,
     tz: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
-    # The app's own threads (web/threads.py), as for the booking they lead to.
-    body = await threads.run(_slots_body, services, service_slug, from_, to, tz)
-    return Response(content=body, media_type="application/json")
-
-
-def _slots_body(
-    services: WebServices,
-    service_slug: str,
-    from_: str | None,
-    to: str | None,
-    tz: str | None,
-) -> bytes:
     zone_name = tz if tz is not None else services.owner_timezone.execute()
     zone = zone_or_422(zone_name)
     today = services.clock.now().astimezone(zone).date()
@@ -95,4 +81,4 @@ def _slots_body(
         result = services.list_slots.execute(service_slug=service_slug, window=window)
         body = render_slots(result, window, zone, zone_name)
         services.rendered_slots.put(key, RenderedAnswer(body=body, valid=result.valid))
-    return body
+    return Response(content=body, media_type="application/json")
