@@ -35,6 +35,7 @@ from balance_booking.bootstrap import (
     create_admin,
     create_admin_token,
     freeze_startup_heap,
+    limit_malloc_arenas,
     migrate_database,
     rotate_keys,
 )
@@ -275,6 +276,7 @@ def _run_worker(loop: WorkerLoop) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    limit_malloc_arenas()  # before any thread starts
     if args.command == "gcal-emulator":
         from balance_booking.emulators.google_calendar.app import (  # noqa: PLC0415 - own program
             EmulatorConfig,
