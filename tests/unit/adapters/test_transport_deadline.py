@@ -109,13 +109,40 @@ def test_nothing_is_sent_once_the_budget_has_run_out() -> None:
 def test_the_rate_limit_wait_never_runs_past_the_budget() -> None:
     stopwatch = FakeStopwatch()
     slept: list[float] = []
-    limiter = RateLimiter(per_second=0.5, clock=stopwatch, sleep=slept.append)  # 2 s apart
+    limiter = RateLimiter(per_second=0.5, burst=1, clock=stopwatch, sleep=slept.append)  # 2 s
     limiter.acquire()
     with pytest.raises(DeadlineExceededError):
         limiter.acquire(max_wait=1.0)
     assert slept == []
     limiter.acquire(max_wait=2.0)  # the refused call took no turn: the next one waits 2 s
     assert slept == [2.0]
+
+
+def test_a_burst_goes_at_once_and_the_rate_holds_after_it() -> None:
+    stopwatch = FakeStopwatch()
+    slept: list[float] = []
+    limiter = RateLimiter(per_second=8, burst=8, clock=stopwatch, sleep=slept.append)
+    for _ in range(8):
+        limiter.acquire()
+    assert slept == []  # a burst of eight: no wait
+    limiter.acquire()
+    limiter.acquire()
+    assert slept == pytest.approx([1 / 8, 2 / 8])  # then one turn per 125 ms
+    stopwatch.advance(10.0)  # quiet: the bucket refills, but only to eight
+    slept.clear()
+    for _ in range(9):
+        limiter.acquire()
+    assert slept == pytest.approx([1 / 8])
+
+
+def test_calls_over_a_minute_stay_under_the_rate_plus_one_burst() -> None:
+    stopwatch = FakeStopwatch()
+    limiter = RateLimiter(per_second=8, burst=8, clock=stopwatch, sleep=stopwatch.advance)
+    calls, start = 0, stopwatch()
+    while stopwatch() - start < 60.0:
+        limiter.acquire()
+        calls += 1
+    assert calls <= 8 * 60 + 8
 
 
 def test_capped_keeps_shorter_timeouts() -> None:
