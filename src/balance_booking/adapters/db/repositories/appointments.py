@@ -153,26 +153,22 @@ def _open_offers(*, with_now: bool, with_exclude: bool) -> Any:
     ).where(*conditions)
 
 
-@cache
-def _next_hold_expiry() -> Any:
-    c = t.appointments.c
-    return select(func.min(c.hold_expires_at, type_=UtcDateTime)).where(
-        c.status == AppointmentStatus.PENDING_PAYMENT.value,
-        c.hold_expires_at > _NOW,
-        c.blocked_start_at < _END,
-        c.blocked_end_at > _START,
+def _earliest_expiry(columns: Any, expires_at: Any, status: str) -> Any:
+    """When the first hold of `status` overlapping the window runs out (one table's rows)."""
+    return select(func.min(expires_at, type_=UtcDateTime)).where(
+        columns.status == status,
+        expires_at > _NOW,
+        columns.blocked_start_at < _END,
+        columns.blocked_end_at > _START,
     )
 
 
-@cache
-def _next_offer_expiry() -> Any:
-    o = t.waitlist_offers.c
-    return select(func.min(o.expires_at, type_=UtcDateTime)).where(
-        o.status == OfferStatus.OPEN.value,
-        o.expires_at > _NOW,
-        o.blocked_start_at < _END,
-        o.blocked_end_at > _START,
-    )
+_NEXT_HOLD_EXPIRY = _earliest_expiry(
+    t.appointments.c, t.appointments.c.hold_expires_at, AppointmentStatus.PENDING_PAYMENT.value
+)
+_NEXT_OFFER_EXPIRY = _earliest_expiry(
+    t.waitlist_offers.c, t.waitlist_offers.c.expires_at, OfferStatus.OPEN.value
+)
 
 
 class SqlAppointments:
@@ -202,11 +198,11 @@ class SqlAppointments:
     def next_hold_expiry(self, window: Interval, *, now: datetime) -> datetime | None:
         params = {"start": window.start, "end": window.end, "now": now}
         value: datetime | None = self._connection.execute(
-            _next_hold_expiry(), params
+            _NEXT_HOLD_EXPIRY, params
         ).scalar_one_or_none()
         # A waitlist offer that runs out frees its time too.
         offer: datetime | None = self._connection.execute(
-            _next_offer_expiry(), params
+            _NEXT_OFFER_EXPIRY, params
         ).scalar_one_or_none()
         return min((v for v in (value, offer) if v is not None), default=None)
 
